@@ -1,0 +1,54 @@
+//! Assembles the generated items for a whole spec, entity by entity.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::inputs::{render_create, render_update};
+use crate::ir::{EntityIr, FieldType, SpecIr};
+use crate::model::{render_defaults, render_entity_struct, render_enum};
+use crate::validate::render_validators;
+
+/// Every item generated for `spec`, in spec order: for each entity its enums, struct,
+/// defaults, inputs and validators.
+pub fn render_spec(spec: &SpecIr) -> TokenStream {
+    let entities = spec.entities.iter().map(render_entity);
+    quote!(#(#entities)*)
+}
+
+fn render_entity(entity: &EntityIr) -> TokenStream {
+    let enums = entity.fields.iter().filter_map(|field| match &field.ty {
+        FieldType::Enum(enum_ir) => Some(render_enum(enum_ir, field)),
+        _ => None,
+    });
+    let entity_struct = render_entity_struct(entity);
+    let defaults = render_defaults(entity);
+    let create = render_create(entity);
+    let update = render_update(entity);
+    let validators = render_validators(entity);
+    quote! {
+        #(#enums)*
+        #entity_struct
+        #defaults
+        #create
+        #update
+        #validators
+    }
+}
+
+/// A unit struct (and its input types) per entity whose name is a valid type name.
+pub fn render_stubs(source: &str) -> TokenStream {
+    let mut diagnostics = crate::diagnostics::Diagnostics::default();
+    let Some(doc) = crate::spec::read(source, &mut diagnostics) else { return TokenStream::new() };
+    let names =
+        doc.entities.iter().filter_map(|entity| entity.name.as_ref()).map(|name| name.value.as_str()).filter(|name| {
+            crate::naming::is_pascal_case(name)
+                && !crate::naming::is_rust_keyword(name)
+                && !crate::naming::is_prelude_name(name)
+        });
+    let stubs = names.map(|name| {
+        let types =
+            [name.to_owned(), format!("{name}Create"), format!("{name}Update")].map(|n| crate::model::ident(&n));
+        quote!(#(pub struct #types;)*)
+    });
+    quote!(#(#stubs)*)
+}

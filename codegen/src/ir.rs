@@ -1,0 +1,254 @@
+//! The checked model every generator reads. Everything in it has been validated: names are
+//! valid identifiers, constraints fit their types, defaults satisfy their constraints.
+
+use crate::json::{self, Number, Pos};
+
+/// A checked spec: the entities, in file order.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SpecIr {
+    /// The entities, in file order.
+    pub entities: Vec<EntityIr>,
+}
+
+/// One checked entity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityIr {
+    /// Position of the entity in the spec file.
+    pub pos: Pos,
+    /// PascalCase type name, e.g. `RawDataSource`.
+    pub name: String,
+    /// snake_case of the name, e.g. `raw_data_source`.
+    pub snake_name: String,
+    /// Table name: plural snake_case, e.g. `raw_data_sources`.
+    pub table_name: String,
+    /// Collection URL path, e.g. `/raw-data-sources`.
+    pub collection_path: String,
+    /// Architectural layer, documentation only.
+    pub layer: Option<String>,
+    /// Description from the spec.
+    pub description: Option<String>,
+    /// Fields in spec order; exactly one is the primary key.
+    pub fields: Vec<FieldIr>,
+    /// Indexes in spec order.
+    pub indexes: Vec<IndexIr>,
+    /// Custom actions in spec order.
+    pub actions: Vec<ActionIr>,
+}
+
+impl EntityIr {
+    /// The primary-key field (the checks guarantee there is exactly one).
+    pub fn primary_key(&self) -> &FieldIr {
+        self.fields.iter().find(|f| f.setter == Setter::PrimaryKey).unwrap_or(&self.fields[0])
+    }
+
+    /// Name of the create-input type, e.g. `RawDataSourceCreate`.
+    pub fn create_type_name(&self) -> String {
+        format!("{}Create", self.name)
+    }
+
+    /// Name of the update-input (PUT) type, e.g. `RawDataSourceUpdate`.
+    pub fn update_type_name(&self) -> String {
+        format!("{}Update", self.name)
+    }
+
+    /// Fields a client sends in create and update bodies.
+    pub fn input_fields(&self) -> impl Iterator<Item = &FieldIr> {
+        self.fields.iter().filter(|f| f.setter == Setter::Client)
+    }
+}
+
+/// One checked field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldIr {
+    /// Position of the field in the spec file.
+    pub pos: Pos,
+    /// snake_case name, used for the Rust field, the JSON key and the column.
+    pub name: String,
+    /// The type.
+    pub ty: FieldType,
+    /// Whether the value may be absent (`Option<T>`, nullable column).
+    pub nullable: bool,
+    /// Whether a create input must carry the field.
+    pub required: bool,
+    /// Who sets the value.
+    pub setter: Setter,
+    /// The value used when a create input omits the field.
+    pub default: Option<DefaultValue>,
+    /// Value constraints enforced by the generated validators.
+    pub constraints: Constraints,
+    /// A unique constraint on this field alone.
+    pub unique: bool,
+    /// Never shown in responses, logs or `Debug`.
+    pub sensitive: bool,
+    /// Description from the spec.
+    pub description: Option<String>,
+}
+
+/// Who sets a field's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setter {
+    /// The client, through create and update inputs.
+    Client,
+    /// The server generates it once (the primary key).
+    PrimaryKey,
+    /// The server stamps it on create (`auto_now_add`).
+    AutoNowAdd,
+    /// The server stamps it on create and every update (`auto_now`).
+    AutoNow,
+    /// The server owns it (`read_only`); clients see it but cannot send it.
+    ReadOnly,
+}
+
+impl Setter {
+    /// Whether the server, not the client, sets the value.
+    pub fn is_server_set(self) -> bool {
+        self != Setter::Client
+    }
+}
+
+/// The type of a field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldType {
+    /// `uuid` → `uuid::Uuid`
+    Uuid,
+    /// `string` → `String` (short text, indexable)
+    String,
+    /// `text` → `String` (long text)
+    Text,
+    /// `integer` → `i64`
+    Integer,
+    /// `float` → `f64`
+    Float,
+    /// `boolean` → `bool`
+    Boolean,
+    /// `enum` → a generated Rust enum
+    Enum(EnumIr),
+    /// `json` → `serde_json::Value`
+    Json,
+    /// `datetime` → `chrono::DateTime<Utc>`
+    DateTime,
+    /// `date` → `chrono::NaiveDate`
+    Date,
+}
+
+impl FieldType {
+    /// The spec's name of the type.
+    pub fn spec_name(&self) -> &'static str {
+        match self {
+            FieldType::Uuid => "uuid",
+            FieldType::String => "string",
+            FieldType::Text => "text",
+            FieldType::Integer => "integer",
+            FieldType::Float => "float",
+            FieldType::Boolean => "boolean",
+            FieldType::Enum(_) => "enum",
+            FieldType::Json => "json",
+            FieldType::DateTime => "datetime",
+            FieldType::Date => "date",
+        }
+    }
+
+    /// Whether the Rust type is a `String`.
+    pub fn is_textual(&self) -> bool {
+        matches!(self, FieldType::String | FieldType::Text)
+    }
+}
+
+/// A generated enum type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumIr {
+    /// PascalCase type name: entity name + field name, e.g. `RawDataSourceSyncStatus`.
+    pub type_name: String,
+    /// The variants, in spec order.
+    pub values: Vec<EnumValueIr>,
+}
+
+/// One variant of a generated enum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumValueIr {
+    /// The wire value (snake_case), e.g. `in_progress`.
+    pub value: String,
+    /// The Rust variant, e.g. `InProgress`.
+    pub variant: String,
+}
+
+/// A field's default value, already checked against its type and constraints.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DefaultValue {
+    /// For `boolean` fields.
+    Bool(bool),
+    /// For `integer` fields.
+    Integer(i64),
+    /// For `float` fields.
+    Float(f64),
+    /// For `string` and `text` fields.
+    String(String),
+    /// For `enum` fields: index into [`EnumIr::values`].
+    Enum(usize),
+    /// For `json` fields: any JSON value.
+    Json(json::Value),
+}
+
+/// Value constraints of a field.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Constraints {
+    /// Maximum length in characters (Unicode scalar values, like JSON Schema).
+    pub max_length: Option<u64>,
+    /// Minimum length in characters.
+    pub min_length: Option<u64>,
+    /// Inclusive lower bound for numbers.
+    pub min: Option<Number>,
+    /// Inclusive upper bound for numbers.
+    pub max: Option<Number>,
+    /// Regular expression the whole value must match (`regex` crate syntax, unanchored like
+    /// JSON Schema's `pattern`).
+    pub pattern: Option<String>,
+}
+
+impl Constraints {
+    /// Whether there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        *self == Constraints::default()
+    }
+}
+
+/// One index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexIr {
+    /// Indexed field names, in order.
+    pub fields: Vec<String>,
+    /// Whether the combination of values must be unique.
+    pub unique: bool,
+}
+
+/// Where a custom action is mounted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionScope {
+    /// On one item: `POST /raw-data-sources/{id}/sync`.
+    Item,
+    /// On the collection: `POST /raw-data-sources/sync-all`.
+    Collection,
+}
+
+/// One custom action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionIr {
+    /// Position of the action in the spec file.
+    pub pos: Pos,
+    /// snake_case name: the trait method name.
+    pub name: String,
+    /// Item or collection.
+    pub scope: ActionScope,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The last path segment, e.g. `sync-all`.
+    pub path_segment: String,
+    /// One line for the API docs.
+    pub summary: Option<String>,
+    /// Longer text for the API docs.
+    pub description: Option<String>,
+    /// Request body fields; `None` when the action takes no body.
+    pub request: Option<Vec<FieldIr>>,
+    /// Response body fields; `None` when the action defines its own response.
+    pub response: Option<Vec<FieldIr>>,
+}

@@ -1,0 +1,27 @@
+//! # entity-spec
+//!
+//! Turn a JSON file of entity definitions into a Rust service at compile time:
+//!
+//! ```ignore
+//! #[entity_spec::entity_spec("specs/entities.json")]
+//! pub mod model {}
+//! ```
+//!
+//! For every entity in the spec the module gains the domain struct, one enum per `enum`
+//! field, the create and update input types and validators that report every violation at
+//! once. See `docs/spec-format.md` for the spec format.
+#![deny(missing_docs)]
+
+pub use entity_spec_macros::entity_spec;
+pub use entity_spec_runtime::{FieldViolation, Secret, UnknownVariant, Validate, ValidationErrors};
+
+/// Paths generated code uses, so that users only depend on `entity-spec`. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use chrono;
+    pub use entity_spec_runtime as runtime;
+    pub use regex;
+    pub use serde;
+    pub use serde_json;
+    pub use uuid;
+}
