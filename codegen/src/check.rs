@@ -161,10 +161,11 @@ fn lower_field(field: &FieldSpec, type_prefix: &str, role: FieldRole, d: &mut Di
     let constraints = check_constraints(field, &ty, d);
     check_unique_flag(field, &ty, d);
     check_sensitive_flag(field, &ty, d);
-    if required && setter != Setter::Client {
-        if let Some(req) = &field.required {
-            d.error(req.pos, ctx, "a field set by the server cannot be `required`; remove `required`");
-        }
+    if required
+        && setter != Setter::Client
+        && let Some(req) = &field.required
+    {
+        d.error(req.pos, ctx, "a field set by the server cannot be `required`; remove `required`");
     }
     let default =
         field.default.as_ref().and_then(|default| check_default(field, default, &ty, &constraints, setter, d));
@@ -333,15 +334,16 @@ fn check_constraints(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) -> 
             }
         }
     }
-    if let Some(max) = &field.max_length {
-        if max.value == 0 && ty.is_textual() {
-            d.error(max.pos, ctx, "max_length must be ≥ 1");
-        }
+    if let Some(max) = &field.max_length
+        && max.value == 0
+        && ty.is_textual()
+    {
+        d.error(max.pos, ctx, "max_length must be ≥ 1");
     }
-    if let (Some(min), Some(max)) = (&field.min_length, &field.max_length) {
-        if min.value > max.value {
-            d.error(min.pos, ctx, format!("min_length ({}) is greater than max_length ({})", min.value, max.value));
-        }
+    if let (Some(min), Some(max)) = (&field.min_length, &field.max_length)
+        && min.value > max.value
+    {
+        d.error(min.pos, ctx, format!("min_length ({}) is greater than max_length ({})", min.value, max.value));
     }
     for (key, bound, slot) in [("min", &field.min, &mut constraints.min), ("max", &field.max, &mut constraints.max)] {
         let Some(bound) = bound else { continue };
@@ -361,10 +363,10 @@ fn check_constraints(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) -> 
             ),
         }
     }
-    if let (Some(min), Some(max)) = (&field.min, &field.max) {
-        if min.value.as_f64() > max.value.as_f64() {
-            d.error(min.pos, ctx, format!("min ({}) is greater than max ({})", min.value, max.value));
-        }
+    if let (Some(min), Some(max)) = (&field.min, &field.max)
+        && min.value.as_f64() > max.value.as_f64()
+    {
+        d.error(min.pos, ctx, format!("min ({}) is greater than max ({})", min.value, max.value));
     }
     if let Some(pattern) = &field.pattern {
         if !ty.is_textual() {
@@ -388,23 +390,25 @@ fn check_constraints(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) -> 
 
 /// `unique` is not supported on `json` fields (no portable equality index).
 fn check_unique_flag(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) {
-    if let Some(unique) = &field.unique {
-        if unique.value && *ty == FieldType::Json {
-            d.error(unique.pos, &field.context, "`unique` is not supported on `json` fields");
-        }
+    if let Some(unique) = &field.unique
+        && unique.value
+        && *ty == FieldType::Json
+    {
+        d.error(unique.pos, &field.context, "`unique` is not supported on `json` fields");
     }
 }
 
 /// `sensitive` applies to `string` and `text` fields.
 fn check_sensitive_flag(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) {
-    if let Some(sensitive) = &field.sensitive {
-        if sensitive.value && !ty.is_textual() {
-            d.error(
-                sensitive.pos,
-                &field.context,
-                format!("`sensitive` applies only to `string` and `text` fields, not `{}`", ty.spec_name()),
-            );
-        }
+    if let Some(sensitive) = &field.sensitive
+        && sensitive.value
+        && !ty.is_textual()
+    {
+        d.error(
+            sensitive.pos,
+            &field.context,
+            format!("`sensitive` applies only to `string` and `text` fields, not `{}`", ty.spec_name()),
+        );
     }
 }
 
@@ -518,10 +522,10 @@ fn check_default_satisfies_constraints(
                     format!("default is {length} characters long, shorter than the field's min_length ({min})"),
                 );
             }
-            if let Some(pattern) = &constraints.pattern {
-                if Regex::new(pattern).is_ok_and(|re| !re.is_match(s)) {
-                    d.error(pos, ctx, "default does not match the field's `pattern`");
-                }
+            if let Some(pattern) = &constraints.pattern
+                && Regex::new(pattern).is_ok_and(|re| !re.is_match(s))
+            {
+                d.error(pos, ctx, "default does not match the field's `pattern`");
             }
         }
         _ => {}
@@ -532,10 +536,10 @@ fn check_default_satisfies_constraints(
 fn check_unique_field_names(fields: &[FieldSpec], d: &mut Diagnostics) {
     let mut seen = HashSet::new();
     for field in fields {
-        if let Some(name) = &field.name {
-            if !seen.insert(name.value.as_str()) {
-                d.error(name.pos, &field.context, format!("duplicate field name `{}`", name.value));
-            }
+        if let Some(name) = &field.name
+            && !seen.insert(name.value.as_str())
+        {
+            d.error(name.pos, &field.context, format!("duplicate field name `{}`", name.value));
         }
     }
 }
@@ -635,11 +639,11 @@ fn lower_action(action: &ActionSpec, type_prefix: &str, d: &mut Diagnostics) -> 
     };
     let request = body(&action.request, "Request", d);
     let response = body(&action.response, "Response", d);
-    if let (Some(method), Some(request)) = (&method, &action.request) {
-        if method == "GET" || method == "DELETE" {
-            let pos = request.first().map_or(action.pos, |f| f.pos);
-            d.error(pos, ctx, format!("a `{method}` action cannot have a request body"));
-        }
+    if let (Some(method), Some(request)) = (&method, &action.request)
+        && (method == "GET" || method == "DELETE")
+    {
+        let pos = request.first().map_or(action.pos, |f| f.pos);
+        d.error(pos, ctx, format!("a `{method}` action cannot have a request body"));
     }
     Some(ActionIr {
         pos: action.pos,
@@ -723,10 +727,10 @@ fn check_unique_actions(actions: &[ActionIr], ctx: &str, d: &mut Diagnostics) {
 fn check_unique_entity_names(doc: &SpecDoc, d: &mut Diagnostics) {
     let mut seen = HashSet::new();
     for entity in &doc.entities {
-        if let Some(name) = &entity.name {
-            if !seen.insert(name.value.as_str()) {
-                d.error(name.pos, &entity.context, format!("duplicate entity name `{}`", name.value));
-            }
+        if let Some(name) = &entity.name
+            && !seen.insert(name.value.as_str())
+        {
+            d.error(name.pos, &entity.context, format!("duplicate entity name `{}`", name.value));
         }
     }
 }

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ir::{EntityIr, FieldIr, Setter};
-use crate::model::{default_fn_name, field_docs, field_type, ident, stored_type};
+use crate::model::{default_fn_name, doc, field_docs, field_type, ident, stored_type};
 
 const SERDE_CRATE: &str = "::entity_spec::__private::serde";
 
@@ -13,10 +13,10 @@ const SERDE_CRATE: &str = "::entity_spec::__private::serde";
 pub fn render_create(entity: &EntityIr) -> TokenStream {
     let entity_name = ident(&entity.name);
     let name = ident(&entity.create_type_name());
-    let doc = format!(
+    let type_docs = doc([format!(
         "Input for creating a [`{0}`]: the fields a client sets. Omitted optional fields take the spec's default or `None`.",
         entity.name
-    );
+    )]);
     let fields = entity.input_fields().map(|field| {
         let field_name = ident(&field.name);
         let ty = field_type(field);
@@ -46,16 +46,18 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
             quote!(#field_name: None)
         }
     });
-    let new_doc = format!(
+    let new_doc = doc([format!(
         "A create input with the required fields; every other field takes the spec's default or `None`.{}",
         if required.is_empty() { "" } else { " Arguments are the required fields in spec order." }
-    );
+    )]);
     let too_many = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
 
     let entity_values = entity.fields.iter().map(|field| {
         let field_name = ident(&field.name);
         let value = match field.setter {
             Setter::Client => quote!(self.#field_name),
+            // `id` is the parameter's name: write the shorthand a person would.
+            Setter::PrimaryKey if field.name == "id" => return quote!(id),
             Setter::PrimaryKey => quote!(id),
             Setter::AutoNowAdd | Setter::AutoNow => quote!(now),
             Setter::ReadOnly if field.default.is_some() => {
@@ -67,12 +69,14 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
         quote!(#field_name: #value)
     });
     let primary_key_type = stored_type(entity.primary_key());
-    let into_entity_doc = format!(
+    let stamps_time = entity.fields.iter().any(|f| matches!(f.setter, Setter::AutoNow | Setter::AutoNowAdd));
+    let into_entity_allow = (!stamps_time).then(|| quote!(#[allow(unused_variables)]));
+    let into_entity_doc = doc([format!(
         "Builds the [`{}`] to store: the given id, server timestamps set to `now`, server-owned fields at their defaults.",
         entity.name
-    );
+    )]);
     quote! {
-        #[doc = #doc]
+        #type_docs
         #[derive(Clone, Debug, PartialEq, ::entity_spec::__private::serde::Deserialize)]
         #[serde(crate = #SERDE_CRATE, deny_unknown_fields)]
         pub struct #name {
@@ -80,7 +84,7 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
         }
 
         impl #name {
-            #[doc = #new_doc]
+            #new_doc
             #too_many
             pub fn new(#(#params),*) -> Self {
                 Self {
@@ -88,8 +92,8 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
                 }
             }
 
-            #[doc = #into_entity_doc]
-            #[allow(unused_variables)]
+            #into_entity_doc
+            #into_entity_allow
             pub fn into_entity(
                 self,
                 id: #primary_key_type,
@@ -107,11 +111,11 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
 pub fn render_update(entity: &EntityIr) -> TokenStream {
     let entity_name = ident(&entity.name);
     let name = ident(&entity.update_type_name());
-    let doc = format!(
+    let type_docs = doc([format!(
         "Input for replacing a [`{0}`] (PUT): the same fields as [`{1}`]; omitted optional fields are reset to their default or `None`, except sensitive fields, which keep the stored value when omitted.",
         entity.name,
         entity.create_type_name()
-    );
+    )]);
     let fields = entity.input_fields().map(|field| {
         let field_name = ident(&field.name);
         let docs = field_docs(field);
@@ -147,12 +151,15 @@ pub fn render_update(entity: &EntityIr) -> TokenStream {
             Setter::PrimaryKey | Setter::AutoNowAdd | Setter::ReadOnly => None,
         }
     });
-    let apply_doc = format!(
+    let uses_all_params =
+        entity.fields.iter().any(|f| f.setter == Setter::AutoNow) && entity.input_fields().next().is_some();
+    let apply_allow = (!uses_all_params).then(|| quote!(#[allow(unused_variables)]));
+    let apply_doc = doc([format!(
         "Applies a full update: every client field is replaced (sensitive ones only when given), `auto_now` timestamps are set to `now`; the id, `auto_now_add` and read-only fields are kept. Validate the [`{}`] first.",
         entity.update_type_name()
-    );
+    )]);
     quote! {
-        #[doc = #doc]
+        #type_docs
         #[derive(Clone, Debug, PartialEq, ::entity_spec::__private::serde::Deserialize)]
         #[serde(crate = #SERDE_CRATE, deny_unknown_fields)]
         pub struct #name {
@@ -160,8 +167,8 @@ pub fn render_update(entity: &EntityIr) -> TokenStream {
         }
 
         impl #entity_name {
-            #[doc = #apply_doc]
-            #[allow(unused_variables)]
+            #apply_doc
+            #apply_allow
             pub fn apply_update(
                 &mut self,
                 update: #name,

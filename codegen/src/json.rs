@@ -239,10 +239,11 @@ impl Parser {
             self.skip_whitespace();
             match self.peek() {
                 Some(',') => {
+                    let comma = self.pos;
                     self.bump();
                     self.skip_whitespace();
                     if self.peek() == Some('}') {
-                        return Err(self.error("trailing comma before `}`".to_owned()));
+                        return Err(SyntaxError { pos: comma, message: "trailing comma before `}`".to_owned() });
                     }
                 }
                 Some('}') => {
@@ -268,10 +269,11 @@ impl Parser {
             self.skip_whitespace();
             match self.peek() {
                 Some(',') => {
+                    let comma = self.pos;
                     self.bump();
                     self.skip_whitespace();
                     if self.peek() == Some(']') {
-                        return Err(self.error("trailing comma before `]`".to_owned()));
+                        return Err(SyntaxError { pos: comma, message: "trailing comma before `]`".to_owned() });
                     }
                 }
                 Some(']') => {
@@ -385,10 +387,8 @@ impl Parser {
             self.digits(&mut text);
         }
         let out_of_range = || SyntaxError { pos: start, message: format!("number `{text}` is out of range") };
-        if !is_float {
-            if let Ok(int) = text.parse::<i64>() {
-                return Ok(Number::Int(int));
-            }
+        if !is_float && let Ok(int) = text.parse::<i64>() {
+            return Ok(Number::Int(int));
         }
         match text.parse::<f64>() {
             Ok(float) if float.is_finite() => Ok(Number::Float(float)),
@@ -428,7 +428,7 @@ mod tests {
     #[test]
     fn syntax_errors_point_at_the_problem() {
         let err = parse("{\n  \"a\": 1,\n}").unwrap_err();
-        assert_eq!(err.pos, Pos { line: 3, column: 1 });
+        assert_eq!(err.pos, Pos { line: 2, column: 9 });
         assert_eq!(err.message, "trailing comma before `}`");
 
         let err = parse("{\"a\" 1}").unwrap_err();

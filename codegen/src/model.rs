@@ -1,7 +1,7 @@
 //! Domain types: the entity struct, one enum per `enum` field, and the spec's defaults.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use crate::ir::{DefaultValue, EntityIr, EnumIr, FieldIr, FieldType};
 use crate::json::{self, Number, ValueKind};
@@ -44,7 +44,17 @@ pub(crate) fn field_type(field: &FieldIr) -> TokenStream {
     if field.nullable { quote!(Option<#ty>) } else { ty }
 }
 
-/// `#[doc = "…"]` lines for a field.
+/// `///` doc lines. Each line gets the leading space a hand-written `/// text` has, so
+/// rustdoc and the pretty-printed snapshots read naturally; multi-line text keeps its lines.
+pub(crate) fn doc<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> TokenStream {
+    let lines = lines.into_iter().flat_map(|text| {
+        let text = text.as_ref();
+        if text.is_empty() { vec![String::new()] } else { text.lines().map(|line| format!(" {line}")).collect() }
+    });
+    quote!(#(#[doc = #lines])*)
+}
+
+/// The doc lines of a field.
 pub(crate) fn field_docs(field: &FieldIr) -> TokenStream {
     let mut lines = Vec::new();
     if let Some(description) = &field.description {
@@ -53,7 +63,7 @@ pub(crate) fn field_docs(field: &FieldIr) -> TokenStream {
     if field.sensitive {
         lines.push("Sensitive: never serialized, and `Debug` prints it redacted.".to_owned());
     }
-    quote!(#(#[doc = #lines])*)
+    doc(lines)
 }
 
 /// The name of the function returning a field's default, e.g. `default_refresh_interval`.
@@ -64,19 +74,20 @@ pub(crate) fn default_fn_name(field: &FieldIr) -> Ident {
 /// The generated enum for an `enum` field.
 pub fn render_enum(enum_ir: &EnumIr, field: &FieldIr) -> TokenStream {
     let name = ident(&enum_ir.type_name);
-    let doc = match &field.description {
+    let docs = doc([match &field.description {
         Some(description) => description.clone(),
         None => format!("Values of the `{}` field.", field.name),
-    };
+    }]);
+    let variant_docs = enum_ir.values.iter().map(|v| doc([format!("`{}`", v.value)]));
     let variants: Vec<Ident> = enum_ir.values.iter().map(|v| ident(&v.variant)).collect();
     let values: Vec<&str> = enum_ir.values.iter().map(|v| v.value.as_str()).collect();
     quote! {
-        #[doc = #doc]
+        #docs
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::entity_spec::__private::serde::Serialize, ::entity_spec::__private::serde::Deserialize)]
         #[serde(crate = "::entity_spec::__private::serde")]
         pub enum #name {
             #(
-                #[doc = concat!("`", #values, "`")]
+                #variant_docs
                 #[serde(rename = #values)]
                 #variants,
             )*
@@ -136,8 +147,9 @@ pub fn render_entity_struct(entity: &EntityIr) -> TokenStream {
             pub #field_name: #ty,
         }
     });
+    let docs = doc(docs);
     quote! {
-        #(#[doc = #docs])*
+        #docs
         #[derive(Clone, Debug, PartialEq, ::entity_spec::__private::serde::Serialize, ::entity_spec::__private::serde::Deserialize)]
         #[serde(crate = "::entity_spec::__private::serde")]
         pub struct #name {
@@ -158,9 +170,9 @@ pub fn render_defaults(entity: &EntityIr) -> TokenStream {
             let fn_name = default_fn_name(field);
             let ty = stored_type(field);
             let value = default_value(field, default);
-            let doc = format!("The spec's default for `{}`.", field.name);
+            let docs = doc([format!("The spec's default for `{}`.", field.name)]);
             Some(quote! {
-                #[doc = #doc]
+                #docs
                 pub fn #fn_name() -> #ty {
                     #value
                 }
@@ -180,8 +192,8 @@ pub fn render_defaults(entity: &EntityIr) -> TokenStream {
 fn default_value(field: &FieldIr, default: &DefaultValue) -> TokenStream {
     let value = match default {
         DefaultValue::Bool(b) => quote!(#b),
-        DefaultValue::Integer(i) => number(Literal::i64_suffixed(*i)),
-        DefaultValue::Float(f) => number(Literal::f64_suffixed(*f)),
+        DefaultValue::Integer(i) => Literal::i64_suffixed(*i).into_token_stream(),
+        DefaultValue::Float(f) => Literal::f64_suffixed(*f).into_token_stream(),
         DefaultValue::String(s) => quote!(String::from(#s)),
         DefaultValue::Enum(index) => {
             let FieldType::Enum(enum_ir) = &field.ty else { unreachable!("enum defaults only exist on enum fields") };
@@ -202,11 +214,11 @@ fn json_value(value: &json::Value) -> TokenStream {
         ValueKind::Null => quote!(#json::Value::Null),
         ValueKind::Bool(b) => quote!(#json::Value::Bool(#b)),
         ValueKind::Number(Number::Int(i)) => {
-            let literal = number(Literal::i64_suffixed(*i));
+            let literal = Literal::i64_suffixed(*i);
             quote!(#json::Value::from(#literal))
         }
         ValueKind::Number(Number::Float(f)) => {
-            let literal = number(Literal::f64_suffixed(*f));
+            let literal = Literal::f64_suffixed(*f);
             quote!(#json::Value::from(#literal))
         }
         ValueKind::String(s) => quote!(#json::Value::String(String::from(#s))),
@@ -220,10 +232,4 @@ fn json_value(value: &json::Value) -> TokenStream {
             quote!(#json::Value::Object(#json::Map::from_iter([#((String::from(#keys), #values)),*])))
         }
     }
-}
-
-/// A numeric literal; negative ones are parenthesized so `-5i64` stays one value wherever it
-/// lands.
-fn number(literal: Literal) -> TokenStream {
-    if literal.to_string().starts_with('-') { quote!((#literal)) } else { quote!(#literal) }
 }

@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 
 use crate::ir::{EntityIr, FieldIr, FieldType};
 use crate::json::Number;
-use crate::model::ident;
+use crate::model::{doc, ident};
 
 /// `impl Entity { pub fn validate_<field>(…) }` for every client field with a rule, plus
 /// `validate()` and `Validate` for the create and update inputs.
@@ -85,10 +85,12 @@ fn render_field_validator(field: &FieldIr) -> Option<TokenStream> {
         FieldType::Float => quote!(f64),
         _ => quote!(&str),
     };
-    let doc =
-        format!("Checks one value of `{}` against the spec's rules, adding every violation to `errors`.", field.name);
+    let docs = doc([format!(
+        "Checks one value of `{}` against the spec's rules, adding every violation to `errors`.",
+        field.name
+    )]);
     Some(quote! {
-        #[doc = #doc]
+        #docs
         pub fn #fn_name(errors: &mut ::entity_spec::ValidationErrors, value: #value_type) {
             #(#checks)*
         }
@@ -105,22 +107,27 @@ fn render_input_validate(entity: &EntityIr, type_name: &str, is_update: bool) ->
             let field_name = ident(&field.name);
             let fn_name = validator_name(field);
             let by_value = matches!(field.ty, FieldType::Integer | FieldType::Float);
-            let access = |place: TokenStream| match (by_value, field.sensitive) {
-                (true, _) => quote!(*#place),
-                (false, true) => quote!(#place.expose()),
-                (false, false) => quote!(#place),
-            };
             // Update inputs wrap sensitive fields in one more `Option` (absent = keep).
             let optional_layers = usize::from(field.nullable) + usize::from(is_update && field.sensitive);
-            let value = access(quote!(value));
-            let call = quote!(#entity_name::#fn_name(&mut errors, #value););
-            match optional_layers {
-                0 => {
-                    let value = access(quote!(&self.#field_name));
-                    quote!(#entity_name::#fn_name(&mut errors, #value);)
+            if optional_layers == 0 {
+                let value = match (by_value, field.sensitive) {
+                    (true, _) => quote!(self.#field_name),
+                    (false, true) => quote!(self.#field_name.expose()),
+                    (false, false) => quote!(&self.#field_name),
+                };
+                return quote!(#entity_name::#fn_name(&mut errors, #value););
+            }
+            // Here `value` is a reference into `self`.
+            let value = match (by_value, field.sensitive) {
+                (true, _) => quote!(*value),
+                (false, true) => quote!(value.expose()),
+                (false, false) => quote!(value),
+            };
+            let pattern = if optional_layers == 1 { quote!(Some(value)) } else { quote!(Some(Some(value))) };
+            quote! {
+                if let #pattern = &self.#field_name {
+                    #entity_name::#fn_name(&mut errors, #value);
                 }
-                1 => quote!(if let Some(value) = &self.#field_name { #call }),
-                _ => quote!(if let Some(Some(value)) = &self.#field_name { #call }),
             }
         })
         .collect();
