@@ -24,8 +24,13 @@ const ACTION_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// Checks a read spec and lowers it into the IR. The IR is only complete when `diagnostics`
 /// recorded nothing; entities that broke a rule are left out of it.
 pub fn check(doc: &SpecDoc, diagnostics: &mut Diagnostics) -> SpecIr {
-    let entities: Vec<EntityIr> = doc.entities.iter().filter_map(|entity| lower_entity(entity, diagnostics)).collect();
+    let mut entities: Vec<EntityIr> =
+        doc.entities.iter().filter_map(|entity| lower_entity(entity, diagnostics)).collect();
     check_unique_entity_names(doc, diagnostics);
+    // A repeated entity is reported once, as a duplicate; comparing it with its twin again
+    // (same path, same table, same types) would only bury that message.
+    let mut seen = HashSet::new();
+    entities.retain(|entity| seen.insert(entity.name.clone()));
     check_unique_collection_paths(&entities, diagnostics);
     check_generated_type_names(&entities, diagnostics);
     SpecIr { entities }
@@ -708,17 +713,14 @@ fn check_action_method(action: &ActionSpec, d: &mut Diagnostics) -> Option<Strin
 fn check_unique_actions(actions: &[ActionIr], ctx: &str, d: &mut Diagnostics) {
     for (i, action) in actions.iter().enumerate() {
         let earlier = &actions[..i];
+        let action_ctx = format!("{ctx}, action `{}`", action.name);
         if earlier.iter().any(|a| a.name == action.name) {
-            d.error(action.pos, ctx, format!("duplicate action name `{}`", action.name));
-        } else if earlier
+            d.error(action.pos, &action_ctx, format!("duplicate action name `{}`", action.name));
+        } else if let Some(twin) = earlier
             .iter()
-            .any(|a| a.scope == action.scope && a.method == action.method && a.path_segment == action.path_segment)
+            .find(|a| a.scope == action.scope && a.method == action.method && a.path_segment == action.path_segment)
         {
-            d.error(
-                action.pos,
-                ctx,
-                format!("action `{}` has the same method and path as an earlier action", action.name),
-            );
+            d.error(action.pos, &action_ctx, format!("same method and path as action `{}`", twin.name));
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Assembles the generated items for a whole spec, entity by entity.
 
+use std::collections::BTreeSet;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::inputs::{render_create, render_update};
 use crate::ir::{EntityIr, FieldType, SpecIr};
-use crate::model::{render_defaults, render_entity_struct, render_enum};
+use crate::model::{ident, render_defaults, render_entity_struct, render_enum};
+use crate::naming;
 use crate::validate::render_validators;
 
 /// Every item generated for `spec`, in spec order: for each entity its enums, struct,
@@ -35,20 +38,17 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
     }
 }
 
-/// A unit struct (and its input types) per entity whose name is a valid type name.
+/// A unit struct (and its input types) per entity whose name is a valid type name, each name
+/// once: the placeholders must never add errors of their own.
 pub fn render_stubs(source: &str) -> TokenStream {
     let mut diagnostics = crate::diagnostics::Diagnostics::default();
     let Some(doc) = crate::spec::read(source, &mut diagnostics) else { return TokenStream::new() };
-    let names =
+    let valid_names =
         doc.entities.iter().filter_map(|entity| entity.name.as_ref()).map(|name| name.value.as_str()).filter(|name| {
-            crate::naming::is_pascal_case(name)
-                && !crate::naming::is_rust_keyword(name)
-                && !crate::naming::is_prelude_name(name)
+            naming::is_pascal_case(name) && !naming::is_rust_keyword(name) && !naming::is_prelude_name(name)
         });
-    let stubs = names.map(|name| {
-        let types =
-            [name.to_owned(), format!("{name}Create"), format!("{name}Update")].map(|n| crate::model::ident(&n));
-        quote!(#(pub struct #types;)*)
-    });
-    quote!(#(#stubs)*)
+    let stub_names: BTreeSet<String> =
+        valid_names.flat_map(|name| [name.to_owned(), format!("{name}Create"), format!("{name}Update")]).collect();
+    let stubs = stub_names.iter().map(|name| ident(name));
+    quote!(#(pub struct #stubs;)*)
 }

@@ -286,12 +286,20 @@ impl Parser {
     }
 
     fn string(&mut self) -> Result<String, SyntaxError> {
+        let start = self.pos;
         self.expect('"')?;
         let mut out = String::new();
         loop {
             let pos = self.pos;
             match self.bump() {
-                None => return Err(self.error("unterminated string".to_owned())),
+                // A string cut by the end of its line almost always lacks its closing quote;
+                // point at where it starts, which is where the fix goes.
+                None | Some('\n') => {
+                    return Err(SyntaxError {
+                        pos: start,
+                        message: "unterminated string: missing closing `\"`".to_owned(),
+                    });
+                }
                 Some('"') => return Ok(out),
                 Some('\\') => out.push(self.escape(pos)?),
                 Some(c) if (c as u32) < 0x20 => {
@@ -437,7 +445,11 @@ mod tests {
         let err = parse("[tru]").unwrap_err();
         assert_eq!(err.message, "invalid literal, expected `true`");
         assert!(parse("{\"a\": 01}").is_err());
-        assert!(parse("\"unterminated").is_err());
+        let err = parse("{\n  \"name\": \"label,\n  \"type\": \"string\"\n}").unwrap_err();
+        assert_eq!(
+            (err.pos, err.message.as_str()),
+            (Pos { line: 2, column: 11 }, "unterminated string: missing closing `\"`")
+        );
         assert!(parse("[1] [2]").is_err());
         assert!(parse("").is_err());
     }

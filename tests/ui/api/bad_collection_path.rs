@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/api/bad_collection_path.json")]
+pub mod model {}
+
+fn main() {}

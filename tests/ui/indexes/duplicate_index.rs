@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/indexes/duplicate_index.json")]
+pub mod model {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/json/unterminated_string.json")]
+pub mod model {}
+
+fn main() {}

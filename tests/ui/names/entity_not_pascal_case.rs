@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/names/entity_not_pascal_case.json")]
+pub mod model {}
+
+fn main() {}

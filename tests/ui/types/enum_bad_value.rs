@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/types/enum_bad_value.json")]
+pub mod model {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/types/values_on_non_enum.json")]
+pub mod model {}
+
+fn main() {}

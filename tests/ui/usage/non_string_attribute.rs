@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec(42)]
+pub mod model {}
+
+fn main() {}
