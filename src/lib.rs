@@ -2,9 +2,13 @@
 //!
 //! Turn a JSON file of entity definitions into a Rust service at compile time:
 //!
-//! ```ignore
+//! ```
 //! #[entity_spec::entity_spec("specs/entities.json")]
 //! pub mod model {}
+//!
+//! let input = model::RawDataSourceCreate::new("warehouse", "postgres://etl@db/warehouse");
+//! assert_eq!(input.refresh_interval, 3600); // the spec's default
+//! assert!(input.validate().is_ok());
 //! ```
 //!
 //! For every entity in the spec the module gains the domain struct, one enum per `enum`
