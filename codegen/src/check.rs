@@ -48,11 +48,12 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
     check_primary_key(entity, d);
     let indexes = entity.indexes.iter().filter_map(|index| lower_index(index, &entity.fields, d)).collect::<Vec<_>>();
     check_unique_indexes(&entity.indexes, d);
-    let snake_name = naming::pascal_to_snake(name.as_deref()?);
-    let table_name = naming::pluralize(&snake_name);
+    let table_name = check_table_name(entity, name.as_deref(), d);
     let collection_path = match entity.api.as_ref().and_then(|api| api.path.as_ref()) {
-        Some(path) => check_collection_path(path, ctx, d)?,
-        None => format!("/{}", naming::snake_to_kebab(&table_name)),
+        Some(path) => check_collection_path(path, ctx, d),
+        None => name
+            .as_deref()
+            .map(|name| format!("/{}", naming::snake_to_kebab(&naming::pluralize(&naming::pascal_to_snake(name))))),
     };
     let actions: Vec<ActionIr> = entity
         .api
@@ -61,18 +62,42 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
         .filter_map(|action| lower_action(action, &type_prefix, d))
         .collect();
     check_unique_actions(&actions, ctx, d);
+    let name = name?;
     Some(EntityIr {
         pos: entity.pos,
-        name: name?,
-        snake_name,
-        table_name,
-        collection_path,
+        snake_name: naming::pascal_to_snake(&name),
+        name,
+        table_name: table_name?,
+        collection_path: collection_path?,
         layer: entity.layer.as_ref().map(|l| l.value.clone()),
         description: entity.description.as_ref().map(|s| s.value.clone()),
         fields,
         indexes,
         actions,
     })
+}
+
+/// Table names (given as `table`, or the plural snake_case of the entity name) are snake_case
+/// and fit PostgreSQL's 63-character identifiers.
+fn check_table_name(entity: &EntitySpec, name: Option<&str>, d: &mut Diagnostics) -> Option<String> {
+    let ctx = entity.context.as_str();
+    if let Some(table) = &entity.table {
+        return check_snake_name(table, "table name", ctx, d);
+    }
+    let table = naming::pluralize(&naming::pascal_to_snake(name?));
+    if table.len() > naming::MAX_IDENTIFIER_LEN {
+        let pos = entity.name.as_ref().map_or(entity.pos, |n| n.pos);
+        d.error(
+            pos,
+            ctx,
+            format!(
+                "table name `{table}` is longer than {} characters; set a shorter `table`",
+                naming::MAX_IDENTIFIER_LEN
+            ),
+        );
+        return None;
+    }
+    Some(table)
 }
 
 /// Entity names are PascalCase ASCII, not Rust keywords, not prelude types, at most 63
@@ -139,6 +164,19 @@ fn check_snake_name(name: &Spanned<String>, what: &str, ctx: &str, d: &mut Diagn
         return None;
     }
     Some(value.clone())
+}
+
+/// Enum values are snake_case ASCII (they become PascalCase variants, so Rust keywords are
+/// fine except `self`, whose variant would be `Self`).
+fn check_enum_value(value: &Spanned<String>, ctx: &str, d: &mut Diagnostics) -> Option<String> {
+    if value.value == "self" {
+        d.error(value.pos, ctx, "enum value `self` would become the reserved variant `Self`; choose another value");
+        return None;
+    }
+    if naming::is_rust_keyword(&value.value) && naming::is_snake_case(&value.value) {
+        return Some(value.value.clone());
+    }
+    check_snake_name(value, "enum value", ctx, d)
 }
 
 /// Where a field appears: on an entity, or in an action's request/response body (where only
@@ -226,14 +264,23 @@ fn check_field_type(
                 d.error(values.pos, ctx, "`values` must list at least one value");
                 return None;
             }
-            let mut lowered = Vec::new();
+            let mut lowered: Vec<EnumValueIr> = Vec::new();
             for value in &values.value {
-                let Some(wire) = check_snake_name(value, "enum value", ctx, d) else { continue };
-                if lowered.iter().any(|v: &EnumValueIr| v.value == wire) {
-                    d.error(value.pos, ctx, format!("duplicate enum value `{wire}`"));
+                let Some(wire) = check_enum_value(value, ctx, d) else { continue };
+                let variant = naming::snake_to_pascal(&wire);
+                if let Some(twin) = lowered.iter().find(|v| v.value == wire || v.variant == variant) {
+                    let message = if twin.value == wire {
+                        format!("duplicate enum value `{wire}`")
+                    } else {
+                        format!(
+                            "enum values `{}` and `{wire}` both become the Rust variant `{variant}`; rename one",
+                            twin.value
+                        )
+                    };
+                    d.error(value.pos, ctx, message);
                     continue;
                 }
-                lowered.push(EnumValueIr { variant: naming::snake_to_pascal(&wire), value: wire });
+                lowered.push(EnumValueIr { variant, value: wire });
             }
             if lowered.len() != values.value.len() {
                 return None;
@@ -278,7 +325,7 @@ fn check_body_field_flags(field: &FieldSpec, d: &mut Diagnostics) {
         ("auto_now", &field.auto_now),
     ];
     for (key, flag) in flags {
-        if let Some(flag) = flag {
+        if let Some(flag) = flag.as_ref().filter(|flag| flag.value) {
             d.error(flag.pos, &field.context, format!("`{key}` does not apply to action request or response fields"));
         }
     }
@@ -343,7 +390,7 @@ fn check_constraints(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) -> 
         && max.value == 0
         && ty.is_textual()
     {
-        d.error(max.pos, ctx, "max_length must be ≥ 1");
+        d.error(max.pos, ctx, "`max_length` must be ≥ 1");
     }
     if let (Some(min), Some(max)) = (&field.min_length, &field.max_length)
         && min.value > max.value
@@ -445,7 +492,11 @@ fn check_default(
         d.error(
             pos,
             ctx,
-            format!("default must be {expected} for a `{}` field, found {}", ty.spec_name(), default.kind.describe()),
+            format!(
+                "default must be {expected} for a field of type `{}`, found {}",
+                ty.spec_name(),
+                default.kind.describe()
+            ),
         );
         None
     };
@@ -458,7 +509,10 @@ fn check_default(
         (FieldType::Float, _) => return mismatch(d, "a number"),
         (FieldType::String | FieldType::Text, ValueKind::String(s)) => DefaultValue::String(s.clone()),
         (FieldType::String | FieldType::Text, _) => return mismatch(d, "a string"),
-        (FieldType::Json, _) => DefaultValue::Json(default.clone()),
+        (FieldType::Json, _) => {
+            check_json_keys_unique(default, ctx, d);
+            DefaultValue::Json(default.clone())
+        }
         (FieldType::Enum(enum_ir), ValueKind::String(s)) => match enum_ir.values.iter().position(|v| v.value == *s) {
             Some(index) => DefaultValue::Enum(index),
             None => {
@@ -533,6 +587,27 @@ fn check_default_satisfies_constraints(
                 d.error(pos, ctx, "default does not match the field's `pattern`");
             }
         }
+        _ => {}
+    }
+}
+
+/// Objects inside a `json` default have no repeated keys (JSON parsers would silently keep
+/// one of them).
+fn check_json_keys_unique(value: &Value, ctx: &str, d: &mut Diagnostics) {
+    match &value.kind {
+        ValueKind::Object(members) => {
+            for (i, member) in members.iter().enumerate() {
+                if members[..i].iter().any(|earlier| earlier.key == member.key) {
+                    d.error(
+                        member.key_pos,
+                        ctx,
+                        format!("duplicate key `{}` in the default", member.key.escape_debug()),
+                    );
+                }
+                check_json_keys_unique(&member.value, ctx, d);
+            }
+        }
+        ValueKind::Array(items) => items.iter().for_each(|item| check_json_keys_unique(item, ctx, d)),
         _ => {}
     }
 }

@@ -33,7 +33,7 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
     let params = required.iter().map(|field| {
         let field_name = ident(&field.name);
         let ty = stored_type(field);
-        quote!(#field_name: impl Into<#ty>)
+        quote!(#field_name: impl ::std::convert::Into<#ty>)
     });
     let initializers = entity.input_fields().map(|field| {
         let field_name = ident(&field.name);

@@ -44,7 +44,8 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Number::Int(i) => write!(f, "{i}"),
-            Number::Float(x) => write!(f, "{x}"),
+            // `{:?}` keeps the fraction (`1.0`), so a float is never mistaken for an integer.
+            Number::Float(x) => write!(f, "{x:?}"),
         }
     }
 }

@@ -35,13 +35,15 @@ pub struct EntitySpec {
     pub context: String,
     /// `name`: PascalCase type name.
     pub name: Option<Spanned<String>>,
+    /// `table`: the table name, when the derived plural does not suit.
+    pub table: Option<Spanned<String>>,
     /// `layer`: free-form architectural layer (documentation only).
     pub layer: Option<Spanned<String>>,
     /// `description`: becomes the type's doc comment and OpenAPI description.
     pub description: Option<Spanned<String>>,
     /// `fields`, in file order.
     pub fields: Vec<FieldSpec>,
-    /// Position of the `fields` array, for "no fields" and "no primary key" errors.
+    /// Position of the `fields` array, for the "no primary key" error.
     pub fields_pos: Pos,
     /// `indexes`, in file order.
     pub indexes: Vec<IndexSpec>,
@@ -148,7 +150,7 @@ pub const FIELD_TYPES: &[&str] =
     &["uuid", "string", "text", "integer", "float", "boolean", "enum", "json", "datetime", "date"];
 
 const DOC_KEYS: &[&str] = &["entities"];
-const ENTITY_KEYS: &[&str] = &["name", "layer", "description", "fields", "indexes", "api"];
+const ENTITY_KEYS: &[&str] = &["name", "table", "layer", "description", "fields", "indexes", "api"];
 const FIELD_KEYS: &[&str] = &[
     "name",
     "type",
@@ -219,6 +221,7 @@ pub fn read_entity(value: &Value, index: usize, diagnostics: &mut Diagnostics) -
     };
     let object = Object::read(value, &context, ENTITY_KEYS, diagnostics)?;
     let name = object.required("name", diagnostics).and_then(|v| string(v, &context, "name", diagnostics));
+    let table = object.get("table").and_then(|v| string(v, &context, "table", diagnostics));
     let layer = object.get("layer").and_then(|v| string(v, &context, "layer", diagnostics));
     let description = object.get("description").and_then(|v| string(v, &context, "description", diagnostics));
     let fields_value = object.required("fields", diagnostics);
@@ -239,7 +242,7 @@ pub fn read_entity(value: &Value, index: usize, diagnostics: &mut Diagnostics) -
         .filter_map(|(i, v)| read_index(v, &context, i, diagnostics))
         .collect();
     let api = object.get("api").and_then(|v| read_api(v, &context, diagnostics));
-    Some(EntitySpec { pos: value.pos, context, name, layer, description, fields, fields_pos, indexes, api })
+    Some(EntitySpec { pos: value.pos, context, name, table, layer, description, fields, fields_pos, indexes, api })
 }
 
 fn read_field(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagnostics) -> Option<FieldSpec> {

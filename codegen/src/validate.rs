@@ -55,6 +55,10 @@ fn field_checks(field: &FieldIr) -> Vec<TokenStream> {
             #check::pattern(errors, #name, value, &PATTERN);
         });
     }
+    // `serde_json::Value` accepts `null`; a non-nullable JSON field must not.
+    if field.ty == FieldType::Json && !field.nullable {
+        checks.push(quote!(#check::json_not_null(errors, #name, value);));
+    }
     if field.ty == FieldType::Float {
         checks.push(quote!(#check::finite(errors, #name, value);));
     }
@@ -83,6 +87,7 @@ fn render_field_validator(field: &FieldIr) -> Option<TokenStream> {
     let value_type = match field.ty {
         FieldType::Integer => quote!(i64),
         FieldType::Float => quote!(f64),
+        FieldType::Json => quote!(&::entity_spec::__private::serde_json::Value),
         _ => quote!(&str),
     };
     let docs = doc([format!(

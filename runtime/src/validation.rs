@@ -13,8 +13,9 @@ use serde::Serialize;
 pub struct FieldViolation {
     /// The field's name as in the spec (and the JSON body).
     pub field: Cow<'static, str>,
-    /// A stable machine-readable code: `required`, `blank`, `max_length`, `min_length`,
-    /// `min`, `max`, `pattern`, `not_finite`, …
+    /// A stable machine-readable code: `blank`, `null`, `max_length`, `min_length`, `min`,
+    /// `max`, `pattern`, `not_finite` from the validators; request parsing adds its own
+    /// (`required`, `type`, `unknown_field`, …).
     pub code: Cow<'static, str>,
     /// A human-readable sentence.
     pub message: String,
@@ -137,6 +138,13 @@ pub mod check {
     ) {
         if value > max {
             errors.add(field, "max", format!("must be at most {max}"));
+        }
+    }
+
+    /// A required or defaulted `json` field holds a value, not `null`.
+    pub fn json_not_null(errors: &mut ValidationErrors, field: &'static str, value: &serde_json::Value) {
+        if value.is_null() {
+            errors.add(field, "null", "must not be null");
         }
     }
 

@@ -112,7 +112,10 @@ pub struct CustomerCreate {
 }
 impl CustomerCreate {
     /// A create input with the required fields; every other field takes the spec's default or `None`. Arguments are the required fields in spec order.
-    pub fn new(email: impl Into<String>, display_name: impl Into<String>) -> Self {
+    pub fn new(
+        email: impl ::std::convert::Into<String>,
+        display_name: impl ::std::convert::Into<String>,
+    ) -> Self {
         Self {
             email: email.into(),
             display_name: display_name.into(),
@@ -460,9 +463,9 @@ pub struct ProductCreate {
 impl ProductCreate {
     /// A create input with the required fields; every other field takes the spec's default or `None`. Arguments are the required fields in spec order.
     pub fn new(
-        sku: impl Into<String>,
-        title: impl Into<String>,
-        price: impl Into<f64>,
+        sku: impl ::std::convert::Into<String>,
+        title: impl ::std::convert::Into<String>,
+        price: impl ::std::convert::Into<f64>,
     ) -> Self {
         Self {
             sku: sku.into(),
@@ -633,6 +636,17 @@ impl Product {
         ::entity_spec::__private::runtime::check::min(errors, "discount", value, 0f64);
         ::entity_spec::__private::runtime::check::max(errors, "discount", value, 1f64);
     }
+    /// Checks one value of `attributes` against the spec's rules, adding every violation to `errors`.
+    pub fn validate_attributes(
+        errors: &mut ::entity_spec::ValidationErrors,
+        value: &::entity_spec::__private::serde_json::Value,
+    ) {
+        ::entity_spec::__private::runtime::check::json_not_null(
+            errors,
+            "attributes",
+            value,
+        );
+    }
 }
 impl ProductCreate {
     /// Checks every rule from the spec and returns every violation, not just the first.
@@ -650,6 +664,7 @@ impl ProductCreate {
         }
         Product::validate_storage_temp_c(&mut errors, self.storage_temp_c);
         Product::validate_discount(&mut errors, self.discount);
+        Product::validate_attributes(&mut errors, &self.attributes);
         errors.into_result()
     }
 }
@@ -674,6 +689,7 @@ impl ProductUpdate {
         }
         Product::validate_storage_temp_c(&mut errors, self.storage_temp_c);
         Product::validate_discount(&mut errors, self.discount);
+        Product::validate_attributes(&mut errors, &self.attributes);
         errors.into_result()
     }
 }
@@ -818,14 +834,16 @@ pub struct OrderCreate {
 impl OrderCreate {
     /// A create input with the required fields; every other field takes the spec's default or `None`. Arguments are the required fields in spec order.
     pub fn new(
-        customer_id: impl Into<::entity_spec::__private::uuid::Uuid>,
-        total: impl Into<f64>,
-        placed_at: impl Into<
+        customer_id: impl ::std::convert::Into<::entity_spec::__private::uuid::Uuid>,
+        total: impl ::std::convert::Into<f64>,
+        placed_at: impl ::std::convert::Into<
             ::entity_spec::__private::chrono::DateTime<
                 ::entity_spec::__private::chrono::Utc,
             >,
         >,
-        shipping_address: impl Into<::entity_spec::__private::serde_json::Value>,
+        shipping_address: impl ::std::convert::Into<
+            ::entity_spec::__private::serde_json::Value,
+        >,
     ) -> Self {
         Self {
             customer_id: customer_id.into(),
@@ -905,6 +923,17 @@ impl Order {
         ::entity_spec::__private::runtime::check::finite(errors, "total", value);
         ::entity_spec::__private::runtime::check::min(errors, "total", value, 0f64);
     }
+    /// Checks one value of `shipping_address` against the spec's rules, adding every violation to `errors`.
+    pub fn validate_shipping_address(
+        errors: &mut ::entity_spec::ValidationErrors,
+        value: &::entity_spec::__private::serde_json::Value,
+    ) {
+        ::entity_spec::__private::runtime::check::json_not_null(
+            errors,
+            "shipping_address",
+            value,
+        );
+    }
     /// Checks one value of `priority` against the spec's rules, adding every violation to `errors`.
     pub fn validate_priority(errors: &mut ::entity_spec::ValidationErrors, value: i64) {
         ::entity_spec::__private::runtime::check::min(errors, "priority", value, 1i64);
@@ -916,6 +945,7 @@ impl OrderCreate {
     pub fn validate(&self) -> Result<(), ::entity_spec::ValidationErrors> {
         let mut errors = ::entity_spec::ValidationErrors::new();
         Order::validate_total(&mut errors, self.total);
+        Order::validate_shipping_address(&mut errors, &self.shipping_address);
         Order::validate_priority(&mut errors, self.priority);
         errors.into_result()
     }
@@ -930,6 +960,7 @@ impl OrderUpdate {
     pub fn validate(&self) -> Result<(), ::entity_spec::ValidationErrors> {
         let mut errors = ::entity_spec::ValidationErrors::new();
         Order::validate_total(&mut errors, self.total);
+        Order::validate_shipping_address(&mut errors, &self.shipping_address);
         Order::validate_priority(&mut errors, self.priority);
         errors.into_result()
     }

@@ -234,8 +234,8 @@ pub struct RawDataSourceCreate {
 impl RawDataSourceCreate {
     /// A create input with the required fields; every other field takes the spec's default or `None`. Arguments are the required fields in spec order.
     pub fn new(
-        name: impl Into<String>,
-        connection_string: impl Into<::entity_spec::Secret<String>>,
+        name: impl ::std::convert::Into<String>,
+        connection_string: impl ::std::convert::Into<::entity_spec::Secret<String>>,
     ) -> Self {
         Self {
             name: name.into(),
