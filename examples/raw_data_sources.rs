@@ -1,49 +1,46 @@
-//! The RawDataSource registry's domain types, generated from `specs/entities.json`.
+//! The RawDataSource registry: the HTTP service generated from `specs/entities.json`.
 //!
-//! Run with `cargo run --example raw_data_sources`. It registers a few sources, validates
-//! each one with the generated validators and prints what a client would see: the JSON of
-//! the stored source (without its connection string) or every violation at once.
+//! ```sh
+//! cargo run --example raw_data_sources                       # SQLite file ./entity-spec.db
+//! DATABASE_URL=postgres://postgres@127.0.0.1/registry \
+//! BIND_ADDR=0.0.0.0:8080 cargo run --example raw_data_sources
+//! ```
+//!
+//! Logs go to stderr (`RUST_LOG` filters); Ctrl-C or SIGTERM shuts down gracefully.
 
-use entity_spec::__private::{chrono::Utc, serde_json, uuid::Uuid};
+use std::process::ExitCode;
+
+use entity_spec::{Db, MigrateOptions};
 
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-use model::{RawDataSourceCreate, RawDataSourceSourceType};
-
-fn main() {
-    let mut warehouse = RawDataSourceCreate::new("warehouse", "postgres://etl:s3cr3t@db.internal:5432/warehouse");
-    warehouse.source_type = Some(RawDataSourceSourceType::Database);
-    warehouse.tags = Some(serde_json::json!(["finance", "nightly"]));
-
-    let mut clickstream = RawDataSourceCreate::new("clickstream", "nats://stream.internal:4222/clicks");
-    clickstream.source_type = Some(RawDataSourceSourceType::Stream);
-    clickstream.refresh_interval = 300;
-
-    // A request body as a client would send it, with three problems.
-    let invalid: RawDataSourceCreate = serde_json::from_value(serde_json::json!({
-        "name": "x".repeat(101),
-        "source_type": "api",
-        "connection_string": "   ",
-        "refresh_interval": 5,
-    }))
-    .expect("the body has the right shape; its values are checked by validate()");
-
-    for (label, input) in [("warehouse", warehouse), ("clickstream", clickstream), ("invalid", invalid)] {
-        println!("== {label}");
-        println!("   input (Debug, secret redacted): {input:?}");
-        match input.validate() {
-            Ok(()) => {
-                let stored = input.into_entity(Uuid::now_v7(), Utc::now());
-                let json = serde_json::to_string_pretty(&stored).expect("entities always serialize");
-                println!("   valid; stored as (no connection_string in JSON):\n{json}");
-            }
-            Err(errors) => {
-                println!("   rejected with {} violations:", errors.violations().len());
-                for violation in errors.violations() {
-                    println!("   - {} [{}]: {}", violation.field, violation.code, violation.message);
-                }
-            }
+#[tokio::main]
+async fn main() -> ExitCode {
+    entity_spec::init_tracing();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
         }
     }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let database_url = entity_spec::database_url_from_env();
+    let bind_addr = entity_spec::bind_addr_from_env();
+    println!("database: {} (set DATABASE_URL to change)", entity_spec::redact_url(&database_url));
+    let db = Db::connect(&database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let report = model::migrate(&db, MigrateOptions::from_env()).await?;
+    for change in &report.applied {
+        println!("migrated: {change}");
+    }
+    let listener = tokio::net::TcpListener::bind(&bind_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {bind_addr} (set BIND_ADDR to change): {e}"))?;
+    println!("RawDataSource registry on http://{}/raw-data-sources (set BIND_ADDR to change)", listener.local_addr()?);
+    entity_spec::serve(listener, model::router(db.clone())).await?;
+    db.close().await;
+    Ok(())
 }

@@ -12,16 +12,24 @@
 //! ```
 //!
 //! For every entity in the spec the module gains the domain struct, one enum per `enum`
-//! field, the create and update input types and validators that report every violation at
-//! once. See `docs/spec-format.md` for the spec format.
+//! field, the create and update input types, validators that report every violation at once,
+//! and the service: `router(db)` (an axum `Router` with CRUD, filters and pagination for every
+//! entity) and `migrate(db, options)` (tables and indexes from the spec). See
+//! `docs/spec-format.md` for the spec format and `docs/http-api.md` for the HTTP contract.
 #![deny(missing_docs)]
 
 pub use entity_spec_macros::entity_spec;
-pub use entity_spec_runtime::{FieldViolation, Secret, UnknownVariant, Validate, ValidationErrors};
+pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env, redact_url};
+pub use entity_spec_runtime::serve::{DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, serve, shutdown_signal};
+pub use entity_spec_runtime::{
+    ApiError, Backend, Db, Entity, FieldViolation, MigrateError, MigrateOptions, MigrationReport, Secret,
+    UnknownVariant, Validate, ValidationErrors,
+};
 
 /// Paths generated code uses, so that users only depend on `entity-spec`. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use axum;
     pub use chrono;
     pub use entity_spec_runtime as runtime;
     pub use regex;

@@ -9,18 +9,27 @@ use crate::inputs::{render_create, render_update};
 use crate::ir::{EntityIr, FieldType, SpecIr};
 use crate::model::{ident, render_defaults, render_entity_struct, render_enum};
 use crate::naming;
+use crate::service::{render_entity_impl, render_enum_sql, render_service};
 use crate::validate::render_validators;
 
 /// Every item generated for `spec`, in spec order: for each entity its enums, struct,
-/// defaults, inputs and validators.
-pub fn render_spec(spec: &SpecIr) -> TokenStream {
+/// defaults, inputs, validators and `Entity` impl; then the service functions.
+pub fn render_spec(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let entities = spec.entities.iter().map(render_entity);
-    quote!(#(#entities)*)
+    let service = render_service(spec, spec_hash);
+    quote! {
+        #(#entities)*
+        #service
+    }
 }
 
 fn render_entity(entity: &EntityIr) -> TokenStream {
     let enums = entity.fields.iter().filter_map(|field| match &field.ty {
-        FieldType::Enum(enum_ir) => Some(render_enum(enum_ir, field)),
+        FieldType::Enum(enum_ir) => {
+            let rust = render_enum(enum_ir, field);
+            let sql = render_enum_sql(enum_ir);
+            Some(quote!(#rust #sql))
+        }
         _ => None,
     });
     let entity_struct = render_entity_struct(entity);
@@ -28,6 +37,7 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
     let create = render_create(entity);
     let update = render_update(entity);
     let validators = render_validators(entity);
+    let entity_impl = render_entity_impl(entity);
     quote! {
         #(#enums)*
         #entity_struct
@@ -35,6 +45,7 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
         #create
         #update
         #validators
+        #entity_impl
     }
 }
 

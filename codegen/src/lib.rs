@@ -1,8 +1,8 @@
 //! Spec parsing, checking and code generation for entity-spec.
 //!
 //! The pipeline is spec text → [`spec`] (as written, with positions) → [`check`] (rules) →
-//! [`ir`] (the checked model) → generators ([`model`], [`inputs`], [`validate`], assembled by
-//! [`expand`]) → one `TokenStream`. The proc macro and the CLI both call [`expand_spec`], so
+//! [`ir`] (the checked model) → generators ([`model`], [`inputs`], [`validate`], [`service`],
+//! assembled by [`expand`]) → one `TokenStream`. The proc macro and the CLI both call [`expand_spec`], so
 //! they can never disagree about a spec.
 #![deny(missing_docs)]
 
@@ -14,6 +14,7 @@ pub mod ir;
 pub mod json;
 pub mod model;
 pub mod naming;
+pub mod service;
 pub mod spec;
 pub mod validate;
 
@@ -34,7 +35,7 @@ pub fn check_spec(source: &str) -> Result<SpecIr, SpecErrors> {
 
 /// Checks a spec and generates every item for it (what the macro puts in the module).
 pub fn expand_spec(source: &str) -> Result<TokenStream, SpecErrors> {
-    check_spec(source).map(|ir| expand::render_spec(&ir))
+    check_spec(source).map(|ir| expand::render_spec(&ir, &service::spec_hash(source)))
 }
 
 /// Placeholder items for a spec that failed its checks: a unit struct per well-named entity,

@@ -60,6 +60,27 @@ impl ::std::str::FromStr for CustomerTier {
         }
     }
 }
+impl ::entity_spec::__private::runtime::value::ToSqlValue for CustomerTier {
+    const SQL_TYPE: ::entity_spec::__private::runtime::value::SqlType = ::entity_spec::__private::runtime::value::SqlType::Text;
+    fn to_sql_value(&self) -> ::entity_spec::__private::runtime::value::SqlValue {
+        ::entity_spec::__private::runtime::value::SqlValue::Text(
+            self.as_str().to_owned(),
+        )
+    }
+}
+impl ::entity_spec::__private::runtime::value::FromSqlValue for CustomerTier {
+    const EXPECTED: &'static str = "one of: free, pro, enterprise";
+    fn from_sql_value(
+        value: ::entity_spec::__private::runtime::value::SqlValue,
+    ) -> Option<Self> {
+        match value {
+            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
+                text.parse().ok()
+            }
+            _ => None,
+        }
+    }
+}
 /// A person or company that places orders.
 ///
 /// Served at `/customers`; stored in table `customers`.
@@ -273,6 +294,172 @@ impl ::entity_spec::Validate for CustomerUpdate {
         CustomerUpdate::validate(self)
     }
 }
+impl ::entity_spec::__private::runtime::Entity for Customer {
+    type Create = CustomerCreate;
+    type Update = CustomerUpdate;
+    const DEF: &'static ::entity_spec::__private::runtime::def::EntityDef = &::entity_spec::__private::runtime::def::EntityDef {
+        name: "Customer",
+        table: "customers",
+        collection_path: "/customers",
+        fields: &[
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "id",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Uuid,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "email",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: true,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "display_name",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "tier",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Enum(
+                    &["free", "pro", "enterprise"],
+                ),
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Text("free"),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "api_key",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: true,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "birthday",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Date,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "notes",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Text,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "created_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "updated_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::AutoNow,
+                unique: false,
+                sensitive: false,
+            },
+        ],
+        indexes: &[
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["tier"],
+                unique: false,
+            },
+        ],
+    };
+    fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
+        self.id
+    }
+    fn to_row(&self) -> Vec<::entity_spec::__private::runtime::value::SqlValue> {
+        vec![
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .id), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.email),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .display_name),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .tier), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.api_key),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .birthday),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .notes), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.created_at),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .updated_at)
+        ]
+    }
+    fn from_row(
+        row: &mut ::entity_spec::__private::runtime::value::RowReader,
+    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+        Ok(Self {
+            id: row.next()?,
+            email: row.next()?,
+            display_name: row.next()?,
+            tier: row.next()?,
+            api_key: row.next()?,
+            birthday: row.next()?,
+            notes: row.next()?,
+            created_at: row.next()?,
+            updated_at: row.next()?,
+        })
+    }
+    fn from_create(
+        input: CustomerCreate,
+        id: ::entity_spec::__private::uuid::Uuid,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) -> Self {
+        input.into_entity(id, now)
+    }
+    fn apply_update(
+        &mut self,
+        update: CustomerUpdate,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) {
+        Customer::apply_update(self, update, now)
+    }
+}
 /// Values of the `status` field.
 #[derive(
     Clone,
@@ -345,6 +532,27 @@ impl ::std::str::FromStr for ProductStatus {
                     expected: Self::NAMES,
                 })
             }
+        }
+    }
+}
+impl ::entity_spec::__private::runtime::value::ToSqlValue for ProductStatus {
+    const SQL_TYPE: ::entity_spec::__private::runtime::value::SqlType = ::entity_spec::__private::runtime::value::SqlType::Text;
+    fn to_sql_value(&self) -> ::entity_spec::__private::runtime::value::SqlValue {
+        ::entity_spec::__private::runtime::value::SqlValue::Text(
+            self.as_str().to_owned(),
+        )
+    }
+}
+impl ::entity_spec::__private::runtime::value::FromSqlValue for ProductStatus {
+    const EXPECTED: &'static str = "one of: draft, in_review, active, archived";
+    fn from_sql_value(
+        value: ::entity_spec::__private::runtime::value::SqlValue,
+    ) -> Option<Self> {
+        match value {
+            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
+                text.parse().ok()
+            }
+            _ => None,
         }
     }
 }
@@ -698,6 +906,274 @@ impl ::entity_spec::Validate for ProductUpdate {
         ProductUpdate::validate(self)
     }
 }
+impl ::entity_spec::__private::runtime::Entity for Product {
+    type Create = ProductCreate;
+    type Update = ProductUpdate;
+    const DEF: &'static ::entity_spec::__private::runtime::def::EntityDef = &::entity_spec::__private::runtime::def::EntityDef {
+        name: "Product",
+        table: "products",
+        collection_path: "/products",
+        fields: &[
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "id",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Uuid,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "sku",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "title",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "summary",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Text,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "price",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Float,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "stock",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Integer,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Int(0i64),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "rating",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Float,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "storage_temp_c",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Integer,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Int(-18i64),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "discount",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Float,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Float(0.5f64),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "is_published",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Boolean,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Bool(false),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "attributes",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Json,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Json(
+                        "{\"color\":\"none\",\"sizes\":[],\"weight\":{\"grams\":12.5,\"exact\":true},\"note\":null}",
+                    ),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "status",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Enum(
+                    &["draft", "in_review", "active", "archived"],
+                ),
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Text("draft"),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "launched_on",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Date,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "internal_code",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Text(
+                        "unassigned",
+                    ),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "created_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
+                unique: false,
+                sensitive: false,
+            },
+        ],
+        indexes: &[
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["sku"],
+                unique: true,
+            },
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["status", "is_published"],
+                unique: false,
+            },
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["price"],
+                unique: false,
+            },
+        ],
+    };
+    fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
+        self.id
+    }
+    fn to_row(&self) -> Vec<::entity_spec::__private::runtime::value::SqlValue> {
+        vec![
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .id), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.sku),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .title), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.summary),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .price), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.stock),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .rating),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .storage_temp_c),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .discount),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .is_published),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .attributes),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .status),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .launched_on),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .internal_code),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .created_at)
+        ]
+    }
+    fn from_row(
+        row: &mut ::entity_spec::__private::runtime::value::RowReader,
+    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+        Ok(Self {
+            id: row.next()?,
+            sku: row.next()?,
+            title: row.next()?,
+            summary: row.next()?,
+            price: row.next()?,
+            stock: row.next()?,
+            rating: row.next()?,
+            storage_temp_c: row.next()?,
+            discount: row.next()?,
+            is_published: row.next()?,
+            attributes: row.next()?,
+            status: row.next()?,
+            launched_on: row.next()?,
+            internal_code: row.next()?,
+            created_at: row.next()?,
+        })
+    }
+    fn from_create(
+        input: ProductCreate,
+        id: ::entity_spec::__private::uuid::Uuid,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) -> Self {
+        input.into_entity(id, now)
+    }
+    fn apply_update(
+        &mut self,
+        update: ProductUpdate,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) {
+        Product::apply_update(self, update, now)
+    }
+}
 /// Values of the `status` field.
 #[derive(
     Clone,
@@ -770,6 +1246,27 @@ impl ::std::str::FromStr for OrderStatus {
                     expected: Self::NAMES,
                 })
             }
+        }
+    }
+}
+impl ::entity_spec::__private::runtime::value::ToSqlValue for OrderStatus {
+    const SQL_TYPE: ::entity_spec::__private::runtime::value::SqlType = ::entity_spec::__private::runtime::value::SqlType::Text;
+    fn to_sql_value(&self) -> ::entity_spec::__private::runtime::value::SqlValue {
+        ::entity_spec::__private::runtime::value::SqlValue::Text(
+            self.as_str().to_owned(),
+        )
+    }
+}
+impl ::entity_spec::__private::runtime::value::FromSqlValue for OrderStatus {
+    const EXPECTED: &'static str = "one of: placed, paid, shipped, cancelled";
+    fn from_sql_value(
+        value: ::entity_spec::__private::runtime::value::SqlValue,
+    ) -> Option<Self> {
+        match value {
+            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
+                text.parse().ok()
+            }
+            _ => None,
         }
     }
 }
@@ -969,4 +1466,255 @@ impl ::entity_spec::Validate for OrderUpdate {
     fn validate(&self) -> Result<(), ::entity_spec::ValidationErrors> {
         OrderUpdate::validate(self)
     }
+}
+impl ::entity_spec::__private::runtime::Entity for Order {
+    type Create = OrderCreate;
+    type Update = OrderUpdate;
+    const DEF: &'static ::entity_spec::__private::runtime::def::EntityDef = &::entity_spec::__private::runtime::def::EntityDef {
+        name: "Order",
+        table: "orders",
+        collection_path: "/orders",
+        fields: &[
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "id",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Uuid,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "customer_id",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Uuid,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "status",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Enum(
+                    &["placed", "paid", "shipped", "cancelled"],
+                ),
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Text("placed"),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "total",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Float,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "placed_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "shipping_address",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Json,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "priority",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Integer,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Int(3i64),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "gift",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Boolean,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "delivery_date",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Date,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "tracking_code",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "created_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "updated_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::AutoNow,
+                unique: false,
+                sensitive: false,
+            },
+        ],
+        indexes: &[
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["customer_id", "status"],
+                unique: false,
+            },
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["placed_at"],
+                unique: false,
+            },
+        ],
+    };
+    fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
+        self.id
+    }
+    fn to_row(&self) -> Vec<::entity_spec::__private::runtime::value::SqlValue> {
+        vec![
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .id), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.customer_id),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .status),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .total), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.placed_at),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .shipping_address),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .priority),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .gift), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.delivery_date),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .tracking_code),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .created_at),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .updated_at)
+        ]
+    }
+    fn from_row(
+        row: &mut ::entity_spec::__private::runtime::value::RowReader,
+    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+        Ok(Self {
+            id: row.next()?,
+            customer_id: row.next()?,
+            status: row.next()?,
+            total: row.next()?,
+            placed_at: row.next()?,
+            shipping_address: row.next()?,
+            priority: row.next()?,
+            gift: row.next()?,
+            delivery_date: row.next()?,
+            tracking_code: row.next()?,
+            created_at: row.next()?,
+            updated_at: row.next()?,
+        })
+    }
+    fn from_create(
+        input: OrderCreate,
+        id: ::entity_spec::__private::uuid::Uuid,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) -> Self {
+        input.into_entity(id, now)
+    }
+    fn apply_update(
+        &mut self,
+        update: OrderUpdate,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) {
+        Order::apply_update(self, update, now)
+    }
+}
+/// Every entity of the spec, in spec order.
+pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] = &[
+    <Customer as ::entity_spec::__private::runtime::Entity>::DEF,
+    <Product as ::entity_spec::__private::runtime::Entity>::DEF,
+    <Order as ::entity_spec::__private::runtime::Entity>::DEF,
+];
+/// A hash of the spec file, recorded with each migration.
+pub const SPEC_HASH: &str = "78edd615c2bcbbce";
+/// The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.
+///
+/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`.
+pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
+    let routes = ::entity_spec::__private::axum::Router::new()
+        .merge(
+            ::entity_spec::__private::runtime::http::entity_routes::<
+                Customer,
+            >(db.clone()),
+        )
+        .merge(
+            ::entity_spec::__private::runtime::http::entity_routes::<Product>(db.clone()),
+        )
+        .merge(
+            ::entity_spec::__private::runtime::http::entity_routes::<Order>(db.clone()),
+        );
+    ::entity_spec::__private::runtime::http::service(routes)
+}
+/// Creates the tables and indexes of every entity, or migrates them to the spec (see
+/// `MigrateOptions` for what needs an explicit opt-in).
+pub async fn migrate(
+    db: &::entity_spec::Db,
+    options: ::entity_spec::MigrateOptions,
+) -> Result<::entity_spec::MigrationReport, ::entity_spec::MigrateError> {
+    ::entity_spec::__private::runtime::migrate::migrate(
+            db,
+            SPEC_ENTITIES,
+            SPEC_HASH,
+            options,
+        )
+        .await
 }

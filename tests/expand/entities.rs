@@ -82,6 +82,27 @@ impl ::std::str::FromStr for RawDataSourceSourceType {
         }
     }
 }
+impl ::entity_spec::__private::runtime::value::ToSqlValue for RawDataSourceSourceType {
+    const SQL_TYPE: ::entity_spec::__private::runtime::value::SqlType = ::entity_spec::__private::runtime::value::SqlType::Text;
+    fn to_sql_value(&self) -> ::entity_spec::__private::runtime::value::SqlValue {
+        ::entity_spec::__private::runtime::value::SqlValue::Text(
+            self.as_str().to_owned(),
+        )
+    }
+}
+impl ::entity_spec::__private::runtime::value::FromSqlValue for RawDataSourceSourceType {
+    const EXPECTED: &'static str = "one of: database, api, file, stream, webhook";
+    fn from_sql_value(
+        value: ::entity_spec::__private::runtime::value::SqlValue,
+    ) -> Option<Self> {
+        match value {
+            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
+                text.parse().ok()
+            }
+            _ => None,
+        }
+    }
+}
 /// Values of the `sync_status` field.
 #[derive(
     Clone,
@@ -154,6 +175,27 @@ impl ::std::str::FromStr for RawDataSourceSyncStatus {
                     expected: Self::NAMES,
                 })
             }
+        }
+    }
+}
+impl ::entity_spec::__private::runtime::value::ToSqlValue for RawDataSourceSyncStatus {
+    const SQL_TYPE: ::entity_spec::__private::runtime::value::SqlType = ::entity_spec::__private::runtime::value::SqlType::Text;
+    fn to_sql_value(&self) -> ::entity_spec::__private::runtime::value::SqlValue {
+        ::entity_spec::__private::runtime::value::SqlValue::Text(
+            self.as_str().to_owned(),
+        )
+    }
+}
+impl ::entity_spec::__private::runtime::value::FromSqlValue for RawDataSourceSyncStatus {
+    const EXPECTED: &'static str = "one of: pending, syncing, success, failed";
+    fn from_sql_value(
+        value: ::entity_spec::__private::runtime::value::SqlValue,
+    ) -> Option<Self> {
+        match value {
+            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
+                text.parse().ok()
+            }
+            _ => None,
         }
     }
 }
@@ -398,4 +440,283 @@ impl ::entity_spec::Validate for RawDataSourceUpdate {
     fn validate(&self) -> Result<(), ::entity_spec::ValidationErrors> {
         RawDataSourceUpdate::validate(self)
     }
+}
+impl ::entity_spec::__private::runtime::Entity for RawDataSource {
+    type Create = RawDataSourceCreate;
+    type Update = RawDataSourceUpdate;
+    const DEF: &'static ::entity_spec::__private::runtime::def::EntityDef = &::entity_spec::__private::runtime::def::EntityDef {
+        name: "RawDataSource",
+        table: "raw_data_sources",
+        collection_path: "/raw-data-sources",
+        fields: &[
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "id",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Uuid,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "name",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "source_type",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Enum(
+                    &["database", "api", "file", "stream", "webhook"],
+                ),
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "connection_string",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: true,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "schema_definition",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Json,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "refresh_interval",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Integer,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Int(3600i64),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "is_active",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Boolean,
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Bool(true),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "last_sync_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "sync_status",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Enum(
+                    &["pending", "syncing", "success", "failed"],
+                ),
+                nullable: false,
+                required: false,
+                default: Some(
+                    ::entity_spec::__private::runtime::def::DefaultDef::Text("pending"),
+                ),
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "error_message",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "metadata",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Json,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "created_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "updated_at",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::DateTime,
+                nullable: false,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::AutoNow,
+                unique: false,
+                sensitive: false,
+            },
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "tags",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::Json,
+                nullable: true,
+                required: false,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+        ],
+        indexes: &[
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["name"],
+                unique: true,
+            },
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["source_type", "is_active"],
+                unique: false,
+            },
+            ::entity_spec::__private::runtime::def::IndexDef {
+                fields: &["sync_status"],
+                unique: false,
+            },
+        ],
+    };
+    fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
+        self.id
+    }
+    fn to_row(&self) -> Vec<::entity_spec::__private::runtime::value::SqlValue> {
+        vec![
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .id), ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(&
+            self.name),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .source_type),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .connection_string),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .schema_definition),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .refresh_interval),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .is_active),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .last_sync_at),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .sync_status),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .error_message),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .metadata),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .created_at),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .updated_at),
+            ::entity_spec::__private::runtime::value::ToSqlValue::to_sql_value(& self
+            .tags)
+        ]
+    }
+    fn from_row(
+        row: &mut ::entity_spec::__private::runtime::value::RowReader,
+    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+        Ok(Self {
+            id: row.next()?,
+            name: row.next()?,
+            source_type: row.next()?,
+            connection_string: row.next()?,
+            schema_definition: row.next()?,
+            refresh_interval: row.next()?,
+            is_active: row.next()?,
+            last_sync_at: row.next()?,
+            sync_status: row.next()?,
+            error_message: row.next()?,
+            metadata: row.next()?,
+            created_at: row.next()?,
+            updated_at: row.next()?,
+            tags: row.next()?,
+        })
+    }
+    fn from_create(
+        input: RawDataSourceCreate,
+        id: ::entity_spec::__private::uuid::Uuid,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) -> Self {
+        input.into_entity(id, now)
+    }
+    fn apply_update(
+        &mut self,
+        update: RawDataSourceUpdate,
+        now: ::entity_spec::__private::chrono::DateTime<
+            ::entity_spec::__private::chrono::Utc,
+        >,
+    ) {
+        RawDataSource::apply_update(self, update, now)
+    }
+}
+/// Every entity of the spec, in spec order.
+pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] = &[
+    <RawDataSource as ::entity_spec::__private::runtime::Entity>::DEF,
+];
+/// A hash of the spec file, recorded with each migration.
+pub const SPEC_HASH: &str = "66d20f26bbcf89de";
+/// The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.
+///
+/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`.
+pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
+    let routes = ::entity_spec::__private::axum::Router::new()
+        .merge(
+            ::entity_spec::__private::runtime::http::entity_routes::<
+                RawDataSource,
+            >(db.clone()),
+        );
+    ::entity_spec::__private::runtime::http::service(routes)
+}
+/// Creates the tables and indexes of every entity, or migrates them to the spec (see
+/// `MigrateOptions` for what needs an explicit opt-in).
+pub async fn migrate(
+    db: &::entity_spec::Db,
+    options: ::entity_spec::MigrateOptions,
+) -> Result<::entity_spec::MigrationReport, ::entity_spec::MigrateError> {
+    ::entity_spec::__private::runtime::migrate::migrate(
+            db,
+            SPEC_ENTITIES,
+            SPEC_HASH,
+            options,
+        )
+        .await
 }

@@ -1,0 +1,246 @@
+//! The service side of each entity: its `Entity` impl (the static description the generic
+//! store and HTTP layer read, and row conversions), SQL conversions for its enums, and the
+//! module-level `router`, `migrate`, `SPEC_ENTITIES` and `SPEC_HASH`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use crate::ir::{DefaultValue, EntityIr, EnumIr, FieldIr, FieldType, Setter, SpecIr};
+use crate::json::ValueKind;
+use crate::model::{doc, ident};
+
+fn runtime() -> TokenStream {
+    quote!(::entity_spec::__private::runtime)
+}
+
+/// `ToSqlValue` and `FromSqlValue` for a generated enum: stored by wire name.
+pub fn render_enum_sql(enum_ir: &EnumIr) -> TokenStream {
+    let rt = runtime();
+    let name = ident(&enum_ir.type_name);
+    let expected =
+        format!("one of: {}", enum_ir.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join(", "));
+    quote! {
+        impl #rt::value::ToSqlValue for #name {
+            const SQL_TYPE: #rt::value::SqlType = #rt::value::SqlType::Text;
+            fn to_sql_value(&self) -> #rt::value::SqlValue {
+                #rt::value::SqlValue::Text(self.as_str().to_owned())
+            }
+        }
+
+        impl #rt::value::FromSqlValue for #name {
+            const EXPECTED: &'static str = #expected;
+            fn from_sql_value(value: #rt::value::SqlValue) -> Option<Self> {
+                match value {
+                    #rt::value::SqlValue::Text(text) => text.parse().ok(),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// `impl Entity for X`.
+pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
+    let rt = runtime();
+    let name = ident(&entity.name);
+    let create = ident(&entity.create_type_name());
+    let update = ident(&entity.update_type_name());
+    let key = ident(&entity.primary_key().name);
+    let entity_name = entity.name.as_str();
+    let table = entity.table_name.as_str();
+    let path = entity.collection_path.as_str();
+    let fields = entity.fields.iter().map(render_field_def);
+    let indexes = entity.indexes.iter().map(|index| {
+        let fields = &index.fields;
+        let unique = index.unique;
+        quote!(#rt::def::IndexDef { fields: &[#(#fields),*], unique: #unique })
+    });
+    let field_names: Vec<_> = entity.fields.iter().map(|f| ident(&f.name)).collect();
+    quote! {
+        impl #rt::Entity for #name {
+            type Create = #create;
+            type Update = #update;
+
+            const DEF: &'static #rt::def::EntityDef = &#rt::def::EntityDef {
+                name: #entity_name,
+                table: #table,
+                collection_path: #path,
+                fields: &[#(#fields),*],
+                indexes: &[#(#indexes),*],
+            };
+
+            fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
+                self.#key
+            }
+
+            fn to_row(&self) -> Vec<#rt::value::SqlValue> {
+                vec![#(#rt::value::ToSqlValue::to_sql_value(&self.#field_names)),*]
+            }
+
+            fn from_row(row: &mut #rt::value::RowReader) -> Result<Self, #rt::value::DecodeError> {
+                Ok(Self {
+                    #(#field_names: row.next()?,)*
+                })
+            }
+
+            fn from_create(
+                input: #create,
+                id: ::entity_spec::__private::uuid::Uuid,
+                now: ::entity_spec::__private::chrono::DateTime<::entity_spec::__private::chrono::Utc>,
+            ) -> Self {
+                input.into_entity(id, now)
+            }
+
+            fn apply_update(
+                &mut self,
+                update: #update,
+                now: ::entity_spec::__private::chrono::DateTime<::entity_spec::__private::chrono::Utc>,
+            ) {
+                #name::apply_update(self, update, now)
+            }
+        }
+    }
+}
+
+fn render_field_def(field: &FieldIr) -> TokenStream {
+    let rt = runtime();
+    let name = field.name.as_str();
+    let kind = match &field.ty {
+        FieldType::Uuid => quote!(Uuid),
+        FieldType::String => quote!(String),
+        FieldType::Text => quote!(Text),
+        FieldType::Integer => quote!(Integer),
+        FieldType::Float => quote!(Float),
+        FieldType::Boolean => quote!(Boolean),
+        FieldType::Enum(enum_ir) => {
+            let values = enum_ir.values.iter().map(|v| v.value.as_str());
+            quote!(Enum(&[#(#values),*]))
+        }
+        FieldType::Json => quote!(Json),
+        FieldType::DateTime => quote!(DateTime),
+        FieldType::Date => quote!(Date),
+    };
+    let setter = match field.setter {
+        Setter::Client => quote!(Client),
+        Setter::PrimaryKey => quote!(PrimaryKey),
+        Setter::AutoNowAdd => quote!(AutoNowAdd),
+        Setter::AutoNow => quote!(AutoNow),
+        Setter::ReadOnly => quote!(ReadOnly),
+    };
+    let default = match &field.default {
+        None => quote!(None),
+        Some(DefaultValue::Bool(b)) => quote!(Some(#rt::def::DefaultDef::Bool(#b))),
+        Some(DefaultValue::Integer(i)) => {
+            let literal = Literal::i64_suffixed(*i);
+            quote!(Some(#rt::def::DefaultDef::Int(#literal)))
+        }
+        Some(DefaultValue::Float(f)) => {
+            let literal = Literal::f64_suffixed(*f);
+            quote!(Some(#rt::def::DefaultDef::Float(#literal)))
+        }
+        Some(DefaultValue::String(s)) => quote!(Some(#rt::def::DefaultDef::Text(#s))),
+        Some(DefaultValue::Enum(index)) => {
+            let FieldType::Enum(enum_ir) = &field.ty else { unreachable!("enum defaults only exist on enum fields") };
+            let value = enum_ir.values[*index].value.as_str();
+            quote!(Some(#rt::def::DefaultDef::Text(#value)))
+        }
+        Some(DefaultValue::Json(value)) => {
+            let text = json_text(value);
+            quote!(Some(#rt::def::DefaultDef::Json(#text)))
+        }
+    };
+    let (nullable, required, unique, sensitive) = (field.nullable, field.required, field.unique, field.sensitive);
+    quote! {
+        #rt::def::FieldDef {
+            name: #name,
+            kind: #rt::def::FieldKind::#kind,
+            nullable: #nullable,
+            required: #required,
+            default: #default,
+            setter: #rt::def::Setter::#setter,
+            unique: #unique,
+            sensitive: #sensitive,
+        }
+    }
+}
+
+/// Compact JSON text of a spec value (for column defaults).
+fn json_text(value: &crate::json::Value) -> String {
+    match &value.kind {
+        ValueKind::Null => "null".to_owned(),
+        ValueKind::Bool(b) => b.to_string(),
+        ValueKind::Number(n) => n.to_string(),
+        ValueKind::String(s) => json_string(s),
+        ValueKind::Array(items) => format!("[{}]", items.iter().map(json_text).collect::<Vec<_>>().join(",")),
+        ValueKind::Object(members) => format!(
+            "{{{}}}",
+            members
+                .iter()
+                .map(|m| format!("{}:{}", json_string(&m.key), json_text(&m.value)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `router`, `migrate`, `SPEC_ENTITIES` and `SPEC_HASH` for the whole spec.
+pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
+    let rt = runtime();
+    let names: Vec<_> = spec.entities.iter().map(|e| ident(&e.name)).collect();
+    let router_doc = doc([
+        "The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.",
+        "",
+        "Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`.",
+    ]);
+    quote! {
+        /// Every entity of the spec, in spec order.
+        pub const SPEC_ENTITIES: &[&#rt::def::EntityDef] = &[#(<#names as #rt::Entity>::DEF),*];
+
+        /// A hash of the spec file, recorded with each migration.
+        pub const SPEC_HASH: &str = #spec_hash;
+
+        #router_doc
+        pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
+            let routes = ::entity_spec::__private::axum::Router::new()
+                #(.merge(#rt::http::entity_routes::<#names>(db.clone())))*;
+            #rt::http::service(routes)
+        }
+
+        /// Creates the tables and indexes of every entity, or migrates them to the spec (see
+        /// `MigrateOptions` for what needs an explicit opt-in).
+        pub async fn migrate(
+            db: &::entity_spec::Db,
+            options: ::entity_spec::MigrateOptions,
+        ) -> Result<::entity_spec::MigrationReport, ::entity_spec::MigrateError> {
+            #rt::migrate::migrate(db, SPEC_ENTITIES, SPEC_HASH, options).await
+        }
+    }
+}
+
+/// FNV-1a of the spec text: stable across Rust versions, unlike `DefaultHasher`.
+pub fn spec_hash(source: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in source.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}

@@ -1,0 +1,417 @@
+//! The database: SQLite (embedded default) or PostgreSQL, behind one handle, and the only
+//! place that turns [`SqlValue`]s into bind parameters and rows back into values.
+//!
+//! `sqlx::Any` cannot carry UUID, JSON or timestamp types, so this is an enum of the two
+//! pools; every statement is built by [`Sql`], which quotes identifiers (all of them checked
+//! snake_case names from the spec) and binds every value as a parameter.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use crate::value::{SqlType, SqlValue};
+
+/// The database URL used when `DATABASE_URL` is not set: a SQLite file in the working
+/// directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://entity-spec.db";
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, embedded.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A connection pool to SQLite or PostgreSQL. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite pool.
+    Sqlite(SqlitePool),
+    /// PostgreSQL pool.
+    Postgres(PgPool),
+}
+
+impl Db {
+    /// Connects to `url`: `postgres://…`/`postgresql://…` or `sqlite://path` (the file is
+    /// created if missing; `sqlite::memory:` is refused because every pooled connection
+    /// would see a different empty database).
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            return Ok(Db::Postgres(pool));
+        }
+        if url.starts_with("sqlite:") {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err(sqlx::Error::Configuration(
+                    "in-memory SQLite is not supported: each pooled connection would get its own empty database; use a file".into(),
+                ));
+            }
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                // WAL lets readers proceed while one writer commits; NORMAL sync is durable
+                // across application crashes and the recommended pairing with WAL.
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            return Ok(Db::Sqlite(pool));
+        }
+        Err(sqlx::Error::Configuration(
+            format!("unsupported database URL `{}`: use sqlite://FILE or postgres://…", redact_url(url)).into(),
+        ))
+    }
+
+    /// Connects to `DATABASE_URL`, or to [`DEFAULT_DATABASE_URL`] when it is unset.
+    pub async fn connect_from_env() -> Result<Db, sqlx::Error> {
+        Db::connect(&database_url_from_env()).await
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes every connection (used at shutdown).
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Runs a statement and returns the number of affected rows.
+    pub async fn execute(&self, sql: Sql) -> Result<u64, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => Ok(sql.sqlite_query().execute(pool).await?.rows_affected()),
+            Db::Postgres(pool) => Ok(sql.postgres_query().execute(pool).await?.rows_affected()),
+        }
+    }
+
+    /// Runs a query and reads every row as values of the given column types.
+    pub async fn fetch_all(&self, sql: Sql, columns: &[SqlType]) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => {
+                let rows = sql.sqlite_query().fetch_all(pool).await?;
+                rows.iter().map(|row| read_sqlite_row(row, columns)).collect()
+            }
+            Db::Postgres(pool) => {
+                let rows = sql.postgres_query().fetch_all(pool).await?;
+                rows.iter().map(|row| read_postgres_row(row, columns)).collect()
+            }
+        }
+    }
+
+    /// Runs a query expected to return at most one row.
+    pub async fn fetch_optional(&self, sql: Sql, columns: &[SqlType]) -> Result<Option<Vec<SqlValue>>, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => match sql.sqlite_query().fetch_optional(pool).await? {
+                Some(row) => read_sqlite_row(&row, columns).map(Some),
+                None => Ok(None),
+            },
+            Db::Postgres(pool) => match sql.postgres_query().fetch_optional(pool).await? {
+                Some(row) => read_postgres_row(&row, columns).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+/// An open transaction on either backend (used by migrations, which must be all or nothing).
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite transaction.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// PostgreSQL transaction.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Db {
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+impl Tx {
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs a statement and returns the number of affected rows.
+    pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => Ok(sql.sqlite_query().execute(&mut **tx).await?.rows_affected()),
+            Tx::Postgres(tx) => Ok(sql.postgres_query().execute(&mut **tx).await?.rows_affected()),
+        }
+    }
+
+    /// Runs a query and reads every row as values of the given column types.
+    pub async fn fetch_all(&mut self, sql: Sql, columns: &[SqlType]) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let rows = sql.sqlite_query().fetch_all(&mut **tx).await?;
+                rows.iter().map(|row| read_sqlite_row(row, columns)).collect()
+            }
+            Tx::Postgres(tx) => {
+                let rows = sql.postgres_query().fetch_all(&mut **tx).await?;
+                rows.iter().map(|row| read_postgres_row(row, columns)).collect()
+            }
+        }
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// `DATABASE_URL`, or the default SQLite file.
+pub fn database_url_from_env() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// The URL with any password replaced by `***`, safe to print and log.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let redacted = match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{credentials}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    match path {
+        Some(path) => format!("{scheme}://{redacted}/{path}"),
+        None => format!("{scheme}://{redacted}"),
+    }
+}
+
+/// A SQL statement under construction: text plus bind parameters, with the placeholder style
+/// of the backend (`?` for SQLite, `$1…` for PostgreSQL).
+#[derive(Debug, Clone)]
+pub struct Sql {
+    backend: Backend,
+    text: String,
+    args: Vec<SqlValue>,
+}
+
+impl Sql {
+    /// An empty statement for `backend`.
+    pub fn new(backend: Backend) -> Self {
+        Sql { backend, text: String::with_capacity(256), args: Vec::new() }
+    }
+
+    /// Appends trusted SQL text (keywords and punctuation written in this crate, never input).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a double-quoted identifier. Identifiers come from checked spec names
+    /// (snake_case ASCII), so quoting only guards against reserved words.
+    pub fn push_ident(&mut self, name: &str) -> &mut Self {
+        debug_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "unchecked identifier {name:?}");
+        self.text.push('"');
+        self.text.push_str(name);
+        self.text.push('"');
+        self
+    }
+
+    /// Appends a placeholder and binds `value` to it.
+    pub fn push_bind(&mut self, value: SqlValue) -> &mut Self {
+        self.args.push(value);
+        match self.backend {
+            Backend::Sqlite => self.text.push('?'),
+            Backend::Postgres => {
+                self.text.push('$');
+                self.text.push_str(&self.args.len().to_string());
+            }
+        }
+        self
+    }
+
+    /// The statement text (for tests and debugging; values are not included).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    fn sqlite_query(self) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+        // Safe: the text is built only from this crate's SQL and checked identifiers; every
+        // value is a bind parameter.
+        let mut query = sqlx::query(AssertSqlSafe(self.text));
+        for value in self.args {
+            query = match value {
+                SqlValue::Null(SqlType::Int | SqlType::Bool) => query.bind(None::<i64>),
+                SqlValue::Null(SqlType::Float) => query.bind(None::<f64>),
+                SqlValue::Null(_) => query.bind(None::<String>),
+                SqlValue::Bool(b) => query.bind(b),
+                SqlValue::Int(i) => query.bind(i),
+                SqlValue::Float(f) => query.bind(f),
+                SqlValue::Text(s) => query.bind(s),
+                SqlValue::Uuid(u) => query.bind(u.hyphenated().to_string()),
+                SqlValue::Json(j) => query.bind(j.to_string()),
+                SqlValue::DateTime(t) => query.bind(sqlite_timestamp(t)),
+                SqlValue::Date(d) => query.bind(d.to_string()),
+            };
+        }
+        query
+    }
+
+    fn postgres_query(self) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        // Safe: see `sqlite_query`.
+        let mut query = sqlx::query(AssertSqlSafe(self.text));
+        for value in self.args {
+            query = match value {
+                SqlValue::Null(SqlType::Bool) => query.bind(None::<bool>),
+                SqlValue::Null(SqlType::Int) => query.bind(None::<i64>),
+                SqlValue::Null(SqlType::Float) => query.bind(None::<f64>),
+                SqlValue::Null(SqlType::Text) => query.bind(None::<String>),
+                SqlValue::Null(SqlType::Uuid) => query.bind(None::<Uuid>),
+                SqlValue::Null(SqlType::Json) => query.bind(None::<sqlx::types::Json<serde_json::Value>>),
+                SqlValue::Null(SqlType::DateTime) => query.bind(None::<DateTime<Utc>>),
+                SqlValue::Null(SqlType::Date) => query.bind(None::<NaiveDate>),
+                SqlValue::Bool(b) => query.bind(b),
+                SqlValue::Int(i) => query.bind(i),
+                SqlValue::Float(f) => query.bind(f),
+                SqlValue::Text(s) => query.bind(s),
+                SqlValue::Uuid(u) => query.bind(u),
+                SqlValue::Json(j) => query.bind(sqlx::types::Json(j)),
+                SqlValue::DateTime(t) => query.bind(t),
+                SqlValue::Date(d) => query.bind(d),
+            };
+        }
+        query
+    }
+}
+
+/// SQLite stores timestamps as fixed-width RFC 3339 text in UTC with microseconds, so text
+/// order is time order (indexes and keyset pagination rely on that) and precision matches
+/// PostgreSQL's.
+pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn decode_error(column: usize, message: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::ColumnDecode { index: column.to_string(), source: message.to_string().into() }
+}
+
+fn read_sqlite_row(row: &SqliteRow, columns: &[SqlType]) -> Result<Vec<SqlValue>, sqlx::Error> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let value = match column {
+                SqlType::Bool => row.try_get::<Option<bool>, _>(i)?.map(SqlValue::Bool),
+                SqlType::Int => row.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int),
+                SqlType::Float => row.try_get::<Option<f64>, _>(i)?.map(SqlValue::Float),
+                SqlType::Text => row.try_get::<Option<String>, _>(i)?.map(SqlValue::Text),
+                SqlType::Uuid => match row.try_get::<Option<String>, _>(i)? {
+                    Some(text) => Some(SqlValue::Uuid(Uuid::parse_str(&text).map_err(|e| decode_error(i, e))?)),
+                    None => None,
+                },
+                SqlType::Json => match row.try_get::<Option<String>, _>(i)? {
+                    Some(text) => Some(SqlValue::Json(serde_json::from_str(&text).map_err(|e| decode_error(i, e))?)),
+                    None => None,
+                },
+                SqlType::DateTime => match row.try_get::<Option<String>, _>(i)? {
+                    Some(text) => Some(SqlValue::DateTime(
+                        DateTime::parse_from_rfc3339(&text).map_err(|e| decode_error(i, e))?.with_timezone(&Utc),
+                    )),
+                    None => None,
+                },
+                SqlType::Date => match row.try_get::<Option<String>, _>(i)? {
+                    Some(text) => Some(SqlValue::Date(NaiveDate::from_str(&text).map_err(|e| decode_error(i, e))?)),
+                    None => None,
+                },
+            };
+            Ok(value.unwrap_or(SqlValue::Null(*column)))
+        })
+        .collect()
+}
+
+fn read_postgres_row(row: &PgRow, columns: &[SqlType]) -> Result<Vec<SqlValue>, sqlx::Error> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let value = match column {
+                SqlType::Bool => row.try_get::<Option<bool>, _>(i)?.map(SqlValue::Bool),
+                SqlType::Int => row.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int),
+                SqlType::Float => row.try_get::<Option<f64>, _>(i)?.map(SqlValue::Float),
+                SqlType::Text => row.try_get::<Option<String>, _>(i)?.map(SqlValue::Text),
+                SqlType::Uuid => row.try_get::<Option<Uuid>, _>(i)?.map(SqlValue::Uuid),
+                SqlType::Json => {
+                    row.try_get::<Option<sqlx::types::Json<serde_json::Value>>, _>(i)?.map(|j| SqlValue::Json(j.0))
+                }
+                SqlType::DateTime => row.try_get::<Option<DateTime<Utc>>, _>(i)?.map(SqlValue::DateTime),
+                SqlType::Date => row.try_get::<Option<NaiveDate>, _>(i)?.map(SqlValue::Date),
+            };
+            Ok(value.unwrap_or(SqlValue::Null(*column)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_printed_urls() {
+        assert_eq!(redact_url("postgres://app:hunter2@db:5432/prod"), "postgres://app:***@db:5432/prod");
+        assert_eq!(redact_url("postgres://app@db/prod"), "postgres://app@db/prod");
+        assert_eq!(redact_url("sqlite://entity-spec.db"), "sqlite://entity-spec.db");
+        assert_eq!(redact_url("postgres://u:p@ss@host/db"), "postgres://u:***@host/db");
+    }
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        let mut pg = Sql::new(Backend::Postgres);
+        pg.push("SELECT * FROM ")
+            .push_ident("t")
+            .push(" WHERE ")
+            .push_ident("a")
+            .push(" = ")
+            .push_bind(SqlValue::Int(1));
+        pg.push(" AND ").push_ident("b").push(" = ").push_bind(SqlValue::Int(2));
+        assert_eq!(pg.text(), r#"SELECT * FROM "t" WHERE "a" = $1 AND "b" = $2"#);
+        let mut lite = Sql::new(Backend::Sqlite);
+        lite.push_ident("a").push(" = ").push_bind(SqlValue::Int(1));
+        assert_eq!(lite.text(), r#""a" = ?"#);
+    }
+
+    #[test]
+    fn sqlite_timestamps_sort_as_text() {
+        let early = DateTime::parse_from_rfc3339("2026-01-01T00:00:05Z").unwrap().with_timezone(&Utc);
+        let later = DateTime::parse_from_rfc3339("2026-01-01T00:00:05.5Z").unwrap().with_timezone(&Utc);
+        assert_eq!(sqlite_timestamp(early), "2026-01-01T00:00:05.000000Z");
+        assert!(sqlite_timestamp(early) < sqlite_timestamp(later));
+    }
+}

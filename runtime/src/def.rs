@@ -1,0 +1,171 @@
+//! Static descriptions of entities, generated from the spec. The generic HTTP, query and
+//! persistence code reads these instead of being generated per entity, so the generated code
+//! stays small and the logic is written (and tested) once.
+
+/// One entity: names, fields in column order, indexes.
+#[derive(Debug)]
+pub struct EntityDef {
+    /// Type name, e.g. `RawDataSource`.
+    pub name: &'static str,
+    /// Table name, e.g. `raw_data_sources`.
+    pub table: &'static str,
+    /// Collection path, e.g. `/raw-data-sources`.
+    pub collection_path: &'static str,
+    /// Fields in spec (and column) order.
+    pub fields: &'static [FieldDef],
+    /// Indexes from the spec.
+    pub indexes: &'static [IndexDef],
+}
+
+/// One field.
+#[derive(Debug, PartialEq)]
+pub struct FieldDef {
+    /// snake_case name: JSON key and column.
+    pub name: &'static str,
+    /// Value type.
+    pub kind: FieldKind,
+    /// Whether the column accepts NULL.
+    pub nullable: bool,
+    /// Whether a create body must carry it.
+    pub required: bool,
+    /// The spec's default, used as the column default when the field is added to a table
+    /// that already has rows.
+    pub default: Option<DefaultDef>,
+    /// Who sets it.
+    pub setter: Setter,
+    /// A unique constraint on this field alone.
+    pub unique: bool,
+    /// Never returned, logged or printed.
+    pub sensitive: bool,
+}
+
+/// Value types, as the runtime needs to know them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// `uuid`
+    Uuid,
+    /// `string`
+    String,
+    /// `text`
+    Text,
+    /// `integer`
+    Integer,
+    /// `float`
+    Float,
+    /// `boolean`
+    Boolean,
+    /// `enum`, with its wire values in spec order.
+    Enum(&'static [&'static str]),
+    /// `json`
+    Json,
+    /// `datetime`
+    DateTime,
+    /// `date`
+    Date,
+}
+
+impl FieldKind {
+    /// What a JSON value of this kind looks like, for messages.
+    pub fn expectation(self) -> &'static str {
+        match self {
+            FieldKind::Uuid => "a UUID string",
+            FieldKind::String | FieldKind::Text => "a string",
+            FieldKind::Integer => "an integer",
+            FieldKind::Float => "a number",
+            FieldKind::Boolean => "true or false",
+            FieldKind::Enum(_) => "one of the allowed values",
+            FieldKind::Json => "any JSON value",
+            FieldKind::DateTime => "an RFC 3339 date-time string",
+            FieldKind::Date => "a YYYY-MM-DD date string",
+        }
+    }
+}
+
+/// A default value in a form that can live in a `static`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultDef {
+    /// A boolean default.
+    Bool(bool),
+    /// An integer default.
+    Int(i64),
+    /// A float default.
+    Float(f64),
+    /// A string or enum default.
+    Text(&'static str),
+    /// A JSON default, as JSON text.
+    Json(&'static str),
+}
+
+/// Who sets a field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setter {
+    /// The client.
+    Client,
+    /// The server, once (the primary key).
+    PrimaryKey,
+    /// The server, on create.
+    AutoNowAdd,
+    /// The server, on create and update.
+    AutoNow,
+    /// The server owns it.
+    ReadOnly,
+}
+
+/// One index.
+#[derive(Debug)]
+pub struct IndexDef {
+    /// Indexed fields, in order.
+    pub fields: &'static [&'static str],
+    /// Whether the combination must be unique.
+    pub unique: bool,
+}
+
+impl EntityDef {
+    /// The field with this name.
+    pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The primary-key field.
+    pub fn primary_key(&self) -> &'static FieldDef {
+        self.fields.iter().find(|f| f.setter == Setter::PrimaryKey).unwrap_or(&self.fields[0])
+    }
+
+    /// Index of a field in column order.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// Every unique constraint as a list of fields: unique fields and unique indexes.
+    pub fn unique_constraints(&self) -> Vec<Vec<&'static str>> {
+        let single = self.fields.iter().filter(|f| f.unique).map(|f| vec![f.name]);
+        let indexes = self.indexes.iter().filter(|i| i.unique).map(|i| i.fields.to_vec());
+        let mut all: Vec<Vec<&'static str>> = Vec::new();
+        for constraint in single.chain(indexes) {
+            if !all.contains(&constraint) {
+                all.push(constraint);
+            }
+        }
+        all
+    }
+
+    /// Fields a list can be sorted by: the primary key, indexed and unique fields, and
+    /// server timestamps (which get an index of their own). JSON fields have no order.
+    pub fn sortable_fields(&self) -> Vec<&'static FieldDef> {
+        self.fields
+            .iter()
+            .filter(|f| {
+                f.kind != FieldKind::Json
+                    && (f.setter == Setter::PrimaryKey
+                        || f.unique
+                        || matches!(f.setter, Setter::AutoNow | Setter::AutoNowAdd)
+                        || self.indexes.iter().any(|i| i.fields.contains(&f.name)))
+            })
+            .collect()
+    }
+
+    /// Fields a list can be filtered by: every non-JSON, non-sensitive field.
+    pub fn filterable_fields(&self) -> impl Iterator<Item = &'static FieldDef> {
+        self.fields.iter().filter(|f| f.kind != FieldKind::Json && !f.sensitive)
+    }
+}

@@ -1,0 +1,274 @@
+//! The HTTP API of an entity: list, create, read, replace, merge-patch, delete, written once
+//! for every [`Entity`].
+//!
+//! Writes are compare-and-swap on the hidden version: with `If-Match` a stale version is a
+//! `412`; without it a concurrent write is retried on the fresh row, so a PATCH never loses a
+//! change made between its read and its write.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::entity::Entity;
+use crate::input::{BodyKind, merge_patch, parse_body, parse_value};
+use crate::problem::ApiError;
+use crate::query::parse_list_query;
+use crate::store::{self, StoreError, Versioned};
+
+/// Request bodies above this size are refused with `413`.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// How often a write without `If-Match` is retried when another write got in between.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// The routes of one entity, at its collection path.
+pub fn entity_routes<E: Entity>(db: Db) -> Router {
+    let collection = E::DEF.collection_path;
+    Router::new()
+        .route(collection, get(list::<E>).post(create::<E>))
+        .route(&format!("{collection}/{{id}}"), get(read::<E>).put(replace::<E>).patch(patch::<E>).delete(remove::<E>))
+        .with_state(db)
+}
+
+/// Wraps entity routes into a service: problem+json for unknown routes and methods, the body
+/// limit, and request logging (method, path, status, latency; never bodies or query strings,
+/// which could carry secrets).
+pub fn service(routes: Router) -> Router {
+    routes
+        .fallback(|uri: OriginalUri| async move { ApiError::no_route(uri.path()) })
+        .method_not_allowed_fallback(|method: Method, uri: OriginalUri| async move {
+            ApiError::method_not_allowed(method.as_str(), uri.path())
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+/// The current time at the precision both databases store (microseconds), so a response and
+/// a later read of the same row agree.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+#[derive(Serialize)]
+struct ListBody<E> {
+    items: Vec<E>,
+    total: i64,
+    next_cursor: Option<String>,
+}
+
+async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let query = parse_list_query(E::DEF, query.as_deref())?;
+    let page = store::list::<E>(&db, &query).await.map_err(store_error::<E>)?;
+    Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
+}
+
+async fn create<E: Entity>(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    require_json(&headers, false)?;
+    let input: E::Create = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Create)?;
+    let entity = E::from_create(input, Uuid::now_v7(), now());
+    let stored = store::insert(&db, &entity).await.map_err(store_error::<E>)?;
+    let mut response = json(StatusCode::CREATED, &stored.entity, Some(stored.version));
+    let location = format!("{}/{}", E::DEF.collection_path, stored.entity.id());
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+async fn read<E: Entity>(
+    State(db): State<Db>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let stored = fetch::<E>(&db, &id).await?;
+    if if_none_match(&headers, stored.version) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().insert(header::ETAG, etag(stored.version));
+        return Ok(response);
+    }
+    Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)))
+}
+
+async fn replace<E: Entity>(
+    State(db): State<Db>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    // An unknown id is a 404 whatever the body says.
+    fetch::<E>(&db, &id).await?;
+    require_json(&headers, false)?;
+    let update: E::Update = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Replace)?;
+    write_with_retry::<E>(&db, &id, &headers, |entity| {
+        entity.apply_update(update.clone(), now());
+        Ok(())
+    })
+    .await
+}
+
+async fn patch<E: Entity>(
+    State(db): State<Db>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    fetch::<E>(&db, &id).await?;
+    require_json(&headers, true)?;
+    let patch: serde_json::Value = serde_json::from_slice(&body_bytes(body)?)
+        .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
+    write_with_retry::<E>(&db, &id, &headers, |entity| {
+        let current = serde_json::to_value(&*entity).map_err(|e| ApiError::internal(&e))?;
+        let merged = merge_patch(E::DEF, current, patch.clone())?;
+        let update: E::Update = parse_value(E::DEF, merged, BodyKind::Replace)?;
+        entity.apply_update(update, now());
+        Ok(())
+    })
+    .await
+}
+
+async fn remove<E: Entity>(
+    State(db): State<Db>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = parse_id::<E>(&id)?;
+    let expected = match headers.get(header::IF_MATCH) {
+        Some(condition) => {
+            let stored = fetch::<E>(&db, &id).await?;
+            if !matches_etag(condition, stored.version) {
+                return Err(ApiError::precondition_failed(E::DEF.name));
+            }
+            Some(stored.version)
+        }
+        None => None,
+    };
+    let deleted = store::delete(&db, E::DEF, key, expected).await.map_err(store_error::<E>)?;
+    match (deleted, expected) {
+        (true, _) => Ok(StatusCode::NO_CONTENT.into_response()),
+        (false, Some(_)) => Err(ApiError::precondition_failed(E::DEF.name)),
+        (false, None) => Err(ApiError::not_found(E::DEF.name, &id)),
+    }
+}
+
+/// Read, change, compare-and-swap; repeated when another write won the race and the client
+/// did not pin a version with `If-Match`.
+async fn write_with_retry<E: Entity>(
+    db: &Db,
+    id: &str,
+    headers: &HeaderMap,
+    mut change: impl FnMut(&mut E) -> Result<(), ApiError>,
+) -> Result<Response, ApiError> {
+    let condition = headers.get(header::IF_MATCH);
+    for _ in 0..WRITE_ATTEMPTS {
+        let Versioned { mut entity, version } = fetch::<E>(db, id).await?;
+        if let Some(condition) = condition
+            && !matches_etag(condition, version) {
+                return Err(ApiError::precondition_failed(E::DEF.name));
+            }
+        change(&mut entity)?;
+        if let Some(stored) = store::replace(db, &entity, version).await.map_err(store_error::<E>)? {
+            return Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)));
+        }
+        if condition.is_some() {
+            return Err(ApiError::precondition_failed(E::DEF.name));
+        }
+    }
+    Err(ApiError::precondition_failed(E::DEF.name))
+}
+
+fn parse_id<E: Entity>(id: &str) -> Result<Uuid, ApiError> {
+    // A malformed id names nothing that could exist: 404, like an unknown one.
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found(E::DEF.name, id))
+}
+
+async fn fetch<E: Entity>(db: &Db, id: &str) -> Result<Versioned<E>, ApiError> {
+    let key = parse_id::<E>(id)?;
+    store::get::<E>(db, key).await.map_err(store_error::<E>)?.ok_or_else(|| ApiError::not_found(E::DEF.name, id))
+}
+
+fn store_error<E: Entity>(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Unique(fields) => ApiError::unique_violation(E::DEF.name, &fields),
+        StoreError::Decode(e) => ApiError::internal(&e),
+        StoreError::Database(e @ (sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))) => ApiError::unavailable(&e),
+        StoreError::Database(e) => ApiError::internal(&e),
+    }
+}
+
+/// `415` unless the body is declared as JSON (`application/json` or any `+json` type, e.g.
+/// `application/merge-patch+json`, which PATCH also accepts).
+fn require_json(headers: &HeaderMap, merge_patch: bool) -> Result<(), ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if is_json {
+        Ok(())
+    } else if merge_patch {
+        Err(ApiError::unsupported_media_type("application/merge-patch+json` or `application/json"))
+    } else {
+        Err(ApiError::unsupported_media_type("application/json"))
+    }
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(BODY_LIMIT)
+        } else {
+            ApiError::malformed_body(rejection.body_text())
+        }
+    })
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// `If-Match` uses strong comparison (RFC 9110 §13.1.1): `*` or one of the listed tags.
+fn matches_etag(condition: &HeaderValue, version: i64) -> bool {
+    let current = format!("\"{version}\"");
+    condition.to_str().is_ok_and(|list| list.split(',').map(str::trim).any(|tag| tag == "*" || tag == current))
+}
+
+/// `If-None-Match` uses weak comparison (RFC 9110 §13.1.2).
+fn if_none_match(headers: &HeaderMap, version: i64) -> bool {
+    let current = format!("\"{version}\"");
+    headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|list| {
+        list.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == current)
+    })
+}
+
+fn json<T: Serialize>(status: StatusCode, body: &T, version: Option<i64>) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            if let Some(version) = version {
+                response.headers_mut().insert(header::ETAG, etag(version));
+            }
+            response
+        }
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}

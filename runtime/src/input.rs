@@ -1,0 +1,270 @@
+//! Request bodies: JSON → typed input, reporting every problem at once.
+//!
+//! serde stops at the first missing or mistyped field, so bodies are first checked field by
+//! field against the entity's [`EntityDef`] (unknown fields, server-set fields, `null`s,
+//! missing required fields, JSON types, enum values, UUID and date formats). Only a body that
+//! passes is handed to serde, then to the generated validators for the spec's constraints.
+
+use chrono::{DateTime, NaiveDate};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::def::{EntityDef, FieldDef, FieldKind, Setter};
+use crate::problem::ApiError;
+use crate::validation::{Validate, ValidationErrors};
+
+/// Which request a body belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// POST: required fields must be present.
+    Create,
+    /// PUT (and a merged PATCH): like create, but sensitive fields may be omitted to keep the
+    /// stored value.
+    Replace,
+}
+
+/// Parses a raw body into an input type, or the error to answer with.
+pub fn parse_body<T: DeserializeOwned + Validate>(
+    def: &EntityDef,
+    bytes: &[u8],
+    kind: BodyKind,
+) -> Result<T, ApiError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
+    parse_value(def, value, kind)
+}
+
+/// Checks a decoded JSON body and turns it into the input type.
+pub fn parse_value<T: DeserializeOwned + Validate>(
+    def: &EntityDef,
+    value: Value,
+    kind: BodyKind,
+) -> Result<T, ApiError> {
+    let Value::Object(object) = value else {
+        return Err(ApiError::malformed_body(format!(
+            "the body must be a JSON object with the fields of {}",
+            def.name
+        )));
+    };
+    let mut object = object;
+    let mut errors = ValidationErrors::new();
+    let blocking = check_object(def, &object, kind, &mut errors);
+    if blocking {
+        return Err(ApiError::validation(errors));
+    }
+    // Unknown and server-set members are reported but do not stop the constraint checks on
+    // the rest of the body, so the client sees everything in one response.
+    object.retain(|key, _| def.field(key).is_some_and(|f| f.setter == Setter::Client));
+    let input: T = serde_json::from_value(Value::Object(object)).map_err(|e| {
+        // The checks above mirror the input types, so this is a bug, not a client error; still
+        // answer 422 with serde's own words rather than a 500.
+        let mut errors = ValidationErrors::new();
+        errors.add("", "invalid", e.to_string());
+        ApiError::validation(errors)
+    })?;
+    if let Err(violations) = input.validate() {
+        for violation in violations {
+            errors.add(violation.field, violation.code, violation.message);
+        }
+    }
+    if errors.is_empty() { Ok(input) } else { Err(ApiError::validation(errors)) }
+}
+
+/// Checks every member and every required field; returns whether a problem prevents building
+/// the input (a missing, null or mistyped field), as opposed to members that can be dropped.
+fn check_object(def: &EntityDef, object: &Map<String, Value>, kind: BodyKind, errors: &mut ValidationErrors) -> bool {
+    let mut blocking = false;
+    for (key, value) in object {
+        let Some(field) = def.field(key) else {
+            let known = def.fields.iter().filter(|f| f.setter == Setter::Client).map(|f| f.name);
+            let hint = closest(key, known).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+            errors.add(printable(key), "unknown_field", format!("is not a field of {}{hint}", def.name));
+            continue;
+        };
+        if field.setter != Setter::Client {
+            errors.add(field.name, "read_only", "is set by the server and cannot be sent");
+            continue;
+        }
+        blocking |= !check_value(field, value, errors);
+    }
+    for field in def.fields.iter().filter(|f| f.setter == Setter::Client && f.required) {
+        let may_keep = kind == BodyKind::Replace && field.sensitive;
+        if !object.contains_key(field.name) && !may_keep {
+            errors.add(field.name, "required", "is required");
+            blocking = true;
+        }
+    }
+    blocking
+}
+
+/// Checks one member's JSON type; returns whether it fits.
+fn check_value(field: &FieldDef, value: &Value, errors: &mut ValidationErrors) -> bool {
+    if value.is_null() {
+        if !field.nullable {
+            errors.add(field.name, "null", "must not be null");
+            return false;
+        }
+        return true;
+    }
+    let fits = match field.kind {
+        FieldKind::String | FieldKind::Text => value.is_string(),
+        FieldKind::Integer => value.is_i64(),
+        FieldKind::Float => value.is_number(),
+        FieldKind::Boolean => value.is_boolean(),
+        FieldKind::Json => true,
+        FieldKind::Uuid => value.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()),
+        FieldKind::DateTime => value.as_str().is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok()),
+        FieldKind::Date => value.as_str().is_some_and(|s| s.parse::<NaiveDate>().is_ok()),
+        FieldKind::Enum(values) => {
+            if let Some(s) = value.as_str() {
+                if !values.contains(&s) {
+                    errors.add(field.name, "enum", format!("must be one of: {}", values.join(", ")));
+                    return false;
+                }
+                return true;
+            }
+            false
+        }
+    };
+    if !fits {
+        let expected = match field.kind {
+            FieldKind::Enum(values) => format!("one of: {}", values.join(", ")),
+            kind => kind.expectation().to_owned(),
+        };
+        errors.add(field.name, "type", format!("must be {expected}"));
+    }
+    fits
+}
+
+/// Applies a JSON merge patch (RFC 7396) to the client-visible state of an entity and
+/// returns the replacement body to check as a PUT.
+///
+/// `current` is the entity as served (without sensitive fields). A `null` in the patch
+/// removes a member, which for a non-nullable field is reported as `null` rather than as a
+/// missing field; for a sensitive field the explicit `null` is kept, so it clears the stored
+/// value instead of keeping it.
+pub fn merge_patch(def: &EntityDef, current: Value, patch: Value) -> Result<Value, ApiError> {
+    let Value::Object(patch) = patch else {
+        return Err(ApiError::malformed_body("a merge patch must be a JSON object"));
+    };
+    let mut errors = ValidationErrors::new();
+    for (key, value) in &patch {
+        if let Some(field) = def.field(key)
+            && value.is_null() && !field.nullable && field.setter == Setter::Client {
+                errors.add(field.name, "null", "must not be null");
+            }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let mut target = match current {
+        Value::Object(mut object) => {
+            object.retain(|key, _| def.field(key).is_some_and(|f| f.setter == Setter::Client));
+            Value::Object(object)
+        }
+        other => other,
+    };
+    let sensitive_nulls: Vec<String> = patch
+        .iter()
+        .filter(|(key, value)| value.is_null() && def.field(key).is_some_and(|f| f.sensitive))
+        .map(|(key, _)| key.clone())
+        .collect();
+    apply_merge(&mut target, Value::Object(patch));
+    if let Value::Object(object) = &mut target {
+        for key in sensitive_nulls {
+            object.insert(key, Value::Null);
+        }
+    }
+    Ok(target)
+}
+
+/// RFC 7396 §2, recursively.
+fn apply_merge(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(object) = target else { return };
+    for (key, value) in patch {
+        if value.is_null() {
+            object.remove(&key);
+        } else {
+            apply_merge(object.entry(key).or_insert(Value::Null), value);
+        }
+    }
+}
+
+/// Names from clients go back into messages; keep them short and printable.
+fn printable(text: &str) -> String {
+    let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 64 { format!("{shown}…") } else { shown }
+}
+
+/// The closest known name within a small edit distance, for "did you mean".
+pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim(word, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance counting a swap of neighbours as one edit. The same rule as the spec
+/// checker's suggestions (codegen cannot be a dependency here: it pulls in `syn`).
+fn strsim(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut table = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in table.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in table[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (table[i - 1][j] + 1).min(table[i][j - 1] + 1).min(table[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(table[i - 2][j - 2] + 1);
+            }
+            table[i][j] = best;
+        }
+    }
+    table[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        // The examples of RFC 7396 appendix A that apply to objects.
+        let cases = [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": {"b": "c"}}), json!({"a": {"b": "d", "c": null}}), json!({"a": {"b": "d"}})),
+            (json!({"a": [{"b": "c"}]}), json!({"a": [1]}), json!({"a": [1]})),
+            (json!({"e": null}), json!({"a": 1}), json!({"e": null, "a": 1})),
+            (json!({}), json!({"a": {"bb": {"ccc": null}}}), json!({"a": {"bb": {}}})),
+        ];
+        for (target, patch, expected) in cases {
+            let mut merged = target.clone();
+            apply_merge(&mut merged, patch.clone());
+            assert_eq!(merged, expected, "{target} + {patch}");
+        }
+    }
+
+    #[test]
+    fn closest_names() {
+        assert_eq!(closest("nmae", ["name", "source_type"]), Some("name"));
+        assert_eq!(closest("zzz", ["name"]), None);
+    }
+}

@@ -1,0 +1,549 @@
+//! Schema migration from the spec, at startup.
+//!
+//! Tables, unique constraints and indexes are created from the spec. When the spec changes,
+//! additive changes (a new nullable field, a field with a default, a new index, a relaxed
+//! NOT NULL) are applied in place, keeping every row. Destructive or type-changing changes
+//! (a dropped column, a changed type, a tightened NOT NULL) stop startup with one line per
+//! change, unless the operator sets `ENTITY_SPEC_ALLOW_DESTRUCTIVE=1`. Changes that would make
+//! stored rows unreadable (enum values still in use, NULLs in a column becoming NOT NULL, a
+//! new required field without default on a table with rows) are refused either way.
+//!
+//! Everything runs in one transaction (DDL is transactional on both backends), under an
+//! advisory lock on PostgreSQL so instances starting together migrate once. Each applied
+//! change set is recorded in `_entity_spec_migrations` with the spec's hash.
+
+use chrono::Utc;
+
+use crate::db::{Backend, Db, Sql, Tx};
+use crate::def::{DefaultDef, EntityDef, FieldDef, FieldKind, Setter};
+use crate::store::VERSION_COLUMN;
+use crate::value::{SqlType, SqlValue};
+
+/// The table recording applied migrations.
+pub const MIGRATIONS_TABLE: &str = "_entity_spec_migrations";
+
+/// How far a migration may go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrateOptions {
+    /// Apply destructive changes (drop columns, change types, tighten NOT NULL).
+    pub allow_destructive: bool,
+}
+
+impl MigrateOptions {
+    /// Reads `ENTITY_SPEC_ALLOW_DESTRUCTIVE` (`1` or `true` to opt in).
+    pub fn from_env() -> Self {
+        let value = std::env::var("ENTITY_SPEC_ALLOW_DESTRUCTIVE").unwrap_or_default();
+        MigrateOptions { allow_destructive: matches!(value.trim(), "1" | "true" | "yes") }
+    }
+}
+
+/// What a migration did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// One line per applied change, e.g. `raw_data_sources: add column tags`.
+    pub applied: Vec<String>,
+}
+
+/// Why a migration stopped. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The spec needs changes that are not allowed; one line each.
+    #[error("the spec changes the database in ways that need a decision:\n{}", .0.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n"))]
+    Refused(Vec<String>),
+    /// The database failed.
+    #[error("migration failed, nothing was changed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The name of an index: `<table>_<fields>_key` (unique) or `_idx`, shortened with a hash
+/// when longer than PostgreSQL's 63-character limit.
+pub fn index_name(table: &str, fields: &[&str], unique: bool) -> String {
+    let name = format!("{table}_{}_{}", fields.join("_"), if unique { "key" } else { "idx" });
+    if name.len() <= 63 {
+        return name;
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in name.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{}_{hash:08x}", &name[..54])
+}
+
+/// Brings the database to the spec. See the module docs for what is applied.
+pub async fn migrate(
+    db: &Db,
+    entities: &[&'static EntityDef],
+    spec_hash: &str,
+    options: MigrateOptions,
+) -> Result<MigrationReport, MigrateError> {
+    let mut tx = db.begin().await?;
+    let backend = tx.backend();
+    if backend == Backend::Postgres {
+        // Instances starting together queue here instead of racing on CREATE TABLE.
+        let mut lock = Sql::new(backend);
+        lock.push("SELECT pg_advisory_xact_lock(").push_bind(SqlValue::Int(0x656e_7469_7479)).push(")");
+        tx.execute(lock).await?;
+    }
+    let mut create = Sql::new(backend);
+    create.push("CREATE TABLE IF NOT EXISTS ").push_ident(MIGRATIONS_TABLE);
+    create.push(" (applied_at TEXT NOT NULL, spec_hash TEXT NOT NULL, changes TEXT NOT NULL)");
+    tx.execute(create).await?;
+
+    let mut plan = Plan::default();
+    for def in entities {
+        plan_entity(&mut tx, def, options, &mut plan).await?;
+    }
+    if !plan.refused.is_empty() {
+        return Err(MigrateError::Refused(plan.refused));
+    }
+    for statement in plan.statements {
+        tx.execute(statement).await?;
+    }
+    let last_hash = {
+        let mut sql = Sql::new(backend);
+        sql.push("SELECT spec_hash FROM ").push_ident(MIGRATIONS_TABLE).push(" ORDER BY applied_at DESC LIMIT 1");
+        tx.fetch_all(sql, &[SqlType::Text]).await?.pop().and_then(|mut row| row.pop())
+    };
+    if !plan.applied.is_empty() || last_hash != Some(SqlValue::Text(spec_hash.to_owned())) {
+        let mut record = Sql::new(backend);
+        record.push("INSERT INTO ").push_ident(MIGRATIONS_TABLE).push(" (applied_at, spec_hash, changes) VALUES (");
+        record.push_bind(SqlValue::Text(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))).push(", ");
+        record.push_bind(SqlValue::Text(spec_hash.to_owned())).push(", ");
+        record.push_bind(SqlValue::Text(plan.applied.join("\n"))).push(")");
+        tx.execute(record).await?;
+    }
+    tx.commit().await?;
+    for change in &plan.applied {
+        tracing::info!(change = change.as_str(), "migrated");
+    }
+    Ok(MigrationReport { applied: plan.applied })
+}
+
+#[derive(Default)]
+struct Plan {
+    statements: Vec<Sql>,
+    applied: Vec<String>,
+    refused: Vec<String>,
+}
+
+/// A column as the database has it.
+struct ExistingColumn {
+    name: String,
+    declared_type: String,
+    nullable: bool,
+}
+
+/// The declared type of a field's column. SQLite types are affinities, so each kind gets a
+/// distinct name with the affinity it needs (`…TEXT` keeps JSON like `123` from turning into
+/// a number) and type changes stay visible to the next migration.
+pub fn column_type(backend: Backend, kind: FieldKind) -> &'static str {
+    match (backend, kind) {
+        (Backend::Postgres, FieldKind::Uuid) => "uuid",
+        (Backend::Postgres, FieldKind::String | FieldKind::Text | FieldKind::Enum(_)) => "text",
+        (Backend::Postgres, FieldKind::Integer) => "bigint",
+        (Backend::Postgres, FieldKind::Float) => "double precision",
+        (Backend::Postgres, FieldKind::Boolean) => "boolean",
+        (Backend::Postgres, FieldKind::Json) => "jsonb",
+        (Backend::Postgres, FieldKind::DateTime) => "timestamp with time zone",
+        (Backend::Postgres, FieldKind::Date) => "date",
+        (Backend::Sqlite, FieldKind::Uuid) => "UUID_TEXT",
+        (Backend::Sqlite, FieldKind::String | FieldKind::Text | FieldKind::Enum(_)) => "TEXT",
+        (Backend::Sqlite, FieldKind::Integer) => "INTEGER",
+        (Backend::Sqlite, FieldKind::Float) => "REAL",
+        (Backend::Sqlite, FieldKind::Boolean) => "BOOLEAN",
+        (Backend::Sqlite, FieldKind::Json) => "JSON_TEXT",
+        (Backend::Sqlite, FieldKind::DateTime) => "DATETIME_TEXT",
+        (Backend::Sqlite, FieldKind::Date) => "DATE_TEXT",
+    }
+}
+
+async fn existing_columns(tx: &mut Tx, table: &str) -> Result<Vec<ExistingColumn>, sqlx::Error> {
+    let mut sql = Sql::new(tx.backend());
+    match tx.backend() {
+        Backend::Postgres => {
+            sql.push(
+                "SELECT column_name::text, data_type::text, (is_nullable = 'YES') FROM information_schema.columns ",
+            );
+            sql.push("WHERE table_schema = current_schema() AND table_name = ")
+                .push_bind(SqlValue::Text(table.to_owned()));
+            sql.push(" ORDER BY ordinal_position");
+        }
+        Backend::Sqlite => {
+            sql.push("SELECT name, type, \"notnull\" = 0 FROM pragma_table_info(")
+                .push_bind(SqlValue::Text(table.to_owned()))
+                .push(")");
+        }
+    }
+    let rows = tx.fetch_all(sql, &[SqlType::Text, SqlType::Text, SqlType::Bool]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match <[SqlValue; 3]>::try_from(row).ok()? {
+            [SqlValue::Text(name), SqlValue::Text(declared_type), SqlValue::Bool(nullable)] => {
+                Some(ExistingColumn { name, declared_type, nullable })
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+async fn existing_indexes(tx: &mut Tx, table: &str) -> Result<Vec<String>, sqlx::Error> {
+    let mut sql = Sql::new(tx.backend());
+    match tx.backend() {
+        Backend::Postgres => {
+            sql.push("SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ");
+        }
+        Backend::Sqlite => {
+            sql.push("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ");
+        }
+    }
+    sql.push_bind(SqlValue::Text(table.to_owned()));
+    let rows = tx.fetch_all(sql, &[SqlType::Text]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut row| match row.pop() {
+            Some(SqlValue::Text(name)) => Some(name),
+            _ => None,
+        })
+        .collect())
+}
+
+async fn count(tx: &mut Tx, table: &str, condition: impl FnOnce(&mut Sql)) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new(tx.backend());
+    sql.push("SELECT COUNT(*) FROM ").push_ident(table).push(" WHERE ");
+    condition(&mut sql);
+    Ok(match tx.fetch_all(sql, &[SqlType::Int]).await?.pop().and_then(|mut row| row.pop()) {
+        Some(SqlValue::Int(n)) => n,
+        _ => 0,
+    })
+}
+
+/// Every index the table should have: the spec's, one per unique field, and one per server
+/// timestamp (they are sortable, and keyset pages must not scan).
+fn wanted_indexes(def: &EntityDef) -> Vec<(String, Vec<&'static str>, bool)> {
+    let key = def.primary_key().name;
+    let mut wanted: Vec<(String, Vec<&'static str>, bool)> = Vec::new();
+    let mut add = |fields: Vec<&'static str>, unique: bool| {
+        let name = index_name(def.table, &fields, unique);
+        if !wanted.iter().any(|(n, _, _)| *n == name) {
+            wanted.push((name, fields, unique));
+        }
+    };
+    for fields in def.unique_constraints() {
+        add(fields, true);
+    }
+    for index in def.indexes.iter().filter(|i| !i.unique) {
+        add(index.fields.to_vec(), false);
+    }
+    for field in def.fields.iter().filter(|f| matches!(f.setter, Setter::AutoNow | Setter::AutoNowAdd)) {
+        add(vec![field.name, key], false);
+    }
+    wanted
+}
+
+async fn plan_entity(
+    tx: &mut Tx,
+    def: &'static EntityDef,
+    options: MigrateOptions,
+    plan: &mut Plan,
+) -> Result<(), sqlx::Error> {
+    let backend = tx.backend();
+    let table = def.table;
+    let existing = existing_columns(tx, table).await?;
+    if existing.is_empty() {
+        plan.statements.push(create_table(backend, def, table));
+        plan.applied.push(format!("{table}: create table"));
+        for (name, fields, unique) in wanted_indexes(def) {
+            plan.statements.push(create_index(backend, table, &name, &fields, unique));
+        }
+        return Ok(());
+    }
+    let rows = count(tx, table, |sql| {
+        sql.push("1 = 1");
+    })
+    .await?;
+    let mut needs_rebuild = false;
+    for field in def.fields {
+        let wanted_type = column_type(backend, field.kind);
+        let Some(column) = existing.iter().find(|c| c.name == field.name) else {
+            plan_add_column(backend, def, field, rows, plan);
+            continue;
+        };
+        if !column.declared_type.eq_ignore_ascii_case(wanted_type) {
+            let change = format!("{table}.{}: change type from {} to {wanted_type}", field.name, column.declared_type);
+            if options.allow_destructive {
+                match backend {
+                    Backend::Postgres => {
+                        let mut sql = Sql::new(backend);
+                        sql.push("ALTER TABLE ").push_ident(table).push(" ALTER COLUMN ").push_ident(field.name);
+                        sql.push(" TYPE ")
+                            .push(wanted_type)
+                            .push(" USING ")
+                            .push_ident(field.name)
+                            .push("::")
+                            .push(wanted_type);
+                        plan.statements.push(sql);
+                    }
+                    Backend::Sqlite => needs_rebuild = true,
+                }
+                plan.applied.push(change);
+            } else {
+                plan.refused.push(format!(
+                    "{change} (destructive: set ENTITY_SPEC_ALLOW_DESTRUCTIVE=1 to convert the stored values)"
+                ));
+            }
+        }
+        if column.nullable && !field.nullable {
+            let nulls = count(tx, table, |sql| {
+                sql.push_ident(field.name).push(" IS NULL");
+            })
+            .await?;
+            if nulls > 0 {
+                plan.refused.push(format!(
+                    "{table}.{}: becomes NOT NULL but {nulls} row(s) hold NULL; fill them first",
+                    field.name
+                ));
+            } else {
+                match backend {
+                    Backend::Postgres => {
+                        let mut sql = Sql::new(backend);
+                        sql.push("ALTER TABLE ")
+                            .push_ident(table)
+                            .push(" ALTER COLUMN ")
+                            .push_ident(field.name)
+                            .push(" SET NOT NULL");
+                        plan.statements.push(sql);
+                    }
+                    Backend::Sqlite => needs_rebuild = true,
+                }
+                plan.applied.push(format!("{table}.{}: set NOT NULL", field.name));
+            }
+        } else if !column.nullable && field.nullable {
+            match backend {
+                Backend::Postgres => {
+                    let mut sql = Sql::new(backend);
+                    sql.push("ALTER TABLE ")
+                        .push_ident(table)
+                        .push(" ALTER COLUMN ")
+                        .push_ident(field.name)
+                        .push(" DROP NOT NULL");
+                    plan.statements.push(sql);
+                }
+                Backend::Sqlite => needs_rebuild = true,
+            }
+            plan.applied.push(format!("{table}.{}: allow NULL", field.name));
+        }
+        if let FieldKind::Enum(values) = field.kind {
+            let unknown = count(tx, table, |sql| {
+                sql.push_ident(field.name).push(" IS NOT NULL AND ").push_ident(field.name).push(" NOT IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push_bind(SqlValue::Text((*value).to_owned()));
+                }
+                sql.push(")");
+            })
+            .await?;
+            if unknown > 0 {
+                plan.refused.push(format!(
+                    "{table}.{}: {unknown} row(s) hold values that are no longer in the spec's values ({}); update them first",
+                    field.name,
+                    values.join(", ")
+                ));
+            }
+        }
+    }
+    for column in existing.iter().filter(|c| c.name != VERSION_COLUMN && def.field(&c.name).is_none()) {
+        let change = format!("{table}.{}: drop column (no longer in the spec)", column.name);
+        if options.allow_destructive {
+            let mut sql = Sql::new(backend);
+            sql.push("ALTER TABLE ").push_ident(table).push(" DROP COLUMN ").push_ident(&column.name);
+            plan.statements.push(sql);
+            plan.applied.push(change);
+        } else {
+            plan.refused
+                .push(format!("{change} (destructive: its data would be lost; set ENTITY_SPEC_ALLOW_DESTRUCTIVE=1)"));
+        }
+    }
+    if !existing.iter().any(|c| c.name == VERSION_COLUMN) {
+        let mut sql = Sql::new(backend);
+        sql.push("ALTER TABLE ")
+            .push_ident(table)
+            .push(" ADD COLUMN ")
+            .push_ident(VERSION_COLUMN)
+            .push(" BIGINT NOT NULL DEFAULT 1");
+        plan.statements.push(sql);
+        plan.applied.push(format!("{table}: add column {VERSION_COLUMN}"));
+    }
+    if needs_rebuild {
+        plan.statements.extend(rebuild_sqlite_table(def, &existing));
+        plan.applied.push(format!("{table}: rebuild table (SQLite cannot alter column types or NULL constraints)"));
+    }
+    let indexes = existing_indexes(tx, table).await?;
+    let wanted = wanted_indexes(def);
+    for (name, fields, unique) in &wanted {
+        // A rebuild recreates every index anyway.
+        if needs_rebuild || !indexes.contains(name) {
+            plan.statements.push(create_index(backend, table, name, fields, *unique));
+            if !indexes.contains(name) {
+                plan.applied.push(format!("{table}: create index {name}"));
+            }
+        }
+    }
+    let ours = |name: &str| name.starts_with(table) && (name.ends_with("_key") || name.ends_with("_idx"));
+    for name in indexes.iter().filter(|n| ours(n) && !wanted.iter().any(|(w, _, _)| w == *n) && !needs_rebuild) {
+        let mut sql = Sql::new(backend);
+        sql.push("DROP INDEX IF EXISTS ").push_ident(name);
+        plan.statements.push(sql);
+        plan.applied.push(format!("{table}: drop index {name} (no longer in the spec)"));
+    }
+    Ok(())
+}
+
+fn plan_add_column(backend: Backend, def: &EntityDef, field: &FieldDef, rows: i64, plan: &mut Plan) {
+    let table = def.table;
+    let mut sql = Sql::new(backend);
+    sql.push("ALTER TABLE ").push_ident(table).push(" ADD COLUMN ");
+    push_column(&mut sql, backend, field, true);
+    let needs_value = !field.nullable && field.default.is_none();
+    match field.setter {
+        // Existing rows get the migration time, the best value there is.
+        Setter::AutoNow | Setter::AutoNowAdd => {
+            sql.push(" DEFAULT ");
+            push_literal(&mut sql, backend, &SqlLiteral::Timestamp(Utc::now()));
+        }
+        Setter::PrimaryKey => {
+            plan.refused.push(format!("{table}.{}: a primary key cannot be added to an existing table", field.name));
+            return;
+        }
+        _ if needs_value && rows > 0 => {
+            plan.refused.push(format!(
+                "{table}.{}: new required field without a default, but the table has {rows} row(s); give it a default or make it optional",
+                field.name
+            ));
+            return;
+        }
+        _ if needs_value && backend == Backend::Sqlite => {
+            // SQLite cannot add a NOT NULL column without a default even to an empty table.
+            sql.push(" DEFAULT ''");
+        }
+        _ => {}
+    }
+    plan.statements.push(sql);
+    plan.applied.push(format!("{table}: add column {}", field.name));
+}
+
+fn create_table(backend: Backend, def: &EntityDef, name: &str) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.push("CREATE TABLE ").push_ident(name).push(" (");
+    for field in def.fields {
+        push_column(&mut sql, backend, field, false);
+        sql.push(", ");
+    }
+    sql.push_ident(VERSION_COLUMN)
+        .push(" BIGINT NOT NULL DEFAULT 1, PRIMARY KEY (")
+        .push_ident(def.primary_key().name)
+        .push("))");
+    sql
+}
+
+fn push_column(sql: &mut Sql, backend: Backend, field: &FieldDef, with_default: bool) {
+    sql.push_ident(field.name).push(" ").push(column_type(backend, field.kind));
+    if !field.nullable {
+        sql.push(" NOT NULL");
+    }
+    if let (true, Some(default)) = (with_default, field.default) {
+        sql.push(" DEFAULT ");
+        push_literal(sql, backend, &SqlLiteral::Default(default));
+    }
+}
+
+fn create_index(backend: Backend, table: &str, name: &str, fields: &[&str], unique: bool) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.push(if unique { "CREATE UNIQUE INDEX IF NOT EXISTS " } else { "CREATE INDEX IF NOT EXISTS " });
+    sql.push_ident(name).push(" ON ").push_ident(table).push(" (");
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_ident(field);
+    }
+    sql.push(")");
+    sql
+}
+
+/// SQLite's documented way to change column types or constraints: create the new table,
+/// copy the rows, drop the old one, rename.
+fn rebuild_sqlite_table(def: &EntityDef, existing: &[ExistingColumn]) -> Vec<Sql> {
+    let backend = Backend::Sqlite;
+    let temporary = format!("{}__entity_spec_rebuild", def.table);
+    let mut statements = vec![create_table(backend, def, &temporary)];
+    let mut copy = Sql::new(backend);
+    copy.push("INSERT INTO ").push_ident(&temporary).push(" (");
+    let copied: Vec<&FieldDef> = def.fields.iter().filter(|f| existing.iter().any(|c| c.name == f.name)).collect();
+    for field in &copied {
+        copy.push_ident(field.name).push(", ");
+    }
+    copy.push_ident(VERSION_COLUMN).push(") SELECT ");
+    for field in &copied {
+        let affinity = match field.kind {
+            FieldKind::Integer | FieldKind::Boolean => "INTEGER",
+            FieldKind::Float => "REAL",
+            _ => "TEXT",
+        };
+        copy.push("CAST(").push_ident(field.name).push(" AS ").push(affinity).push("), ");
+    }
+    copy.push(if existing.iter().any(|c| c.name == VERSION_COLUMN) { "\"_version\"" } else { "1" });
+    copy.push(" FROM ").push_ident(def.table);
+    statements.push(copy);
+    let mut drop = Sql::new(backend);
+    drop.push("DROP TABLE ").push_ident(def.table);
+    statements.push(drop);
+    let mut rename = Sql::new(backend);
+    rename.push("ALTER TABLE ").push_ident(&temporary).push(" RENAME TO ").push_ident(def.table);
+    statements.push(rename);
+    statements
+}
+
+/// Values written into DDL, where bind parameters are not allowed.
+enum SqlLiteral {
+    Default(DefaultDef),
+    Timestamp(chrono::DateTime<Utc>),
+}
+
+/// Writes a literal. Strings are single-quoted with quotes doubled, which is the complete
+/// escaping for both backends (PostgreSQL with `standard_conforming_strings`, the default
+/// since 9.1).
+fn push_literal(sql: &mut Sql, backend: Backend, literal: &SqlLiteral) {
+    let quoted = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    let text = match (literal, backend) {
+        (SqlLiteral::Default(DefaultDef::Bool(b)), Backend::Postgres) => b.to_string(),
+        (SqlLiteral::Default(DefaultDef::Bool(b)), Backend::Sqlite) => i32::from(*b).to_string(),
+        (SqlLiteral::Default(DefaultDef::Int(i)), _) => i.to_string(),
+        (SqlLiteral::Default(DefaultDef::Float(f)), _) => format!("{f:?}"),
+        (SqlLiteral::Default(DefaultDef::Text(s)), _) => quoted(s),
+        (SqlLiteral::Default(DefaultDef::Json(j)), Backend::Postgres) => format!("{}::jsonb", quoted(j)),
+        (SqlLiteral::Default(DefaultDef::Json(j)), Backend::Sqlite) => quoted(j),
+        (SqlLiteral::Timestamp(t), Backend::Postgres) => format!("{}::timestamptz", quoted(&t.to_rfc3339())),
+        (SqlLiteral::Timestamp(t), Backend::Sqlite) => quoted(&crate::db::sqlite_timestamp(*t)),
+    };
+    sql.push(&text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_fit_postgres() {
+        assert_eq!(index_name("raw_data_sources", &["name"], true), "raw_data_sources_name_key");
+        assert_eq!(
+            index_name("raw_data_sources", &["source_type", "is_active"], false),
+            "raw_data_sources_source_type_is_active_idx"
+        );
+        let long = index_name(&"t".repeat(60), &["a_long_field", "another"], false);
+        assert_eq!(long.len(), 63);
+        assert_ne!(long, index_name(&"t".repeat(60), &["a_long_field", "other"], false));
+    }
+}

@@ -1,0 +1,200 @@
+//! Every error a generated service returns: one type, rendered as
+//! `application/problem+json` (RFC 9457) with a stable `type` URI.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::validation::{FieldViolation, ValidationErrors};
+
+/// The media type of error responses.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An HTTP error with everything the client needs to fix its request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable identifier of the problem kind, e.g. `validation-failed`; rendered as
+    /// `urn:entity-spec:problem:<kind>`.
+    pub kind: &'static str,
+    /// Short human summary of the kind.
+    pub title: &'static str,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// Per-field (or per-parameter) problems, if any.
+    pub errors: Vec<FieldViolation>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        ApiError { status, kind, title, detail: detail.into(), errors: Vec::new() }
+    }
+
+    /// 400: a query parameter is unknown or has a bad value.
+    pub fn invalid_parameter(parameter: &str, code: &'static str, message: String) -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "Invalid query parameter",
+            format!("`{parameter}`: {message}"),
+        );
+        error.errors.push(FieldViolation { field: parameter.to_owned().into(), code: code.into(), message });
+        error
+    }
+
+    /// 400: the body is not valid JSON, or not a JSON object.
+    pub fn malformed_body(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed-body", "Malformed request body", detail)
+    }
+
+    /// 404: no such item (also for ids that are not UUIDs: they cannot exist).
+    pub fn not_found(entity: &str, id: &str) -> Self {
+        let shown: String = id.chars().take(64).collect();
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("no {entity} with id `{}`", shown.escape_debug()),
+        )
+    }
+
+    /// 404 for a path no route serves.
+    pub fn no_route(path: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no route for `{}`", path.escape_debug()))
+    }
+
+    /// 405: the path exists but not with this method.
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!("`{method}` is not allowed on `{}`", path.escape_debug()),
+        )
+    }
+
+    /// 409: a unique constraint would be violated.
+    pub fn unique_violation(entity: &str, fields: &[&str]) -> Self {
+        let list = fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+        let mut error = Self::new(
+            StatusCode::CONFLICT,
+            "unique-violation",
+            "Unique constraint violated",
+            format!("another {entity} already has this value of {list}"),
+        );
+        let message = if fields.len() == 1 {
+            "must be unique".to_owned()
+        } else {
+            format!("the combination of {list} must be unique")
+        };
+        for field in fields {
+            error.errors.push(FieldViolation {
+                field: (*field).to_owned().into(),
+                code: "unique".into(),
+                message: message.clone(),
+            });
+        }
+        error
+    }
+
+    /// 412: `If-Match` names a version that is no longer current.
+    pub fn precondition_failed(entity: &str) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition-failed",
+            "Precondition failed",
+            format!("the {entity} was changed since the version in If-Match; fetch it again and retry"),
+        )
+    }
+
+    /// 413: the body exceeds the limit.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!("request bodies are limited to {limit} bytes"),
+        )
+    }
+
+    /// 415: the body is not JSON.
+    pub fn unsupported_media_type(expected: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!("send the body as `{expected}`"),
+        )
+    }
+
+    /// 422: the body is well-formed JSON but breaks the entity's rules.
+    pub fn validation(errors: ValidationErrors) -> Self {
+        let count = errors.violations().len();
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-failed",
+            "Validation failed",
+            format!("{count} field{} failed validation", if count == 1 { "" } else { "s" }),
+        );
+        error.errors = errors.into_iter().collect();
+        error
+    }
+
+    /// 500: logged with its cause; the client learns nothing internal.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "Internal server error",
+            "the server failed to handle the request; see its logs",
+        )
+    }
+
+    /// 503: the database could not be reached in time.
+    pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            "the database is not reachable; retry later",
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldViolation],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ProblemBody {
+            kind: format!("urn:entity-spec:problem:{}", self.kind),
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            errors: &self.errors,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (self.status, bytes).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.title, self.detail)
+    }
+}
+
+impl std::error::Error for ApiError {}

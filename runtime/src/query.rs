@@ -1,0 +1,339 @@
+//! The list contract: query parameters → a checked [`ListQuery`].
+//!
+//! - Filters: `field=value` for every non-JSON, non-sensitive field (an enum filter takes a
+//!   comma list: `sync_status=failed,pending`); `field__in=a,b`; `field__gt`, `__gte`,
+//!   `__lt`, `__lte` on integer, float, date and datetime fields; `field__isnull=true|false`
+//!   on nullable fields.
+//! - `sort=field` or `sort=-field` on sortable fields (the primary key, indexed and unique
+//!   fields, server timestamps); the primary key always breaks ties, so pages never skip or
+//!   repeat rows.
+//! - `limit` (default 50, max 500) with either `offset` or an opaque `cursor`.
+//!
+//! Unknown parameters, repeated parameters and bad values are errors, never ignored.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::def::{EntityDef, FieldDef, FieldKind};
+use crate::problem::ApiError;
+use crate::value::SqlValue;
+
+/// Page size when `limit` is absent.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page a client may ask for.
+pub const MAX_LIMIT: u32 = 500;
+
+/// A checked list request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// Conditions, all of which must hold.
+    pub filters: Vec<Filter>,
+    /// The sort field and direction.
+    pub sort: Sort,
+    /// Page size.
+    pub limit: u32,
+    /// Rows to skip (offset pagination).
+    pub offset: u64,
+    /// Where the previous page ended (keyset pagination).
+    pub after: Option<Position>,
+    /// A fingerprint of the filters and sort, carried in cursors so a cursor cannot be
+    /// replayed against a different query.
+    pub fingerprint: String,
+}
+
+/// One filter condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// The filtered field.
+    pub field: &'static FieldDef,
+    /// The comparison.
+    pub op: FilterOp,
+}
+
+/// Comparisons a filter can make.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterOp {
+    /// `field = v`
+    Eq(SqlValue),
+    /// `field IN (…)`
+    In(Vec<SqlValue>),
+    /// `field > v`
+    Gt(SqlValue),
+    /// `field >= v`
+    Gte(SqlValue),
+    /// `field < v`
+    Lt(SqlValue),
+    /// `field <= v`
+    Lte(SqlValue),
+    /// `field IS NULL` (true) or `IS NOT NULL` (false)
+    IsNull(bool),
+}
+
+/// Sort order: one field, then the primary key in the same direction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    /// The field.
+    pub field: &'static FieldDef,
+    /// Descending (`sort=-field`).
+    pub descending: bool,
+}
+
+/// The sort key and id of the last row of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Position {
+    /// The sort field's value in that row (`Null` for a NULL).
+    pub value: SqlValue,
+    /// That row's primary key.
+    pub id: uuid::Uuid,
+}
+
+/// What a cursor holds, base64url-encoded JSON. Opaque to clients.
+#[derive(Serialize, Deserialize)]
+struct CursorBody {
+    /// Fingerprint of the query that issued it.
+    q: String,
+    /// The sort value of the last row (JSON null for NULL).
+    v: serde_json::Value,
+    /// The id of the last row.
+    id: uuid::Uuid,
+}
+
+const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
+
+/// Parses a raw query string (without `?`) for a list of `def`.
+pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<ListQuery, ApiError> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut filters = Vec::new();
+    let mut sort = Sort { field: def.primary_key(), descending: false };
+    let mut limit = DEFAULT_LIMIT;
+    let mut offset: Option<u64> = None;
+    let mut cursor: Option<String> = None;
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if seen.contains(&key.to_string()) {
+            return Err(ApiError::invalid_parameter(&key, "repeated", "is given more than once".to_owned()));
+        }
+        seen.push(key.to_string());
+        match key.as_ref() {
+            "limit" => {
+                limit = value.parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+                    ApiError::invalid_parameter("limit", "invalid", format!("must be an integer from 1 to {MAX_LIMIT}"))
+                })?;
+            }
+            "offset" => {
+                offset = Some(value.parse::<u64>().map_err(|_| {
+                    ApiError::invalid_parameter("offset", "invalid", "must be a non-negative integer".to_owned())
+                })?);
+            }
+            "cursor" => cursor = Some(value.into_owned()),
+            "sort" => sort = parse_sort(def, &value)?,
+            _ => filters.push(parse_filter(def, &key, &value)?),
+        }
+    }
+    if offset.is_some() && cursor.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "cursor",
+            "conflict",
+            "use either `offset` or `cursor`, not both".to_owned(),
+        ));
+    }
+    let fingerprint = fingerprint(raw.unwrap_or(""));
+    let after = cursor.map(|c| decode_cursor(&c, &fingerprint, sort.field)).transpose()?;
+    Ok(ListQuery { filters, sort, limit, offset: offset.unwrap_or(0), after, fingerprint })
+}
+
+fn parse_sort(def: &'static EntityDef, value: &str) -> Result<Sort, ApiError> {
+    let (descending, name) = match value.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, value),
+    };
+    let sortable = def.sortable_fields();
+    match sortable.iter().find(|f| f.name == name) {
+        Some(field) => Ok(Sort { field, descending }),
+        None => {
+            let valid = sortable.iter().map(|f| f.name).collect::<Vec<_>>().join(", ");
+            Err(ApiError::invalid_parameter(
+                "sort",
+                "invalid",
+                format!("cannot sort by `{}`; sortable fields: {valid} (prefix `-` for descending)", printable(name)),
+            ))
+        }
+    }
+}
+
+fn parse_filter(def: &'static EntityDef, key: &str, value: &str) -> Result<Filter, ApiError> {
+    let (name, op) = match key.split_once("__") {
+        Some((name, op)) => (name, Some(op)),
+        None => (key, None),
+    };
+    let Some(field) = def.filterable_fields().find(|f| f.name == name) else {
+        return Err(unknown_parameter(def, key));
+    };
+    let op = match op {
+        None => match field.kind {
+            // The natural way to ask for several statuses.
+            FieldKind::Enum(_) if value.contains(',') => FilterOp::In(parse_list(field, key, value)?),
+            _ => FilterOp::Eq(parse_value(field, key, value)?),
+        },
+        Some("in") => FilterOp::In(parse_list(field, key, value)?),
+        Some("isnull") if field.nullable => FilterOp::IsNull(match value {
+            "true" => true,
+            "false" => false,
+            _ => return Err(ApiError::invalid_parameter(key, "invalid", "must be `true` or `false`".to_owned())),
+        }),
+        Some(op) if RANGE_OPS.contains(&op) && supports_ranges(field.kind) => {
+            let value = parse_value(field, key, value)?;
+            match op {
+                "gt" => FilterOp::Gt(value),
+                "gte" => FilterOp::Gte(value),
+                "lt" => FilterOp::Lt(value),
+                _ => FilterOp::Lte(value),
+            }
+        }
+        Some(_) => return Err(unknown_parameter(def, key)),
+    };
+    Ok(Filter { field, op })
+}
+
+fn supports_ranges(kind: FieldKind) -> bool {
+    matches!(kind, FieldKind::Integer | FieldKind::Float | FieldKind::Date | FieldKind::DateTime)
+}
+
+/// Every parameter `def`'s list accepts, for error messages and documentation.
+pub fn valid_parameters(def: &EntityDef) -> Vec<String> {
+    let mut names: Vec<String> = ["limit", "offset", "cursor", "sort"].map(String::from).to_vec();
+    for field in def.filterable_fields() {
+        names.push(field.name.to_owned());
+        names.push(format!("{}__in", field.name));
+        if supports_ranges(field.kind) {
+            names.extend(RANGE_OPS.iter().map(|op| format!("{}__{op}", field.name)));
+        }
+        if field.nullable {
+            names.push(format!("{}__isnull", field.name));
+        }
+    }
+    names
+}
+
+fn unknown_parameter(def: &EntityDef, key: &str) -> ApiError {
+    let valid = valid_parameters(def);
+    let hint = crate::input::closest(key, valid.iter().map(String::as_str))
+        .map(|c| format!(" Did you mean `{c}`?"))
+        .unwrap_or_default();
+    let filters = def.filterable_fields().map(|f| f.name).collect::<Vec<_>>().join(", ");
+    ApiError::invalid_parameter(
+        &printable(key),
+        "unknown_parameter",
+        format!(
+            "unknown query parameter.{hint} Valid parameters: limit, offset, cursor, sort, and filters on {filters} \
+             (with suffixes __in; __gt, __gte, __lt, __lte on numbers and dates; __isnull on optional fields)"
+        ),
+    )
+}
+
+fn parse_list(field: &FieldDef, key: &str, value: &str) -> Result<Vec<SqlValue>, ApiError> {
+    value.split(',').map(|item| parse_value(field, key, item)).collect()
+}
+
+/// Parses one filter value as the field's type.
+fn parse_value(field: &FieldDef, key: &str, value: &str) -> Result<SqlValue, ApiError> {
+    let bad = |expected: String| {
+        ApiError::invalid_parameter(key, "invalid", format!("`{}` is not {expected}", printable(value)))
+    };
+    Ok(match field.kind {
+        FieldKind::String | FieldKind::Text => SqlValue::Text(value.to_owned()),
+        FieldKind::Enum(values) => {
+            if !values.contains(&value) {
+                return Err(bad(format!("one of: {}", values.join(", "))));
+            }
+            SqlValue::Text(value.to_owned())
+        }
+        FieldKind::Integer => SqlValue::Int(value.parse().map_err(|_| bad("an integer".to_owned()))?),
+        FieldKind::Float => SqlValue::Float(
+            value.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| bad("a number".to_owned()))?,
+        ),
+        FieldKind::Boolean => match value {
+            "true" => SqlValue::Bool(true),
+            "false" => SqlValue::Bool(false),
+            _ => return Err(bad("`true` or `false`".to_owned())),
+        },
+        FieldKind::Uuid => SqlValue::Uuid(uuid::Uuid::parse_str(value).map_err(|_| bad("a UUID".to_owned()))?),
+        FieldKind::Date => {
+            SqlValue::Date(value.parse::<NaiveDate>().map_err(|_| bad("a date (YYYY-MM-DD)".to_owned()))?)
+        }
+        FieldKind::DateTime => SqlValue::DateTime(
+            DateTime::parse_from_rfc3339(value)
+                .map_err(|_| {
+                    // `+` in a query string decodes to a space: the most common way to get here.
+                    bad("an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z; encode `+` as %2B)".to_owned())
+                })?
+                .with_timezone(&Utc),
+        ),
+        FieldKind::Json => return Err(bad("filterable".to_owned())),
+    })
+}
+
+/// A stable fingerprint of everything but the pagination parameters (FNV-1a: stable across
+/// Rust versions and processes, unlike `DefaultHasher`).
+fn fingerprint(raw: &str) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .filter(|(k, _)| !matches!(k.as_ref(), "limit" | "offset" | "cursor"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (k, v) in &pairs {
+        for byte in k.bytes().chain([0]).chain(v.bytes()).chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// Encodes the position after `value`/`id` for the next page of the query `fingerprint`.
+pub fn encode_cursor(fingerprint: &str, value: &SqlValue, id: uuid::Uuid) -> String {
+    let v = match value {
+        SqlValue::Null(_) => serde_json::Value::Null,
+        SqlValue::Bool(b) => (*b).into(),
+        SqlValue::Int(i) => (*i).into(),
+        SqlValue::Float(f) => (*f).into(),
+        SqlValue::Text(s) => s.clone().into(),
+        SqlValue::Uuid(u) => u.to_string().into(),
+        SqlValue::Json(j) => j.clone(),
+        SqlValue::DateTime(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
+        SqlValue::Date(d) => d.to_string().into(),
+    };
+    let body = CursorBody { q: fingerprint.to_owned(), v, id };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Result<Position, ApiError> {
+    let invalid = || ApiError::invalid_parameter("cursor", "invalid", "is not a cursor issued by this list".to_owned());
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).map_err(|_| invalid())?;
+    let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if body.q != fingerprint {
+        return Err(ApiError::invalid_parameter(
+            "cursor",
+            "mismatch",
+            "was issued for different filters or sort; keep them unchanged while paging, or start over without `cursor`".to_owned(),
+        ));
+    }
+    let value = match &body.v {
+        serde_json::Value::Null => SqlValue::Null(crate::store::sql_type(sort_field.kind)),
+        serde_json::Value::String(s) => parse_value(sort_field, "cursor", s).map_err(|_| invalid())?,
+        serde_json::Value::Bool(b) => SqlValue::Bool(*b),
+        serde_json::Value::Number(n) if sort_field.kind == FieldKind::Integer => {
+            SqlValue::Int(n.as_i64().ok_or_else(invalid)?)
+        }
+        serde_json::Value::Number(n) => SqlValue::Float(n.as_f64().ok_or_else(invalid)?),
+        _ => return Err(invalid()),
+    };
+    Ok(Position { value, id: body.id })
+}
+
+fn printable(text: &str) -> String {
+    let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 64 { format!("{shown}…") } else { shown }
+}

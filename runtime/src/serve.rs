@@ -1,0 +1,54 @@
+//! Running a generated service: bind address, logging and graceful shutdown.
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// The address used when `BIND_ADDR` is not set.
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
+
+/// `BIND_ADDR`, or [`DEFAULT_BIND_ADDR`].
+pub fn bind_addr_from_env() -> String {
+    std::env::var("BIND_ADDR")
+        .ok()
+        .filter(|addr| !addr.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default: `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests, embedding) keeps the first subscriber.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+}
+
+/// Serves `app` on `listener` until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix (what process managers send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,332 @@
+//! Persistence of entities: the same SQL for every entity, built from its [`EntityDef`].
+//!
+//! Every table has a hidden `_version` column (field names cannot start with `_`), bumped on
+//! each write: it is the ETag, and the compare-and-swap that keeps concurrent read-modify-write
+//! requests from losing each other's changes.
+
+use uuid::Uuid;
+
+use crate::db::{Db, Sql};
+use crate::def::{EntityDef, FieldKind};
+use crate::entity::Entity;
+use crate::query::{FilterOp, ListQuery, encode_cursor};
+use crate::value::{DecodeError, RowReader, SqlType, SqlValue};
+
+/// The hidden optimistic-concurrency column.
+pub const VERSION_COLUMN: &str = "_version";
+
+/// An entity as stored, with its version.
+#[derive(Debug, Clone)]
+pub struct Versioned<E> {
+    /// The entity.
+    pub entity: E,
+    /// Its version: 1 after create, +1 per write.
+    pub version: i64,
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page<E> {
+    /// The rows.
+    pub items: Vec<E>,
+    /// How many rows match the filters in all.
+    pub total: i64,
+    /// Where the next page starts, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint on these fields would be violated.
+    #[error("unique constraint on {0:?} violated")]
+    Unique(Vec<&'static str>),
+    /// A stored row does not fit the entity.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The storage type of a field kind.
+pub fn sql_type(kind: FieldKind) -> SqlType {
+    match kind {
+        FieldKind::Uuid => SqlType::Uuid,
+        FieldKind::String | FieldKind::Text | FieldKind::Enum(_) => SqlType::Text,
+        FieldKind::Integer => SqlType::Int,
+        FieldKind::Float => SqlType::Float,
+        FieldKind::Boolean => SqlType::Bool,
+        FieldKind::Json => SqlType::Json,
+        FieldKind::DateTime => SqlType::DateTime,
+        FieldKind::Date => SqlType::Date,
+    }
+}
+
+/// The types of a row as read by this module: every field, then `_version`.
+fn row_types(def: &EntityDef) -> Vec<SqlType> {
+    def.fields.iter().map(|f| sql_type(f.kind)).chain([SqlType::Int]).collect()
+}
+
+fn push_columns(sql: &mut Sql, def: &EntityDef) {
+    for (i, field) in def.fields.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_ident(field.name);
+    }
+    sql.push(", ").push_ident(VERSION_COLUMN);
+}
+
+fn decode<E: Entity>(mut values: Vec<SqlValue>) -> Result<Versioned<E>, StoreError> {
+    let version = match values.pop() {
+        Some(SqlValue::Int(v)) => v,
+        other => {
+            let found = other.map_or("nothing".to_owned(), |v| v.type_name().to_owned());
+            return Err(DecodeError { column: VERSION_COLUMN, expected: "an integer", found }.into());
+        }
+    };
+    let entity = E::from_row(&mut RowReader::new(E::DEF.fields, values))?;
+    Ok(Versioned { entity, version })
+}
+
+/// Inserts a new entity and returns it as stored.
+pub async fn insert<E: Entity>(db: &Db, entity: &E) -> Result<Versioned<E>, StoreError> {
+    let def = E::DEF;
+    let mut sql = Sql::new(db.backend());
+    sql.push("INSERT INTO ").push_ident(def.table).push(" (");
+    push_columns(&mut sql, def);
+    sql.push(") VALUES (");
+    for (i, value) in entity.to_row().into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_bind(value);
+    }
+    sql.push(", 1) RETURNING ");
+    push_columns(&mut sql, def);
+    let row = db.fetch_optional(sql, &row_types(def)).await.map_err(|e| map_unique(def, e))?;
+    let row = row.ok_or(sqlx::Error::RowNotFound)?;
+    decode(row)
+}
+
+/// Reads one entity by id.
+pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, StoreError> {
+    let def = E::DEF;
+    let mut sql = Sql::new(db.backend());
+    sql.push("SELECT ");
+    push_columns(&mut sql, def);
+    sql.push(" FROM ").push_ident(def.table).push(" WHERE ").push_ident(def.primary_key().name).push(" = ");
+    sql.push_bind(SqlValue::Uuid(id));
+    match db.fetch_optional(sql, &row_types(def)).await? {
+        Some(row) => decode(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Writes every column of `entity` if its stored version is still `expected_version`.
+/// Returns the stored result, or `None` when the version moved on (or the row is gone).
+pub async fn replace<E: Entity>(
+    db: &Db,
+    entity: &E,
+    expected_version: i64,
+) -> Result<Option<Versioned<E>>, StoreError> {
+    let def = E::DEF;
+    let key = def.primary_key().name;
+    let mut sql = Sql::new(db.backend());
+    sql.push("UPDATE ").push_ident(def.table).push(" SET ");
+    let mut first = true;
+    for (field, value) in def.fields.iter().zip(entity.to_row()) {
+        if field.name == key {
+            continue;
+        }
+        if !first {
+            sql.push(", ");
+        }
+        first = false;
+        sql.push_ident(field.name).push(" = ").push_bind(value);
+    }
+    sql.push(", ").push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1");
+    sql.push(" WHERE ").push_ident(key).push(" = ").push_bind(SqlValue::Uuid(entity.id()));
+    sql.push(" AND ").push_ident(VERSION_COLUMN).push(" = ").push_bind(SqlValue::Int(expected_version));
+    sql.push(" RETURNING ");
+    push_columns(&mut sql, def);
+    match db.fetch_optional(sql, &row_types(def)).await.map_err(|e| map_unique(def, e))? {
+        Some(row) => decode(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Deletes by id, only at `expected_version` when given. Returns whether a row was deleted.
+pub async fn delete(db: &Db, def: &EntityDef, id: Uuid, expected_version: Option<i64>) -> Result<bool, StoreError> {
+    let mut sql = Sql::new(db.backend());
+    sql.push("DELETE FROM ").push_ident(def.table).push(" WHERE ").push_ident(def.primary_key().name).push(" = ");
+    sql.push_bind(SqlValue::Uuid(id));
+    if let Some(version) = expected_version {
+        sql.push(" AND ").push_ident(VERSION_COLUMN).push(" = ").push_bind(SqlValue::Int(version));
+    }
+    Ok(db.execute(sql).await? > 0)
+}
+
+/// One page of entities matching `query`, and the total number of matches.
+pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, StoreError> {
+    let def = E::DEF;
+    let backend = db.backend();
+
+    let mut count = Sql::new(backend);
+    count.push("SELECT COUNT(*) FROM ").push_ident(def.table);
+    push_where(&mut count, def, query, false);
+    let total = match db.fetch_optional(count, &[SqlType::Int]).await?.and_then(|mut row| row.pop()) {
+        Some(SqlValue::Int(total)) => total,
+        _ => 0,
+    };
+
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT ");
+    push_columns(&mut sql, def);
+    sql.push(" FROM ").push_ident(def.table);
+    push_where(&mut sql, def, query, true);
+    push_order(&mut sql, def, query);
+    // One extra row tells whether a next page exists without a second query.
+    sql.push(" LIMIT ").push_bind(SqlValue::Int(i64::from(query.limit) + 1));
+    if query.offset > 0 {
+        sql.push(" OFFSET ").push_bind(SqlValue::Int(i64::try_from(query.offset).unwrap_or(i64::MAX)));
+    }
+    let mut rows = db.fetch_all(sql, &row_types(def)).await?;
+    let has_more = rows.len() > query.limit as usize;
+    rows.truncate(query.limit as usize);
+
+    let sort_index = def.position(query.sort.field.name).unwrap_or(0);
+    let key_index = def.position(def.primary_key().name).unwrap_or(0);
+    let next_cursor = match rows.last() {
+        Some(last) if has_more => {
+            let id = match &last[key_index] {
+                SqlValue::Uuid(id) => *id,
+                _ => Uuid::nil(),
+            };
+            Some(encode_cursor(&query.fingerprint, &last[sort_index], id))
+        }
+        _ => None,
+    };
+    let items = rows.into_iter().map(|row| decode::<E>(row).map(|v| v.entity)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, total, next_cursor })
+}
+
+fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
+    let mut first = true;
+    let mut and = |sql: &mut Sql| {
+        sql.push(if first { " WHERE " } else { " AND " });
+        first = false;
+    };
+    for filter in &query.filters {
+        and(sql);
+        let column = filter.field.name;
+        let compare = |sql: &mut Sql, op: &str, value: &SqlValue| {
+            sql.push_ident(column).push(op).push_bind(value.clone());
+        };
+        match &filter.op {
+            FilterOp::Eq(value) => compare(sql, " = ", value),
+            FilterOp::Gt(value) => compare(sql, " > ", value),
+            FilterOp::Gte(value) => compare(sql, " >= ", value),
+            FilterOp::Lt(value) => compare(sql, " < ", value),
+            FilterOp::Lte(value) => compare(sql, " <= ", value),
+            FilterOp::IsNull(true) => {
+                sql.push_ident(column).push(" IS NULL");
+            }
+            FilterOp::IsNull(false) => {
+                sql.push_ident(column).push(" IS NOT NULL");
+            }
+            FilterOp::In(values) => {
+                sql.push_ident(column).push(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push_bind(value.clone());
+                }
+                sql.push(")");
+            }
+        }
+    }
+    if let (true, Some(after)) = (with_position, &query.after) {
+        and(sql);
+        push_after(sql, def, query, after);
+    }
+}
+
+/// The keyset condition "comes after `after` in the sort order". Rows are ordered by the sort
+/// field (NULLs last ascending, first descending, the same on both backends), then the key.
+fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &crate::query::Position) {
+    let key = def.primary_key().name;
+    let column = query.sort.field.name;
+    let (greater, id) = (if query.sort.descending { " < " } else { " > " }, SqlValue::Uuid(after.id));
+    if column == key {
+        sql.push_ident(key).push(greater).push_bind(id);
+        return;
+    }
+    let row_compare = |sql: &mut Sql| {
+        sql.push("(").push_ident(column).push(", ").push_ident(key).push(")").push(greater);
+        sql.push("(").push_bind(after.value.clone()).push(", ").push_bind(id.clone()).push(")");
+    };
+    match (&after.value, query.sort.descending) {
+        // Within the NULL group only the key orders rows.
+        (SqlValue::Null(_), false) => {
+            sql.push("(")
+                .push_ident(column)
+                .push(" IS NULL AND ")
+                .push_ident(key)
+                .push(greater)
+                .push_bind(id.clone())
+                .push(")");
+        }
+        (SqlValue::Null(_), true) => {
+            sql.push("((").push_ident(column).push(" IS NULL AND ").push_ident(key).push(greater).push_bind(id.clone());
+            sql.push(") OR ").push_ident(column).push(" IS NOT NULL)");
+        }
+        // Ascending, NULLs come after every value.
+        (_, false) if query.sort.field.nullable => {
+            sql.push("(");
+            row_compare(sql);
+            sql.push(" OR ").push_ident(column).push(" IS NULL)");
+        }
+        _ => row_compare(sql),
+    }
+}
+
+fn push_order(sql: &mut Sql, def: &EntityDef, query: &ListQuery) {
+    let key = def.primary_key().name;
+    let direction = if query.sort.descending { " DESC" } else { " ASC" };
+    sql.push(" ORDER BY ");
+    if query.sort.field.name != key {
+        sql.push_ident(query.sort.field.name).push(direction);
+        if query.sort.field.nullable {
+            sql.push(if query.sort.descending { " NULLS FIRST" } else { " NULLS LAST" });
+        }
+        sql.push(", ");
+    }
+    sql.push_ident(key).push(direction);
+}
+
+/// Turns a unique violation into [`StoreError::Unique`] naming the fields: PostgreSQL names
+/// the index (which `migrate` named after the fields), SQLite lists `table.column`s.
+fn map_unique(def: &'static EntityDef, error: sqlx::Error) -> StoreError {
+    let sqlx::Error::Database(db_error) = &error else { return error.into() };
+    if !db_error.is_unique_violation() {
+        return error.into();
+    }
+    let constraints = def.unique_constraints();
+    let from_index = db_error
+        .constraint()
+        .and_then(|name| constraints.iter().find(|fields| crate::migrate::index_name(def.table, fields, true) == name));
+    let from_message = || {
+        // SQLite: "UNIQUE constraint failed: raw_data_sources.name, raw_data_sources.kind"
+        let message = db_error.message();
+        let listed = message.split_once(':').map(|(_, rest)| rest)?;
+        let columns: Vec<&str> = listed.split(',').filter_map(|c| c.trim().rsplit('.').next()).collect();
+        constraints.iter().find(|fields| fields.len() == columns.len() && fields.iter().all(|f| columns.contains(f)))
+    };
+    match from_index.or_else(from_message) {
+        Some(fields) => StoreError::Unique(fields.clone()),
+        None => StoreError::Unique(Vec::new()),
+    }
+}
