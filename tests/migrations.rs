@@ -1,0 +1,181 @@
+//! Schema migrations from the spec, on both backends: additive changes keep every row,
+//! destructive ones need an explicit opt-in, and unsafe ones are refused with nothing changed.
+
+mod support;
+
+use axum::http::StatusCode;
+use entity_spec::{MigrateError, MigrateOptions};
+use serde_json::json;
+use support::{BACKENDS, TestDb, send};
+
+/// The reference spec before `tags` (and its `sync_status` index) were added.
+#[entity_spec::entity_spec("tests/specs/migrations/raw_data_sources_v1.json")]
+pub mod before_tags {}
+
+/// The reference spec as it is now.
+#[entity_spec::entity_spec("specs/entities.json")]
+pub mod with_tags {}
+
+#[entity_spec::entity_spec("tests/specs/migrations/gadget_v1.json")]
+pub mod gadget_v1 {}
+
+#[entity_spec::entity_spec("tests/specs/migrations/gadget_v2_destructive.json")]
+pub mod gadget_v2 {}
+
+#[entity_spec::entity_spec("tests/specs/migrations/gadget_v3_unsafe.json")]
+pub mod gadget_v3 {}
+
+#[entity_spec::entity_spec("tests/specs/migrations/gadget_v4_additive.json")]
+pub mod gadget_v4 {}
+
+const SAFE: MigrateOptions = MigrateOptions { allow_destructive: false };
+const DESTRUCTIVE: MigrateOptions = MigrateOptions { allow_destructive: true };
+
+async fn list(app: &axum::Router, path: &str) -> serde_json::Value {
+    let response = send(app, "GET", &format!("{path}?limit=500"), None, &[]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    response.body
+}
+
+#[tokio::test]
+async fn adding_the_tags_field_keeps_every_row() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        let report = before_tags::migrate(&test_db.db, SAFE).await.unwrap();
+        assert_eq!(report.applied, ["raw_data_sources: create table"], "{backend:?}");
+        let old = before_tags::router(test_db.db.clone());
+        for i in 0..30 {
+            let body = json!({"name": format!("source-{i}"), "connection_string": format!("postgres://db{i}"), "source_type": "database"});
+            let created = send(&old, "POST", "/raw-data-sources", Some(body), &[]).await;
+            assert_eq!(created.status, StatusCode::CREATED, "{backend:?}: {}", created.text);
+        }
+        let before = list(&old, "/raw-data-sources").await;
+
+        // "Restart" on the new spec: a new pool, the new generated code.
+        let db = test_db.reconnect().await;
+        let report = with_tags::migrate(&db, SAFE).await.unwrap();
+        assert_eq!(
+            report.applied,
+            ["raw_data_sources: add column tags", "raw_data_sources: create index raw_data_sources_sync_status_idx"],
+            "{backend:?}"
+        );
+        let new = with_tags::router(db.clone());
+        let after = list(&new, "/raw-data-sources").await;
+        assert_eq!(after["total"], 30, "{backend:?}");
+        let before_items = before["items"].as_array().unwrap();
+        let after_items = after["items"].as_array().unwrap();
+        for (old_row, new_row) in before_items.iter().zip(after_items) {
+            let mut expected = old_row.clone();
+            expected["tags"] = serde_json::Value::Null;
+            assert_eq!(new_row, &expected, "{backend:?}");
+        }
+        // Secrets survived too, and the new field works.
+        let id = after_items[0]["id"].as_str().unwrap();
+        let stored = entity_spec::__private::runtime::store::get::<with_tags::RawDataSource>(&db, id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.entity.connection_string.expose(), "postgres://db0", "{backend:?}");
+        let patched =
+            send(&new, "PATCH", &format!("/raw-data-sources/{id}"), Some(json!({"tags": ["finance"]})), &[]).await;
+        assert_eq!(patched.body["tags"], json!(["finance"]), "{backend:?}: {}", patched.text);
+
+        // Running the same spec again changes nothing.
+        assert!(with_tags::migrate(&db, SAFE).await.unwrap().applied.is_empty(), "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn destructive_changes_stop_startup_unless_opted_in() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
+        let v1 = gadget_v1::router(test_db.db.clone());
+        for (name, weight) in [("a", 3), ("b", 4)] {
+            let created =
+                send(&v1, "POST", "/gadgets", Some(json!({"name": name, "weight": weight, "note": "keep me"})), &[])
+                    .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        }
+
+        let error = gadget_v2::migrate(&test_db.db, SAFE).await.unwrap_err();
+        let MigrateError::Refused(changes) = &error else { panic!("{backend:?}: {error}") };
+        assert!(changes.iter().any(|c| c.starts_with("gadgets.weight: change type")), "{backend:?}: {changes:?}");
+        assert!(changes.iter().any(|c| c.starts_with("gadgets.note: drop column")), "{backend:?}: {changes:?}");
+        assert!(error.to_string().contains("ENTITY_SPEC_ALLOW_DESTRUCTIVE=1"), "{error}");
+        // Nothing changed: the old service still reads every row, notes included.
+        let rows = list(&v1, "/gadgets").await;
+        assert_eq!(rows["total"], 2, "{backend:?}");
+        assert!(rows["items"].as_array().unwrap().iter().all(|r| r["note"] == "keep me"), "{backend:?}");
+
+        let report = gadget_v2::migrate(&test_db.db, DESTRUCTIVE).await.unwrap();
+        assert!(
+            report.applied.iter().any(|c| c.starts_with("gadgets.note: drop column")),
+            "{backend:?}: {:?}",
+            report.applied
+        );
+        let v2 = gadget_v2::router(test_db.reconnect().await);
+        let rows = list(&v2, "/gadgets").await;
+        let mut weights: Vec<f64> =
+            rows["items"].as_array().unwrap().iter().map(|r| r["weight"].as_f64().unwrap()).collect();
+        weights.sort_by(f64::total_cmp);
+        assert_eq!(weights, [3.0, 4.0], "{backend:?}: integers were converted to floats");
+    }
+}
+
+#[tokio::test]
+async fn changes_that_would_break_stored_rows_are_refused_even_with_opt_in() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
+        let v1 = gadget_v1::router(test_db.db.clone());
+        let created = send(&v1, "POST", "/gadgets", Some(json!({"name": "a", "color": "blue"})), &[]).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+
+        let error = gadget_v3::migrate(&test_db.db, DESTRUCTIVE).await.unwrap_err();
+        let MigrateError::Refused(changes) = &error else { panic!("{backend:?}: {error}") };
+        assert_eq!(changes.len(), 2, "{backend:?}: {changes:?}");
+        assert!(changes[0].starts_with("gadgets.color: 1 row(s) hold values that are no longer"), "{changes:?}");
+        assert!(changes[1].starts_with("gadgets.serial: new required field without a default"), "{changes:?}");
+        assert_eq!(list(&v1, "/gadgets").await["total"], 1, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn additive_changes_apply_in_place_with_defaults_for_existing_rows() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
+        let v1 = gadget_v1::router(test_db.db.clone());
+        let created = send(&v1, "POST", "/gadgets", Some(json!({"name": "old", "color": "red"})), &[]).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+
+        let report = gadget_v4::migrate(&test_db.db, SAFE).await.unwrap();
+        assert_eq!(
+            report.applied,
+            [
+                "gadgets: add column rating",
+                "gadgets: add column in_stock",
+                "gadgets: add column label",
+                "gadgets: add column specs",
+                "gadgets: add column created_at",
+                "gadgets: create index gadgets_name_key",
+                "gadgets: create index gadgets_color_idx",
+                "gadgets: create index gadgets_created_at_id_idx",
+            ],
+            "{backend:?}"
+        );
+        let v4 = gadget_v4::router(test_db.reconnect().await);
+        let rows = list(&v4, "/gadgets").await;
+        let row = &rows["items"][0];
+        assert_eq!(row["name"], "old");
+        assert_eq!(row["rating"], serde_json::Value::Null, "{backend:?}");
+        assert_eq!(row["in_stock"], true, "{backend:?}");
+        assert_eq!(row["label"], "it's \"new\"", "{backend:?}: quotes in defaults are escaped");
+        assert_eq!(row["specs"], json!({"v": 1}), "{backend:?}");
+        assert!(row["created_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{backend:?}: {row}");
+        // The new unique index is enforced.
+        let duplicate = send(&v4, "POST", "/gadgets", Some(json!({"name": "old"})), &[]).await;
+        assert_eq!(duplicate.status, StatusCode::CONFLICT, "{backend:?}: {}", duplicate.text);
+    }
+}

@@ -1,0 +1,199 @@
+//! Test harness: a fresh database per test on each backend, and an in-process client for a
+//! router (`tower::ServiceExt::oneshot`, no socket).
+//!
+//! PostgreSQL is the server on 127.0.0.1:5432 (override with `ENTITY_SPEC_TEST_POSTGRES_URL`,
+//! an admin URL). Each test creates its own database and drops it afterwards. When PostgreSQL
+//! is unreachable the tests fail: they never skip silently.
+#![allow(dead_code)] // each test binary uses part of the harness
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use entity_spec::{Backend, Db};
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+/// Both backends, in the order tests run them.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+/// The admin URL of the test PostgreSQL server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("ENTITY_SPEC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty database that is removed when dropped.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Database(String),
+}
+
+impl TestDb {
+    /// Creates a fresh database on `backend`.
+    pub async fn new(backend: Backend) -> TestDb {
+        let unique = format!(
+            "{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            uuid::Uuid::new_v4().simple()
+        );
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join("entity-spec-tests");
+                std::fs::create_dir_all(&dir).expect("temp dir is writable");
+                let path = dir.join(format!("{unique}.db"));
+                let url = format!("sqlite://{}", path.display());
+                let db = Db::connect(&url).await.expect("SQLite file opens");
+                TestDb { db, url, cleanup: Cleanup::File(path) }
+            }
+            Backend::Postgres => {
+                let name = format!("entity_spec_test_{unique}");
+                let admin = postgres_admin_url();
+                let admin_db = Db::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is required for these tests and is not reachable at {admin}: {e}. Start it (`.ci/run` does) or set ENTITY_SPEC_TEST_POSTGRES_URL.")
+                });
+                execute(&admin_db, &format!("CREATE DATABASE \"{name}\"")).await;
+                admin_db.close().await;
+                let url = replace_database(&admin, &name);
+                let db = Db::connect(&url).await.expect("fresh PostgreSQL database opens");
+                TestDb { db, url, cleanup: Cleanup::Database(name) }
+            }
+        }
+    }
+
+    /// A second pool on the same database, as another service instance would have.
+    pub async fn reconnect(&self) -> Db {
+        Db::connect(&self.url).await.expect("database reopens")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Database(name) => {
+                // Drop runs outside any runtime guarantee; use a private one on a plain thread.
+                let name = name.clone();
+                let admin = postgres_admin_url();
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    runtime.block_on(async {
+                        if let Ok(admin_db) = Db::connect(&admin).await {
+                            execute(&admin_db, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                            admin_db.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+async fn execute(db: &Db, statement: &str) {
+    let mut sql = entity_spec::__private::runtime::db::Sql::new(db.backend());
+    sql.push(statement);
+    db.execute(sql).await.unwrap_or_else(|e| panic!("`{statement}` failed: {e}"));
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A response as tests look at it.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestResponse {
+    /// A header as a string ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts a problem+json error with this status; returns its body.
+    pub fn problem(&self, status: StatusCode) -> &Value {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(self.header("content-type"), "application/problem+json", "body: {}", self.text);
+        assert_eq!(self.body["status"], status.as_u16(), "{}", self.text);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:entity-spec:problem:")), "{}", self.text);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.text);
+        &self.body
+    }
+
+    /// The `field`s of a problem's `errors`, in order.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The `(field, code)` pairs of a problem's `errors`, in order.
+    pub fn error_codes(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (e["field"].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap_or("").to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Sends one request through `app`. `body` is sent as JSON when given.
+pub async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let mut request = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    send_request(app, request.body(body).expect("valid request")).await
+}
+
+/// Sends a prepared request through `app`.
+pub async fn send_request(app: &Router, request: Request<Body>) -> TestResponse {
+    use tower::ServiceExt;
+    let response = app.clone().oneshot(request).await.expect("router never fails");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body reads").to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    TestResponse { status, headers, body, text }
+}
