@@ -183,9 +183,10 @@ async fn write_with_retry<E: Entity>(
     for _ in 0..WRITE_ATTEMPTS {
         let Versioned { mut entity, version } = fetch::<E>(db, id).await?;
         if let Some(condition) = condition
-            && !matches_etag(condition, version) {
-                return Err(ApiError::precondition_failed(E::DEF.name));
-            }
+            && !matches_etag(condition, version)
+        {
+            return Err(ApiError::precondition_failed(E::DEF.name));
+        }
         change(&mut entity)?;
         if let Some(stored) = store::replace(db, &entity, version).await.map_err(store_error::<E>)? {
             return Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)));

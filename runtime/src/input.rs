@@ -25,7 +25,7 @@ pub enum BodyKind {
 
 /// Parses a raw body into an input type, or the error to answer with.
 pub fn parse_body<T: DeserializeOwned + Validate>(
-    def: &EntityDef,
+    def: &'static EntityDef,
     bytes: &[u8],
     kind: BodyKind,
 ) -> Result<T, ApiError> {
@@ -36,7 +36,7 @@ pub fn parse_body<T: DeserializeOwned + Validate>(
 
 /// Checks a decoded JSON body and turns it into the input type.
 pub fn parse_value<T: DeserializeOwned + Validate>(
-    def: &EntityDef,
+    def: &'static EntityDef,
     value: Value,
     kind: BodyKind,
 ) -> Result<T, ApiError> {
@@ -48,13 +48,15 @@ pub fn parse_value<T: DeserializeOwned + Validate>(
     };
     let mut object = object;
     let mut errors = ValidationErrors::new();
-    let blocking = check_object(def, &object, kind, &mut errors);
-    if blocking {
-        return Err(ApiError::validation(errors));
-    }
-    // Unknown and server-set members are reported but do not stop the constraint checks on
-    // the rest of the body, so the client sees everything in one response.
+    let unusable = check_object(def, &object, kind, &mut errors);
+    // So that the client sees every problem in one response, the rest of the body is still
+    // checked: unknown and server-set members are dropped, and missing, null or mistyped
+    // fields get a placeholder of the right type whose own violations are not reported. The
+    // input is only returned when nothing was wrong, so placeholders never go further.
     object.retain(|key, _| def.field(key).is_some_and(|f| f.setter == Setter::Client));
+    for field in &unusable {
+        object.insert(field.name.to_owned(), placeholder(field.kind));
+    }
     let input: T = serde_json::from_value(Value::Object(object)).map_err(|e| {
         // The checks above mirror the input types, so this is a bug, not a client error; still
         // answer 422 with serde's own words rather than a 500.
@@ -63,17 +65,22 @@ pub fn parse_value<T: DeserializeOwned + Validate>(
         ApiError::validation(errors)
     })?;
     if let Err(violations) = input.validate() {
-        for violation in violations {
+        for violation in violations.into_iter().filter(|v| !unusable.iter().any(|f| f.name == v.field)) {
             errors.add(violation.field, violation.code, violation.message);
         }
     }
     if errors.is_empty() { Ok(input) } else { Err(ApiError::validation(errors)) }
 }
 
-/// Checks every member and every required field; returns whether a problem prevents building
-/// the input (a missing, null or mistyped field), as opposed to members that can be dropped.
-fn check_object(def: &EntityDef, object: &Map<String, Value>, kind: BodyKind, errors: &mut ValidationErrors) -> bool {
-    let mut blocking = false;
+/// Checks every member and every required field; returns the fields whose value cannot be
+/// used (missing, null or mistyped), as opposed to members that can simply be dropped.
+fn check_object(
+    def: &'static EntityDef,
+    object: &Map<String, Value>,
+    kind: BodyKind,
+    errors: &mut ValidationErrors,
+) -> Vec<&'static FieldDef> {
+    let mut unusable = Vec::new();
     for (key, value) in object {
         let Some(field) = def.field(key) else {
             let known = def.fields.iter().filter(|f| f.setter == Setter::Client).map(|f| f.name);
@@ -85,16 +92,33 @@ fn check_object(def: &EntityDef, object: &Map<String, Value>, kind: BodyKind, er
             errors.add(field.name, "read_only", "is set by the server and cannot be sent");
             continue;
         }
-        blocking |= !check_value(field, value, errors);
+        if !check_value(field, value, errors) {
+            unusable.push(field);
+        }
     }
     for field in def.fields.iter().filter(|f| f.setter == Setter::Client && f.required) {
         let may_keep = kind == BodyKind::Replace && field.sensitive;
         if !object.contains_key(field.name) && !may_keep {
             errors.add(field.name, "required", "is required");
-            blocking = true;
+            unusable.push(field);
         }
     }
-    blocking
+    unusable
+}
+
+/// A value of the right JSON type for `kind`, standing in for an unusable one.
+fn placeholder(kind: FieldKind) -> Value {
+    match kind {
+        FieldKind::String | FieldKind::Text => Value::from(""),
+        FieldKind::Integer => Value::from(0),
+        FieldKind::Float => Value::from(0.0),
+        FieldKind::Boolean => Value::from(false),
+        FieldKind::Uuid => Value::from(uuid::Uuid::nil().to_string()),
+        FieldKind::DateTime => Value::from("1970-01-01T00:00:00Z"),
+        FieldKind::Date => Value::from("1970-01-01"),
+        FieldKind::Enum(values) => Value::from(values.first().copied().unwrap_or("")),
+        FieldKind::Json => Value::Null,
+    }
 }
 
 /// Checks one member's JSON type; returns whether it fits.
@@ -150,9 +174,12 @@ pub fn merge_patch(def: &EntityDef, current: Value, patch: Value) -> Result<Valu
     let mut errors = ValidationErrors::new();
     for (key, value) in &patch {
         if let Some(field) = def.field(key)
-            && value.is_null() && !field.nullable && field.setter == Setter::Client {
-                errors.add(field.name, "null", "must not be null");
-            }
+            && value.is_null()
+            && !field.nullable
+            && field.setter == Setter::Client
+        {
+            errors.add(field.name, "null", "must not be null");
+        }
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
