@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::def::{EntityDef, FieldDef, FieldKind, Setter};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, printable};
 use crate::validation::{Validate, ValidationErrors};
 
 /// Which request a body belongs to.
@@ -222,12 +222,6 @@ fn apply_merge(target: &mut Value, patch: Value) {
             apply_merge(object.entry(key).or_insert(Value::Null), value);
         }
     }
-}
-
-/// Names from clients go back into messages; keep them short and printable.
-fn printable(text: &str) -> String {
-    let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 64 { format!("{shown}…") } else { shown }
 }
 
 /// The closest known name within a small edit distance, for "did you mean".

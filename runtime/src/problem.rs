@@ -50,18 +50,12 @@ impl ApiError {
 
     /// 404: no such item (also for ids that are not UUIDs: they cannot exist).
     pub fn not_found(entity: &str, id: &str) -> Self {
-        let shown: String = id.chars().take(64).collect();
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not found",
-            format!("no {entity} with id `{}`", shown.escape_debug()),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no {entity} with id `{}`", printable(id)))
     }
 
     /// 404 for a path no route serves.
     pub fn no_route(path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no route for `{}`", path.escape_debug()))
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no route for `{}`", printable(path)))
     }
 
     /// 405: the path exists but not with this method.
@@ -70,7 +64,7 @@ impl ApiError {
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method not allowed",
-            format!("`{method}` is not allowed on `{}`", path.escape_debug()),
+            format!("`{method}` is not allowed on `{}`", printable(path)),
         )
     }
 
@@ -162,6 +156,13 @@ impl ApiError {
             "the database is not reachable; retry later",
         )
     }
+}
+
+/// Client-supplied text echoed in messages: at most 64 characters, control characters escaped,
+/// so a hostile name or value cannot flood or garble a response or log line.
+pub fn printable(text: &str) -> String {
+    let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 64 { format!("{shown}…") } else { shown }
 }
 
 #[derive(Serialize)]

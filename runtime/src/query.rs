@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::def::{EntityDef, FieldDef, FieldKind};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, printable};
 use crate::value::SqlValue;
 
 /// Page size when `limit` is absent.
@@ -331,9 +331,4 @@ fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Resu
         _ => return Err(invalid()),
     };
     Ok(Position { value, id: body.id })
-}
-
-fn printable(text: &str) -> String {
-    let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 64 { format!("{shown}…") } else { shown }
 }
