@@ -304,7 +304,7 @@ impl Sql {
                 SqlValue::Text(s) => query.bind(s),
                 SqlValue::Uuid(u) => query.bind(u),
                 SqlValue::Json(j) => query.bind(sqlx::types::Json(j)),
-                SqlValue::DateTime(t) => query.bind(t),
+                SqlValue::DateTime(t) => query.bind(truncate_to_micros(t)),
                 SqlValue::Date(d) => query.bind(d),
             };
         }
@@ -316,7 +316,14 @@ impl Sql {
 /// order is time order (indexes and keyset pagination rely on that) and precision matches
 /// PostgreSQL's.
 pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    truncate_to_micros(t).to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Both backends store microseconds. Truncating here (towards the past, whatever the epoch)
+/// makes them agree: sqlx would round towards PostgreSQL's 2000-01-01 epoch, and a leap second
+/// (`23:59:60`) becomes the next second on both.
+pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 fn decode_error(column: usize, message: impl std::fmt::Display) -> sqlx::Error {

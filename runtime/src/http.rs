@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::entity::Entity;
-use crate::input::{BodyKind, merge_patch, parse_body, parse_value};
+use crate::input::{BodyKind, parse_body, parse_merge_patch};
 use crate::problem::ApiError;
 use crate::query::parse_list_query;
 use crate::store::{self, StoreError, Versioned};
@@ -139,8 +139,7 @@ async fn patch<E: Entity>(
         .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
     write_with_retry::<E>(&db, &id, &headers, |entity| {
         let current = serde_json::to_value(&*entity).map_err(|e| ApiError::internal(&e))?;
-        let merged = merge_patch(E::DEF, current, patch.clone())?;
-        let update: E::Update = parse_value(E::DEF, merged, BodyKind::Replace)?;
+        let update: E::Update = parse_merge_patch(E::DEF, current, patch.clone())?;
         entity.apply_update(update, now());
         Ok(())
     })
@@ -195,7 +194,8 @@ async fn write_with_retry<E: Entity>(
             return Err(ApiError::precondition_failed(E::DEF.name));
         }
     }
-    Err(ApiError::precondition_failed(E::DEF.name))
+    // The client set no precondition, so 412 would be wrong: this is write contention.
+    Err(ApiError::concurrent_modification(E::DEF.name))
 }
 
 fn parse_id<E: Entity>(id: &str) -> Result<Uuid, ApiError> {

@@ -46,8 +46,17 @@ pub fn parse_value<T: DeserializeOwned + Validate>(
             def.name
         )));
     };
-    let mut object = object;
-    let mut errors = ValidationErrors::new();
+    parse_object(def, object, kind, ValidationErrors::new())
+}
+
+/// Checks a body object, adding to the problems already found in `errors`, and builds the
+/// input when there are none.
+fn parse_object<T: DeserializeOwned + Validate>(
+    def: &'static EntityDef,
+    mut object: Map<String, Value>,
+    kind: BodyKind,
+    mut errors: ValidationErrors,
+) -> Result<T, ApiError> {
     let unusable = check_object(def, &object, kind, &mut errors);
     // So that the client sees every problem in one response, the rest of the body is still
     // checked: unknown and server-set members are dropped, and missing, null or mistyped
@@ -82,16 +91,7 @@ fn check_object(
 ) -> Vec<&'static FieldDef> {
     let mut unusable = Vec::new();
     for (key, value) in object {
-        let Some(field) = def.field(key) else {
-            let known = def.fields.iter().filter(|f| f.setter == Setter::Client).map(|f| f.name);
-            let hint = closest(key, known).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-            errors.add(printable(key), "unknown_field", format!("is not a field of {}{hint}", def.name));
-            continue;
-        };
-        if field.setter != Setter::Client {
-            errors.add(field.name, "read_only", "is set by the server and cannot be sent");
-            continue;
-        }
+        let Some(field) = client_field(def, key, errors) else { continue };
         if !check_value(field, value, errors) {
             unusable.push(field);
         }
@@ -104,6 +104,33 @@ fn check_object(
         }
     }
     unusable
+}
+
+/// The client-writable field named `key`; reports unknown (with a suggestion) and server-set
+/// members.
+fn client_field(def: &'static EntityDef, key: &str, errors: &mut ValidationErrors) -> Option<&'static FieldDef> {
+    let Some(field) = def.field(key) else {
+        let known = def.fields.iter().filter(|f| f.setter == Setter::Client).map(|f| f.name);
+        let hint = closest(key, known).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+        errors.add(printable(key), "unknown_field", format!("is not a field of {}{hint}", def.name));
+        return None;
+    };
+    if field.setter != Setter::Client {
+        errors.add(field.name, "read_only", "is set by the server and cannot be sent");
+        return None;
+    }
+    Some(field)
+}
+
+/// PostgreSQL's `text` and `jsonb` cannot hold U+0000; refusing it everywhere keeps both
+/// backends answering alike.
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(members) => members.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
 }
 
 /// A value of the right JSON type for `kind`, standing in for an unusable one.
@@ -123,6 +150,10 @@ fn placeholder(kind: FieldKind) -> Value {
 
 /// Checks one member's JSON type; returns whether it fits.
 fn check_value(field: &FieldDef, value: &Value, errors: &mut ValidationErrors) -> bool {
+    if contains_nul(value) {
+        errors.add(field.name, "invalid_character", "must not contain the NUL character (U+0000)");
+        return false;
+    }
     if value.is_null() {
         if !field.nullable {
             errors.add(field.name, "null", "must not be null");
@@ -160,36 +191,36 @@ fn check_value(field: &FieldDef, value: &Value, errors: &mut ValidationErrors) -
     fits
 }
 
-/// Applies a JSON merge patch (RFC 7396) to the client-visible state of an entity and
-/// returns the replacement body to check as a PUT.
+/// Applies a JSON merge patch (RFC 7396) to the client-visible state of an entity and checks
+/// the result as a replacement (PUT) body.
 ///
-/// `current` is the entity as served (without sensitive fields). A `null` in the patch
-/// removes a member, which for a non-nullable field is reported as `null` rather than as a
-/// missing field; for a sensitive field the explicit `null` is kept, so it clears the stored
-/// value instead of keeping it.
-pub fn merge_patch(def: &EntityDef, current: Value, patch: Value) -> Result<Value, ApiError> {
-    let Value::Object(patch) = patch else {
+/// `current` is the entity as served (without sensitive fields). Members naming unknown or
+/// server-set fields are reported whatever their value (a `null` would otherwise vanish in
+/// the merge); a `null` on a required field is reported as `null`; a `null` on a sensitive
+/// field is kept, so it clears the stored value instead of keeping it.
+pub fn parse_merge_patch<T: DeserializeOwned + Validate>(
+    def: &'static EntityDef,
+    current: Value,
+    patch: Value,
+) -> Result<T, ApiError> {
+    let Value::Object(mut patch) = patch else {
         return Err(ApiError::malformed_body("a merge patch must be a JSON object"));
     };
     let mut errors = ValidationErrors::new();
-    for (key, value) in &patch {
-        if let Some(field) = def.field(key)
-            && value.is_null()
-            && !field.nullable
-            && field.setter == Setter::Client
-        {
+    patch.retain(|key, value| match client_field(def, key, &mut errors) {
+        None => false,
+        Some(field) if value.is_null() && !field.nullable => {
             errors.add(field.name, "null", "must not be null");
+            false
         }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+        Some(_) => true,
+    });
     let mut target = match current {
         Value::Object(mut object) => {
             object.retain(|key, _| def.field(key).is_some_and(|f| f.setter == Setter::Client));
             Value::Object(object)
         }
-        other => other,
+        _ => Value::Object(Map::new()),
     };
     let sensitive_nulls: Vec<String> = patch
         .iter()
@@ -197,12 +228,11 @@ pub fn merge_patch(def: &EntityDef, current: Value, patch: Value) -> Result<Valu
         .map(|(key, _)| key.clone())
         .collect();
     apply_merge(&mut target, Value::Object(patch));
-    if let Value::Object(object) = &mut target {
-        for key in sensitive_nulls {
-            object.insert(key, Value::Null);
-        }
+    let Value::Object(mut object) = target else { unreachable!("merging an object patch yields an object") };
+    for key in sensitive_nulls {
+        object.insert(key, Value::Null);
     }
-    Ok(target)
+    parse_object(def, object, BodyKind::Replace, errors)
 }
 
 /// RFC 7396 §2, recursively.

@@ -102,6 +102,16 @@ impl ApiError {
         )
     }
 
+    /// 409: other writes kept changing the item while this one was being applied.
+    pub fn concurrent_modification(entity: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "concurrent-modification",
+            "Concurrent modification",
+            format!("the {entity} kept changing while this request was applied; retry it"),
+        )
+    }
+
     /// 413: the body exceeds the limit.
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(

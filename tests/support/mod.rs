@@ -140,6 +140,7 @@ impl TestResponse {
         assert_eq!(self.header("content-type"), "application/problem+json", "body: {}", self.text);
         assert_eq!(self.body["status"], status.as_u16(), "{}", self.text);
         assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:entity-spec:problem:")), "{}", self.text);
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()), "{}", self.text);
         assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.text);
         &self.body
     }
@@ -196,4 +197,38 @@ pub async fn send_request(app: &Router, request: Request<Body>) -> TestResponse 
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     TestResponse { status, headers, body, text }
+}
+
+/// Sends raw bytes through `app` with an optional `Content-Type` (for malformed bodies, wrong
+/// media types and oversized bodies, which [`send`] cannot produce).
+pub async fn send_raw(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send_request(app, request.body(body.into()).expect("valid request")).await
+}
+
+/// Percent-encodes a query parameter value (everything but unreserved characters), so that
+/// e.g. the `+` of an RFC 3339 offset survives form decoding.
+pub fn percent_encode(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len() * 3);
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
