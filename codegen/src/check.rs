@@ -51,9 +51,11 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
     let table_name = check_table_name(entity, name.as_deref(), d);
     let collection_path = match entity.api.as_ref().and_then(|api| api.path.as_ref()) {
         Some(path) => check_collection_path(path, ctx, d),
-        None => name
-            .as_deref()
-            .map(|name| format!("/{}", naming::snake_to_kebab(&naming::pluralize(&naming::pascal_to_snake(name))))),
+        None => name.as_deref().and_then(|name| {
+            let derived = format!("/{}", naming::snake_to_kebab(&naming::pluralize(&naming::pascal_to_snake(name))));
+            let pos = entity.name.as_ref().map_or(entity.pos, |n| n.pos);
+            check_collection_path(&Spanned { pos, value: derived }, ctx, d)
+        }),
     };
     let actions: Vec<ActionIr> = entity
         .api
@@ -685,10 +687,21 @@ fn check_unique_indexes(indexes: &[IndexSpec], d: &mut Diagnostics) {
     }
 }
 
-/// Collection paths are `/` followed by kebab-case segments.
+/// Paths the service itself serves (API docs); no collection may take them.
+const RESERVED_PATHS: &[&str] = &["/docs"];
+
+/// Collection paths are `/` followed by kebab-case segments, and not a reserved path.
 fn check_collection_path(path: &Spanned<String>, ctx: &str, d: &mut Diagnostics) -> Option<String> {
     let valid = path.value.strip_prefix('/').is_some_and(|rest| rest.split('/').all(naming::is_kebab_segment));
-    if valid {
+    let reserved = RESERVED_PATHS.iter().find(|r| path.value == **r || path.value.starts_with(&format!("{r}/")));
+    if let (true, Some(reserved)) = (valid, reserved) {
+        d.error(
+            path.pos,
+            ctx,
+            format!("`{reserved}` is where the service serves its API docs; choose another `api.path`"),
+        );
+        None
+    } else if valid {
         Some(path.value.clone())
     } else {
         d.error(path.pos, ctx, "`api.path` must be `/` followed by kebab-case segments, e.g. `/raw-data-sources`");

@@ -205,6 +205,8 @@ fn json_string(s: &str) -> String {
 pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let rt = runtime();
     let names: Vec<_> = spec.entities.iter().map(|e| ident(&e.name)).collect();
+    // Compact: it is served as is; `entity-spec openapi` prints the same document pretty.
+    let openapi_json = crate::openapi::openapi(spec, spec_hash).to_json().unwrap_or_default();
     let router_doc = doc([
         "The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.",
         "",
@@ -217,11 +219,14 @@ pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
         /// A hash of the spec file, recorded with each migration.
         pub const SPEC_HASH: &str = #spec_hash;
 
+        /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
+        pub const OPENAPI_JSON: &str = #openapi_json;
+
         #router_doc
         pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
             let routes = ::entity_spec::__private::axum::Router::new()
                 #(.merge(#rt::http::entity_routes::<#names>(db.clone())))*;
-            #rt::http::service(routes)
+            #rt::http::service(routes, OPENAPI_JSON)
         }
 
         /// Creates the tables and indexes of every entity, or migrates them to the spec (see

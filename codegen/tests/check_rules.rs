@@ -91,3 +91,12 @@ fn every_problem_in_a_spec_is_reported_in_file_order() {
     assert_eq!(found.errors.len(), 7);
     assert!(found.errors.windows(2).all(|pair| pair[0].pos <= pair[1].pos));
 }
+
+#[test]
+fn the_docs_path_is_reserved_for_the_api_docs() {
+    let source = format!(r#"{{"entities": [{{"name": "Doc", "fields": [{ID}]}}]}}"#);
+    let found = entity_spec_codegen::check_spec(&source).unwrap_err();
+    assert!(found.errors[0].message.contains("`/docs` is where the service serves its API docs"), "{found}");
+    let found = errors(&format!(r#""fields": [{ID}], "api": {{"path": "/docs/widgets"}}"#));
+    assert_eq!(found.len(), 1, "{found:?}");
+}

@@ -40,11 +40,22 @@ pub fn entity_routes<E: Entity>(db: Db) -> Router {
         .with_state(db)
 }
 
-/// Wraps entity routes into a service: problem+json for unknown routes and methods, the body
-/// limit, and request logging (method, path, status, latency; never bodies or query strings,
-/// which could carry secrets).
-pub fn service(routes: Router) -> Router {
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+/// Where the interactive API docs (Swagger UI, compiled into the binary) are served.
+pub const DOCS_PATH: &str = "/docs";
+
+/// Wraps entity routes into a service: the OpenAPI document and its docs page, problem+json
+/// for unknown routes and methods, the body limit, and request logging (method, path,
+/// status, latency; never bodies or query strings, which could carry secrets).
+pub fn service(routes: Router, openapi_json: &'static str) -> Router {
+    let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
     routes
+        .route(
+            OPENAPI_PATH,
+            get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),
+        )
+        .merge(Router::from(docs))
         .fallback(|uri: OriginalUri| async move { ApiError::no_route(uri.path()) })
         .method_not_allowed_fallback(|method: Method, uri: OriginalUri| async move {
             ApiError::method_not_allowed(method.as_str(), uri.path())

@@ -243,7 +243,11 @@ fn parse_value(field: &FieldDef, key: &str, value: &str) -> Result<SqlValue, Api
     };
     if value.contains('\0') {
         // PostgreSQL text cannot hold U+0000; refuse it on both backends alike.
-        return Err(ApiError::invalid_parameter(key, "invalid", "must not contain the NUL character (U+0000)".to_owned()));
+        return Err(ApiError::invalid_parameter(
+            key,
+            "invalid",
+            "must not contain the NUL character (U+0000)".to_owned(),
+        ));
     }
     Ok(match field.kind {
         FieldKind::String | FieldKind::Text => SqlValue::Text(value.to_owned()),

@@ -694,6 +694,8 @@ pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] =
 ];
 /// A hash of the spec file, recorded with each migration.
 pub const SPEC_HASH: &str = "66d20f26bbcf89de";
+/// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
+pub const OPENAPI_JSON: &str = "<the document in tests/expand/entities.openapi.json>";
 /// The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.
 ///
 /// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`.
@@ -704,7 +706,7 @@ pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
                 RawDataSource,
             >(db.clone()),
         );
-    ::entity_spec::__private::runtime::http::service(routes)
+    ::entity_spec::__private::runtime::http::service(routes, OPENAPI_JSON)
 }
 /// Creates the tables and indexes of every entity, or migrates them to the spec (see
 /// `MigrateOptions` for what needs an explicit opt-in).
