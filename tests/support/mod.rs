@@ -6,6 +6,8 @@
 //! is unreachable the tests fail: they never skip silently.
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod conformance;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
@@ -188,15 +190,33 @@ pub async fn send(
 }
 
 /// Sends a prepared request through `app`.
+///
+/// Every response to an operation the service documents is checked against its OpenAPI
+/// document (see [`conformance`]), so each test also proves the document true.
 pub async fn send_request(app: &Router, request: Request<Body>) -> TestResponse {
     use tower::ServiceExt;
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
     let response = app.clone().oneshot(request).await.expect("router never fails");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.expect("body reads").to_bytes();
+    if path != "/openapi.json" && !path.starts_with("/docs") {
+        conformance::for_document(&served_openapi(app).await).check(&method, &path, status.as_u16(), &headers, &bytes);
+    }
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     TestResponse { status, headers, body, text }
+}
+
+/// The OpenAPI document `app` serves.
+pub async fn served_openapi(app: &Router) -> String {
+    use tower::ServiceExt;
+    let request = Request::builder().uri("/openapi.json").body(Body::empty()).expect("valid request");
+    let response = app.clone().oneshot(request).await.expect("router never fails");
+    assert_eq!(response.status(), StatusCode::OK, "the service serves /openapi.json");
+    let bytes = response.into_body().collect().await.expect("body reads").to_bytes();
+    String::from_utf8(bytes.to_vec()).expect("the document is UTF-8")
 }
 
 /// Sends raw bytes through `app` with an optional `Content-Type` (for malformed bodies, wrong
