@@ -76,7 +76,8 @@ fn every_spec_constraint_is_in_the_schemas() {
     }
     assert_eq!(entity["id"]["format"], "uuid");
     assert_eq!(entity["last_sync_at"], json!({"type": ["string", "null"], "format": "date-time"}));
-    assert_eq!(entity["source_type"]["enum"], json!(["database", "api", "file", "stream", "webhook", null]));
+    assert_eq!(entity["source_type"]["anyOf"][0]["enum"], json!(["database", "api", "file", "stream", "webhook"]));
+    assert_eq!(entity["source_type"]["anyOf"][1], json!({"type": "null"}));
     assert_eq!(entity["tags"]["description"], "Array of tags for categorization");
     assert!(schemas["RawDataSourcePatch"].get("required").is_none(), "a merge patch requires nothing");
 

@@ -11,7 +11,8 @@ use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, Para
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, Ref, Schema, SchemaFormat, SchemaType, Type,
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Ref, Schema, SchemaFormat,
+    SchemaType, Type,
 };
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required};
@@ -110,6 +111,7 @@ fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
     match &field.ty {
         FieldType::Enum(enum_ir) => {
             let mut values: Vec<serde_json::Value> = enum_ir.values.iter().map(|v| v.value.clone().into()).collect();
+            // JSON Schema checks `enum` before `type`: a nullable enum lists `null` too.
             if nullable {
                 values.push(serde_json::Value::Null);
             }
@@ -151,9 +153,15 @@ fn number(n: Number) -> utoipa::Number {
 
 /// A field's property schema: its values, description, default (for inputs),
 /// `readOnly` for server-set fields and `writeOnly` for sensitive ones.
-fn property_schema(field: &FieldIr, nullable: bool, with_default: bool) -> ObjectBuilder {
+fn property_schema(field: &FieldIr, nullable: bool, with_default: bool) -> Schema {
     let default = if with_default { field.default.as_ref().map(|d| default_json(field, d)) } else { None };
-    let mut schema = value_schema(field, nullable).description(field.description.clone()).default(default);
+    // A nullable enum as `anyOf: [enum, null]` rather than a type union with `null` in the
+    // values: equivalent JSON Schema, but client generators turn it into `Enum | None`.
+    let nullable_enum = nullable && matches!(field.ty, FieldType::Enum(_));
+    let mut schema = value_schema(field, nullable && !nullable_enum);
+    if !nullable_enum {
+        schema = schema.description(field.description.clone()).default(default.clone());
+    }
     // Set only when true: `false` is the default and would add noise to every property.
     if field.setter.is_server_set() {
         schema = schema.read_only(true);
@@ -161,7 +169,13 @@ fn property_schema(field: &FieldIr, nullable: bool, with_default: bool) -> Objec
     if field.sensitive {
         schema = schema.write_only(true);
     }
-    schema
+    if !nullable_enum {
+        return schema.into();
+    }
+    let mut any_of = AnyOfBuilder::new().item(schema).item(ObjectBuilder::new().schema_type(Type::Null)).build();
+    any_of.description = field.description.clone();
+    any_of.default = default;
+    Schema::AnyOf(any_of)
 }
 
 fn default_json(field: &FieldIr, default: &DefaultValue) -> serde_json::Value {
