@@ -1647,3 +1647,20 @@ async fn filter_values_with_nul_characters_are_never_a_server_error() {
     }
     assert_eq!(outcomes[0], outcomes[1], "SQLite and PostgreSQL answer alike");
 }
+
+#[tokio::test]
+async fn integers_may_be_written_with_a_zero_fraction() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        model::migrate(&test_db.db, entity_spec::MigrateOptions::default()).await.unwrap();
+        let app = model::router(test_db.db.clone());
+        let body = json!({"name": "floaty", "connection_string": "x", "refresh_interval": 600.0});
+        let created = send(&app, "POST", "/raw-data-sources", Some(body), &[]).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{backend:?}: {}", created.text);
+        assert_eq!(created.body["refresh_interval"], json!(600), "{backend:?}");
+        let body = json!({"name": "fraction", "connection_string": "x", "refresh_interval": 600.5});
+        let rejected = send(&app, "POST", "/raw-data-sources", Some(body), &[]).await;
+        rejected.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(rejected.error_codes(), [("refresh_interval".to_owned(), "type".to_owned())], "{backend:?}");
+    }
+}

@@ -126,10 +126,14 @@ fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
             Type::Boolean,
         ])),
         FieldType::Uuid => typed(Type::String).format(format(KnownFormat::Uuid)),
-        FieldType::String | FieldType::Text => typed(Type::String)
-            .max_length(c.max_length.map(|n| n as usize))
-            .min_length(c.min_length.map(|n| n as usize))
-            .pattern(c.pattern.clone()),
+        // The validators refuse blank required text; say so unless the spec's own pattern
+        // takes the only `pattern` slot.
+        FieldType::String | FieldType::Text => {
+            let not_blank = field.required && c.pattern.is_none();
+            let min_length = c.min_length.map(|n| n as usize).or(not_blank.then_some(1));
+            let pattern = c.pattern.clone().or(not_blank.then(|| "\\S".to_owned()));
+            typed(Type::String).max_length(c.max_length.map(|n| n as usize)).min_length(min_length).pattern(pattern)
+        }
         FieldType::Integer => typed(Type::Integer)
             .format(format(KnownFormat::Int64))
             .minimum(c.min.map(number))
@@ -407,7 +411,10 @@ fn query_value_pattern(ty: &FieldType) -> Option<String> {
         FieldType::Boolean => Some("true|false".to_owned()),
         FieldType::Enum(enum_ir) => Some(enum_ir.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join("|")),
         FieldType::Date => Some("[0-9]{4}-[0-9]{2}-[0-9]{2}".to_owned()),
-        FieldType::DateTime => None,
+        FieldType::DateTime => Some(
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[-+][0-9]{2}:[0-9]{2})"
+                .to_owned(),
+        ),
         FieldType::String | FieldType::Text | FieldType::Json => None,
     }
 }

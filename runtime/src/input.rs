@@ -66,6 +66,11 @@ fn parse_object<T: DeserializeOwned + Validate>(
     for field in &unusable {
         object.insert(field.name.to_owned(), placeholder(field.kind));
     }
+    for field in def.fields.iter().filter(|f| f.kind == FieldKind::Integer) {
+        if let Some(integer) = object.get(field.name).and_then(integral_float) {
+            object.insert(field.name.to_owned(), Value::from(integer));
+        }
+    }
     let input: T = serde_json::from_value(Value::Object(object)).map_err(|e| {
         // The checks above mirror the input types, so this is a bug, not a client error; still
         // answer 422 with serde's own words rather than a 500.
@@ -133,6 +138,12 @@ fn contains_nul(value: &Value) -> bool {
     }
 }
 
+/// A float with no fraction that fits an `i64` (`3.0`), as that integer.
+fn integral_float(value: &Value) -> Option<i64> {
+    let float = value.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)?;
+    (!value.is_i64() && !value.is_u64()).then_some(float as i64)
+}
+
 /// A value of the right JSON type for `kind`, standing in for an unusable one.
 fn placeholder(kind: FieldKind) -> Value {
     match kind {
@@ -163,7 +174,8 @@ fn check_value(field: &FieldDef, value: &Value, errors: &mut ValidationErrors) -
     }
     let fits = match field.kind {
         FieldKind::String | FieldKind::Text => value.is_string(),
-        FieldKind::Integer => value.is_i64(),
+        // JSON Schema counts `3.0` as an integer, and so do generated clients.
+        FieldKind::Integer => value.is_i64() || integral_float(value).is_some(),
         FieldKind::Float => value.is_number(),
         FieldKind::Boolean => value.is_boolean(),
         FieldKind::Json => true,
