@@ -31,9 +31,11 @@ async fn setup(backend: Backend) -> (TestDb, Router) {
     catalog::migrate(&test_db.db, MigrateOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
-    let app = catalog::router(test_db.db.clone());
+    let app = catalog::router_with_engine(test_db.db.clone(), support::quiet_engine(), OrderTestActions);
     (test_db, app)
 }
+
+support::order_test_actions!(catalog);
 
 async fn create(app: &Router, backend: Backend, path: &str, body: Value) -> TestResponse {
     let response = send(app, "POST", path, Some(body.clone()), &[]).await;

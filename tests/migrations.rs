@@ -16,6 +16,8 @@ pub mod before_tags {}
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod with_tags {}
 
+support::raw_data_source_test_actions!(with_tags);
+
 #[entity_spec::entity_spec("tests/specs/migrations/gadget_v1.json")]
 pub mod gadget_v1 {}
 
@@ -59,7 +61,7 @@ async fn adding_the_tags_field_keeps_every_row() {
             ["raw_data_sources: add column tags", "raw_data_sources: create index raw_data_sources_sync_status_idx"],
             "{backend:?}"
         );
-        let new = with_tags::router(db.clone());
+        let new = with_tags::router_with_engine(db.clone(), support::quiet_engine(), TestActions);
         let after = list(&new, "/raw-data-sources").await;
         assert_eq!(after["total"], 30, "{backend:?}");
         let before_items = before["items"].as_array().unwrap();

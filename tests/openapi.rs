@@ -15,10 +15,21 @@ pub mod model {}
 #[entity_spec::entity_spec("tests/specs/catalog.json")]
 pub mod catalog {}
 
-async fn app(router: fn(entity_spec::Db) -> axum::Router) -> (TestDb, axum::Router) {
+support::raw_data_source_test_actions!(model);
+support::order_test_actions!(catalog);
+
+async fn app(router: impl FnOnce(entity_spec::Db) -> axum::Router) -> (TestDb, axum::Router) {
     let test_db = TestDb::new(Backend::Sqlite).await;
     let app = router(test_db.db.clone());
     (test_db, app)
+}
+
+fn raw_router(db: entity_spec::Db) -> axum::Router {
+    model::router_with_engine(db, support::quiet_engine(), TestActions)
+}
+
+fn catalog_router(db: entity_spec::Db) -> axum::Router {
+    catalog::router_with_engine(db, support::quiet_engine(), OrderTestActions)
 }
 
 fn generated(spec: &str) -> Value {
@@ -28,10 +39,10 @@ fn generated(spec: &str) -> Value {
 
 #[tokio::test]
 async fn the_served_document_is_the_one_codegen_generates_from_the_spec() {
-    let (_db, raw) = app(model::router).await;
+    let (_db, raw) = app(raw_router).await;
     let served: Value = serde_json::from_str(&served_openapi(&raw).await).unwrap();
     assert_eq!(served, generated("specs/entities.json"));
-    let (_db, catalog) = app(catalog::router).await;
+    let (_db, catalog) = app(catalog_router).await;
     let served: Value = serde_json::from_str(&served_openapi(&catalog).await).unwrap();
     assert_eq!(served, generated("tests/specs/catalog.json"));
 }
@@ -66,7 +77,10 @@ fn every_spec_constraint_is_in_the_schemas() {
     assert_eq!(create["properties"]["name"]["maxLength"], 100);
     assert_eq!(create["properties"]["refresh_interval"]["minimum"], 60);
     assert_eq!(create["properties"]["refresh_interval"]["default"], 3600);
-    assert_eq!(create["properties"]["sync_status"]["default"], "pending");
+    // Tracked-run fields are server-managed: read-only in responses, absent from inputs.
+    assert!(create["properties"].get("sync_status").is_none());
+    assert_eq!(entity["sync_status"]["readOnly"], true);
+    assert_eq!(entity["last_sync_at"]["readOnly"], true);
     assert_eq!(create["properties"]["connection_string"]["writeOnly"], true);
     assert_eq!(create["required"], json!(["name", "connection_string"]));
     assert_eq!(create["additionalProperties"], false);
@@ -75,7 +89,7 @@ fn every_spec_constraint_is_in_the_schemas() {
         assert_eq!(entity[server_set]["readOnly"], true, "{server_set}");
     }
     assert_eq!(entity["id"]["format"], "uuid");
-    assert_eq!(entity["last_sync_at"], json!({"type": ["string", "null"], "format": "date-time"}));
+    assert_eq!(entity["last_sync_at"], json!({"type": ["string", "null"], "format": "date-time", "readOnly": true}));
     assert_eq!(entity["source_type"]["anyOf"][0]["enum"], json!(["database", "api", "file", "stream", "webhook"]));
     assert_eq!(entity["source_type"]["anyOf"][1], json!({"type": "null"}));
     assert_eq!(entity["tags"]["description"], "Array of tags for categorization");
@@ -110,7 +124,7 @@ fn every_spec_constraint_is_in_the_schemas() {
 
 #[tokio::test]
 async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
-    let (_db, raw) = app(model::router).await;
+    let (_db, raw) = app(raw_router).await;
     let page = send(&raw, "GET", "/docs/", None, &[]).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.header("content-type").starts_with("text/html"));
@@ -127,7 +141,7 @@ async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
 async fn the_conformance_checker_rejects_what_the_document_does_not_declare() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let raw = model::router(test_db.db.clone());
+    let raw = raw_router(test_db.db.clone());
     let checker = conformance::for_document(&served_openapi(&raw).await);
     let created =
         send(&raw, "POST", "/raw-data-sources", Some(json!({"name": "a", "connection_string": "x"})), &[]).await;

@@ -11,12 +11,12 @@ use regex::Regex;
 
 use crate::diagnostics::{Diagnostics, suggestion};
 use crate::ir::{
-    ActionIr, ActionScope, Constraints, DefaultValue, EntityIr, EnumIr, EnumValueIr, FieldIr, FieldType, IndexIr,
-    Setter, SpecIr,
+    ActionIr, ActionKind, ActionScope, Constraints, DefaultValue, EntityIr, EnumIr, EnumValueIr, FieldIr, FieldType,
+    IndexIr, Setter, SpecIr, TrackingIr,
 };
 use crate::json::{Number, Pos, Value, ValueKind};
 use crate::naming;
-use crate::spec::{ActionSpec, EntitySpec, FIELD_TYPES, FieldSpec, IndexSpec, Spanned, SpecDoc};
+use crate::spec::{ActionSpec, EntitySpec, FIELD_TYPES, FieldSpec, IndexSpec, Spanned, SpecDoc, TrackingSpec};
 
 /// The HTTP methods an action may use.
 const ACTION_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -42,7 +42,7 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
     // Enum type names need the entity name; fall back to a placeholder so the fields are still
     // checked when the name is bad.
     let type_prefix = name.clone().unwrap_or_else(|| "Entity".to_owned());
-    let fields: Vec<FieldIr> =
+    let mut fields: Vec<FieldIr> =
         entity.fields.iter().filter_map(|field| lower_field(field, &type_prefix, FieldRole::Entity, d)).collect();
     check_unique_field_names(&entity.fields, d);
     check_primary_key(entity, d);
@@ -64,6 +64,19 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
         .filter_map(|action| lower_action(action, &type_prefix, d))
         .collect();
     check_unique_actions(&actions, ctx, d);
+    let tracking =
+        entity.api.as_ref().and_then(|api| api.tracking.as_ref()).and_then(|t| check_tracking(t, &fields, d));
+    check_tracked_actions(entity, &actions, tracking.as_ref(), d);
+    if let Some(tracking) = &tracking {
+        // The runtime owns these from now on: clients see them but cannot set them.
+        for field in fields.iter_mut() {
+            let managed = [Some(&tracking.status), Some(&tracking.last_run), tracking.error.as_ref()];
+            if managed.contains(&Some(&field.name)) && field.setter == Setter::Client {
+                field.setter = Setter::ReadOnly;
+                field.required = false;
+            }
+        }
+    }
     let name = name?;
     Some(EntityIr {
         pos: entity.pos,
@@ -76,7 +89,133 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
         fields,
         indexes,
         actions,
+        tracking,
     })
+}
+
+/// `api.tracking` names existing fields of the right types: `status` an enum with `pending`,
+/// `syncing`, `success` and `failed` and a default; `last_run` an optional datetime; `error`
+/// optional text; `active` a boolean; `interval` an integer (seconds).
+fn check_tracking(tracking: &TrackingSpec, fields: &[FieldIr], d: &mut Diagnostics) -> Option<TrackingIr> {
+    let ctx = tracking.context.as_str();
+    let mut ok = true;
+    let mut field = |key: &str, spanned: &Option<Spanned<String>>, fits: &dyn Fn(&FieldIr) -> bool, rule: &str| {
+        let spanned = spanned.as_ref()?;
+        match fields.iter().find(|f| f.name == spanned.value) {
+            Some(found) if fits(found) => Some(found.name.clone()),
+            Some(_) => {
+                d.error(spanned.pos, ctx, format!("`{key}` field `{}` must be {rule}", spanned.value));
+                ok = false;
+                None
+            }
+            None => {
+                let hint = suggestion(&spanned.value, fields.iter().map(|f| f.name.as_str()));
+                d.error(
+                    spanned.pos,
+                    ctx,
+                    format!("`{key}` names unknown field `{}`{hint}", spanned.value.escape_debug()),
+                );
+                ok = false;
+                None
+            }
+        }
+    };
+    let status_values = ["pending", "syncing", "success", "failed"];
+    let status = field(
+        "status",
+        &tracking.status,
+        &|f| {
+            f.default.is_some()
+                && matches!(&f.ty, FieldType::Enum(e) if status_values.iter().all(|v| e.values.iter().any(|ev| ev.value == *v)))
+        },
+        "an enum with the values pending, syncing, success and failed, and a default",
+    );
+    let last_run =
+        field("last_run", &tracking.last_run, &|f| f.ty == FieldType::DateTime && f.nullable, "an optional datetime");
+    let error = field(
+        "error",
+        &tracking.error,
+        &|f| f.ty.is_textual() && f.nullable && !f.sensitive,
+        "optional, non-sensitive text",
+    );
+    let active = field(
+        "active",
+        &tracking.active,
+        &|f| f.ty == FieldType::Boolean && !f.nullable,
+        "a boolean with a default or required",
+    );
+    let interval = field(
+        "interval",
+        &tracking.interval,
+        &|f| f.ty == FieldType::Integer && !f.nullable,
+        "a non-optional integer (seconds)",
+    );
+    if !ok {
+        return None;
+    }
+    Some(TrackingIr { status: status?, last_run: last_run?, error, active, interval })
+}
+
+/// A tracked action is a `POST` item action without request or response body, at most one per
+/// entity, on an entity with `api.tracking`; a `runs` action is a `POST` collection action
+/// naming that tracked action.
+fn check_tracked_actions(
+    entity: &EntitySpec,
+    actions: &[ActionIr],
+    tracking: Option<&TrackingIr>,
+    d: &mut Diagnostics,
+) {
+    let ctx = entity.context.as_str();
+    let tracked: Vec<&ActionIr> = actions.iter().filter(|a| matches!(a.kind, ActionKind::Tracked { .. })).collect();
+    for action in &tracked {
+        let action_ctx = format!("{ctx}, action `{}`", action.name);
+        if action.scope != ActionScope::Item
+            || action.method != "POST"
+            || action.request.is_some()
+            || action.response.is_some()
+        {
+            d.error(
+                action.pos,
+                &action_ctx,
+                "a tracked action must be a `POST` item action without `request` or `response`",
+            );
+        }
+        let has_tracking = entity.api.as_ref().is_some_and(|api| api.tracking.is_some());
+        if tracking.is_none() && !has_tracking {
+            d.error(
+                action.pos,
+                &action_ctx,
+                "a tracked action needs `api.tracking` naming the status and last-run fields",
+            );
+        }
+    }
+    if let [_, extra, ..] = tracked.as_slice() {
+        d.error(extra.pos, ctx, "at most one tracked action per entity");
+    }
+    for action in actions {
+        if let ActionKind::RunsAll { action: target } = &action.kind {
+            let action_ctx = format!("{ctx}, action `{}`", action.name);
+            if action.scope != ActionScope::Collection
+                || action.method != "POST"
+                || action.request.is_some()
+                || action.response.is_some()
+            {
+                d.error(
+                    action.pos,
+                    &action_ctx,
+                    "a `runs` action must be a `POST` collection action without `request` or `response`",
+                );
+            }
+            if !tracked.iter().any(|t| t.name == *target) {
+                let hint = suggestion(target, tracked.iter().map(|t| t.name.as_str()));
+                d.error(
+                    action.pos,
+                    &action_ctx,
+                    format!("`runs` must name this entity's tracked action, not `{target}`{hint}"),
+                );
+            }
+        }
+    }
 }
 
 /// Table names (given as `table`, or the plural snake_case of the entity name) are snake_case
@@ -738,6 +877,30 @@ fn lower_action(action: &ActionSpec, type_prefix: &str, d: &mut Diagnostics) -> 
         let pos = request.first().map_or(action.pos, |f| f.pos);
         d.error(pos, ctx, format!("a `{method}` action cannot have a request body"));
     }
+    let kind = match (&action.tracked, &action.runs) {
+        (Some(tracked), Some(runs)) if tracked.value => {
+            d.error(runs.pos, ctx, "an action is either `tracked` or `runs` another; not both");
+            None
+        }
+        (Some(tracked), _) if tracked.value => {
+            let segment = match &action.history {
+                Some(history) if naming::is_kebab_segment(&history.value) => Some(history.value.clone()),
+                Some(history) => {
+                    d.error(history.pos, ctx, "`history` must be one kebab-case segment, e.g. `syncs`");
+                    None
+                }
+                None => path_segment.as_deref().map(naming::pluralize),
+            };
+            segment.map(|history| ActionKind::Tracked { history })
+        }
+        (_, Some(runs)) => Some(ActionKind::RunsAll { action: runs.value.clone() }),
+        _ => {
+            if let Some(history) = &action.history {
+                d.error(history.pos, ctx, "`history` applies only to tracked actions");
+            }
+            Some(ActionKind::Plain)
+        }
+    };
     Some(ActionIr {
         pos: action.pos,
         name: name?,
@@ -748,6 +911,7 @@ fn lower_action(action: &ActionSpec, type_prefix: &str, d: &mut Diagnostics) -> 
         description: action.description.as_ref().map(|s| s.value.clone()),
         request: request?,
         response: response?,
+        kind: kind?,
     })
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::actions::{render_action_types, render_actions_trait};
 use crate::inputs::{render_create, render_update};
 use crate::ir::{EntityIr, FieldType, SpecIr};
 use crate::model::{ident, render_defaults, render_entity_struct, render_enum};
@@ -38,6 +39,8 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
     let update = render_update(entity);
     let validators = render_validators(entity);
     let entity_impl = render_entity_impl(entity);
+    let action_types = render_action_types(entity);
+    let actions_trait = render_actions_trait(entity);
     quote! {
         #(#enums)*
         #entity_struct
@@ -46,6 +49,8 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
         #update
         #validators
         #entity_impl
+        #action_types
+        #actions_trait
     }
 }
 

@@ -33,6 +33,41 @@ pub struct EntityIr {
     pub indexes: Vec<IndexIr>,
     /// Custom actions in spec order.
     pub actions: Vec<ActionIr>,
+    /// The fields tracked runs report through, if the entity has a tracked action.
+    pub tracking: Option<TrackingIr>,
+}
+
+/// Field names through which the runtime reports tracked runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackingIr {
+    /// Enum field with `pending`, `syncing`, `success`, `failed`.
+    pub status: String,
+    /// Datetime field stamped when a run ends.
+    pub last_run: String,
+    /// Text field with the last failure.
+    pub error: Option<String>,
+    /// Boolean field; inactive items are not run.
+    pub active: Option<String>,
+    /// Integer field: seconds between scheduled runs.
+    pub interval: Option<String>,
+}
+
+/// What kind of work an action is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionKind {
+    /// Answered by the user's method, synchronously.
+    Plain,
+    /// An item action run in the background as a tracked run; its runs are listed at
+    /// `{path}/{id}/{history}`.
+    Tracked {
+        /// History path segment, e.g. `syncs`.
+        history: String,
+    },
+    /// A collection action that queues the named tracked action for every active item.
+    RunsAll {
+        /// The tracked item action.
+        action: String,
+    },
 }
 
 impl EntityIr {
@@ -251,4 +286,13 @@ pub struct ActionIr {
     pub request: Option<Vec<FieldIr>>,
     /// Response body fields; `None` when the action defines its own response.
     pub response: Option<Vec<FieldIr>>,
+    /// Plain, tracked, or queue-all.
+    pub kind: ActionKind,
+}
+
+impl ActionIr {
+    /// The PascalCase name, e.g. `TestConnection`.
+    pub fn pascal_name(&self) -> String {
+        crate::naming::snake_to_pascal(&self.name)
+    }
 }

@@ -6,6 +6,7 @@
 //! they can never disagree about a spec.
 #![deny(missing_docs)]
 
+pub mod actions;
 pub mod check;
 pub mod diagnostics;
 pub mod expand;

@@ -56,6 +56,25 @@ pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
         quote!(#rt::def::IndexDef { fields: &[#(#fields),*], unique: #unique })
     });
     let field_names: Vec<_> = entity.fields.iter().map(|f| ident(&f.name)).collect();
+    let tracking = match &entity.tracking {
+        Some(t) => {
+            let optional = |name: &Option<String>| match name {
+                Some(name) => quote!(Some(#name)),
+                None => quote!(None),
+            };
+            let (status, last_run) = (&t.status, &t.last_run);
+            let (error, active, interval) = (optional(&t.error), optional(&t.active), optional(&t.interval));
+            quote!(Some(&#rt::def::TrackingDef { status: #status, last_run: #last_run, error: #error, active: #active, interval: #interval }))
+        }
+        None => quote!(None),
+    };
+    let tracked_action = match entity.actions.iter().find(|a| matches!(a.kind, crate::ir::ActionKind::Tracked { .. })) {
+        Some(action) => {
+            let name = action.name.as_str();
+            quote!(Some(#name))
+        }
+        None => quote!(None),
+    };
     quote! {
         impl #rt::Entity for #name {
             type Create = #create;
@@ -67,6 +86,8 @@ pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 collection_path: #path,
                 fields: &[#(#fields),*],
                 indexes: &[#(#indexes),*],
+                tracking: #tracking,
+                tracked_action: #tracked_action,
             };
 
             fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
@@ -102,7 +123,7 @@ pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
     }
 }
 
-fn render_field_def(field: &FieldIr) -> TokenStream {
+pub(crate) fn render_field_def(field: &FieldIr) -> TokenStream {
     let rt = runtime();
     let name = field.name.as_str();
     let kind = match &field.ty {
@@ -210,8 +231,24 @@ pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let router_doc = doc([
         "The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.",
         "",
-        "Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`.",
+        "Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the",
+        "spec's custom actions, answered by the implementations passed here. Tracked actions run on a worker pool started",
+        "on the current Tokio runtime (settings from the environment, see `EngineConfig::from_env`).",
     ]);
+    let implemented: Vec<&crate::ir::EntityIr> =
+        spec.entities.iter().filter(|e| crate::actions::needs_implementation(e)).collect();
+    let params: Vec<TokenStream> = implemented
+        .iter()
+        .map(|e| {
+            let param = ident(&e.snake_name);
+            let bound = crate::actions::trait_name(e);
+            quote!(#param: impl #bound)
+        })
+        .collect();
+    let args: Vec<_> = implemented.iter().map(|e| ident(&e.snake_name)).collect();
+    let action_routes = spec.entities.iter().map(crate::actions::render_action_routes);
+    let uses_engine = spec.entities.iter().any(|e| e.tracking.is_some());
+    let engine_param = if uses_engine { quote!(engine) } else { quote!(_engine) };
     quote! {
         /// Every entity of the spec, in spec order.
         pub const SPEC_ENTITIES: &[&#rt::def::EntityDef] = &[#(<#names as #rt::Entity>::DEF),*];
@@ -223,9 +260,20 @@ pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
         pub const OPENAPI_JSON: &str = #openapi_json;
 
         #router_doc
-        pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
-            let routes = ::entity_spec::__private::axum::Router::new()
+        pub fn router(db: ::entity_spec::Db #(, #params)*) -> ::entity_spec::__private::axum::Router {
+            router_with_engine(db, #rt::runs::EngineConfig::from_env() #(, #args)*)
+        }
+
+        /// [`router`] with explicit worker-pool settings for tracked actions.
+        #[allow(unused_mut)]
+        pub fn router_with_engine(
+            db: ::entity_spec::Db,
+            #engine_param: #rt::runs::EngineConfig
+            #(, #params)*
+        ) -> ::entity_spec::__private::axum::Router {
+            let mut routes = ::entity_spec::__private::axum::Router::new()
                 #(.merge(#rt::http::entity_routes::<#names>(db.clone())))*;
+            #(#action_routes)*
             #rt::http::service(routes, OPENAPI_JSON)
         }
 

@@ -116,8 +116,29 @@ pub struct ApiSpec {
     pub pos: Pos,
     /// `path`: the collection path, e.g. `/raw-data-sources`.
     pub path: Option<Spanned<String>>,
+    /// `tracking`: the fields a tracked action reports through.
+    pub tracking: Option<TrackingSpec>,
     /// `actions`: custom endpoints.
     pub actions: Vec<ActionSpec>,
+}
+
+/// The `api.tracking` object: field names for tracked runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackingSpec {
+    /// Where the object starts.
+    pub pos: Pos,
+    /// How messages name it.
+    pub context: String,
+    /// `status`: enum field with pending/syncing/success/failed.
+    pub status: Option<Spanned<String>>,
+    /// `last_run`: datetime field stamped when a run ends.
+    pub last_run: Option<Spanned<String>>,
+    /// `error`: text field holding the last failure.
+    pub error: Option<Spanned<String>>,
+    /// `active`: boolean field; inactive items are not run.
+    pub active: Option<Spanned<String>>,
+    /// `interval`: integer field, seconds between scheduled runs.
+    pub interval: Option<Spanned<String>>,
 }
 
 /// One custom action as written.
@@ -143,6 +164,12 @@ pub struct ActionSpec {
     pub request: Option<Vec<FieldSpec>>,
     /// `response`: fields of the response body, if it has one.
     pub response: Option<Vec<FieldSpec>>,
+    /// `tracked`: run in the background as a tracked run (item actions).
+    pub tracked: Option<Spanned<bool>>,
+    /// `runs`: the tracked item action a collection action queues for every active item.
+    pub runs: Option<Spanned<String>>,
+    /// `history`: the path segment listing a tracked action's runs (default: plural of `path`).
+    pub history: Option<Spanned<String>>,
 }
 
 /// The field types a spec may use.
@@ -171,8 +198,10 @@ const FIELD_KEYS: &[&str] = &[
     "description",
 ];
 const INDEX_KEYS: &[&str] = &["fields", "unique"];
-const API_KEYS: &[&str] = &["path", "actions"];
-const ACTION_KEYS: &[&str] = &["name", "scope", "method", "path", "summary", "description", "request", "response"];
+const API_KEYS: &[&str] = &["path", "tracking", "actions"];
+const TRACKING_KEYS: &[&str] = &["status", "last_run", "error", "active", "interval"];
+const ACTION_KEYS: &[&str] =
+    &["name", "scope", "method", "path", "summary", "description", "request", "response", "tracked", "runs", "history"];
 
 /// Reads a spec document. Structural problems go to `diagnostics`; whatever could be read is
 /// returned so the checks can look at it too.
@@ -302,6 +331,20 @@ fn read_api(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Option
     let context = format!("{owner}, api");
     let object = Object::read(value, &context, API_KEYS, diagnostics)?;
     let path = object.get("path").and_then(|v| string(v, &context, "path", diagnostics));
+    let tracking = object.get("tracking").and_then(|v| {
+        let ctx = format!("{owner}, api.tracking");
+        let tracking = Object::read(v, &ctx, TRACKING_KEYS, diagnostics)?;
+        let field = |key: &str, d: &mut Diagnostics| tracking.get(key).and_then(|v| string(v, &ctx, key, d));
+        Some(TrackingSpec {
+            pos: v.pos,
+            status: tracking.required("status", diagnostics).and_then(|v| string(v, &ctx, "status", diagnostics)),
+            last_run: tracking.required("last_run", diagnostics).and_then(|v| string(v, &ctx, "last_run", diagnostics)),
+            error: field("error", diagnostics),
+            active: field("active", diagnostics),
+            interval: field("interval", diagnostics),
+            context: ctx.clone(),
+        })
+    });
     let actions = object
         .get("actions")
         .and_then(|v| array(v, &context, "actions", diagnostics))
@@ -310,7 +353,7 @@ fn read_api(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Option
         .enumerate()
         .filter_map(|(i, v)| read_action(v, owner, i, diagnostics))
         .collect();
-    Some(ApiSpec { pos: value.pos, path, actions })
+    Some(ApiSpec { pos: value.pos, path, tracking, actions })
 }
 
 fn read_action(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagnostics) -> Option<ActionSpec> {
@@ -336,6 +379,9 @@ fn read_action(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagn
         description: text("description", diagnostics),
         request: body("request", diagnostics),
         response: body("response", diagnostics),
+        tracked: object.get("tracked").and_then(|v| boolean(v, ctx, "tracked", diagnostics)),
+        runs: text("runs", diagnostics),
+        history: text("history", diagnostics),
         context,
     })
 }

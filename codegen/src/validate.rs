@@ -33,7 +33,7 @@ pub fn render_validators(entity: &EntityIr) -> TokenStream {
 
 /// The statements that check one value of `field`, held in `value`, or `None` when the field
 /// has no rule.
-fn field_checks(field: &FieldIr) -> Vec<TokenStream> {
+pub(crate) fn field_checks(field: &FieldIr) -> Vec<TokenStream> {
     let name = field.name.as_str();
     let check = quote!(::entity_spec::__private::runtime::check);
     let mut checks = Vec::new();

@@ -15,6 +15,32 @@ pub struct EntityDef {
     pub fields: &'static [FieldDef],
     /// Indexes from the spec.
     pub indexes: &'static [IndexDef],
+    /// Which fields a tracked action (e.g. sync) manages, if the entity has one.
+    pub tracking: Option<&'static TrackingDef>,
+    /// The name of the tracked item action (e.g. `sync`), which scheduled runs execute.
+    pub tracked_action: Option<&'static str>,
+}
+
+/// The fields through which the runtime reports tracked runs on the item.
+#[derive(Debug, PartialEq)]
+pub struct TrackingDef {
+    /// An enum with `pending`, `syncing`, `success` and `failed`.
+    pub status: &'static str,
+    /// A datetime stamped when a run ends.
+    pub last_run: &'static str,
+    /// Text holding the last failure, cleared on success.
+    pub error: Option<&'static str>,
+    /// A boolean: inactive items are not run.
+    pub active: Option<&'static str>,
+    /// An integer of seconds between scheduled runs.
+    pub interval: Option<&'static str>,
+}
+
+impl TrackingDef {
+    /// Whether the runtime owns this field (clients cannot set it).
+    pub fn manages(&self, field: &str) -> bool {
+        field == self.status || field == self.last_run || self.error == Some(field)
+    }
 }
 
 /// One field.

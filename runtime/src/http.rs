@@ -230,7 +230,7 @@ fn store_error<E: Entity>(error: StoreError) -> ApiError {
 
 /// `415` unless the body is declared as JSON (`application/json` or any `+json` type, e.g.
 /// `application/merge-patch+json`, which PATCH also accepts).
-fn require_json(headers: &HeaderMap, merge_patch: bool) -> Result<(), ApiError> {
+pub(crate) fn require_json(headers: &HeaderMap, merge_patch: bool) -> Result<(), ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
@@ -243,7 +243,7 @@ fn require_json(headers: &HeaderMap, merge_patch: bool) -> Result<(), ApiError> 
     }
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::payload_too_large(BODY_LIMIT)

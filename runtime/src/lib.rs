@@ -5,6 +5,7 @@
 //! fully qualified paths so nothing needs to be imported by hand.
 #![deny(missing_docs)]
 
+pub mod actions;
 pub mod db;
 pub mod def;
 pub mod entity;
@@ -14,6 +15,7 @@ pub mod input;
 pub mod migrate;
 pub mod problem;
 pub mod query;
+pub mod runs;
 mod secret;
 pub mod serde_helpers;
 pub mod serve;

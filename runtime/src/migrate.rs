@@ -90,6 +90,9 @@ pub async fn migrate(
     create.push(" (applied_at TEXT NOT NULL, spec_hash TEXT NOT NULL, changes TEXT NOT NULL)");
     tx.execute(create).await?;
 
+    for statement in crate::runs::schema(backend) {
+        tx.execute(statement).await?;
+    }
     let mut plan = Plan::default();
     for def in entities {
         plan_entity(&mut tx, def, options, &mut plan).await?;

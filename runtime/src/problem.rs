@@ -102,6 +102,11 @@ impl ApiError {
         )
     }
 
+    /// 409: the item's state does not allow the request (e.g. `inactive`, `already-running`).
+    pub fn conflict(kind: &'static str, detail: String) -> Self {
+        Self::new(StatusCode::CONFLICT, kind, "Conflict", detail)
+    }
+
     /// 409: other writes kept changing the item while this one was being applied.
     pub fn concurrent_modification(entity: &str) -> Self {
         Self::new(

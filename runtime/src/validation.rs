@@ -89,6 +89,13 @@ pub trait Validate {
     fn validate(&self) -> Result<(), ValidationErrors>;
 }
 
+/// Actions without a request body take `()`.
+impl Validate for () {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        Ok(())
+    }
+}
+
 /// The individual checks. Generated validators call these so that messages and codes are the
 /// same for every entity.
 pub mod check {

@@ -403,6 +403,8 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
             },
         ],
+        tracking: None,
+        tracked_action: None,
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1099,6 +1101,8 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
             },
         ],
+        tracking: None,
+        tracked_action: None,
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1612,6 +1616,8 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
             },
         ],
+        tracking: None,
+        tracked_action: None,
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1678,6 +1684,141 @@ impl ::entity_spec::__private::runtime::Entity for Order {
         Order::apply_update(self, update, now)
     }
 }
+/// Request body of the `cancel` action.
+#[derive(Clone, Debug, PartialEq, ::entity_spec::__private::serde::Deserialize)]
+#[serde(crate = "::entity_spec::__private::serde", deny_unknown_fields)]
+pub struct OrderCancelRequest {
+    pub reason: String,
+}
+impl OrderCancelRequest {
+    /// The fields the request body is checked against.
+    pub const DEF: &'static ::entity_spec::__private::runtime::def::EntityDef = &::entity_spec::__private::runtime::def::EntityDef {
+        name: "OrderCancelRequest",
+        table: "",
+        collection_path: "",
+        fields: &[
+            ::entity_spec::__private::runtime::def::FieldDef {
+                name: "reason",
+                kind: ::entity_spec::__private::runtime::def::FieldKind::String,
+                nullable: false,
+                required: true,
+                default: None,
+                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                unique: false,
+                sensitive: false,
+            },
+        ],
+        indexes: &[],
+        tracking: None,
+        tracked_action: None,
+    };
+}
+impl ::entity_spec::Validate for OrderCancelRequest {
+    fn validate(&self) -> Result<(), ::entity_spec::ValidationErrors> {
+        let mut errors = ::entity_spec::ValidationErrors::new();
+        {
+            let errors = &mut errors;
+            let value = &self.reason;
+            let value: &str = value;
+            ::entity_spec::__private::runtime::check::not_blank(errors, "reason", value);
+            ::entity_spec::__private::runtime::check::max_length(
+                errors,
+                "reason",
+                value,
+                500u64,
+            );
+        }
+        errors.into_result()
+    }
+}
+/// Values of the `format` field.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    ::entity_spec::__private::serde::Serialize,
+    ::entity_spec::__private::serde::Deserialize
+)]
+#[serde(crate = "::entity_spec::__private::serde")]
+pub enum OrderExportResponseFormat {
+    /// `csv`
+    #[serde(rename = "csv")]
+    Csv,
+    /// `json`
+    #[serde(rename = "json")]
+    Json,
+}
+impl OrderExportResponseFormat {
+    /// Every value, in spec order.
+    pub const ALL: &'static [Self] = &[Self::Csv, Self::Json];
+    /// Every value's wire name, in spec order.
+    pub const NAMES: &'static [&'static str] = &["csv", "json"];
+    /// The wire name, as in JSON and in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Json => "json",
+        }
+    }
+}
+impl ::std::fmt::Display for OrderExportResponseFormat {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::std::str::FromStr for OrderExportResponseFormat {
+    type Err = ::entity_spec::UnknownVariant;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "csv" => Ok(Self::Csv),
+            "json" => Ok(Self::Json),
+            _ => {
+                Err(::entity_spec::UnknownVariant {
+                    value: value.to_owned(),
+                    expected: Self::NAMES,
+                })
+            }
+        }
+    }
+}
+/// Response body of the `export` action.
+#[derive(Clone, Debug, PartialEq, ::entity_spec::__private::serde::Serialize)]
+#[serde(crate = "::entity_spec::__private::serde")]
+pub struct OrderExportResponse {
+    pub format: OrderExportResponseFormat,
+    pub rows: i64,
+}
+/// The custom actions of [`Order`] declared in the spec.
+///
+/// Implement it and pass the implementation to `router`; every action needs its method.
+pub trait OrderActions: Send + Sync + 'static {
+    /// Cancel an order that has not shipped
+    ///
+    /// Answers `POST /orders/{id}/cancel`.
+    fn cancel(
+        &self,
+        item: Order,
+        request: OrderCancelRequest,
+    ) -> impl ::std::future::Future<
+        Output = Result<
+            ::entity_spec::__private::serde_json::Value,
+            ::entity_spec::ApiError,
+        >,
+    > + Send;
+    /// Export orders as a report
+    ///
+    /// Answers `GET /orders/export`.
+    fn export(
+        &self,
+    ) -> impl ::std::future::Future<
+        Output = Result<OrderExportResponse, ::entity_spec::ApiError>,
+    > + Send;
+}
 /// Every entity of the spec, in spec order.
 pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] = &[
     <Customer as ::entity_spec::__private::runtime::Entity>::DEF,
@@ -1690,9 +1831,27 @@ pub const SPEC_HASH: &str = "78edd615c2bcbbce";
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/catalog.openapi.json>";
 /// The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.
 ///
-/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`.
-pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
-    let routes = ::entity_spec::__private::axum::Router::new()
+/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the
+/// spec's custom actions, answered by the implementations passed here. Tracked actions run on a worker pool started
+/// on the current Tokio runtime (settings from the environment, see `EngineConfig::from_env`).
+pub fn router(
+    db: ::entity_spec::Db,
+    order: impl OrderActions,
+) -> ::entity_spec::__private::axum::Router {
+    router_with_engine(
+        db,
+        ::entity_spec::__private::runtime::runs::EngineConfig::from_env(),
+        order,
+    )
+}
+/// [`router`] with explicit worker-pool settings for tracked actions.
+#[allow(unused_mut)]
+pub fn router_with_engine(
+    db: ::entity_spec::Db,
+    _engine: ::entity_spec::__private::runtime::runs::EngineConfig,
+    order: impl OrderActions,
+) -> ::entity_spec::__private::axum::Router {
+    let mut routes = ::entity_spec::__private::axum::Router::new()
         .merge(
             ::entity_spec::__private::runtime::http::entity_routes::<
                 Customer,
@@ -1703,6 +1862,55 @@ pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
         )
         .merge(
             ::entity_spec::__private::runtime::http::entity_routes::<Order>(db.clone()),
+        );
+    let order = ::std::sync::Arc::new(order);
+    routes = routes
+        .route(
+            "/orders/{id}/cancel",
+            {
+                let actions = order.clone();
+                ::entity_spec::__private::runtime::actions::item_action::<
+                    Order,
+                    OrderCancelRequest,
+                    _,
+                    _,
+                    _,
+                >(
+                    db.clone(),
+                    ::entity_spec::__private::axum::routing::MethodFilter::POST,
+                    Some(<OrderCancelRequest>::DEF),
+                    move |item, request: OrderCancelRequest| {
+                        let actions = actions.clone();
+                        async move {
+                            let _ = &request;
+                            actions.cancel(item, request).await
+                        }
+                    },
+                )
+            },
+        );
+    routes = routes
+        .route(
+            "/orders/export",
+            {
+                let actions = order.clone();
+                ::entity_spec::__private::runtime::actions::collection_action::<
+                    (),
+                    _,
+                    _,
+                    _,
+                >(
+                    ::entity_spec::__private::axum::routing::MethodFilter::GET,
+                    None,
+                    move |request: ()| {
+                        let actions = actions.clone();
+                        async move {
+                            let _ = &request;
+                            actions.export().await
+                        }
+                    },
+                )
+            },
         );
     ::entity_spec::__private::runtime::http::service(routes, OPENAPI_JSON)
 }

@@ -263,12 +263,6 @@ pub struct RawDataSourceCreate {
     pub refresh_interval: i64,
     #[serde(default = "RawDataSource::default_is_active")]
     pub is_active: bool,
-    pub last_sync_at: Option<
-        ::entity_spec::__private::chrono::DateTime<::entity_spec::__private::chrono::Utc>,
-    >,
-    #[serde(default = "RawDataSource::default_sync_status")]
-    pub sync_status: RawDataSourceSyncStatus,
-    pub error_message: Option<String>,
     pub metadata: Option<::entity_spec::__private::serde_json::Value>,
     /// Array of tags for categorization
     pub tags: Option<::entity_spec::__private::serde_json::Value>,
@@ -286,9 +280,6 @@ impl RawDataSourceCreate {
             schema_definition: None,
             refresh_interval: RawDataSource::default_refresh_interval(),
             is_active: RawDataSource::default_is_active(),
-            last_sync_at: None,
-            sync_status: RawDataSource::default_sync_status(),
-            error_message: None,
             metadata: None,
             tags: None,
         }
@@ -309,9 +300,9 @@ impl RawDataSourceCreate {
             schema_definition: self.schema_definition,
             refresh_interval: self.refresh_interval,
             is_active: self.is_active,
-            last_sync_at: self.last_sync_at,
-            sync_status: self.sync_status,
-            error_message: self.error_message,
+            last_sync_at: None,
+            sync_status: RawDataSource::default_sync_status(),
+            error_message: None,
             metadata: self.metadata,
             created_at: now,
             updated_at: now,
@@ -336,12 +327,6 @@ pub struct RawDataSourceUpdate {
     pub refresh_interval: i64,
     #[serde(default = "RawDataSource::default_is_active")]
     pub is_active: bool,
-    pub last_sync_at: Option<
-        ::entity_spec::__private::chrono::DateTime<::entity_spec::__private::chrono::Utc>,
-    >,
-    #[serde(default = "RawDataSource::default_sync_status")]
-    pub sync_status: RawDataSourceSyncStatus,
-    pub error_message: Option<String>,
     pub metadata: Option<::entity_spec::__private::serde_json::Value>,
     /// Array of tags for categorization
     pub tags: Option<::entity_spec::__private::serde_json::Value>,
@@ -363,9 +348,6 @@ impl RawDataSource {
         self.schema_definition = update.schema_definition;
         self.refresh_interval = update.refresh_interval;
         self.is_active = update.is_active;
-        self.last_sync_at = update.last_sync_at;
-        self.sync_status = update.sync_status;
-        self.error_message = update.error_message;
         self.metadata = update.metadata;
         self.updated_at = now;
         self.tags = update.tags;
@@ -531,7 +513,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 nullable: true,
                 required: false,
                 default: None,
-                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
             },
@@ -545,7 +527,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 default: Some(
                     ::entity_spec::__private::runtime::def::DefaultDef::Text("pending"),
                 ),
-                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
             },
@@ -555,7 +537,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 nullable: true,
                 required: false,
                 default: None,
-                setter: ::entity_spec::__private::runtime::def::Setter::Client,
+                setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
             },
@@ -614,6 +596,16 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
             },
         ],
+        tracking: Some(
+            &::entity_spec::__private::runtime::def::TrackingDef {
+                status: "sync_status",
+                last_run: "last_sync_at",
+                error: Some("error_message"),
+                active: Some("is_active"),
+                interval: Some("refresh_interval"),
+            },
+        ),
+        tracked_action: Some("sync"),
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -688,23 +680,140 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
         RawDataSource::apply_update(self, update, now)
     }
 }
+/// Response body of the `test_connection` action.
+#[derive(Clone, Debug, PartialEq, ::entity_spec::__private::serde::Serialize)]
+#[serde(crate = "::entity_spec::__private::serde")]
+pub struct RawDataSourceTestConnectionResponse {
+    pub ok: bool,
+    pub latency_ms: i64,
+    pub message: String,
+}
+/// The custom actions of [`RawDataSource`] declared in the spec.
+///
+/// Implement it and pass the implementation to `router`; every action needs its method.
+pub trait RawDataSourceActions: Send + Sync + 'static {
+    /// Trigger a manual sync of this source
+    ///
+    /// Tracked: `POST /raw-data-sources/{id}/sync` queues a run and answers 202; a worker calls this with the item, which the method may change (changed fields are saved). Return `Ok(message)` or `Err(message)`; the runtime sets the status fields and records the run in `/raw-data-sources/{id}/syncs`. Messages are shown to clients: never put secrets in them.
+    fn sync(
+        &self,
+        item: &mut RawDataSource,
+    ) -> impl ::std::future::Future<Output = Result<String, String>> + Send;
+    /// Test the connection without changing sync state
+    ///
+    /// Answers `POST /raw-data-sources/{id}/test`.
+    fn test_connection(
+        &self,
+        item: RawDataSource,
+    ) -> impl ::std::future::Future<
+        Output = Result<RawDataSourceTestConnectionResponse, ::entity_spec::ApiError>,
+    > + Send;
+}
+/// Lets the run engine call the tracked actions of an implementation.
+#[doc(hidden)]
+pub struct RawDataSourceRunHandler<A>(pub ::std::sync::Arc<A>);
+impl<
+    A: RawDataSourceActions,
+> ::entity_spec::__private::runtime::runs::RunHandler<RawDataSource>
+for RawDataSourceRunHandler<A> {
+    fn run<'a>(
+        &'a self,
+        action: &'a str,
+        item: &'a mut RawDataSource,
+    ) -> ::std::pin::Pin<
+        Box<
+            dyn ::std::future::Future<
+                Output = ::entity_spec::__private::runtime::runs::RunResult,
+            > + Send + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            match action {
+                "sync" => self.0.sync(item).await,
+                other => Err(format!("`{other}` is not a tracked action")),
+            }
+        })
+    }
+}
 /// Every entity of the spec, in spec order.
 pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] = &[
     <RawDataSource as ::entity_spec::__private::runtime::Entity>::DEF,
 ];
 /// A hash of the spec file, recorded with each migration.
-pub const SPEC_HASH: &str = "66d20f26bbcf89de";
+pub const SPEC_HASH: &str = "d0072cc6637b32b5";
 /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/entities.openapi.json>";
 /// The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.
 ///
-/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`.
-pub fn router(db: ::entity_spec::Db) -> ::entity_spec::__private::axum::Router {
-    let routes = ::entity_spec::__private::axum::Router::new()
+/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the
+/// spec's custom actions, answered by the implementations passed here. Tracked actions run on a worker pool started
+/// on the current Tokio runtime (settings from the environment, see `EngineConfig::from_env`).
+pub fn router(
+    db: ::entity_spec::Db,
+    raw_data_source: impl RawDataSourceActions,
+) -> ::entity_spec::__private::axum::Router {
+    router_with_engine(
+        db,
+        ::entity_spec::__private::runtime::runs::EngineConfig::from_env(),
+        raw_data_source,
+    )
+}
+/// [`router`] with explicit worker-pool settings for tracked actions.
+#[allow(unused_mut)]
+pub fn router_with_engine(
+    db: ::entity_spec::Db,
+    engine: ::entity_spec::__private::runtime::runs::EngineConfig,
+    raw_data_source: impl RawDataSourceActions,
+) -> ::entity_spec::__private::axum::Router {
+    let mut routes = ::entity_spec::__private::axum::Router::new()
         .merge(
             ::entity_spec::__private::runtime::http::entity_routes::<
                 RawDataSource,
             >(db.clone()),
+        );
+    let raw_data_source = ::std::sync::Arc::new(raw_data_source);
+    let runs = ::entity_spec::__private::runtime::runs::Engine::<
+        RawDataSource,
+    >::new(
+        db.clone(),
+        ::std::sync::Arc::new(RawDataSourceRunHandler(raw_data_source.clone())),
+        engine.clone(),
+    );
+    runs.start();
+    routes = routes
+        .merge(
+            ::entity_spec::__private::runtime::actions::tracked_routes(
+                runs,
+                "sync",
+                "sync",
+                "syncs",
+                Some("sync-all"),
+            ),
+        );
+    routes = routes
+        .route(
+            "/raw-data-sources/{id}/test",
+            {
+                let actions = raw_data_source.clone();
+                ::entity_spec::__private::runtime::actions::item_action::<
+                    RawDataSource,
+                    (),
+                    _,
+                    _,
+                    _,
+                >(
+                    db.clone(),
+                    ::entity_spec::__private::axum::routing::MethodFilter::POST,
+                    None,
+                    move |item, request: ()| {
+                        let actions = actions.clone();
+                        async move {
+                            let _ = &request;
+                            actions.test_connection(item).await
+                        }
+                    },
+                )
+            },
         );
     ::entity_spec::__private::runtime::http::service(routes, OPENAPI_JSON)
 }

@@ -252,3 +252,61 @@ pub fn percent_encode(value: &str) -> String {
     }
     encoded
 }
+
+/// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves).
+pub fn quiet_engine() -> entity_spec::EngineConfig {
+    entity_spec::EngineConfig { workers: 2, schedule_interval: None, ..entity_spec::EngineConfig::from_env() }
+}
+
+/// `TestActions` for a module generated from `specs/entities.json`: syncs succeed without
+/// reaching anything (tests/sync.rs uses the real connectors).
+#[allow(unused_macros)]
+macro_rules! raw_data_source_test_actions {
+    ($model:ident) => {
+        pub struct TestActions;
+
+        impl $model::RawDataSourceActions for TestActions {
+            async fn sync(&self, _item: &mut $model::RawDataSource) -> Result<String, String> {
+                Ok("synced".to_owned())
+            }
+
+            async fn test_connection(
+                &self,
+                _item: $model::RawDataSource,
+            ) -> Result<$model::RawDataSourceTestConnectionResponse, entity_spec::ApiError> {
+                Ok($model::RawDataSourceTestConnectionResponse {
+                    ok: true,
+                    latency_ms: 0,
+                    message: "reachable".to_owned(),
+                })
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use raw_data_source_test_actions;
+
+/// `OrderActions` for a module generated from `tests/specs/catalog.json`: `cancel` echoes its
+/// reason, `export` reports a fixed row count.
+#[allow(unused_macros)]
+macro_rules! order_test_actions {
+    ($catalog:ident) => {
+        pub struct OrderTestActions;
+
+        impl $catalog::OrderActions for OrderTestActions {
+            async fn cancel(
+                &self,
+                item: $catalog::Order,
+                request: $catalog::OrderCancelRequest,
+            ) -> Result<serde_json::Value, entity_spec::ApiError> {
+                Ok(serde_json::json!({"order": item.id, "cancelled": true, "reason": request.reason}))
+            }
+
+            async fn export(&self) -> Result<$catalog::OrderExportResponse, entity_spec::ApiError> {
+                Ok($catalog::OrderExportResponse { format: $catalog::OrderExportResponseFormat::Json, rows: 3 })
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use order_test_actions;
