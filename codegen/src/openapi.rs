@@ -17,7 +17,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required};
 
-use crate::ir::{DefaultValue, EntityIr, FieldIr, FieldType, Setter, SpecIr};
+use crate::ir::{ActionKind, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, Setter, SpecIr};
 use crate::json::{Number, ValueKind};
 
 /// Page size limits, as `runtime::query` enforces them.
@@ -45,6 +45,12 @@ pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
     let mut paths = PathsBuilder::new();
     let mut components =
         ComponentsBuilder::new().schema("Problem", problem_schema()).schema("FieldViolation", violation_schema());
+    if spec.entities.iter().any(|e| e.tracking.is_some()) {
+        components = components
+            .schema("Run", run_schema())
+            .schema("RunPage", run_page_schema())
+            .schema("Queued", queued_schema());
+    }
     for entity in &spec.entities {
         components = components
             .schema(entity.name.clone(), entity_schema(entity))
@@ -70,6 +76,13 @@ pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
                     .operation(HttpMethod::Delete, delete_operation(entity))
                     .build(),
             );
+        let (action_paths, action_schemas) = action_operations(entity);
+        for (path, item) in action_paths {
+            paths = paths.path(path, item);
+        }
+        for (name, schema) in action_schemas {
+            components = components.schema(name, schema);
+        }
     }
     let tags =
         spec.entities.iter().map(|e| TagBuilder::new().name(e.name.clone()).description(e.description.clone()).build());
@@ -633,4 +646,226 @@ fn delete_operation(entity: &EntityIr) -> OperationBuilder {
 /// `RawDataSource` → `RawDataSources`, for operation ids.
 fn plural_pascal(entity: &EntityIr) -> String {
     crate::naming::snake_to_pascal(&crate::naming::pluralize(&entity.snake_name))
+}
+
+fn run_schema() -> ObjectBuilder {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let time = |nullable: bool| {
+        let types =
+            if nullable { SchemaType::Array(vec![Type::String, Type::Null]) } else { SchemaType::Type(Type::String) };
+        ObjectBuilder::new().schema_type(types).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+    };
+    let uuid =
+        || ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("One run of a tracked action."))
+        .property("id", uuid())
+        .required("id")
+        .property("item_id", uuid())
+        .required("item_id")
+        .property("action", text())
+        .required("action")
+        .property("trigger", text().enum_values(Some(["manual", "scheduled", "sync_all"])))
+        .required("trigger")
+        .property("status", text().enum_values(Some(["queued", "running", "success", "failed"])))
+        .required("status")
+        .property("queued_at", time(false))
+        .required("queued_at")
+        .property("started_at", time(true))
+        .required("started_at")
+        .property("finished_at", time(true))
+        .required("finished_at")
+        .property("duration_ms", ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::Integer, Type::Null])))
+        .required("duration_ms")
+        .property(
+            "message",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Array(vec![Type::String, Type::Null]))
+                .description(Some("What the run reported: its outcome or its error.")),
+        )
+        .required("message")
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+}
+
+fn run_page_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("Runs of one item, newest first."))
+        .property("items", ArrayBuilder::new().items(schema_ref("Run")))
+        .required("items")
+        .property("total", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+        .required("total")
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+}
+
+fn queued_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "queued",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .description(Some("How many items were queued (items already queued or running are skipped).")),
+        )
+        .required("queued")
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+}
+
+fn operation_id(verb: &str, entity: &EntityIr, action: &str) -> String {
+    format!("{verb}{}{}", entity.name, crate::naming::snake_to_pascal(action))
+}
+
+/// Paths and schemas of an entity's custom actions.
+fn action_operations(entity: &EntityIr) -> (Vec<(String, utoipa::openapi::path::PathItem)>, Vec<(String, Schema)>) {
+    let mut paths = Vec::new();
+    let mut schemas: Vec<(String, Schema)> = Vec::new();
+    let item_base = format!("{}/{{id}}", entity.collection_path);
+    let server_error = || problem("Server error (500) or database unavailable (503).");
+    for action in &entity.actions {
+        let pascal = action.pascal_name();
+        let base = OperationBuilder::new()
+            .operation_id(Some(operation_id("run", entity, &action.name)))
+            .tag(entity.name.clone())
+            .summary(action.summary.clone())
+            .description(action.description.clone());
+        match &action.kind {
+            ActionKind::Tracked { history } => {
+                let trigger = base
+                    .parameter(id_parameter(entity))
+                    .response(
+                        "202",
+                        json_body("Queued; the run continues in the background.", schema_ref("Run"), false).build(),
+                    )
+                    .response("404", problem("No item with this id."))
+                    .response("409", problem("The item is inactive, or a run of it is already queued or running."))
+                    .response("default", server_error());
+                paths.push((
+                    format!("{item_base}/{}", action.path_segment),
+                    PathItemBuilder::new().operation(HttpMethod::Post, trigger).build(),
+                ));
+                let list = OperationBuilder::new()
+                    .operation_id(Some(operation_id("list", entity, &format!("{}_runs", action.name))))
+                    .tag(entity.name.clone())
+                    .summary(Some(format!("Runs of `{}` for one item, newest first", action.name)))
+                    .parameter(id_parameter(entity))
+                    .parameter(query_parameter(
+                        "limit".to_owned(),
+                        format!("Page size (default {DEFAULT_LIMIT})."),
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1))
+                            .maximum(Some(MAX_LIMIT as isize)),
+                    ))
+                    .parameter(query_parameter(
+                        "offset".to_owned(),
+                        "Runs to skip.".to_owned(),
+                        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)),
+                    ))
+                    .response("200", json_body("Runs, newest first.", schema_ref("RunPage"), false).build())
+                    .response("400", problem("A query parameter is unknown or has a bad value."))
+                    .response("404", problem("No item with this id."))
+                    .response("default", server_error());
+                paths.push((
+                    format!("{item_base}/{history}"),
+                    PathItemBuilder::new().operation(HttpMethod::Get, list).build(),
+                ));
+                let run_id = ParameterBuilder::new()
+                    .name("run_id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                    ))
+                    .build();
+                let one = OperationBuilder::new()
+                    .operation_id(Some(operation_id("get", entity, &format!("{}_run", action.name))))
+                    .tag(entity.name.clone())
+                    .summary(Some(format!("One run of `{}`", action.name)))
+                    .parameter(id_parameter(entity))
+                    .parameter(run_id)
+                    .response("200", json_body("The run.", schema_ref("Run"), false).build())
+                    .response("404", problem("No such item or run."))
+                    .response("default", server_error());
+                paths.push((
+                    format!("{item_base}/{history}/{{run_id}}"),
+                    PathItemBuilder::new().operation(HttpMethod::Get, one).build(),
+                ));
+            }
+            ActionKind::RunsAll { action: runs } => {
+                let operation = base
+                    .response(
+                        "202",
+                        json_body(&format!("Queued `{runs}` for every active item."), schema_ref("Queued"), false)
+                            .build(),
+                    )
+                    .response("default", server_error());
+                let path = format!("{}/{}", entity.collection_path, action.path_segment);
+                paths.push((path, PathItemBuilder::new().operation(HttpMethod::Post, operation).build()));
+            }
+            ActionKind::Plain => {
+                let mut operation = base;
+                let path = match action.scope {
+                    ActionScope::Item => {
+                        operation =
+                            operation.parameter(id_parameter(entity)).response("404", problem("No item with this id."));
+                        format!("{item_base}/{}", action.path_segment)
+                    }
+                    ActionScope::Collection => format!("{}/{}", entity.collection_path, action.path_segment),
+                };
+                if let Some(fields) = &action.request {
+                    let name = format!("{}{pascal}Request", entity.name);
+                    schemas.push((name.clone(), body_schema(fields, true).into()));
+                    operation = operation
+                        .request_body(Some(body(&name, false)))
+                        .response("400", problem("The body is not JSON, or not a JSON object."))
+                        .response("413", problem(&format!("The body is larger than {BODY_LIMIT}.")))
+                        .response("415", problem("The body is not declared as JSON."))
+                        .response(
+                            "422",
+                            problem("The body breaks the action's rules; `errors` lists every violation."),
+                        );
+                }
+                let response_schema: RefOr<Schema> = match &action.response {
+                    Some(fields) => {
+                        let name = format!("{}{pascal}Response", entity.name);
+                        schemas.push((name.clone(), body_schema(fields, false).into()));
+                        schema_ref(&name)
+                    }
+                    None => ObjectBuilder::new().schema_type(SchemaType::AnyValue).into(),
+                };
+                operation = operation
+                    .response("200", json_body("The action's result.", response_schema, false).build())
+                    .response("default", problem("The action failed, or a server error."));
+                let method = match action.method.as_str() {
+                    "GET" => HttpMethod::Get,
+                    "PUT" => HttpMethod::Put,
+                    "PATCH" => HttpMethod::Patch,
+                    "DELETE" => HttpMethod::Delete,
+                    _ => HttpMethod::Post,
+                };
+                paths.push((path, PathItemBuilder::new().operation(method, operation).build()));
+            }
+        }
+    }
+    (paths, schemas)
+}
+
+/// An action's request body (no other members allowed) or response body (every non-null
+/// field present).
+fn body_schema(fields: &[FieldIr], request: bool) -> ObjectBuilder {
+    let mut object = ObjectBuilder::new().schema_type(Type::Object);
+    if request {
+        object = object.additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+    }
+    for field in fields {
+        object = object.property(field.name.clone(), property_schema(field, field.nullable, request));
+        if field.required || (!request && !field.nullable) {
+            object = object.required(field.name.clone());
+        }
+    }
+    object
 }
