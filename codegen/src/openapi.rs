@@ -76,11 +76,11 @@ pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
                     .operation(HttpMethod::Delete, delete_operation(entity))
                     .build(),
             );
-        let (action_paths, action_schemas) = action_operations(entity);
-        for (path, item) in action_paths {
+        let actions = action_operations(entity);
+        for (path, item) in actions.paths {
             paths = paths.path(path, item);
         }
-        for (name, schema) in action_schemas {
+        for (name, schema) in actions.schemas {
             components = components.schema(name, schema);
         }
     }
@@ -717,8 +717,13 @@ fn operation_id(verb: &str, entity: &EntityIr, action: &str) -> String {
     format!("{verb}{}{}", entity.name, crate::naming::snake_to_pascal(action))
 }
 
-/// Paths and schemas of an entity's custom actions.
-fn action_operations(entity: &EntityIr) -> (Vec<(String, utoipa::openapi::path::PathItem)>, Vec<(String, Schema)>) {
+/// The paths of an entity's custom actions, and the schemas of their bodies.
+struct ActionOperations {
+    paths: Vec<(String, utoipa::openapi::path::PathItem)>,
+    schemas: Vec<(String, Schema)>,
+}
+
+fn action_operations(entity: &EntityIr) -> ActionOperations {
     let mut paths = Vec::new();
     let mut schemas: Vec<(String, Schema)> = Vec::new();
     let item_base = format!("{}/{{id}}", entity.collection_path);
@@ -851,7 +856,7 @@ fn action_operations(entity: &EntityIr) -> (Vec<(String, utoipa::openapi::path::
             }
         }
     }
-    (paths, schemas)
+    ActionOperations { paths, schemas }
 }
 
 /// An action's request body (no other members allowed) or response body (every non-null

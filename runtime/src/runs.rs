@@ -232,7 +232,7 @@ pub async fn enqueue(
         return Ok(Enqueued::AlreadyActive);
     }
     if let Some(tracking) = def.tracking {
-        set_status(db, def, tracking, item_id, "pending").await?;
+        mark_pending(db, def, tracking, item_id, id).await?;
     }
     Ok(Enqueued::Queued(Run {
         id,
@@ -301,6 +301,27 @@ async fn active_item_ids(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>
             _ => None,
         })
         .collect())
+}
+
+/// Marks the item `pending`, unless a worker already picked the run up: a fast worker may
+/// have claimed (or even finished) it since it was inserted, and its status must win.
+async fn mark_pending(
+    db: &Db,
+    def: &EntityDef,
+    tracking: &TrackingDef,
+    item_id: Uuid,
+    run_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new(db.backend());
+    sql.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = 'pending', ");
+    sql.push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
+    sql.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(item_id));
+    sql.push(" AND EXISTS (SELECT 1 FROM ")
+        .push_ident(RUNS_TABLE)
+        .push(" WHERE \"id\" = ")
+        .push_bind(SqlValue::Uuid(run_id));
+    sql.push(" AND \"status\" = 'queued')");
+    db.execute(sql).await.map(|_| ())
 }
 
 /// Sets the item's status field (and bumps its version, so ETags see the change).
