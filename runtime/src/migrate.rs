@@ -307,33 +307,11 @@ async fn plan_entity(
                     field.name
                 ));
             } else {
-                match backend {
-                    Backend::Postgres => {
-                        let mut sql = Sql::new(backend);
-                        sql.push("ALTER TABLE ")
-                            .push_ident(table)
-                            .push(" ALTER COLUMN ")
-                            .push_ident(field.name)
-                            .push(" SET NOT NULL");
-                        plan.statements.push(sql);
-                    }
-                    Backend::Sqlite => needs_rebuild = true,
-                }
+                needs_rebuild |= alter_not_null(backend, table, field.name, " SET NOT NULL", plan);
                 plan.applied.push(format!("{table}.{}: set NOT NULL", field.name));
             }
         } else if !column.nullable && field.nullable {
-            match backend {
-                Backend::Postgres => {
-                    let mut sql = Sql::new(backend);
-                    sql.push("ALTER TABLE ")
-                        .push_ident(table)
-                        .push(" ALTER COLUMN ")
-                        .push_ident(field.name)
-                        .push(" DROP NOT NULL");
-                    plan.statements.push(sql);
-                }
-                Backend::Sqlite => needs_rebuild = true,
-            }
+            needs_rebuild |= alter_not_null(backend, table, field.name, " DROP NOT NULL", plan);
             plan.applied.push(format!("{table}.{}: allow NULL", field.name));
         }
         if let FieldKind::Enum(values) = field.kind {
@@ -402,6 +380,20 @@ async fn plan_entity(
         plan.applied.push(format!("{table}: drop index {name} (no longer in the spec)"));
     }
     Ok(())
+}
+
+/// Plans `ALTER COLUMN … SET/DROP NOT NULL` on PostgreSQL; returns whether SQLite, which has
+/// no such statement, must rebuild the table instead.
+fn alter_not_null(backend: Backend, table: &str, column: &str, change: &str, plan: &mut Plan) -> bool {
+    match backend {
+        Backend::Postgres => {
+            let mut sql = Sql::new(backend);
+            sql.push("ALTER TABLE ").push_ident(table).push(" ALTER COLUMN ").push_ident(column).push(change);
+            plan.statements.push(sql);
+            false
+        }
+        Backend::Sqlite => true,
+    }
 }
 
 fn plan_add_column(backend: Backend, def: &EntityDef, field: &FieldDef, rows: i64, plan: &mut Plan) {
