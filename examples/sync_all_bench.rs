@@ -23,10 +23,15 @@ struct Connectors;
 
 impl model::RawDataSourceActions for Connectors {
     async fn sync(&self, source: &mut model::RawDataSource) -> Result<String, String> {
-        connectors::probe(source.source_type.map(|t| t.as_str()), source.connection_string.expose()).await.map(|p| p.message)
+        connectors::probe(source.source_type.map(|t| t.as_str()), source.connection_string.expose())
+            .await
+            .map(|p| p.message)
     }
 
-    async fn test_connection(&self, _: model::RawDataSource) -> Result<model::RawDataSourceTestConnectionResponse, ApiError> {
+    async fn test_connection(
+        &self,
+        _: model::RawDataSource,
+    ) -> Result<model::RawDataSourceTestConnectionResponse, ApiError> {
         Err(ApiError::internal(&"not used by this benchmark"))
     }
 }
@@ -69,7 +74,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let failed = client.request("GET", "/raw-data-sources?sync_status=failed&limit=1", "").await?;
     let expected = DELAY.as_secs_f64() * (SOURCES / 2) as f64 / WORKERS as f64;
     println!("sync-all: {queued}");
-    println!("| sources | slow (HTTP, {} ms) | workers | expected ≈ slow × delay / workers | measured | peak concurrent requests | requests served | failed |", DELAY.as_millis());
+    println!(
+        "| sources | slow (HTTP, {} ms) | workers | expected ≈ slow × delay / workers | measured | peak concurrent requests | requests served | failed |",
+        DELAY.as_millis()
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---|");
     println!(
         "| {SOURCES} | {} | {WORKERS} | {expected:.2} s | {:.2} s | {} | {} | {} |",
@@ -88,7 +96,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn slow_api() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("loopback port");
     let url = format!("http://{}/data", listener.local_addr().expect("address"));
-    let (requests, peak, current) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (requests, peak, current) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (r, p) = (requests.clone(), peak.clone());
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
