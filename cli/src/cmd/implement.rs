@@ -1,0 +1,376 @@
+//! `entity-spec implement N`: an approved request issue becomes a pull request, in seven steps
+//! with a progress line each: (1) read and check the issue, (2) branch, (3) merge the entity
+//! into the spec, (4) `cargo build`, (5) `cargo test`, (6) commit and push, (7) open or update
+//! the pull request. Running it again updates the same branch and pull request.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use entity_spec_codegen::SpecIr;
+use entity_spec_codegen::ir::EntityIr;
+
+use super::{Context, NEEDS_REVIEW, issue_definition, open_issue};
+use crate::cargo::{self, TestCounts, parse_test_counts};
+use crate::entity::{self, CheckedEntity, SpecProblems};
+use crate::git::Git;
+use crate::github::one_line;
+use crate::issue_body::{endpoint_line, field_table};
+use crate::risk::{Impact, LOW_RISK, SpecDiff, diff_specs};
+use crate::spec_file::merge_entity;
+
+/// Flags of `entity-spec implement`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The issue number.
+    number: u64,
+    /// The branch to start from and to open the pull request against [default: origin's
+    /// default branch, else the current branch unless it is a feat/issue-… branch, else main or
+    /// master].
+    #[arg(long, value_name = "BRANCH")]
+    base: Option<String>,
+    /// The spec file, relative to the current directory (the crate the macro is in).
+    #[arg(long, value_name = "PATH", default_value = "specs/entities.json")]
+    spec: String,
+    /// Show every step without changing anything (GitHub is only read).
+    #[arg(long)]
+    dry_run: bool,
+    /// Stop before the network: commit on the branch, but no push and no pull request.
+    #[arg(long)]
+    no_push: bool,
+}
+
+fn step(number: u8, text: impl AsRef<str>) {
+    println!("[{number}/7] {}", text.as_ref());
+}
+
+/// Runs the seven steps; the first failure stops the run with what to do next.
+pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
+    let dry = args.dry_run;
+    let number = args.number;
+
+    // 1. The issue: open, approved, and its definition valid. Only the checked entity goes on.
+    let github = context.github()?;
+    let issue = open_issue(&github, number)?;
+    if issue.has_label(NEEDS_REVIEW) {
+        bail!(
+            "issue #{number} still has the `{NEEDS_REVIEW}` label: review its definition, then `entity-spec approve {number}`"
+        );
+    }
+    let (_, entity) = issue_definition(&issue)?;
+    let name = entity.ir.name.clone();
+    let title = one_line(&issue.title, 80);
+    step(1, format!("issue #{number} \"{title}\": approved; `{name}` is valid ({} fields)", entity.ir.fields.len()));
+
+    // 2. The branch.
+    let git = Git::open(Path::new("."))?;
+    let dirty = git.tracked_changes()?;
+    if !dirty.is_empty() {
+        bail!("the work tree has uncommitted changes; commit or stash them first:\n{}", dirty.join("\n"));
+    }
+    let branch = format!("feat/issue-{number}-{}", entity.ir.snake_name.replace('_', "-"));
+    let (base, base_ref) = base_branch(&git, args.base.as_deref(), &branch)?;
+    let local = git.ref_exists(&format!("refs/heads/{branch}"));
+    let remote_ref = format!("origin/{branch}");
+    let remote = !local && git.ref_exists(&format!("refs/remotes/{remote_ref}"));
+    let start = if remote { remote_ref.as_str() } else { base_ref.as_str() };
+    let dry_note = if dry { " (dry run)" } else { "" };
+
+    // The merge is worked out before the branch is touched, so a refused merge changes nothing.
+    // The crate is the current directory (the root of the repository or a directory in it):
+    // the spec is relative to it, as the macro's path is relative to the manifest.
+    let crate_dir = std::env::current_dir().context("cannot read the current directory")?;
+    let spec_path = crate_dir.join(&args.spec);
+    let in_repo = repo_path(&git, &spec_path)?;
+    let current = git.show_file(if local { &branch } else { start }, &in_repo)?;
+    if current.is_none() && spec_path.exists() && git.show_file("HEAD", &in_repo)?.is_none() {
+        bail!("{} is not committed; commit it first, so the branch starts from it", args.spec);
+    }
+    let merged = merge_entity(current.as_deref(), &entity.json, &name, &args.spec)
+        .with_context(|| format!("cannot merge `{name}` into {}", args.spec))?;
+    let old = match git.show_file(&base_ref, &in_repo)? {
+        Some(text) => entity_spec_codegen::check_spec(&text)
+            .map_err(|errors| SpecProblems { label: format!("{base_ref}:{}", args.spec), errors })
+            .context("the base branch's spec does not pass the checks, so the change cannot be rated")?,
+        None => SpecIr::default(),
+    };
+    let old_entity = old.entities.iter().find(|e| e.name == name);
+    let verb = if old_entity.is_some() { "update" } else { "add" };
+    let diff = diff_specs(&old, &merged.ir);
+
+    if local {
+        if !dry {
+            git.switch(&branch)?;
+        }
+        step(2, format!("branch {branch} exists: updating it{dry_note}"));
+    } else {
+        if !dry {
+            git.switch_create(&branch, start)?;
+        }
+        step(2, format!("created branch {branch} from {start}{dry_note}"));
+    }
+
+    // 3. The spec.
+    if !dry {
+        if let Some(dir) = spec_path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&spec_path, &merged.text).with_context(|| format!("cannot write {}", args.spec))?;
+    }
+    let done = if merged.replaced { "replaced" } else { "added" };
+    step(3, format!("{}: {done} `{name}`{dry_note}; against {base}: {}", args.spec, diff.verdict()));
+    for change in &diff.changes {
+        println!("      {} {change}", impact_word(change.impact));
+    }
+
+    // 4 and 5. Build and test, as CI would.
+    let counts = if dry {
+        step(4, "would run `cargo build` (dry run)");
+        step(5, "would run `cargo test` (dry run)");
+        None
+    } else {
+        let build = cargo::run(&crate_dir, &["build"])?;
+        if !build.status.success() {
+            bail!(
+                "`cargo build` failed; the merged {} is left uncommitted on {branch}:\n{}",
+                args.spec,
+                build.tail(40)
+            );
+        }
+        step(4, format!("cargo build: ok ({:.1}s)", build.elapsed.as_secs_f64()));
+        let test = cargo::run(&crate_dir, &["test"])?;
+        let counts = parse_test_counts(&test.stdout);
+        if !test.status.success() {
+            bail!(
+                "`cargo test` failed ({counts}); nothing was committed, the merged {} is left on {branch}:\n{}",
+                args.spec,
+                test.tail(40)
+            );
+        }
+        step(5, format!("cargo test: {counts} ({:.1}s)", test.elapsed.as_secs_f64()));
+        Some(counts)
+    };
+
+    // 6. Commit (only what the workflow changed) and push.
+    let message = format!("feat({name}): {verb} entity and API (#{number})");
+    let mut head = None;
+    if dry {
+        let push = if args.no_push { "" } else { " and push to origin" };
+        step(6, format!("would commit \"{message}\"{push} (dry run)"));
+    } else {
+        // A build may refresh the lock file; it belongs with the change that caused it.
+        let changes = git.tracked_changes()?;
+        let locks =
+            changes.iter().filter_map(|l| l.get(3..)).filter(|p| *p == "Cargo.lock" || p.ends_with("/Cargo.lock"));
+        let paths: Vec<&str> = std::iter::once(in_repo.as_str()).chain(locks).collect();
+        git.add(&paths)?;
+        let committed = git.has_staged_changes()?;
+        if committed {
+            git.commit(&message)?;
+        }
+        let id = git.head_short()?;
+        let what =
+            if committed { format!("committed {id} \"{message}\"") } else { format!("nothing new to commit ({id})") };
+        if args.no_push {
+            step(6, format!("{what}; not pushed (--no-push)"));
+        } else {
+            git.push(&branch).with_context(|| format!("cannot push {branch} to origin"))?;
+            step(6, format!("{what}; pushed to origin/{branch}"));
+        }
+        head = Some(id);
+    }
+
+    // 7. The pull request: found by its head branch, so a re-run updates it.
+    let mut pull = None;
+    if args.no_push {
+        step(7, format!("no pull request (--no-push); run `entity-spec implement {number}` again to push and open it"));
+    } else {
+        let body = pull_body(number, &entity, old_entity, &diff, counts);
+        let label = diff.label();
+        let existing = github.open_pull_for_branch(&branch).context("cannot look for an existing pull request")?;
+        if dry {
+            match &existing {
+                Some(pr) => step(7, format!("would update pull request #{} and label it {label} (dry run)", pr.number)),
+                None => step(7, format!("would open a pull request {branch} → {base} labelled {label} (dry run)")),
+            }
+        } else {
+            let (pr, action) = match &existing {
+                Some(pr) => (github.update_pull(pr.number, &message, &body)?, "updated"),
+                None => (github.create_pull(&message, &branch, &base, &body)?, "opened"),
+            };
+            // The risk may have changed since the last run; one risk label at a time.
+            let stale = if label == LOW_RISK { NEEDS_REVIEW } else { LOW_RISK };
+            let labels = existing.as_ref().map_or(&pr.labels, |e| &e.labels);
+            if labels.iter().any(|l| l.name == stale) {
+                github.remove_label(pr.number, stale)?;
+            }
+            github.add_labels(pr.number, &[label])?;
+            step(7, format!("{action} pull request #{}: {} (label {label})", pr.number, pr.html_url));
+            pull = Some(pr);
+        }
+    }
+
+    println!("\nsummary");
+    println!("  issue:        #{number} {title}");
+    println!(
+        "  branch:       {branch}{}",
+        head.map_or_else(|| " (not created: dry run)".to_owned(), |id| format!(" at {id}"))
+    );
+    let done = if old_entity.is_some() { "updated" } else { "added" };
+    println!("  spec:         {done} `{name}` in {} ({} fields)", args.spec, entity.ir.fields.len());
+    println!("  risk:         {}", diff.verdict());
+    println!("  tests:        {}", counts.map_or_else(|| "not run (dry run)".to_owned(), |c| c.to_string()));
+    match pull {
+        Some(pr) => println!("  pull request: #{} {}", pr.number, pr.html_url),
+        None => println!("  pull request: none"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A path as git names it: relative to the top of the work tree, with `/`.
+fn repo_path(git: &Git, path: &Path) -> Result<String> {
+    let absolute = match (path.parent().and_then(|p| p.canonicalize().ok()), path.file_name()) {
+        (Some(parent), Some(name)) => parent.join(name),
+        _ => path.to_path_buf(),
+    };
+    let root = git.root().canonicalize().unwrap_or_else(|_| git.root().to_path_buf());
+    let relative = absolute
+        .strip_prefix(&root)
+        .with_context(|| format!("{} is outside the repository at {}", path.display(), root.display()))?;
+    Ok(relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+}
+
+/// The base branch's name (for the pull request) and the ref to start from: `--base`, else
+/// the remote's default branch, else the current branch unless it is a feature branch, else
+/// `main` or `master`.
+fn base_branch(git: &Git, flag: Option<&str>, feature: &str) -> Result<(String, String)> {
+    let resolve = |name: &str| {
+        if git.ref_exists(&format!("refs/heads/{name}")) {
+            Some((name.to_owned(), name.to_owned()))
+        } else if git.ref_exists(&format!("refs/remotes/origin/{name}")) {
+            Some((name.to_owned(), format!("origin/{name}")))
+        } else {
+            None
+        }
+    };
+    if let Some(name) = flag {
+        return resolve(name).with_context(|| format!("base branch `{name}` exists neither here nor on origin"));
+    }
+    // After an earlier `implement`, the current branch is that feature's branch: not a base.
+    let current = git.current_branch()?.filter(|c| c != feature && !c.starts_with("feat/issue-"));
+    let candidates = [git.remote_default_branch(), current, Some("main".to_owned()), Some("master".to_owned())];
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|name| resolve(&name))
+        .with_context(|| "cannot tell which branch to start from; pass --base BRANCH".to_owned())
+}
+
+fn impact_word(impact: Impact) -> &'static str {
+    match impact {
+        Impact::Additive => "additive:",
+        Impact::Neutral => "neutral: ",
+        Impact::Breaking => "BREAKING:",
+    }
+}
+
+/// The pull request's description: the issue it closes, the fields and endpoints added or
+/// changed, the risk with its reasons, and the test result.
+fn pull_body(
+    number: u64,
+    entity: &CheckedEntity,
+    old: Option<&EntityIr>,
+    diff: &SpecDiff,
+    counts: Option<TestCounts>,
+) -> String {
+    let ir = &entity.ir;
+    let name = &ir.name;
+    let mut out = format!("Closes #{number}\n\n");
+    let _ = writeln!(
+        out,
+        "{} `{name}` as approved in #{number}. `specs/entities.json` holds the definition; `cargo build` generates the types, validators, REST API, persistence and OpenAPI document from it.\n",
+        if old.is_some() { "Updates" } else { "Adds" }
+    );
+
+    let _ = writeln!(out, "## Fields\n");
+    let added: Vec<_> =
+        ir.fields.iter().filter(|f| old.is_none_or(|o| !o.fields.iter().any(|g| g.name == f.name))).cloned().collect();
+    if !added.is_empty() {
+        let _ = writeln!(out, "Added:\n\n{}", field_table(&added));
+    }
+    let prefix = format!("entity `{name}`, field `");
+    let field_changes: Vec<String> = diff
+        .changes
+        .iter()
+        .filter_map(|c| Some((c.subject.strip_prefix(&prefix)?.trim_end_matches('`'), c)))
+        .filter(|(field, _)| !added.iter().any(|f| f.name == *field))
+        .map(|(field, c)| format!("- `{field}`: {}", c.what))
+        .collect();
+    if !field_changes.is_empty() {
+        let _ = writeln!(out, "Changed or removed:\n\n{}\n", field_changes.join("\n"));
+    }
+    if added.is_empty() && field_changes.is_empty() {
+        let _ = writeln!(out, "No field changes.\n");
+    }
+
+    let _ = writeln!(out, "## Endpoints\n");
+    let new_routes = entity::endpoints(ir);
+    let old_routes = old.map(entity::endpoints).unwrap_or_default();
+    let same = |a: &entity::Endpoint, b: &entity::Endpoint| a.method == b.method && a.path == b.path;
+    let added_routes: Vec<String> = new_routes
+        .iter()
+        .filter(|r| !old_routes.iter().any(|o| same(o, r)))
+        .map(|r| format!("- {}", endpoint_line(r)))
+        .collect();
+    let removed_routes: Vec<String> = old_routes
+        .iter()
+        .filter(|o| !new_routes.iter().any(|r| same(o, r)))
+        .map(|r| format!("- {}", endpoint_line(r)))
+        .collect();
+    if !added_routes.is_empty() {
+        let _ = writeln!(out, "Added:\n\n{}\n", added_routes.join("\n"));
+    }
+    if !removed_routes.is_empty() {
+        let _ = writeln!(out, "Removed:\n\n{}\n", removed_routes.join("\n"));
+    }
+    if old.is_some() && !field_changes.is_empty() || old.is_some() && !added.is_empty() {
+        let _ = writeln!(
+            out,
+            "Changed: the request and response bodies of every `{}` route follow the field changes above, and so does `/openapi.json`.\n",
+            ir.collection_path
+        );
+    }
+    if added_routes.is_empty()
+        && removed_routes.is_empty()
+        && (old.is_none() || (field_changes.is_empty() && added.is_empty()))
+    {
+        let _ = writeln!(out, "No endpoint changes.\n");
+    }
+
+    let _ = writeln!(out, "## Risk: `{}`\n", diff.label());
+    if diff.is_breaking() {
+        let _ = writeln!(out, "Breaking changes, which need a reviewer's decision:\n");
+        for reason in diff.reasons() {
+            let _ = writeln!(out, "- {reason}");
+        }
+        out.push('\n');
+    } else if diff.changes.is_empty() {
+        let _ = writeln!(out, "No spec change against the base branch.\n");
+    } else {
+        let _ = writeln!(out, "Additive only: existing clients, stored rows and queries keep working.\n");
+    }
+
+    let _ = writeln!(out, "## Tests\n");
+    match counts {
+        Some(counts) => {
+            let _ = writeln!(out, "`cargo test`: {counts} ({} test suites).", counts.suites);
+        }
+        None => {
+            let _ = writeln!(out, "`cargo test` was not run.");
+        }
+    }
+    let _ =
+        write!(out, "\n---\nOpened by `entity-spec implement {number}`; running it again updates this pull request.\n");
+    out
+}

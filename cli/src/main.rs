@@ -1,0 +1,88 @@
+//! `entity-spec`: the command-line side of entity-spec.
+//!
+//! Spec tools (`spec check`, `spec expand`, `spec diff`, `openapi`, `init`) call the same
+//! codegen library as the macro, so the CLI and `cargo build` never disagree about a spec. The
+//! workflow commands (`request`, `update`, `approve`, `implement`) carry a feature from a
+//! GitHub issue to a pull request; they talk to GitHub's REST API and drive `git` and `cargo`
+//! as the user would.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cargo;
+mod cmd;
+mod entity;
+mod git;
+mod github;
+mod issue_body;
+mod request_input;
+mod risk;
+mod spec_file;
+
+/// Describe entities in JSON; get a web service. This command checks and expands specs,
+/// scaffolds services, and takes a feature from GitHub issue to pull request.
+#[derive(Parser)]
+#[command(name = "entity-spec", version, max_term_width = 100)]
+struct Cli {
+    /// The GitHub repository for `request`, `update`, `approve` and `implement`, instead of
+    /// the one the `origin` remote points at (also `ENTITY_SPEC_GITHUB_REPO`).
+    #[arg(long, global = true, value_name = "OWNER/REPO")]
+    repo: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open a feature-request issue holding an entity definition (checked first).
+    Request(cmd::request::Args),
+    /// Rewrite the entity definition of a request issue (whole, or field by field).
+    Update(cmd::update::Args),
+    /// Approve a request issue: remove its `needs-review` label.
+    Approve(cmd::approve::Args),
+    /// Implement an approved request issue: branch, spec, build, test, commit, push, pull request.
+    Implement(cmd::implement::Args),
+    /// Check, expand or compare spec files.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+    /// Print the OpenAPI document of the service a spec generates.
+    Openapi(cmd::openapi::Args),
+    /// Create a new service crate that uses the macro, with a starter spec and a test.
+    Init(cmd::init::Args),
+}
+
+#[derive(Subcommand)]
+enum SpecCommand {
+    /// Check a spec with the macro's rules; exit 1 when it has errors.
+    Check(cmd::spec_check::Args),
+    /// Print the Rust code the macro generates for a spec.
+    Expand(cmd::spec_expand::Args),
+    /// Compare two specs and classify the change: exit 0 additive, 1 breaking, 2 error.
+    Diff(cmd::spec_diff::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let context = cmd::Context::new(cli.repo);
+    // `spec diff` follows diff(1): 1 means "breaking", so trouble must be a distinct code.
+    let error_code = if matches!(cli.command, Command::Spec(SpecCommand::Diff(_))) { 2 } else { 1 };
+    let result = match cli.command {
+        Command::Request(args) => cmd::request::exec(args, &context),
+        Command::Update(args) => cmd::update::exec(args, &context),
+        Command::Approve(args) => cmd::approve::exec(args, &context),
+        Command::Implement(args) => cmd::implement::exec(args, &context),
+        Command::Spec(SpecCommand::Check(args)) => cmd::spec_check::exec(args),
+        Command::Spec(SpecCommand::Expand(args)) => cmd::spec_expand::exec(args),
+        Command::Spec(SpecCommand::Diff(args)) => cmd::spec_diff::exec(args),
+        Command::Openapi(args) => cmd::openapi::exec(args),
+        Command::Init(args) => cmd::init::exec(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(error_code)
+        }
+    }
+}

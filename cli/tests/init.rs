@@ -1,0 +1,87 @@
+//! `entity-spec init` scaffolds a service that builds, passes its own test and serves HTTP as
+//! is.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use support::*;
+
+#[test]
+fn a_scaffolded_service_builds_tests_and_serves() {
+    let root = scratch("init");
+    let service = root.join("notes-service");
+    scaffold(&service);
+    for file in
+        ["Cargo.toml", "Cargo.lock", "src/main.rs", "specs/entities.json", "tests/api.rs", "README.md", ".gitignore"]
+    {
+        assert!(service.join(file).is_file(), "{file} is missing");
+    }
+    let manifest = std::fs::read_to_string(service.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"notes-service\""), "{manifest}");
+    assert!(
+        manifest.contains(&format!(
+            "entity-spec = {{ path = \"{}\" }}",
+            workspace_root().canonicalize().unwrap().display()
+        ))
+    );
+
+    // A second init into the same place is refused rather than overwriting anything.
+    let out = run(entity_spec(&root, None).args(["init", "notes-service"]));
+    assert!(out.failure(1).contains("already exists and is not empty"), "{out:?}");
+
+    // Without --entity-spec-path, the crate depends on the published release.
+    let published = root.join("published");
+    run(entity_spec(&root, None).args(["init", "published", "--name", "my_api"])).success();
+    let manifest = std::fs::read_to_string(published.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"my_api\"") && manifest.contains("entity-spec = \"0.1\""), "{manifest}");
+    assert!(!published.join("Cargo.lock").exists());
+
+    // `spec check` agrees with the starter spec, and `cargo test` runs the starter test.
+    let out = run(entity_spec(&service, None).args(["spec", "check"]));
+    assert!(out.success().contains("specs/entities.json: ok, 1 entity: Note (6 fields, /notes)"), "{out:?}");
+    let cargo = |args: &[&str]| {
+        let output = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&service)
+            .env("CARGO_TARGET_DIR", services_target_dir())
+            .env("CARGO_NET_OFFLINE", "true")
+            .env_remove("ENTITY_SPEC_MANIFEST_DIR")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "cargo {args:?} failed:\n{text}");
+        text
+    };
+    let tests = cargo(&["test"]);
+    assert!(tests.contains("test result: ok. 3 passed; 0 failed"), "{tests}");
+    cargo(&["build"]);
+
+    // The binary starts, migrates a new SQLite file and answers on the port it printed.
+    let database = root.join("notes.db");
+    let mut child = Command::new(services_target_dir().join("debug/notes-service"))
+        .current_dir(&service)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("the service prints its address").unwrap();
+        if let Some(rest) = line.strip_prefix("serving on http://") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream.write_all(b"GET /notes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.contains(r#""items":[]"#) && response.contains(r#""total":0"#), "{response}");
+}

@@ -1,0 +1,540 @@
+//! A local stand-in for the GitHub REST API: the endpoints the CLI uses, answering with the
+//! documented payloads (complete issue, label and pull-request objects) and status codes,
+//! recording every request it receives. Tests can script one-off answers (rate limits,
+//! server errors) for a method and path.
+//!
+//! Like GitHub it rejects requests without a User-Agent (403) or with a wrong token (401),
+//! answers 404 for unknown repositories and numbers, refuses a second open pull request for
+//! the same head (422), and, when given the bare repository behind `origin`, refuses a pull
+//! request whose head branch was never pushed (422).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// One request as the server received it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer given instead of the normal one, once, to the next matching request.
+struct Scripted {
+    method: String,
+    path: String,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+struct Item {
+    title: String,
+    body: Option<String>,
+    state: String,
+    labels: Vec<String>,
+    created_at: String,
+    updated_at: String,
+    /// For pull requests: head branch and base branch.
+    pull: Option<(String, String)>,
+}
+
+struct Inner {
+    api: String,
+    owner: String,
+    repo: String,
+    token: String,
+    bare: Option<PathBuf>,
+    next_number: u64,
+    items: BTreeMap<u64, Item>,
+    requests: Vec<Recorded>,
+    scripted: Vec<Scripted>,
+    clock: u64,
+}
+
+/// The running server; it lives as long as the test process.
+#[derive(Clone)]
+pub struct FakeGitHub {
+    pub url: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeGitHub {
+    /// Starts a server for `owner/repo` accepting `token`.
+    pub fn start(owner: &str, repo: &str, token: &str) -> FakeGitHub {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let inner = Arc::new(Mutex::new(Inner {
+            api: url.clone(),
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+            token: token.to_owned(),
+            bare: None,
+            next_number: 1,
+            items: BTreeMap::new(),
+            requests: Vec::new(),
+            scripted: Vec::new(),
+            clock: 0,
+        }));
+        let app = Router::new().fallback(handle).with_state(inner.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        FakeGitHub { url, inner }
+    }
+
+    /// Checks pull-request heads against this bare repository, as GitHub checks its own.
+    pub fn use_bare_repository(&self, path: PathBuf) {
+        self.inner.lock().unwrap().bare = Some(path);
+    }
+
+    /// Adds an issue directly (as if someone had written it on github.com).
+    pub fn insert_issue(&self, title: &str, body: &str, labels: &[&str], state: &str) -> u64 {
+        let mut inner = self.inner.lock().unwrap();
+        let now = inner.tick();
+        let number = inner.next_number;
+        inner.next_number += 1;
+        inner.items.insert(
+            number,
+            Item {
+                title: title.to_owned(),
+                body: Some(body.to_owned()),
+                state: state.to_owned(),
+                labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+                created_at: now.clone(),
+                updated_at: now,
+                pull: None,
+            },
+        );
+        number
+    }
+
+    /// The next `method path` request gets this answer instead of the normal one.
+    pub fn script(&self, method: &str, path: &str, status: u16, headers: &[(&str, &str)], body: Value) {
+        self.inner.lock().unwrap().scripted.push(Scripted {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            body,
+        });
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+
+    /// The requests with this method whose path is `path`.
+    pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.requests().into_iter().filter(|r| r.method == method && r.path == path).collect()
+    }
+
+    /// The labels an issue or pull request has now.
+    pub fn labels(&self, number: u64) -> Vec<String> {
+        self.inner.lock().unwrap().items.get(&number).map(|i| i.labels.clone()).unwrap_or_default()
+    }
+
+    /// The body an issue or pull request has now.
+    pub fn body(&self, number: u64) -> String {
+        self.inner.lock().unwrap().items.get(&number).and_then(|i| i.body.clone()).unwrap_or_default()
+    }
+
+    /// The numbers of every pull request.
+    pub fn pull_numbers(&self) -> Vec<u64> {
+        self.inner.lock().unwrap().items.iter().filter(|(_, i)| i.pull.is_some()).map(|(n, _)| *n).collect()
+    }
+}
+
+impl Inner {
+    /// A strictly increasing timestamp, so `updated_at` moves like GitHub's.
+    fn tick(&mut self) -> String {
+        self.clock += 1;
+        format!("2026-05-01T12:{:02}:{:02}Z", self.clock / 60 % 60, self.clock % 60)
+    }
+
+    fn repo_url(&self) -> String {
+        format!("{}/repos/{}/{}", self.api, self.owner, self.repo)
+    }
+
+    fn html_repo(&self) -> String {
+        format!("https://github.com/{}/{}", self.owner, self.repo)
+    }
+
+    fn user(&self) -> Value {
+        let login = &self.owner;
+        json!({
+            "login": login, "id": 1, "node_id": "MDQ6VXNlcjE=",
+            "avatar_url": "https://github.com/images/error/octocat_happy.gif", "gravatar_id": "",
+            "url": format!("{}/users/{login}", self.api), "html_url": format!("https://github.com/{login}"),
+            "followers_url": format!("{}/users/{login}/followers", self.api),
+            "following_url": format!("{}/users/{login}/following{{/other_user}}", self.api),
+            "gists_url": format!("{}/users/{login}/gists{{/gist_id}}", self.api),
+            "starred_url": format!("{}/users/{login}/starred{{/owner}}{{/repo}}", self.api),
+            "subscriptions_url": format!("{}/users/{login}/subscriptions", self.api),
+            "organizations_url": format!("{}/users/{login}/orgs", self.api),
+            "repos_url": format!("{}/users/{login}/repos", self.api),
+            "events_url": format!("{}/users/{login}/events{{/privacy}}", self.api),
+            "received_events_url": format!("{}/users/{login}/received_events", self.api),
+            "type": "User", "site_admin": false
+        })
+    }
+
+    fn label(&self, name: &str) -> Value {
+        json!({
+            "id": 208045946, "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=",
+            "url": format!("{}/labels/{}", self.repo_url(), name),
+            "name": name, "description": null, "color": "ededed", "default": false
+        })
+    }
+
+    fn repository(&self) -> Value {
+        let full_name = format!("{}/{}", self.owner, self.repo);
+        json!({
+            "id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", "name": self.repo, "full_name": full_name,
+            "owner": self.user(), "private": false, "html_url": self.html_repo(), "description": null,
+            "fork": false, "url": self.repo_url(), "default_branch": "main", "visibility": "public"
+        })
+    }
+
+    fn issue_json(&self, number: u64) -> Value {
+        let item = &self.items[&number];
+        let repo_url = self.repo_url();
+        let mut issue = json!({
+            "id": 1000 + number, "node_id": format!("I_kwDOABCD{number}"),
+            "url": format!("{repo_url}/issues/{number}"),
+            "repository_url": repo_url,
+            "labels_url": format!("{repo_url}/issues/{number}/labels{{/name}}"),
+            "comments_url": format!("{repo_url}/issues/{number}/comments"),
+            "events_url": format!("{repo_url}/issues/{number}/events"),
+            "html_url": format!("{}/{}/{number}", self.html_repo(), if item.pull.is_some() { "pull" } else { "issues" }),
+            "number": number,
+            "state": item.state,
+            "state_reason": if item.state == "closed" { json!("completed") } else { Value::Null },
+            "title": item.title,
+            "body": item.body,
+            "user": self.user(),
+            "labels": item.labels.iter().map(|l| self.label(l)).collect::<Vec<_>>(),
+            "assignee": null, "assignees": [], "milestone": null,
+            "locked": false, "active_lock_reason": null, "comments": 0,
+            "closed_at": if item.state == "closed" { json!(item.updated_at) } else { Value::Null },
+            "created_at": item.created_at, "updated_at": item.updated_at,
+            "closed_by": null, "author_association": "OWNER",
+            "timeline_url": format!("{repo_url}/issues/{number}/timeline"),
+            "performed_via_github_app": null,
+            "reactions": {"url": format!("{repo_url}/issues/{number}/reactions"), "total_count": 0, "+1": 0, "-1": 0,
+                          "laugh": 0, "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0}
+        });
+        if item.pull.is_some() {
+            issue["pull_request"] = json!({
+                "url": format!("{repo_url}/pulls/{number}"),
+                "html_url": format!("{}/pull/{number}", self.html_repo()),
+                "diff_url": format!("{}/pull/{number}.diff", self.html_repo()),
+                "patch_url": format!("{}/pull/{number}.patch", self.html_repo()),
+                "merged_at": null
+            });
+        }
+        issue
+    }
+
+    fn pull_json(&self, number: u64) -> Value {
+        let item = &self.items[&number];
+        let (head, base) = item.pull.clone().expect("a pull request");
+        let repo_url = self.repo_url();
+        let html = format!("{}/pull/{number}", self.html_repo());
+        let branch = |name: &str| {
+            json!({
+                "label": format!("{}:{name}", self.owner), "ref": name, "sha": self.sha(name),
+                "user": self.user(), "repo": self.repository()
+            })
+        };
+        let links = json!({
+            "self": {"href": format!("{repo_url}/pulls/{number}")}, "html": {"href": html},
+            "issue": {"href": format!("{repo_url}/issues/{number}")},
+            "comments": {"href": format!("{repo_url}/issues/{number}/comments")},
+            "review_comments": {"href": format!("{repo_url}/pulls/{number}/comments")},
+            "review_comment": {"href": format!("{repo_url}/pulls/comments{{/number}}")},
+            "commits": {"href": format!("{repo_url}/pulls/{number}/commits")},
+            "statuses": {"href": format!("{repo_url}/statuses/{}", self.sha(&head))}
+        });
+        let mut pull = json!({
+            "url": format!("{repo_url}/pulls/{number}"), "id": 5000 + number, "node_id": format!("PR_kwDOABCD{number}"),
+            "html_url": html, "diff_url": format!("{html}.diff"), "patch_url": format!("{html}.patch"),
+            "issue_url": format!("{repo_url}/issues/{number}"),
+            "commits_url": format!("{repo_url}/pulls/{number}/commits"),
+            "review_comments_url": format!("{repo_url}/pulls/{number}/comments"),
+            "review_comment_url": format!("{repo_url}/pulls/comments{{/number}}"),
+            "comments_url": format!("{repo_url}/issues/{number}/comments"),
+            "statuses_url": format!("{repo_url}/statuses/{}", self.sha(&head)),
+            "number": number, "state": item.state, "locked": false, "title": item.title,
+            "user": self.user(), "body": item.body,
+            "labels": item.labels.iter().map(|l| self.label(l)).collect::<Vec<_>>(),
+            "milestone": null, "active_lock_reason": null,
+            "created_at": item.created_at, "updated_at": item.updated_at,
+            "closed_at": null, "merged_at": null, "merge_commit_sha": null,
+            "assignee": null, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+            "head": branch(&head), "base": branch(&base)
+        });
+        let state = json!({
+            "_links": links,
+            "author_association": "OWNER", "auto_merge": null, "draft": false,
+            "merged": false, "mergeable": null, "rebaseable": null, "mergeable_state": "unknown",
+            "merged_by": null, "comments": 0, "review_comments": 0, "maintainer_can_modify": false,
+            "commits": 1, "additions": 0, "deletions": 0, "changed_files": 1
+        });
+        pull.as_object_mut().unwrap().extend(state.as_object().unwrap().clone());
+        pull
+    }
+
+    /// The commit a branch of the bare repository points at.
+    fn sha(&self, branch: &str) -> String {
+        let Some(bare) = &self.bare else { return "0".repeat(40) };
+        let output = Command::new("git")
+            .arg("--git-dir")
+            .arg(bare)
+            .args(["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")])
+            .output()
+            .expect("git runs");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+}
+
+fn answer(status: u16, body: Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap();
+    (status, [("content-type", "application/json; charset=utf-8")], body.to_string()).into_response()
+}
+
+fn message(status: u16, text: &str) -> Response {
+    answer(
+        status,
+        json!({"message": text, "documentation_url": "https://docs.github.com/rest", "status": status.to_string()}),
+    )
+}
+
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut inner = inner.lock().unwrap();
+    let path = uri.path().to_owned();
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    inner.requests.push(Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        headers: headers.iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect(),
+        body: payload.clone(),
+    });
+    if let Some(index) = inner.scripted.iter().position(|s| s.method == method.as_str() && s.path == path) {
+        let scripted = inner.scripted.remove(index);
+        let mut response = answer(scripted.status, scripted.body);
+        for (name, value) in scripted.headers {
+            response
+                .headers_mut()
+                .insert(axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        return response;
+    }
+    if !headers.contains_key("user-agent") {
+        return message(
+            403,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+        );
+    }
+    let expected = format!("Bearer {}", inner.token);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return message(401, "Bad credentials");
+    }
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| {
+            form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+        })
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let ["repos", owner, repo, rest @ ..] = segments.as_slice() else {
+        return message(404, "Not Found");
+    };
+    if *owner != inner.owner || *repo != inner.repo {
+        return message(404, "Not Found");
+    }
+    let number = |text: &str| text.parse::<u64>().ok();
+    match (method.as_str(), rest) {
+        ("POST", ["issues"]) => {
+            let Some(title) = payload["title"].as_str() else {
+                return answer(
+                    422,
+                    json!({"message": "Invalid request.\n\n\"title\" wasn't supplied.", "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue", "status": "422"}),
+                );
+            };
+            let now = inner.tick();
+            let number = inner.next_number;
+            inner.next_number += 1;
+            let labels = payload["labels"]
+                .as_array()
+                .map_or_else(Vec::new, |l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
+            inner.items.insert(
+                number,
+                Item {
+                    title: title.to_owned(),
+                    body: payload["body"].as_str().map(str::to_owned),
+                    state: "open".to_owned(),
+                    labels,
+                    created_at: now.clone(),
+                    updated_at: now,
+                    pull: None,
+                },
+            );
+            let mut response = answer(201, inner.issue_json(number));
+            response.headers_mut().insert("location", format!("{}/issues/{number}", inner.repo_url()).parse().unwrap());
+            response
+        }
+        ("GET", ["issues", n]) => match number(n).filter(|n| inner.items.contains_key(n)) {
+            Some(n) => answer(200, inner.issue_json(n)),
+            None => message(404, "Not Found"),
+        },
+        ("PATCH", ["issues", n]) => {
+            let Some(n) = number(n).filter(|n| inner.items.contains_key(n)) else { return message(404, "Not Found") };
+            let now = inner.tick();
+            let item = inner.items.get_mut(&n).unwrap();
+            if let Some(body) = payload["body"].as_str() {
+                item.body = Some(body.to_owned());
+            }
+            if let Some(title) = payload["title"].as_str() {
+                item.title = title.to_owned();
+            }
+            if let Some(state) = payload["state"].as_str() {
+                item.state = state.to_owned();
+            }
+            item.updated_at = now;
+            answer(200, inner.issue_json(n))
+        }
+        ("POST", ["issues", n, "labels"]) => {
+            let Some(n) = number(n).filter(|n| inner.items.contains_key(n)) else { return message(404, "Not Found") };
+            let Some(new) = payload["labels"].as_array() else {
+                return answer(
+                    422,
+                    json!({"message": "Invalid request.\n\n\"labels\" wasn't supplied.", "status": "422"}),
+                );
+            };
+            let item = inner.items.get_mut(&n).unwrap();
+            for label in new.iter().filter_map(Value::as_str) {
+                if !item.labels.iter().any(|l| l == label) {
+                    item.labels.push(label.to_owned());
+                }
+            }
+            let labels = item.labels.clone();
+            answer(200, json!(labels.iter().map(|l| inner.label(l)).collect::<Vec<_>>()))
+        }
+        ("DELETE", ["issues", n, "labels", name]) => {
+            let Some(n) = number(n).filter(|n| inner.items.contains_key(n)) else { return message(404, "Not Found") };
+            let item = inner.items.get_mut(&n).unwrap();
+            let before = item.labels.len();
+            item.labels.retain(|l| l != name);
+            if item.labels.len() == before {
+                return message(404, "Label does not exist");
+            }
+            let labels = item.labels.clone();
+            answer(200, json!(labels.iter().map(|l| inner.label(l)).collect::<Vec<_>>()))
+        }
+        ("GET", ["pulls"]) => {
+            let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+            let state = get("state").unwrap_or_else(|| "open".to_owned());
+            let head = get("head");
+            let pulls: Vec<Value> = inner
+                .items
+                .iter()
+                .filter(|(_, i)| i.pull.is_some() && (state == "all" || i.state == state))
+                .filter(|(_, i)| {
+                    head.as_ref().is_none_or(|h| *h == format!("{}:{}", inner.owner, i.pull.as_ref().unwrap().0))
+                })
+                .map(|(n, _)| inner.pull_json(*n))
+                .collect();
+            answer(200, json!(pulls))
+        }
+        ("POST", ["pulls"]) => {
+            let (Some(title), Some(head), Some(base)) =
+                (payload["title"].as_str(), payload["head"].as_str(), payload["base"].as_str())
+            else {
+                return answer(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "missing_field", "field": "head"}], "status": "422"}),
+                );
+            };
+            if inner.bare.is_some() && inner.sha(head).is_empty() {
+                return answer(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}], "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422"}),
+                );
+            }
+            if inner.items.values().any(|i| i.state == "open" && i.pull.as_ref().is_some_and(|(h, _)| h == head)) {
+                let text = format!("A pull request already exists for {}:{head}.", inner.owner);
+                return answer(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": text}], "status": "422"}),
+                );
+            }
+            let now = inner.tick();
+            let number = inner.next_number;
+            inner.next_number += 1;
+            inner.items.insert(
+                number,
+                Item {
+                    title: title.to_owned(),
+                    body: payload["body"].as_str().map(str::to_owned),
+                    state: "open".to_owned(),
+                    labels: Vec::new(),
+                    created_at: now.clone(),
+                    updated_at: now,
+                    pull: Some((head.to_owned(), base.to_owned())),
+                },
+            );
+            answer(201, inner.pull_json(number))
+        }
+        ("PATCH", ["pulls", n]) => {
+            let Some(n) = number(n).filter(|n| inner.items.get(n).is_some_and(|i| i.pull.is_some())) else {
+                return message(404, "Not Found");
+            };
+            let now = inner.tick();
+            let item = inner.items.get_mut(&n).unwrap();
+            if let Some(title) = payload["title"].as_str() {
+                item.title = title.to_owned();
+            }
+            if let Some(body) = payload["body"].as_str() {
+                item.body = Some(body.to_owned());
+            }
+            item.updated_at = now;
+            answer(200, inner.pull_json(n))
+        }
+        _ => message(404, "Not Found"),
+    }
+}
