@@ -222,14 +222,20 @@ async fn count(tx: &mut Tx, table: &str, condition: impl FnOnce(&mut Sql)) -> Re
 }
 
 /// Every index the table should have: the spec's, one per unique field, and one per server
-/// timestamp (they are sortable, and keyset pages must not scan).
+/// timestamp (they are sortable, and keyset pages must not scan). Non-unique indexes end with
+/// the primary key, the tie-break of every list order, so a filtered and sorted page reads
+/// the index in order instead of sorting every match. Names follow the spec's fields.
 fn wanted_indexes(def: &EntityDef) -> Vec<(String, Vec<&'static str>, bool)> {
     let key = def.primary_key().name;
     let mut wanted: Vec<(String, Vec<&'static str>, bool)> = Vec::new();
     let mut add = |fields: Vec<&'static str>, unique: bool| {
         let name = index_name(def.table, &fields, unique);
+        let mut columns = fields;
+        if !unique && !columns.contains(&key) {
+            columns.push(key);
+        }
         if !wanted.iter().any(|(n, _, _)| *n == name) {
-            wanted.push((name, fields, unique));
+            wanted.push((name, columns, unique));
         }
     };
     for fields in def.unique_constraints() {

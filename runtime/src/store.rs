@@ -187,10 +187,12 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
     sql.push(" FROM ").push_ident(def.table);
     push_where(&mut sql, def, query, true);
     push_order(&mut sql, def, query);
-    // One extra row tells whether a next page exists without a second query.
-    sql.push(" LIMIT ").push_bind(SqlValue::Int(i64::from(query.limit) + 1));
+    // One extra row tells whether a next page exists without a second query. Written as
+    // literals (validated integers, never text): a bound LIMIT makes SQLite re-prepare the
+    // statement on every request.
+    sql.push(&format!(" LIMIT {}", u64::from(query.limit) + 1));
     if query.offset > 0 {
-        sql.push(" OFFSET ").push_bind(SqlValue::Int(i64::try_from(query.offset).unwrap_or(i64::MAX)));
+        sql.push(&format!(" OFFSET {}", query.offset.min(i64::MAX as u64)));
     }
     let mut rows = db.fetch_all(sql, &row_types(def)).await?;
     let has_more = rows.len() > query.limit as usize;
