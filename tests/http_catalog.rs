@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use axum::Router;
@@ -13,7 +12,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use entity_spec::{Backend, MigrateOptions};
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, percent_encode, send};
+use support::{BACKENDS, TestDb, TestResponse, expected_order, ids, percent_encode, send};
 use uuid::Uuid;
 
 #[entity_spec::entity_spec("tests/specs/catalog.json")]
@@ -75,10 +74,6 @@ async fn stored_api_key(test_db: &TestDb, backend: Backend, id: &str) -> Option<
 fn parse_time(value: &Value) -> DateTime<Utc> {
     let text = value.as_str().unwrap_or_else(|| panic!("not a timestamp: {value}"));
     DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("`{text}`: {e}")).with_timezone(&Utc)
-}
-
-fn ids(items: &[Value]) -> Vec<String> {
-    items.iter().map(|i| i["id"].as_str().expect("id").to_owned()).collect()
 }
 
 fn codes(response: &TestResponse) -> BTreeSet<(String, String)> {
@@ -1073,40 +1068,6 @@ async fn filters_on_every_type() {
 // ---------------------------------------------------------------------------------------------
 // Sorting and cursor pagination
 // ---------------------------------------------------------------------------------------------
-
-fn compare_values(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-        (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()).expect("comparable"),
-        (Value::String(a), Value::String(b)) => {
-            match (DateTime::parse_from_rfc3339(a), DateTime::parse_from_rfc3339(b)) {
-                (Ok(a), Ok(b)) => a.cmp(&b),
-                _ => a.cmp(b),
-            }
-        }
-        _ => panic!("cannot compare {a} and {b}"),
-    }
-}
-
-fn expected_order(items: &[Value], sort: &str) -> Vec<String> {
-    let (field, descending) = match sort.strip_prefix('-') {
-        Some(field) => (field, true),
-        None => (sort, false),
-    };
-    let mut sorted = items.to_vec();
-    sorted.sort_by(|a, b| {
-        let ordering = compare_values(&a[field], &b[field]).then_with(|| {
-            let a = Uuid::parse_str(a["id"].as_str().expect("id")).expect("uuid");
-            let b = Uuid::parse_str(b["id"].as_str().expect("id")).expect("uuid");
-            a.cmp(&b)
-        });
-        if descending { ordering.reverse() } else { ordering }
-    });
-    ids(&sorted)
-}
 
 async fn collect_pages(
     app: &Router,

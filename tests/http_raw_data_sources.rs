@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use entity_spec::{Backend, MigrateOptions};
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, percent_encode, send, send_raw};
+use support::{BACKENDS, TestDb, TestResponse, expected_order, ids, percent_encode, send, send_raw};
 use uuid::Uuid;
 
 /// The reference spec's entity for CRUD, without `api.tracking` and actions (whose status
@@ -113,10 +112,6 @@ fn now_micros() -> DateTime<Utc> {
 
 fn names(body: &Value) -> BTreeSet<String> {
     body["items"].as_array().expect("items").iter().map(|i| i["name"].as_str().expect("name").to_owned()).collect()
-}
-
-fn ids(items: &[Value]) -> Vec<String> {
-    items.iter().map(|i| i["id"].as_str().expect("id").to_owned()).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1207,42 +1202,6 @@ async fn seed_many(app: &Router, backend: Backend, count: usize) -> Vec<Value> {
         created.push(create(app, backend, body).await.body);
     }
     created
-}
-
-/// Orders JSON values as the store does ascending: NULLs last, timestamps as instants.
-fn compare_values(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-        (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()).expect("comparable"),
-        (Value::String(a), Value::String(b)) => {
-            match (DateTime::parse_from_rfc3339(a), DateTime::parse_from_rfc3339(b)) {
-                (Ok(a), Ok(b)) => a.cmp(&b),
-                _ => a.cmp(b),
-            }
-        }
-        _ => panic!("cannot compare {a} and {b}"),
-    }
-}
-
-/// The order a list must have: by `field` (`-field` descending), then by id the same way.
-fn expected_order(items: &[Value], sort: &str) -> Vec<String> {
-    let (field, descending) = match sort.strip_prefix('-') {
-        Some(field) => (field, true),
-        None => (sort, false),
-    };
-    let mut sorted = items.to_vec();
-    sorted.sort_by(|a, b| {
-        let ordering = compare_values(&a[field], &b[field]).then_with(|| {
-            let a = Uuid::parse_str(a["id"].as_str().expect("id")).expect("uuid");
-            let b = Uuid::parse_str(b["id"].as_str().expect("id")).expect("uuid");
-            a.cmp(&b)
-        });
-        if descending { ordering.reverse() } else { ordering }
-    });
-    ids(&sorted)
 }
 
 /// Follows `next_cursor` from the first page of `query` to the end; returns every item.

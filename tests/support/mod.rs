@@ -310,3 +310,45 @@ macro_rules! order_test_actions {
 }
 #[allow(unused_imports)]
 pub(crate) use order_test_actions;
+
+/// The `id`s of list items, in order.
+pub fn ids(items: &[Value]) -> Vec<String> {
+    items.iter().map(|i| i["id"].as_str().expect("id").to_owned()).collect()
+}
+
+/// Orders JSON values as the store does ascending: NULLs last, timestamps as instants.
+pub fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+        (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()).expect("comparable"),
+        (Value::String(a), Value::String(b)) => {
+            match (chrono::DateTime::parse_from_rfc3339(a), chrono::DateTime::parse_from_rfc3339(b)) {
+                (Ok(a), Ok(b)) => a.cmp(&b),
+                _ => a.cmp(b),
+            }
+        }
+        _ => panic!("cannot compare {a} and {b}"),
+    }
+}
+
+/// The order a list must have: by `field` (`-field` descending), then by id the same way.
+pub fn expected_order(items: &[Value], sort: &str) -> Vec<String> {
+    let (field, descending) = match sort.strip_prefix('-') {
+        Some(field) => (field, true),
+        None => (sort, false),
+    };
+    let mut sorted = items.to_vec();
+    sorted.sort_by(|a, b| {
+        let ordering = compare_values(&a[field], &b[field]).then_with(|| {
+            let a = uuid::Uuid::parse_str(a["id"].as_str().expect("id")).expect("uuid");
+            let b = uuid::Uuid::parse_str(b["id"].as_str().expect("id")).expect("uuid");
+            a.cmp(&b)
+        });
+        if descending { ordering.reverse() } else { ordering }
+    });
+    ids(&sorted)
+}
