@@ -5,7 +5,9 @@
 //! pools; every statement is built by [`Sql`], which quotes identifiers (all of them checked
 //! snake_case names from the spec) and binds every value as a parameter.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -23,7 +25,7 @@ use crate::value::{SqlType, SqlValue};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://entity-spec.db";
 
 /// Which database a [`Db`] talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// SQLite, embedded.
     Sqlite,
@@ -219,19 +221,70 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Sql {
     backend: Backend,
-    text: String,
+    text: SqlText,
     args: Vec<SqlValue>,
+}
+
+/// Statement text: built for this request, or shared by every request of its kind.
+#[derive(Debug, Clone)]
+enum SqlText {
+    Built(String),
+    Shared(Arc<str>),
+}
+
+/// Statement texts that depend only on an entity's definition and the backend (get by id),
+/// built on first use so hot paths spend nothing on building SQL. Keyed by the definition's
+/// address, not its table: two specs in one process may describe one table differently, and
+/// definitions merged to one address are identical.
+pub fn shared_text(
+    def: &'static crate::def::EntityDef,
+    backend: Backend,
+    statement: &'static str,
+    build: impl FnOnce() -> Sql,
+) -> Arc<str> {
+    type Cache = Mutex<HashMap<(usize, Backend, &'static str), Arc<str>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = (std::ptr::from_ref(def) as usize, backend, statement);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(text) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return text.clone();
+    }
+    let text: Arc<str> = build().text().into();
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, text.clone());
+    text
 }
 
 impl Sql {
     /// An empty statement for `backend`.
     pub fn new(backend: Backend) -> Self {
-        Sql { backend, text: String::with_capacity(256), args: Vec::new() }
+        Sql { backend, text: SqlText::Built(String::with_capacity(256)), args: Vec::new() }
+    }
+
+    /// A statement with shared text (from [`shared_text`]); add its values with [`Sql::bind`]
+    /// in placeholder order.
+    pub fn shared(backend: Backend, text: Arc<str>) -> Self {
+        Sql { backend, text: SqlText::Shared(text), args: Vec::new() }
+    }
+
+    /// Binds the next placeholder's value without touching the text.
+    pub fn bind(&mut self, value: SqlValue) -> &mut Self {
+        self.args.push(value);
+        self
+    }
+
+    fn built(&mut self) -> &mut String {
+        if let SqlText::Shared(text) = &self.text {
+            self.text = SqlText::Built(text.to_string());
+        }
+        match &mut self.text {
+            SqlText::Built(text) => text,
+            SqlText::Shared(_) => unreachable!("converted above"),
+        }
     }
 
     /// Appends trusted SQL text (keywords and punctuation written in this crate, never input).
     pub fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
+        self.built().push_str(text);
         self
     }
 
@@ -239,20 +292,23 @@ impl Sql {
     /// (snake_case ASCII), so quoting only guards against reserved words.
     pub fn push_ident(&mut self, name: &str) -> &mut Self {
         debug_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "unchecked identifier {name:?}");
-        self.text.push('"');
-        self.text.push_str(name);
-        self.text.push('"');
+        let text = self.built();
+        text.push('"');
+        text.push_str(name);
+        text.push('"');
         self
     }
 
     /// Appends a placeholder and binds `value` to it.
     pub fn push_bind(&mut self, value: SqlValue) -> &mut Self {
         self.args.push(value);
+        let number = self.args.len();
         match self.backend {
-            Backend::Sqlite => self.text.push('?'),
+            Backend::Sqlite => self.built().push('?'),
             Backend::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.args.len().to_string());
+                let text = self.built();
+                text.push('$');
+                text.push_str(&number.to_string());
             }
         }
         self
@@ -260,13 +316,19 @@ impl Sql {
 
     /// The statement text (for tests and debugging; values are not included).
     pub fn text(&self) -> &str {
-        &self.text
+        match &self.text {
+            SqlText::Built(text) => text,
+            SqlText::Shared(text) => text,
+        }
     }
 
     fn sqlite_query(self) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
         // Safe: the text is built only from this crate's SQL and checked identifiers; every
         // value is a bind parameter.
-        let mut query = sqlx::query(AssertSqlSafe(self.text));
+        let mut query = match self.text {
+            SqlText::Built(text) => sqlx::query(AssertSqlSafe(text)),
+            SqlText::Shared(text) => sqlx::query(AssertSqlSafe(text)),
+        };
         for value in self.args {
             query = match value {
                 SqlValue::Null(SqlType::Int | SqlType::Bool) => query.bind(None::<i64>),
@@ -287,7 +349,10 @@ impl Sql {
 
     fn postgres_query(self) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
         // Safe: see `sqlite_query`.
-        let mut query = sqlx::query(AssertSqlSafe(self.text));
+        let mut query = match self.text {
+            SqlText::Built(text) => sqlx::query(AssertSqlSafe(text)),
+            SqlText::Shared(text) => sqlx::query(AssertSqlSafe(text)),
+        };
         for value in self.args {
             query = match value {
                 SqlValue::Null(SqlType::Bool) => query.bind(None::<bool>),

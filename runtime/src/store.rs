@@ -6,7 +6,10 @@
 
 use uuid::Uuid;
 
-use crate::db::{Db, Sql};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::db::{Db, Sql, shared_text};
 use crate::def::{EntityDef, FieldKind};
 use crate::entity::Entity;
 use crate::query::{FilterOp, ListQuery, encode_cursor};
@@ -63,9 +66,16 @@ pub fn sql_type(kind: FieldKind) -> SqlType {
     }
 }
 
-/// The types of a row as read by this module: every field, then `_version`.
-fn row_types(def: &EntityDef) -> Vec<SqlType> {
-    def.fields.iter().map(|f| sql_type(f.kind)).chain([SqlType::Int]).collect()
+/// The types of a row as read by this module: every field, then `_version`; built once per
+/// definition (keyed by address, like `db::shared_text`).
+fn row_types(def: &'static EntityDef) -> Arc<[SqlType]> {
+    static CACHE: OnceLock<Mutex<HashMap<usize, Arc<[SqlType]>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let types = cache
+        .entry(std::ptr::from_ref(def) as usize)
+        .or_insert_with(|| def.fields.iter().map(|f| sql_type(f.kind)).chain([SqlType::Int]).collect());
+    types.clone()
 }
 
 fn push_columns(sql: &mut Sql, def: &EntityDef) {
@@ -113,11 +123,17 @@ pub async fn insert<E: Entity>(db: &Db, entity: &E) -> Result<Versioned<E>, Stor
 /// Reads one entity by id.
 pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, StoreError> {
     let def = E::DEF;
-    let mut sql = Sql::new(db.backend());
-    sql.push("SELECT ");
-    push_columns(&mut sql, def);
-    sql.push(" FROM ").push_ident(def.table).push(" WHERE ").push_ident(def.primary_key().name).push(" = ");
-    sql.push_bind(SqlValue::Uuid(id));
+    let backend = db.backend();
+    let text = shared_text(def, backend, "get", || {
+        let mut sql = Sql::new(backend);
+        sql.push("SELECT ");
+        push_columns(&mut sql, def);
+        sql.push(" FROM ").push_ident(def.table).push(" WHERE ").push_ident(def.primary_key().name).push(" = ");
+        sql.push_bind(SqlValue::Uuid(id));
+        sql
+    });
+    let mut sql = Sql::shared(backend, text);
+    sql.bind(SqlValue::Uuid(id));
     match db.fetch_optional(sql, &row_types(def)).await? {
         Some(row) => decode(row).map(Some),
         None => Ok(None),
