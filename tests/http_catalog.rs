@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use entity_spec::{Backend, MigrateOptions};
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, expected_order, ids, percent_encode, send};
+use support::{BACKENDS, TestDb, TestResponse, collect_pages, expected_order, ids, percent_encode, send};
 use uuid::Uuid;
 
 #[entity_spec::entity_spec("tests/specs/catalog.json")]
@@ -1069,39 +1069,6 @@ async fn filters_on_every_type() {
 // Sorting and cursor pagination
 // ---------------------------------------------------------------------------------------------
 
-async fn collect_pages(
-    app: &Router,
-    backend: Backend,
-    path: &str,
-    query: &str,
-    limit: usize,
-    total: usize,
-) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for page in 0.. {
-        assert!(page <= total / limit + 1, "{backend:?}: {path}?{query}: more pages than rows");
-        let uri = match &cursor {
-            None => format!("{path}?{query}"),
-            Some(cursor) => format!("{path}?{query}&cursor={cursor}"),
-        };
-        let response = send(app, "GET", &uri, None, &[]).await;
-        assert_eq!(response.status, StatusCode::OK, "{backend:?}: {uri}: {}", response.text);
-        assert_eq!(response.body["total"], total, "{backend:?}: {uri}: total");
-        let page_items = response.body["items"].as_array().expect("items");
-        items.extend(page_items.iter().cloned());
-        match &response.body["next_cursor"] {
-            Value::String(next) => {
-                assert_eq!(page_items.len(), limit, "{backend:?}: {uri}: only the last page is short");
-                cursor = Some(next.clone());
-            }
-            Value::Null => break,
-            other => panic!("{backend:?}: {uri}: next_cursor is {other}"),
-        }
-    }
-    items
-}
-
 async fn assert_sorted_pages(app: &Router, backend: Backend, path: &str, filter: &str, sort: &str, all: &[Value]) {
     const LIMIT: usize = 3;
     let query = if filter.is_empty() {
@@ -1109,7 +1076,7 @@ async fn assert_sorted_pages(app: &Router, backend: Backend, path: &str, filter:
     } else {
         format!("{filter}&sort={sort}&limit={LIMIT}")
     };
-    let items = collect_pages(app, backend, path, &query, LIMIT, all.len()).await;
+    let items = collect_pages(app, backend, path, &query, LIMIT, all.len(), |_, _| {}).await;
     let got = ids(&items);
     let unique: BTreeSet<&String> = got.iter().collect();
     assert_eq!(unique.len(), got.len(), "{backend:?}: {path}?{query}: a row was repeated");

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use entity_spec::{Backend, MigrateOptions};
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, expected_order, ids, percent_encode, send, send_raw};
+use support::{BACKENDS, TestDb, TestResponse, collect_pages, expected_order, ids, percent_encode, send, send_raw};
 use uuid::Uuid;
 
 /// The reference spec's entity for CRUD, without `api.tracking` and actions (whose status
@@ -1204,37 +1204,6 @@ async fn seed_many(app: &Router, backend: Backend, count: usize) -> Vec<Value> {
     created
 }
 
-/// Follows `next_cursor` from the first page of `query` to the end; returns every item.
-async fn collect_pages(app: &Router, backend: Backend, query: &str, limit: usize, total: usize) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for page in 0.. {
-        assert!(page <= total / limit + 1, "{backend:?}: ?{query}: more pages than rows");
-        let uri = match &cursor {
-            None => format!("{PATH}?{query}"),
-            Some(cursor) => format!("{PATH}?{query}&cursor={cursor}"),
-        };
-        let response = send(app, "GET", &uri, None, &[]).await;
-        assert_eq!(response.status, StatusCode::OK, "{backend:?}: {uri}: {}", response.text);
-        assert_no_secret(&response, backend, &uri);
-        assert_eq!(response.body["total"], total, "{backend:?}: {uri}: total counts every match on every page");
-        let page_items = response.body["items"].as_array().expect("items");
-        items.extend(page_items.iter().cloned());
-        match &response.body["next_cursor"] {
-            Value::String(next) => {
-                assert_eq!(page_items.len(), limit, "{backend:?}: {uri}: only the last page is short");
-                cursor = Some(next.clone());
-            }
-            Value::Null => {
-                assert!(!page_items.is_empty() || total == 0, "{backend:?}: {uri}: no empty last page");
-                break;
-            }
-            other => panic!("{backend:?}: {uri}: next_cursor is {other}"),
-        }
-    }
-    items
-}
-
 #[tokio::test]
 async fn cursor_pages_visit_every_row_once_in_order() {
     const ROWS: usize = 25;
@@ -1275,7 +1244,10 @@ async fn cursor_pages_visit_every_row_once_in_order() {
                 Some(sort) => format!("sort={sort}&limit={LIMIT}"),
                 None => format!("limit={LIMIT}"),
             };
-            let items = collect_pages(&app, backend, &query, LIMIT, ROWS).await;
+            let items = collect_pages(&app, backend, PATH, &query, LIMIT, ROWS, |response, uri| {
+                assert_no_secret(response, backend, uri)
+            })
+            .await;
             let got = ids(&items);
             let unique: BTreeSet<&String> = got.iter().collect();
             assert_eq!(unique.len(), got.len(), "{backend:?}: ?{query}: a row was repeated");
@@ -1287,7 +1259,10 @@ async fn cursor_pages_visit_every_row_once_in_order() {
         let active: Vec<Value> = current.iter().filter(|i| i["is_active"] == true).cloned().collect();
         for sort in ["name", "-created_at", "source_type", "-source_type"] {
             let query = format!("is_active=true&sort={sort}&limit={LIMIT}");
-            let items = collect_pages(&app, backend, &query, LIMIT, active.len()).await;
+            let items = collect_pages(&app, backend, PATH, &query, LIMIT, active.len(), |response, uri| {
+                assert_no_secret(response, backend, uri)
+            })
+            .await;
             assert_eq!(ids(&items), expected_order(&active, sort), "{backend:?}: ?{query}");
         }
         // The page size may change between pages (limit is not part of the query).

@@ -352,3 +352,44 @@ pub fn expected_order(items: &[Value], sort: &str) -> Vec<String> {
     });
     ids(&sorted)
 }
+
+/// Follows `next_cursor` from the first page of `path?query` to the end and returns every
+/// item, checking on each page the status, `total`, full pages until the last, no empty last
+/// page, and whatever `check` adds (given the response and its URI).
+pub async fn collect_pages(
+    app: &Router,
+    backend: Backend,
+    path: &str,
+    query: &str,
+    limit: usize,
+    total: usize,
+    check: impl Fn(&TestResponse, &str),
+) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for page in 0.. {
+        assert!(page <= total / limit + 1, "{backend:?}: {path}?{query}: more pages than rows");
+        let uri = match &cursor {
+            None => format!("{path}?{query}"),
+            Some(cursor) => format!("{path}?{query}&cursor={cursor}"),
+        };
+        let response = send(app, "GET", &uri, None, &[]).await;
+        assert_eq!(response.status, StatusCode::OK, "{backend:?}: {uri}: {}", response.text);
+        check(&response, &uri);
+        assert_eq!(response.body["total"], total, "{backend:?}: {uri}: total counts every match on every page");
+        let page_items = response.body["items"].as_array().expect("items");
+        items.extend(page_items.iter().cloned());
+        match &response.body["next_cursor"] {
+            Value::String(next) => {
+                assert_eq!(page_items.len(), limit, "{backend:?}: {uri}: only the last page is short");
+                cursor = Some(next.clone());
+            }
+            Value::Null => {
+                assert!(!page_items.is_empty() || total == 0, "{backend:?}: {uri}: no empty last page");
+                break;
+            }
+            other => panic!("{backend:?}: {uri}: next_cursor is {other}"),
+        }
+    }
+    items
+}
