@@ -826,19 +826,16 @@ fn check_unique_indexes(indexes: &[IndexSpec], d: &mut Diagnostics) {
     }
 }
 
-/// Paths the service itself serves (API docs); no collection may take them.
-const RESERVED_PATHS: &[&str] = &["/docs"];
+/// Paths the service itself serves, and what it serves there; no collection may take them.
+const RESERVED_PATHS: &[(&str, &str)] =
+    &[("/docs", "its API docs"), ("/ui", "the workbench"), ("/openapi.json", "its OpenAPI document")];
 
 /// Collection paths are `/` followed by kebab-case segments, and not a reserved path.
 fn check_collection_path(path: &Spanned<String>, ctx: &str, d: &mut Diagnostics) -> Option<String> {
     let valid = path.value.strip_prefix('/').is_some_and(|rest| rest.split('/').all(naming::is_kebab_segment));
-    let reserved = RESERVED_PATHS.iter().find(|r| path.value == **r || path.value.starts_with(&format!("{r}/")));
-    if let (true, Some(reserved)) = (valid, reserved) {
-        d.error(
-            path.pos,
-            ctx,
-            format!("`{reserved}` is where the service serves its API docs; choose another `api.path`"),
-        );
+    let reserved = RESERVED_PATHS.iter().find(|(r, _)| path.value == *r || path.value.starts_with(&format!("{r}/")));
+    if let (true, Some((reserved, what))) = (valid, reserved) {
+        d.error(path.pos, ctx, format!("`{reserved}` is where the service serves {what}; choose another `api.path`"));
         None
     } else if valid {
         Some(path.value.clone())
@@ -961,6 +958,9 @@ fn check_action_method(action: &ActionSpec, d: &mut Diagnostics) -> Option<Strin
     }
 }
 
+/// The collection segment of the statistics endpoint, as `runtime::http::STATS_SEGMENT`.
+pub const STATS_SEGMENT: &str = "stats";
+
 /// Action names are unique within an entity, and no two actions share a method and path.
 fn check_unique_actions(actions: &[ActionIr], ctx: &str, d: &mut Diagnostics) {
     for (i, action) in actions.iter().enumerate() {
@@ -968,6 +968,14 @@ fn check_unique_actions(actions: &[ActionIr], ctx: &str, d: &mut Diagnostics) {
         let action_ctx = format!("{ctx}, action `{}`", action.name);
         if earlier.iter().any(|a| a.name == action.name) {
             d.error(action.pos, &action_ctx, format!("duplicate action name `{}`", action.name));
+        } else if action.scope == ActionScope::Collection && action.path_segment == STATS_SEGMENT {
+            d.error(
+                action.pos,
+                &action_ctx,
+                format!(
+                    "`{STATS_SEGMENT}` is where the service serves the collection's statistics; choose another `path`"
+                ),
+            );
         } else if let Some(twin) = earlier
             .iter()
             .find(|a| a.scope == action.scope && a.method == action.method && a.path_segment == action.path_segment)

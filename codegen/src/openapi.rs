@@ -17,6 +17,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required};
 
+use crate::check::STATS_SEGMENT;
 use crate::ir::{ActionKind, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, Setter, SpecIr};
 use crate::json::{Number, ValueKind};
 
@@ -57,7 +58,8 @@ pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
             .schema(entity.create_type_name(), input_schema(entity, InputKind::Create))
             .schema(entity.update_type_name(), input_schema(entity, InputKind::Replace))
             .schema(patch_type_name(entity), input_schema(entity, InputKind::Patch))
-            .schema(page_type_name(entity), page_schema(entity));
+            .schema(page_type_name(entity), page_schema(entity))
+            .schema(stats_type_name(entity), stats_schema(entity));
         let item_path = format!("{}/{{id}}", entity.collection_path);
         paths = paths
             .path(
@@ -66,6 +68,10 @@ pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
                     .operation(HttpMethod::Get, list_operation(entity))
                     .operation(HttpMethod::Post, create_operation(entity))
                     .build(),
+            )
+            .path(
+                format!("{}/{STATS_SEGMENT}", entity.collection_path),
+                PathItemBuilder::new().operation(HttpMethod::Get, stats_operation(entity)).build(),
             )
             .path(
                 item_path,
@@ -195,7 +201,7 @@ fn property_schema(field: &FieldIr, nullable: bool, with_default: bool) -> Schem
     Schema::AnyOf(any_of)
 }
 
-fn default_json(field: &FieldIr, default: &DefaultValue) -> serde_json::Value {
+pub(crate) fn default_json(field: &FieldIr, default: &DefaultValue) -> serde_json::Value {
     match default {
         DefaultValue::Bool(b) => (*b).into(),
         DefaultValue::Integer(i) => (*i).into(),
@@ -441,7 +447,7 @@ fn supports_ranges(ty: &FieldType) -> bool {
 }
 
 /// Fields a list can be sorted by, in the same order as `runtime::def::EntityDef::sortable_fields`.
-fn sortable(entity: &EntityIr) -> Vec<&FieldIr> {
+pub(crate) fn sortable(entity: &EntityIr) -> Vec<&FieldIr> {
     entity
         .fields
         .iter()
@@ -487,6 +493,21 @@ fn list_operation(entity: &EntityIr) -> OperationBuilder {
             "Sort field; `-` for descending. Ties are broken by id, so pages never skip or repeat items.".to_owned(),
             ObjectBuilder::new().schema_type(Type::String).enum_values(Some(sort_values)),
         ));
+    for parameter in filter_parameters(entity) {
+        operation = operation.parameter(parameter);
+    }
+    operation
+        .response("200", json_body("One page of items.", schema_ref(&page_type_name(entity)), false).build())
+        .response(
+            "400",
+            problem("A query parameter is unknown, repeated or has a bad value; `errors[0].field` names it."),
+        )
+        .response("default", problem("Server error (500) or database unavailable (503)."))
+}
+
+/// The filter parameters of a list (and of the statistics, which take the same filters).
+fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter> {
+    let mut parameters = Vec::new();
     for field in entity.fields.iter().filter(|f| filterable(f)) {
         let name = &field.name;
         let equality: Schema = match &field.ty {
@@ -504,12 +525,12 @@ fn list_operation(entity: &EntityIr) -> OperationBuilder {
             FieldType::Enum(_) => format!("`{name}` equals the value, or one of a comma-separated list."),
             _ => format!("`{name}` equals the value."),
         };
-        operation = operation.parameter(query_parameter(name.clone(), equality_description, equality.clone()));
+        parameters.push(query_parameter(name.clone(), equality_description, equality.clone()));
         let list_schema = match query_value_pattern(&field.ty) {
             Some(pattern) => ObjectBuilder::new().schema_type(Type::String).pattern(Some(comma_list(&pattern))),
             None => ObjectBuilder::new().schema_type(Type::String),
         };
-        operation = operation.parameter(query_parameter(
+        parameters.push(query_parameter(
             format!("{name}__in"),
             format!("`{name}` is one of the comma-separated values."),
             list_schema,
@@ -518,7 +539,7 @@ fn list_operation(entity: &EntityIr) -> OperationBuilder {
             for (suffix, meaning) in
                 [("gt", "greater than"), ("gte", "at least"), ("lt", "less than"), ("lte", "at most")]
             {
-                operation = operation.parameter(query_parameter(
+                parameters.push(query_parameter(
                     format!("{name}__{suffix}"),
                     format!("`{name}` is {meaning} the value."),
                     equality.clone(),
@@ -526,20 +547,88 @@ fn list_operation(entity: &EntityIr) -> OperationBuilder {
             }
         }
         if field.nullable {
-            operation = operation.parameter(query_parameter(
+            parameters.push(query_parameter(
                 format!("{name}__isnull"),
                 format!("`true`: `{name}` is empty; `false`: it is set."),
                 ObjectBuilder::new().schema_type(Type::Boolean),
             ));
         }
     }
+    parameters
+}
+
+fn stats_type_name(entity: &EntityIr) -> String {
+    format!("{}Stats", entity.name)
+}
+
+/// Fields the statistics split by, as `runtime::stats::grouped_fields`.
+pub(crate) fn grouped_fields(entity: &EntityIr) -> impl Iterator<Item = &FieldIr> {
+    entity.fields.iter().filter(|f| filterable(f) && matches!(f.ty, FieldType::Enum(_) | FieldType::Boolean))
+}
+
+fn stats_operation(entity: &EntityIr) -> OperationBuilder {
+    let mut operation = OperationBuilder::new()
+        .operation_id(Some(format!("stats{}", plural_pascal(entity))))
+        .tag(entity.name.clone())
+        .summary(Some(format!("Statistics of {}", entity.collection_path)))
+        .description(Some(
+            "How many items match the filters (the list's filters; no paging or sorting), and how they split over each \
+             enum and boolean field. Counted in the database."
+                .to_owned(),
+        ));
+    for parameter in filter_parameters(entity) {
+        operation = operation.parameter(parameter);
+    }
     operation
-        .response("200", json_body("One page of items.", schema_ref(&page_type_name(entity)), false).build())
+        .response("200", json_body("Counts of the matching items.", schema_ref(&stats_type_name(entity)), false).build())
         .response(
             "400",
-            problem("A query parameter is unknown, repeated or has a bad value; `errors[0].field` names it."),
+            problem("A query parameter is unknown, repeated, a paging parameter or has a bad value; `errors[0].field` names it."),
         )
         .response("default", problem("Server error (500) or database unavailable (503)."))
+}
+
+fn stats_schema(entity: &EntityIr) -> ObjectBuilder {
+    let count = || ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
+    let mut counts = ObjectBuilder::new().schema_type(Type::Object);
+    for field in grouped_fields(entity) {
+        let values: Vec<&str> = match &field.ty {
+            FieldType::Enum(enum_ir) => enum_ir.values.iter().map(|v| v.value.as_str()).collect(),
+            _ => vec!["true", "false"],
+        };
+        let mut by_value = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(format!("Matching items per `{}` value.", field.name)));
+        for value in values.into_iter().chain(field.nullable.then_some("null")) {
+            by_value = by_value.property(value, count()).required(value);
+        }
+        let by_value = by_value.additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+        counts = counts.property(field.name.clone(), by_value).required(field.name.clone());
+    }
+    let mut stats = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(format!("Counts of {} items.", entity.name)))
+        .property("total", count().description(Some("Items matching the filters.")))
+        .required("total")
+        .property("counts", counts.additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false))))
+        .required("counts");
+    if entity.tracking.is_some() {
+        let runs = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("What the entity's runs are doing (not narrowed by the filters)."))
+            .property("queued", count())
+            .required("queued")
+            .property("running", count())
+            .required("running")
+            .property(
+                "recent_failures",
+                ArrayBuilder::new().items(schema_ref("Run")).description(Some("The newest failed runs, newest first.")),
+            )
+            .required("recent_failures")
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+        stats = stats.property("runs", runs).required("runs");
+    }
+    stats.additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
 }
 
 fn body(entity_schema: &str, merge_patch: bool) -> utoipa::openapi::request_body::RequestBody {

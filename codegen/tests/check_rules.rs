@@ -100,3 +100,24 @@ fn the_docs_path_is_reserved_for_the_api_docs() {
     let found = errors(&format!(r#""fields": [{ID}], "api": {{"path": "/docs/widgets"}}"#));
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+#[test]
+fn the_workbench_and_statistics_paths_are_reserved() {
+    let found = errors(&format!(r#""fields": [{ID}], "api": {{"path": "/ui"}}"#));
+    assert_eq!(found, ["entity `Widget`: `/ui` is where the service serves the workbench; choose another `api.path`"]);
+    let found = errors(&format!(r#""fields": [{ID}], "api": {{"path": "/ui/widgets"}}"#));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let found = errors(&format!(
+        r#""fields": [{ID}], "api": {{"actions": [{{"name": "stats", "scope": "collection", "method": "GET"}}]}}"#
+    ));
+    assert_eq!(
+        found,
+        ["entity `Widget`, action `stats`: `stats` is where the service serves the collection's statistics; \
+             choose another `path`"]
+    );
+    // An item action may use the segment: it lives under `{path}/{id}/`.
+    assert!(
+        errors(&format!(r#""fields": [{ID}], "api": {{"actions": [{{"name": "stats", "scope": "item"}}]}}"#))
+            .is_empty()
+    );
+}

@@ -143,6 +143,36 @@ pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Li
     Ok(ListQuery { filters, sort, limit, offset: offset.unwrap_or(0), after, fingerprint })
 }
 
+/// Parses a query string that may carry only filters (the aggregate endpoint): the list's
+/// filter syntax, with paging and sorting refused by name rather than ignored.
+pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<Filter>, ApiError> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut filters = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if seen.contains(&key.to_string()) {
+            return Err(ApiError::invalid_parameter(&key, "repeated", "is given more than once".to_owned()));
+        }
+        seen.push(key.to_string());
+        if matches!(key.as_ref(), "limit" | "offset" | "cursor" | "sort") {
+            return Err(ApiError::invalid_parameter(
+                &key,
+                "unknown_parameter",
+                format!(
+                    "not accepted here: statistics count every matching item. Valid parameters: {}",
+                    filter_help(def)
+                ),
+            ));
+        }
+        filters.push(parse_filter(def, &key, &value).map_err(|mut error| {
+            if error.errors.first().is_some_and(|v| v.code == "unknown_parameter") {
+                error = unknown_parameter_of(def, &key, false);
+            }
+            error
+        })?);
+    }
+    Ok(filters)
+}
+
 fn parse_sort(def: &'static EntityDef, value: &str) -> Result<Sort, ApiError> {
     let (descending, name) = match value.strip_prefix('-') {
         Some(name) => (true, name),
@@ -217,18 +247,28 @@ pub fn valid_parameters(def: &EntityDef) -> Vec<String> {
 }
 
 fn unknown_parameter(def: &EntityDef, key: &str) -> ApiError {
+    unknown_parameter_of(def, key, true)
+}
+
+/// An unknown parameter, with the closest valid one and the list of valid ones (paging and
+/// sorting only where the endpoint takes them).
+fn unknown_parameter_of(def: &EntityDef, key: &str, paging: bool) -> ApiError {
     let valid = valid_parameters(def);
-    let hint = crate::input::closest(key, valid.iter().map(String::as_str))
-        .map(|c| format!(" Did you mean `{c}`?"))
-        .unwrap_or_default();
-    let filters = def.filterable_fields().map(|f| f.name).collect::<Vec<_>>().join(", ");
+    let candidates =
+        valid.iter().map(String::as_str).filter(|p| paging || !["limit", "offset", "cursor", "sort"].contains(p));
+    let hint = crate::input::closest(key, candidates).map(|c| format!(" Did you mean `{c}`?")).unwrap_or_default();
+    let paging = if paging { "limit, offset, cursor, sort, and " } else { "" };
     ApiError::invalid_parameter(
         &printable(key),
         "unknown_parameter",
-        format!(
-            "unknown query parameter.{hint} Valid parameters: limit, offset, cursor, sort, and filters on {filters} \
-             (with suffixes __in; __gt, __gte, __lt, __lte on numbers and dates; __isnull on optional fields)"
-        ),
+        format!("unknown query parameter.{hint} Valid parameters: {paging}{}", filter_help(def)),
+    )
+}
+
+fn filter_help(def: &EntityDef) -> String {
+    let filters = def.filterable_fields().map(|f| f.name).collect::<Vec<_>>().join(", ");
+    format!(
+        "filters on {filters} (with suffixes __in; __gt, __gte, __lt, __lte on numbers and dates; __isnull on optional fields)"
     )
 }
 

@@ -183,6 +183,8 @@ pub fn schema(backend: Backend) -> Vec<Sql> {
     ));
     statements.push(index("_entity_spec_runs_history_idx", false, " (\"entity\", \"item_id\", \"queued_at\")", ""));
     statements.push(index("_entity_spec_runs_queue_idx", false, " (\"status\", \"queued_at\")", ""));
+    // The workbench's "recent failures" reads the newest failed runs of an entity.
+    statements.push(index("_entity_spec_runs_outcome_idx", false, " (\"entity\", \"status\", \"finished_at\")", ""));
     statements
 }
 
@@ -368,6 +370,50 @@ pub async fn history(
     sql.push(" OFFSET ").push_bind(SqlValue::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
     let rows = db.fetch_all(sql, RUN_TYPES).await?;
     Ok((rows.into_iter().filter_map(decode_run).collect(), total))
+}
+
+/// What an entity's runs are doing: how many are queued and running, and the newest
+/// failures (at most `failures`), for the aggregate endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Activity {
+    /// Runs waiting for a worker.
+    pub queued: i64,
+    /// Runs a worker holds.
+    pub running: i64,
+    /// The newest failed runs, newest first.
+    pub recent_failures: Vec<Run>,
+}
+
+/// Counts of queued and running runs of `def`'s items, and its newest failed runs.
+pub async fn activity(db: &Db, def: &EntityDef, failures: u32) -> Result<Activity, sqlx::Error> {
+    let entity = SqlValue::Text(def.name.to_owned());
+    let mut counts = Sql::new(db.backend());
+    counts
+        .push("SELECT \"status\", COUNT(*) FROM ")
+        .push_ident(RUNS_TABLE)
+        .push(" WHERE \"entity\" = ")
+        .push_bind(entity.clone())
+        .push(" AND \"status\" IN ('queued', 'running') GROUP BY \"status\"");
+    let (mut queued, mut running) = (0, 0);
+    for row in db.fetch_all(counts, &[SqlType::Text, SqlType::Int]).await? {
+        match (row.first(), row.get(1)) {
+            (Some(SqlValue::Text(status)), Some(SqlValue::Int(n))) if status == "queued" => queued = *n,
+            (Some(SqlValue::Text(_)), Some(SqlValue::Int(n))) => running = *n,
+            _ => {}
+        }
+    }
+    let mut failed = Sql::new(db.backend());
+    failed.push("SELECT ");
+    push_run_columns(&mut failed);
+    failed
+        .push(" FROM ")
+        .push_ident(RUNS_TABLE)
+        .push(" WHERE \"entity\" = ")
+        .push_bind(entity)
+        .push(" AND \"status\" = 'failed' ORDER BY \"finished_at\" DESC, \"id\" DESC")
+        .push(&format!(" LIMIT {failures}"));
+    let recent_failures = db.fetch_all(failed, RUN_TYPES).await?.into_iter().filter_map(decode_run).collect();
+    Ok(Activity { queued, running, recent_failures })
 }
 
 /// One run of an item.

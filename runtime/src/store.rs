@@ -230,7 +230,7 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
     Ok(Page { items, total, next_cursor })
 }
 
-fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
+pub(crate) fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
     let mut first = true;
     let mut and = |sql: &mut Sql| {
         sql.push(if first { " WHERE " } else { " AND " });

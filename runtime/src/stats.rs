@@ -1,0 +1,104 @@
+//! The aggregate endpoint, `GET {path}/stats`: how many items match the list filters, how
+//! they split over each enum and boolean field, and, for entities with a tracked action, what
+//! their runs are doing. Counted with `GROUP BY` in the database, never by fetching rows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::db::{Db, Sql};
+use crate::def::{EntityDef, FieldDef, FieldKind};
+use crate::query::{Filter, ListQuery, Sort};
+use crate::runs::Activity;
+use crate::store::{push_where, sql_type};
+use crate::value::{SqlType, SqlValue};
+
+/// How many of the newest failed runs the statistics carry.
+pub const RECENT_FAILURES: u32 = 5;
+
+/// The key under which items without a value are counted.
+const NULL_KEY: &str = "null";
+
+/// The body of `GET {path}/stats`.
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    /// Items matching the filters.
+    pub total: i64,
+    /// Per grouped field, the count of matching items per value: every enum value (and
+    /// `true`/`false` for booleans) is present, zero included, and `null` for optional fields.
+    pub counts: BTreeMap<&'static str, BTreeMap<String, i64>>,
+    /// Queued and running runs of the entity, and its newest failures (entities with a
+    /// tracked action only; not narrowed by the filters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Activity>,
+}
+
+/// Fields the statistics split by: enum and boolean fields that may be filtered on.
+pub fn grouped_fields(def: &EntityDef) -> impl Iterator<Item = &'static FieldDef> {
+    def.filterable_fields().filter(|f| matches!(f.kind, FieldKind::Enum(_) | FieldKind::Boolean))
+}
+
+/// Counts the items of `def` that pass `filters`.
+pub async fn stats(db: &Db, def: &'static EntityDef, filters: Vec<Filter>) -> Result<Stats, sqlx::Error> {
+    let query = ListQuery {
+        filters,
+        sort: Sort { field: def.primary_key(), descending: false },
+        limit: 0,
+        offset: 0,
+        after: None,
+        fingerprint: String::new(),
+    };
+    let mut counts = BTreeMap::new();
+    let mut total = None;
+    for field in grouped_fields(def) {
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT ").push_ident(field.name).push(", COUNT(*) FROM ").push_ident(def.table);
+        push_where(&mut sql, def, &query, false);
+        sql.push(" GROUP BY ").push_ident(field.name);
+        let rows = db.fetch_all(sql, &[sql_type(field.kind), SqlType::Int]).await?;
+        let by_value = count_by_value(field, rows);
+        // Every item falls in exactly one group, so the first split also gives the total.
+        total.get_or_insert_with(|| by_value.values().sum());
+        counts.insert(field.name, by_value);
+    }
+    let total = match total {
+        Some(total) => total,
+        None => {
+            let mut sql = Sql::new(db.backend());
+            sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
+            push_where(&mut sql, def, &query, false);
+            match db.fetch_optional(sql, &[SqlType::Int]).await?.and_then(|mut row| row.pop()) {
+                Some(SqlValue::Int(n)) => n,
+                _ => 0,
+            }
+        }
+    };
+    let runs = match def.tracked_action {
+        Some(_) => Some(crate::runs::activity(db, def, RECENT_FAILURES).await?),
+        None => None,
+    };
+    Ok(Stats { total, counts, runs })
+}
+
+/// Grouped rows as a map with every possible value present, so clients see a stable shape.
+fn count_by_value(field: &FieldDef, rows: Vec<Vec<SqlValue>>) -> BTreeMap<String, i64> {
+    let mut by_value: BTreeMap<String, i64> = match field.kind {
+        FieldKind::Enum(values) => values.iter().map(|v| ((*v).to_owned(), 0)).collect(),
+        _ => [("true".to_owned(), 0), ("false".to_owned(), 0)].into(),
+    };
+    if field.nullable {
+        by_value.insert(NULL_KEY.to_owned(), 0);
+    }
+    for row in rows {
+        let mut values = row.into_iter();
+        let key = match values.next() {
+            Some(SqlValue::Text(value)) => value,
+            Some(SqlValue::Bool(value)) => value.to_string(),
+            _ => NULL_KEY.to_owned(),
+        };
+        if let Some(SqlValue::Int(n)) = values.next() {
+            *by_value.entry(key).or_insert(0) += n;
+        }
+    }
+    by_value
+}
