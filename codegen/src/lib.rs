@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod service;
 pub mod spec;
 pub mod validate;
+pub mod workbench;
 
 pub use diagnostics::{SpecError, SpecErrors};
 pub use ir::SpecIr;

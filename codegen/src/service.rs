@@ -228,6 +228,7 @@ pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let names: Vec<_> = spec.entities.iter().map(|e| ident(&e.name)).collect();
     // Compact: it is served as is; `entity-spec openapi` prints the same document pretty.
     let openapi_json = crate::openapi::openapi(spec, spec_hash).to_json().unwrap_or_default();
+    let workbench_json = crate::workbench::workbench_json(spec);
     let router_doc = doc([
         "The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.",
         "",
@@ -259,6 +260,9 @@ pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
         /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
         pub const OPENAPI_JSON: &str = #openapi_json;
 
+        /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.
+        pub const WORKBENCH_JSON: &str = #workbench_json;
+
         #router_doc
         pub fn router(db: ::entity_spec::Db #(, #params)*) -> ::entity_spec::__private::axum::Router {
             router_with_engine(db, #rt::runs::EngineConfig::from_env() #(, #args)*)
@@ -274,7 +278,7 @@ pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
             let mut routes = ::entity_spec::__private::axum::Router::new()
                 #(.merge(#rt::http::entity_routes::<#names>(db.clone())))*;
             #(#action_routes)*
-            #rt::http::service(routes, OPENAPI_JSON)
+            #rt::http::service(routes, OPENAPI_JSON, WORKBENCH_JSON)
         }
 
         /// Creates the tables and indexes of every entity, or migrates them to the spec (see

@@ -22,7 +22,7 @@ use crate::db::Db;
 use crate::entity::Entity;
 use crate::input::{BodyKind, parse_body, parse_merge_patch};
 use crate::problem::ApiError;
-use crate::query::parse_list_query;
+use crate::query::{parse_filters, parse_list_query};
 use crate::store::{self, StoreError, Versioned};
 
 /// Request bodies above this size are refused with `413`.
@@ -36,19 +36,25 @@ pub fn entity_routes<E: Entity>(db: Db) -> Router {
     let collection = E::DEF.collection_path;
     Router::new()
         .route(collection, get(list::<E>).post(create::<E>))
+        .route(&format!("{collection}/{STATS_SEGMENT}"), get(stats::<E>))
         .route(&format!("{collection}/{{id}}"), get(read::<E>).put(replace::<E>).patch(patch::<E>).delete(remove::<E>))
         .with_state(db)
 }
+
+/// The aggregate endpoint's segment under each collection: `GET {path}/stats`. A static
+/// segment wins over `{id}` in the router, and `stats` is never a valid UUID.
+pub const STATS_SEGMENT: &str = "stats";
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
 /// Where the interactive API docs (Swagger UI, compiled into the binary) are served.
 pub const DOCS_PATH: &str = "/docs";
 
-/// Wraps entity routes into a service: the OpenAPI document and its docs page, problem+json
+/// Wraps entity routes into a service: the OpenAPI document and its docs page, the workbench
+/// UI, problem+json
 /// for unknown routes and methods, the body limit, and request logging (method, path,
 /// status, latency; never bodies or query strings, which could carry secrets).
-pub fn service(routes: Router, openapi_json: &'static str) -> Router {
+pub fn service(routes: Router, openapi_json: &'static str, workbench_json: &'static str) -> Router {
     let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
     routes
         .route(
@@ -56,6 +62,7 @@ pub fn service(routes: Router, openapi_json: &'static str) -> Router {
             get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),
         )
         .merge(Router::from(docs))
+        .merge(crate::workbench::routes(workbench_json))
         .fallback(|uri: OriginalUri| async move { ApiError::no_route(uri.path()) })
         .method_not_allowed_fallback(|method: Method, uri: OriginalUri| async move {
             ApiError::method_not_allowed(method.as_str(), uri.path())
@@ -88,6 +95,13 @@ async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Res
     let query = parse_list_query(E::DEF, query.as_deref())?;
     let page = store::list::<E>(&db, &query).await.map_err(store_error::<E>)?;
     Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
+}
+
+async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let filters = parse_filters(E::DEF, query.as_deref())?;
+    let stats =
+        crate::stats::stats(&db, E::DEF, filters).await.map_err(|e| store_error::<E>(StoreError::Database(e)))?;
+    Ok(json(StatusCode::OK, &stats, None))
 }
 
 async fn create<E: Entity>(

@@ -19,9 +19,11 @@ pub mod runs;
 mod secret;
 pub mod serde_helpers;
 pub mod serve;
+pub mod stats;
 pub mod store;
 mod validation;
 pub mod value;
+pub mod workbench;
 
 pub use db::{Backend, Db};
 pub use entity::Entity;

@@ -1,0 +1,203 @@
+//! What the workbench UI needs to know about each entity, as JSON embedded in the generated
+//! code and served at `/ui/workbench.json`. The UI is one generic page; everything specific to
+//! a spec (fields, constraints, filters, sortable columns, actions) comes from here, so every
+//! spec gets a working workbench.
+
+use serde_json::{Map, Value, json};
+
+use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
+
+/// At most this many columns in the table; the detail panel shows every field.
+const MAX_COLUMNS: usize = 6;
+
+/// The workbench description of `spec`, as compact JSON.
+pub fn workbench_json(spec: &SpecIr) -> String {
+    let entities: Vec<Value> = spec.entities.iter().map(entity).collect();
+    json!({ "entities": entities }).to_string()
+}
+
+fn entity(entity: &EntityIr) -> Value {
+    let fields: Vec<Value> = entity.fields.iter().map(|f| field(entity, f)).collect();
+    let tracking = entity.tracking.as_ref().map(|t| {
+        json!({
+            "status": t.status,
+            "last_run": t.last_run,
+            "error": t.error,
+            "active": t.active,
+            "interval": t.interval,
+        })
+    });
+    json!({
+        "name": entity.name,
+        "title": humanize(&crate::naming::pluralize(&entity.snake_name)),
+        "singular": humanize(&entity.snake_name).to_lowercase(),
+        "description": entity.description,
+        "path": entity.collection_path,
+        "primary_key": entity.primary_key().name,
+        "label_field": label_field(entity).name,
+        "fields": fields,
+        "columns": columns(entity),
+        "sortable": sortable(entity),
+        "grouped": grouped(entity),
+        "tracking": tracking,
+        "actions": entity.actions.iter().map(|a| action(entity, a)).collect::<Vec<_>>(),
+    })
+}
+
+/// `source_type` → `Source type`.
+fn humanize(snake: &str) -> String {
+    let spaced = snake.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => spaced,
+    }
+}
+
+fn field(entity: &EntityIr, field: &FieldIr) -> Value {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(field.name));
+    out.insert("label".into(), json!(humanize(&field.name)));
+    out.insert("type".into(), json!(field.ty.spec_name()));
+    out.insert("required".into(), json!(field.required));
+    out.insert("nullable".into(), json!(field.nullable));
+    out.insert("sensitive".into(), json!(field.sensitive));
+    out.insert("unique".into(), json!(field.unique));
+    // Clients never send these: the form leaves them out, the detail panel shows them.
+    let server_set = field.setter != Setter::Client
+        || entity.tracking.as_ref().is_some_and(|t| {
+            t.status == field.name || t.last_run == field.name || t.error.as_deref() == Some(field.name.as_str())
+        });
+    out.insert("server_set".into(), json!(server_set));
+    out.insert("filterable".into(), json!(field.ty != FieldType::Json && !field.sensitive));
+    if let FieldType::Enum(enum_ir) = &field.ty {
+        out.insert("values".into(), json!(enum_ir.values.iter().map(|v| &v.value).collect::<Vec<_>>()));
+    }
+    if let Some(default) = &field.default {
+        out.insert("default".into(), crate::openapi::default_json(field, default));
+    }
+    let c = &field.constraints;
+    let number = |n: &crate::json::Number| match n {
+        crate::json::Number::Int(i) => json!(i),
+        crate::json::Number::Float(f) => json!(f),
+    };
+    if let Some(n) = &c.min {
+        out.insert("min".into(), number(n));
+    }
+    if let Some(n) = &c.max {
+        out.insert("max".into(), number(n));
+    }
+    if let Some(n) = c.min_length {
+        out.insert("min_length".into(), json!(n));
+    }
+    if let Some(n) = c.max_length {
+        out.insert("max_length".into(), json!(n));
+    }
+    if let Some(pattern) = &c.pattern {
+        out.insert("pattern".into(), json!(pattern));
+    }
+    if let Some(description) = &field.description {
+        out.insert("description".into(), json!(description));
+    }
+    Value::Object(out)
+}
+
+/// The field that names an item in headings: the first unique string, else the first string,
+/// else the primary key.
+fn label_field(entity: &EntityIr) -> &FieldIr {
+    let strings = || entity.fields.iter().filter(|f| f.ty == FieldType::String && !f.sensitive);
+    strings().find(|f| f.unique).or_else(|| strings().next()).unwrap_or_else(|| entity.primary_key())
+}
+
+/// Table columns: short, readable fields. Left out: the key (rows are opened, not read by
+/// id), JSON and long text, secrets, the tracked error (shown in the detail panel), and the
+/// update stamp when there is a creation stamp.
+fn columns(entity: &EntityIr) -> Vec<&str> {
+    let has_created = entity.fields.iter().any(|f| f.setter == Setter::AutoNowAdd);
+    let error_field = entity.tracking.as_ref().and_then(|t| t.error.as_deref());
+    let mut columns: Vec<&str> = entity
+        .fields
+        .iter()
+        .filter(|f| {
+            f.setter != Setter::PrimaryKey
+                && !matches!(f.ty, FieldType::Json | FieldType::Text)
+                && !f.sensitive
+                && Some(f.name.as_str()) != error_field
+                && !(has_created && f.setter == Setter::AutoNow)
+        })
+        .map(|f| f.name.as_str())
+        .take(MAX_COLUMNS)
+        .collect();
+    if columns.is_empty() {
+        columns.push(&entity.primary_key().name);
+    }
+    columns
+}
+
+fn sortable(entity: &EntityIr) -> Vec<&str> {
+    crate::openapi::sortable(entity).into_iter().map(|f| f.name.as_str()).collect()
+}
+
+fn grouped(entity: &EntityIr) -> Vec<&str> {
+    crate::openapi::grouped_fields(entity).map(|f| f.name.as_str()).collect()
+}
+
+fn action(entity: &EntityIr, action: &ActionIr) -> Value {
+    let path = match action.scope {
+        ActionScope::Item => format!("{}/{{id}}/{}", entity.collection_path, action.path_segment),
+        ActionScope::Collection => format!("{}/{}", entity.collection_path, action.path_segment),
+    };
+    let (kind, history, runs) = match &action.kind {
+        ActionKind::Plain => ("plain", None, None),
+        ActionKind::Tracked { history } => {
+            ("tracked", Some(format!("{}/{{id}}/{history}", entity.collection_path)), None)
+        }
+        ActionKind::RunsAll { action } => ("runs_all", None, Some(action.as_str())),
+    };
+    let body = |fields: &Option<Vec<FieldIr>>| {
+        fields.as_ref().map(|fields| fields.iter().map(|f| field(entity, f)).collect::<Vec<_>>())
+    };
+    json!({
+        "name": action.name,
+        "label": humanize(&action.name),
+        "scope": match action.scope { ActionScope::Item => "item", ActionScope::Collection => "collection" },
+        "method": action.method,
+        "path": path,
+        "kind": kind,
+        "history": history,
+        "runs": runs,
+        "summary": action.summary,
+        "request": body(&action.request),
+        "response": body(&action.response),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_spec_gets_readable_columns_and_its_actions() {
+        let spec = crate::check_spec(include_str!("../../specs/entities.json")).expect("reference spec");
+        let doc: Value = serde_json::from_str(&workbench_json(&spec)).expect("JSON");
+        let entity = &doc["entities"][0];
+        assert_eq!(entity["title"], "Raw data sources");
+        assert_eq!(entity["label_field"], "name");
+        assert_eq!(
+            entity["columns"],
+            json!(["name", "source_type", "refresh_interval", "is_active", "last_sync_at", "sync_status"])
+        );
+        assert_eq!(entity["grouped"], json!(["source_type", "is_active", "sync_status"]));
+        let fields = entity["fields"].as_array().expect("fields");
+        let by_name = |name: &str| fields.iter().find(|f| f["name"] == name).expect(name);
+        assert_eq!(by_name("name")["max_length"], 100);
+        assert_eq!(by_name("connection_string")["sensitive"], true);
+        assert_eq!(by_name("sync_status")["server_set"], true, "tracked status is the runtime's");
+        assert_eq!(by_name("refresh_interval")["default"], 3600);
+        let actions = entity["actions"].as_array().expect("actions");
+        assert_eq!(actions[0]["path"], "/raw-data-sources/{id}/sync");
+        assert_eq!(actions[0]["history"], "/raw-data-sources/{id}/syncs");
+        assert_eq!(actions[2]["kind"], "runs_all");
+        assert_eq!(actions[1]["response"][1]["name"], "latency_ms");
+    }
+}

@@ -1,0 +1,318 @@
+//! The workbench UI in a real browser (headless Chromium through chromedriver), against the
+//! generated service listening on loopback: the RawDataSource story on both databases (create
+//! through the form, a validation message, filters, the detail panel, a sync, a stale edit),
+//! keyboard use of the table, a narrow window, and the multi-entity catalog spec.
+
+mod support;
+
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use std::time::Duration;
+
+use entity_spec::{Backend, Db, MigrateOptions};
+use serde_json::{Value, json};
+use support::{BACKENDS, TestDb};
+use webdriver::{Browser, keys};
+
+#[entity_spec::entity_spec("specs/entities.json")]
+pub mod model {}
+
+#[entity_spec::entity_spec("tests/specs/catalog.json")]
+pub mod catalog {}
+
+support::raw_data_source_test_actions!(model);
+support::order_test_actions!(catalog);
+
+/// A service on 127.0.0.1, driven by its own runtime while the test thread drives the browser.
+struct Served {
+    base: String,
+    runtime: tokio::runtime::Runtime,
+    _db: TestDb,
+}
+
+fn serve<F, Fut>(backend: Backend, app: F) -> Served
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: std::future::Future<Output = axum::Router>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let (db, base) = runtime.block_on(async {
+        let db = TestDb::new(backend).await;
+        // Built on the runtime: the worker pool of tracked actions starts on it.
+        let router = app(db.db.clone()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("loopback port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, router).await.expect("server runs") });
+        (db, base)
+    });
+    Served { base, runtime, _db: db }
+}
+
+async fn raw_data_source_app(db: Db) -> axum::Router {
+    model::migrate(&db, MigrateOptions::default()).await.expect("migrates");
+    model::router_with_engine(db, support::quiet_engine(), TestActions)
+}
+
+async fn catalog_app(db: Db) -> axum::Router {
+    catalog::migrate(&db, MigrateOptions::default()).await.expect("migrates");
+    catalog::router_with_engine(db, support::quiet_engine(), OrderTestActions)
+}
+
+/// Plain HTTP calls to the same service, as another user (or script) would make them.
+fn http(method: &str, url: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value, Option<String>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let response = match method {
+        "GET" => {
+            let mut request = agent.get(url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.call()
+        }
+        _ => {
+            let mut request = match method {
+                "PATCH" => agent.patch(url),
+                _ => agent.post(url),
+            };
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.header("Content-Type", "application/json").send(body.unwrap_or(json!({})).to_string().as_bytes())
+        }
+    }
+    .expect("the service answers");
+    let status = response.status().as_u16();
+    let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = response.into_body().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null), etag)
+}
+
+/// Rows of the data table, by their label cell.
+fn table_labels(browser: &Browser) -> Vec<String> {
+    browser.texts("tbody tr[data-id] td.label-cell")
+}
+
+fn select_option(browser: &Browser, select: &str, value: &str) {
+    browser.find(&format!("{select} option[value=\"{value}\"]")).click();
+}
+
+#[test]
+fn the_raw_data_source_workbench_works_in_a_browser_on_both_databases() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, raw_data_source_app);
+        raw_data_source_story(&browser, &served.base, backend);
+        if backend == Backend::Sqlite
+            && let Ok(path) = std::env::var("WORKBENCH_SCREENSHOT")
+        {
+            std::fs::write(&path, browser.screenshot()).expect("screenshot written");
+        }
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}
+
+fn raw_data_source_story(browser: &Browser, base: &str, backend: Backend) {
+    let collection = format!("{base}/raw-data-sources");
+    browser.goto(&format!("{base}/ui/raw-data-sources"));
+    browser.wait_for_text("tbody", "No raw data sources yet.");
+    assert_eq!(browser.find("[data-testid=stat-total]").text(), "0");
+
+    // A name one character too long: the server's message appears next to the field and
+    // nothing is created.
+    browser.find("button.primary").click();
+    let name = browser.find("dialog[open] #field-name");
+    assert!(name.same_as(&browser.active_element()), "the form opens with the first field focused");
+    name.send_keys(&"n".repeat(101));
+    select_option(browser, "dialog[open] #field-source_type", "database");
+    browser.find("#field-connection_string").send_keys("postgres://etl:s3cret-pw@db/warehouse");
+    browser.find("dialog[open] button[type=submit]").click();
+    let message = browser.wait_for_text("#field-name-error", "100");
+    assert!(message.contains("at most 100 characters"), "{message}");
+    assert_eq!(name.attribute("aria-invalid").as_deref(), Some("true"));
+    assert_eq!(http("GET", &collection, None, &[]).1["total"], 0, "{backend:?}: nothing was created");
+
+    // Corrected, it is created: the dialog closes, the row and its detail appear, the secret
+    // is stored but never shown.
+    name.clear();
+    name.send_keys("warehouse");
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+    browser.wait_for("the new row", |b| (table_labels(b) == ["warehouse"]).then_some(()));
+    browser.wait_for_text("#detail-title", "warehouse");
+    browser.wait_for_text("[data-testid=detail] dd[data-field=connection_string]", "set (hidden)");
+    let listed = http("GET", &collection, None, &[]).1;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["source_type"], "database");
+    assert_eq!(listed["items"][0]["refresh_interval"], 3600, "the form sends the spec's default");
+    assert!(!browser.page_source().contains("s3cret-pw"), "the secret never reaches the page");
+    browser.wait_for_text("[data-testid=stat-total]", "1");
+
+    // Filter by type.
+    for (name, source_type) in [("orders-api", "api"), ("clicks", "stream"), ("billing-api", "api")] {
+        let body = json!({"name": name, "source_type": source_type, "connection_string": "http://127.0.0.1:9/"});
+        assert_eq!(http("POST", &collection, Some(body), &[]).0, 201);
+    }
+    browser.goto(&format!("{base}/ui/raw-data-sources"));
+    browser.wait_for("four rows", |b| (table_labels(b).len() == 4).then_some(()));
+    select_option(browser, "#filter-source_type", "api");
+    browser.wait_for("only the API sources", |b| {
+        let mut labels = table_labels(b);
+        labels.sort();
+        (labels == ["billing-api", "orders-api"]).then_some(())
+    });
+    assert!(browser.script("return location.search", vec![]).as_str().unwrap_or("").contains("source_type=api"));
+    select_option(browser, "#filter-source_type", "");
+    browser.wait_for("every row again", |b| (table_labels(b).len() == 4).then_some(()));
+
+    // Sort by clicking a column header: name ascending, then descending.
+    browser.find("th button[data-sort=name]").click();
+    browser.wait_for("rows by name", |b| {
+        (table_labels(b) == ["billing-api", "clicks", "orders-api", "warehouse"]).then_some(())
+    });
+    assert_eq!(browser.find("th[aria-sort]").attribute("aria-sort").as_deref(), Some("ascending"));
+    browser.find("th button[data-sort=name]").click();
+    browser.wait_for("rows by name, descending", |b| {
+        (table_labels(b) == ["warehouse", "orders-api", "clicks", "billing-api"]).then_some(())
+    });
+
+    // Keyboard: arrows move between rows, Enter opens one.
+    let first = browser.find("tbody tr[tabindex='0']");
+    first.send_keys(keys::ARROW_DOWN);
+    let focused = browser.active_element();
+    assert_eq!(focused.attribute("data-id"), browser.find_all("tbody tr[data-id]")[1].attribute("data-id"));
+    focused.send_keys(keys::ENTER);
+    browser.wait_for_text("#detail-title", "orders-api");
+
+    // Open the warehouse and sync it: progress, then the outcome and a history row.
+    browser.find_all("tbody tr[data-id]")[0].click();
+    browser.wait_for_text("#detail-title", "warehouse");
+    browser.wait_for_text("[data-history=sync] tbody", "No sync runs yet.");
+    browser.find("[data-testid=detail] button[data-action=sync]").click();
+    browser.wait_for_text("[data-testid=action-status]", "Sync succeeded");
+    let history = browser.wait_for_text("[data-history=sync] tbody", "success");
+    assert!(history.contains("manual") && history.contains("synced"), "{history}");
+    browser.wait_for_text("[data-testid=detail] .detail-head", "success");
+
+    // Test connection shows the action's answer.
+    browser.find("[data-testid=detail] button[data-action=test_connection]").click();
+    let result = browser.wait_for_text("[data-testid=action-result]", "reachable");
+    assert!(result.contains("Latency ms"), "{result}");
+
+    // A stale edit: someone changes the source after the form opened; saving reports the
+    // conflict and keeps their change.
+    let id = browser.find("tbody tr[aria-current=true]").attribute("data-id").expect("selected row id");
+    browser.find("[data-testid=detail] .toolbar button:not([data-action]):not(.danger)").click();
+    let interval = browser.find("dialog[open] #field-refresh_interval");
+    assert_eq!(interval.property("value"), "3600");
+    let item_url = format!("{collection}/{id}");
+    let (_, _, etag) = http("GET", &item_url, None, &[]);
+    let etag = etag.expect("ETag");
+    let (status, _, _) = http("PATCH", &item_url, Some(json!({"refresh_interval": 900})), &[("If-Match", &etag)]);
+    assert_eq!(status, 200);
+    interval.clear();
+    interval.send_keys("7200");
+    browser.find("dialog[open] button[type=submit]").click();
+    let conflict = browser.wait_for_text("dialog[open] [data-testid=conflict]", "changed by someone else");
+    assert!(conflict.contains("not saved"), "{conflict}");
+    assert_eq!(http("GET", &item_url, None, &[]).1["refresh_interval"], 900, "the other change is kept");
+
+    // Reloading shows their value; saving again now works.
+    browser.find("dialog[open] .form-error button").click();
+    browser.wait_for("the reloaded form", |b| {
+        b.find_all("dialog[open] #field-refresh_interval")
+            .first()
+            .is_some_and(|field| field.property("value") == "900")
+            .then_some(())
+    });
+    let interval = browser.find("dialog[open] #field-refresh_interval");
+    interval.clear();
+    interval.send_keys("7200");
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+    browser.wait_for("the saved value", |_| {
+        (http("GET", &item_url, None, &[]).1["refresh_interval"] == 7200).then_some(())
+    });
+    let stored = http("GET", &item_url, None, &[]).1;
+    assert_eq!(stored["name"], "warehouse", "a merge patch changes only the edited field");
+    browser.wait_for_text("[data-testid=detail] dd[data-field=refresh_interval]", "7,200");
+
+    // The overview counts by type and status.
+    browser.wait_for_text("[data-testid=stats]", "success");
+    let stats = http("GET", &format!("{collection}/stats"), None, &[]).1;
+    assert_eq!(stats["counts"]["source_type"]["api"], 2);
+    assert_eq!(stats["counts"]["sync_status"]["success"], 1);
+}
+
+#[test]
+fn the_workbench_reads_well_in_a_narrow_window() {
+    let browser = Browser::start(420, 900);
+    let served = serve(Backend::Sqlite, raw_data_source_app);
+    let collection = format!("{}/raw-data-sources", served.base);
+    let body = json!({"name": "a-rather-long-source-name-for-a-phone", "source_type": "file", "connection_string": "/data/x.csv"});
+    assert_eq!(http("POST", &collection, Some(body), &[]).0, 201);
+    browser.goto(&format!("{}/ui/raw-data-sources", served.base));
+    browser.wait_for("the row", |b| (table_labels(b).len() == 1).then_some(()));
+    let overflow = browser.script("return document.documentElement.scrollWidth - window.innerWidth", vec![]);
+    assert!(overflow.as_i64().unwrap_or(i64::MAX) <= 0, "the page scrolls sideways by {overflow}px");
+    // Form controls are labelled: every input of the create form has a <label for>.
+    browser.find("button.primary").click();
+    let unlabelled = browser.script(
+        "return [...document.querySelectorAll('dialog[open] input, dialog[open] select, dialog[open] textarea')]
+            .filter(c => !document.querySelector(`label[for='${c.id}']`)).map(c => c.name)",
+        vec![],
+    );
+    assert_eq!(unlabelled, json!([]));
+    served.runtime.shutdown_timeout(Duration::from_secs(5));
+}
+
+#[test]
+fn every_entity_of_the_catalog_spec_gets_a_working_workbench() {
+    let browser = Browser::start(1280, 800);
+    let served = serve(Backend::Sqlite, catalog_app);
+    let base = &served.base;
+    browser.goto(&format!("{base}/ui"));
+    for title in ["Customers", "Products", "Orders"] {
+        browser.wait_for_text("main", title);
+    }
+    let pages: Vec<String> = browser.find_all(".cards a").iter().filter_map(|link| link.attribute("href")).collect();
+    assert_eq!(pages, ["/ui/customers", "/ui/products", "/ui/orders"]);
+
+    // A customer through the form: required strings, an optional enum, a date, long text.
+    browser.goto(&format!("{base}/ui/customers"));
+    browser.find("button.primary").click();
+    browser.find("dialog[open] #field-email").send_keys("ada@example.com");
+    browser.find("#field-display_name").send_keys("Ada");
+    browser.find("#field-notes").send_keys("Prefers e-mail.");
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for("the customer row", |b| (table_labels(b) == ["ada@example.com"]).then_some(()));
+    let customers = http("GET", &format!("{base}/customers"), None, &[]).1;
+    assert_eq!(customers["items"][0]["display_name"], "Ada");
+    assert_eq!(customers["items"][0]["notes"], "Prefers e-mail.");
+
+    // A product whose price is missing: the server's "required" message lands on the field.
+    browser.goto(&format!("{base}/ui/products"));
+    browser.find("button.primary").click();
+    browser.find("dialog[open] #field-sku").send_keys("KTL-0001");
+    browser.find("#field-title").send_keys("Kettle");
+    browser.find("#field-attributes").send_keys("{not json");
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for_text("#field-attributes-error", "not valid JSON");
+    let attributes = browser.find("#field-attributes");
+    attributes.clear();
+    attributes.send_keys("{\"colour\": \"red\"}");
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for_text("#field-price-error", "required");
+    browser.find("#field-price").send_keys("19.5");
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for("the product row", |b| (table_labels(b) == ["KTL-0001"]).then_some(()));
+    let products = http("GET", &format!("{base}/products"), None, &[]).1;
+    assert_eq!(products["items"][0]["attributes"], json!({"colour": "red"}));
+    assert_eq!(products["items"][0]["price"], 19.5);
+
+    // Orders: a collection action reports its answer.
+    browser.goto(&format!("{base}/ui/orders"));
+    browser.find("button[data-action=export]").click();
+    browser.wait_for_text("#collection-status", "Export finished");
+    served.runtime.shutdown_timeout(Duration::from_secs(5));
+}
