@@ -66,6 +66,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {bind_addr} (set BIND_ADDR to change): {e}"))?;
     let address = listener.local_addr()?;
     println!("RawDataSource registry on http://{address}/raw-data-sources (set BIND_ADDR to change)");
+    println!("Workbench on http://{address}/ui/raw-data-sources");
     println!("API docs on http://{address}/docs (OpenAPI document: /openapi.json)");
     entity_spec::serve(listener, model::router(db.clone(), Connectors)).await?;
     db.close().await;

@@ -218,7 +218,8 @@
       this.cursors = []; // cursors of the pages before the current one (for "Previous")
       this.cursor = null;
       this.rows = [];
-      this.selectedId = null;
+      // The open item lives in the URL fragment, so a link can point at it.
+      this.selectedId = window.location.hash.length > 1 ? decodeURIComponent(window.location.hash.slice(1)) : null;
       this.busy = new Set(); // item ids with an action in progress
     }
 
@@ -283,6 +284,7 @@
       this.renderEmptyDetail();
       this.loadStats();
       this.loadPage();
+      if (this.selectedId) this.loadDetail(this.selectedId, false);
     }
 
     // ------------------------------------------------------------ statistics
@@ -340,7 +342,7 @@
       if (stats.runs) {
         const runs = stats.runs;
         const failures = h("ul", { class: "failures" });
-        for (const run of runs.recent_failures) {
+        for (const run of runs.recent_failures.slice(0, 3)) {
           const name = h("button", { type: "button", class: "link", onclick: () => this.select(run.item_id, true) }, run.item_id.slice(0, 8));
           this.fillItemLabel(run.item_id, name);
           append(
@@ -349,7 +351,7 @@
               "li",
               {},
               h("span", {}, name, " · ", h("time", { datetime: run.finished_at || run.queued_at }, timeAgo(run.finished_at || run.queued_at))),
-              h("span", { class: "message" }, run.message || "failed"),
+              h("span", { class: "message", title: run.message || "failed" }, run.message || "failed"),
             ),
           );
         }
@@ -430,7 +432,8 @@
       const params = Object.assign({}, this.filters);
       const defaultSort = this.entity.sortable.includes("created_at") ? "-created_at" : this.entity.primary_key;
       if (this.sort !== defaultSort) params.sort = this.sort;
-      window.history.replaceState(null, "", `${window.location.pathname}${query(params)}`);
+      const fragment = this.selectedId ? `#${encodeURIComponent(this.selectedId)}` : "";
+      window.history.replaceState(null, "", `${window.location.pathname}${query(params)}${fragment}`);
     }
 
     renderHead() {
@@ -571,6 +574,7 @@
 
     select(id, moveFocus) {
       this.selectedId = id;
+      this.syncUrl();
       for (const row of this.tbody.querySelectorAll("tr[data-id]")) {
         if (row.dataset.id === id) row.setAttribute("aria-current", "true");
         else row.removeAttribute("aria-current");
@@ -866,6 +870,7 @@
       if (response.status === 201) {
         const created = response.body;
         this.selectedId = created[this.entity.primary_key];
+        this.syncUrl();
         this.setStatus(this.collectionStatus, `Created ${this.label(created)}.`, "ok");
         this.refresh();
         return true;
@@ -921,6 +926,7 @@
         if (response.status === 204) {
           this.dialog.close();
           this.selectedId = null;
+          this.syncUrl();
           this.renderEmptyDetail();
           this.setStatus(this.collectionStatus, `Deleted ${this.label(item)}.`, "ok");
           this.loadPage();

@@ -40,7 +40,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {bind_addr} (set BIND_ADDR to change): {e}"))?;
     let address = listener.local_addr()?;
-    println!("serving on http://{address} (API docs: http://{address}/docs)");
+    println!("serving on http://{address} (workbench: http://{address}/ui, API docs: http://{address}/docs)");
     entity_spec::serve(listener, model::router(db.clone())).await?;
     db.close().await;
     Ok(())
