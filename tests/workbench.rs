@@ -242,6 +242,16 @@ fn raw_data_source_story(browser: &Browser, base: &str, backend: Backend) {
     let stats = http("GET", &format!("{collection}/stats"), None, &[]).1;
     assert_eq!(stats["counts"]["source_type"]["api"], 2);
     assert_eq!(stats["counts"]["sync_status"]["success"], 1);
+
+    // Sync all: progress above the table until every active source has run.
+    browser.find("button[data-action=sync_all]").click();
+    let done = browser.wait_for_text("#collection-status", "finished");
+    assert!(done.contains("4 runs"), "{done}");
+    browser.wait_for("every row synced", |b| {
+        (b.texts("tbody td[data-field=sync_status]") == ["success"; 4]).then_some(())
+    });
+    let stats = http("GET", &format!("{collection}/stats"), None, &[]).1;
+    assert_eq!(stats["counts"]["sync_status"]["success"], 4, "{backend:?}");
 }
 
 #[test]
