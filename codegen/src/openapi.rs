@@ -438,7 +438,7 @@ fn query_value_pattern(ty: &FieldType) -> Option<String> {
     }
 }
 
-fn filterable(field: &FieldIr) -> bool {
+pub(crate) fn filterable(field: &FieldIr) -> bool {
     field.ty != FieldType::Json && !field.sensitive
 }
 

@@ -17,7 +17,7 @@ pub fn workbench_json(spec: &SpecIr) -> String {
 }
 
 fn entity(entity: &EntityIr) -> Value {
-    let fields: Vec<Value> = entity.fields.iter().map(|f| field(entity, f)).collect();
+    let fields: Vec<Value> = entity.fields.iter().map(field).collect();
     let tracking = entity.tracking.as_ref().map(|t| {
         json!({
             "status": t.status,
@@ -54,7 +54,7 @@ fn humanize(snake: &str) -> String {
     }
 }
 
-fn field(entity: &EntityIr, field: &FieldIr) -> Value {
+fn field(field: &FieldIr) -> Value {
     let mut out = Map::new();
     out.insert("name".into(), json!(field.name));
     out.insert("label".into(), json!(humanize(&field.name)));
@@ -63,13 +63,10 @@ fn field(entity: &EntityIr, field: &FieldIr) -> Value {
     out.insert("nullable".into(), json!(field.nullable));
     out.insert("sensitive".into(), json!(field.sensitive));
     out.insert("unique".into(), json!(field.unique));
-    // Clients never send these: the form leaves them out, the detail panel shows them.
-    let server_set = field.setter != Setter::Client
-        || entity.tracking.as_ref().is_some_and(|t| {
-            t.status == field.name || t.last_run == field.name || t.error.as_deref() == Some(field.name.as_str())
-        });
-    out.insert("server_set".into(), json!(server_set));
-    out.insert("filterable".into(), json!(field.ty != FieldType::Json && !field.sensitive));
+    // Clients never send these (tracked fields are read-only too): the form leaves them out,
+    // the detail panel shows them.
+    out.insert("server_set".into(), json!(field.setter.is_server_set()));
+    out.insert("filterable".into(), json!(crate::openapi::filterable(field)));
     if let FieldType::Enum(enum_ir) = &field.ty {
         out.insert("values".into(), json!(enum_ir.values.iter().map(|v| &v.value).collect::<Vec<_>>()));
     }
@@ -154,9 +151,8 @@ fn action(entity: &EntityIr, action: &ActionIr) -> Value {
         }
         ActionKind::RunsAll { action } => ("runs_all", None, Some(action.as_str())),
     };
-    let body = |fields: &Option<Vec<FieldIr>>| {
-        fields.as_ref().map(|fields| fields.iter().map(|f| field(entity, f)).collect::<Vec<_>>())
-    };
+    let body =
+        |fields: &Option<Vec<FieldIr>>| fields.as_ref().map(|fields| fields.iter().map(field).collect::<Vec<_>>());
     json!({
         "name": action.name,
         "label": humanize(&action.name),

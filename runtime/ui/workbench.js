@@ -818,7 +818,9 @@
           values: {},
           submitLabel: action.label,
           submit: async (form) => {
-            resolve(form.collect(false));
+            const body = form.collect(false);
+            if (body === undefined) return false; // a value could not be read; the form says which
+            resolve(body);
             return true;
           },
           cancel: () => resolve(undefined),
@@ -981,7 +983,6 @@
       this.dialog.onclose = () => {
         if (!this.done && spec.cancel) spec.cancel();
       };
-      this.dialog.oncancel = null;
       replace(this.dialog, this.form);
       this.dialog.showModal();
       const first = this.form.querySelector("input, select, textarea");
