@@ -326,3 +326,33 @@ fn every_entity_of_the_catalog_spec_gets_a_working_workbench() {
     browser.wait_for_text("#collection-status", "Export finished");
     served.runtime.shutdown_timeout(Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn the_workbench_pages_and_assets_are_served_from_the_binary() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let app = raw_data_source_app(test_db.db.clone()).await;
+    for path in ["/ui", "/ui/", "/ui/raw-data-sources", "/ui/raw-data-sources/"] {
+        let page = support::send(&app, "GET", path, None, &[]).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(page.header("content-type"), "text/html; charset=utf-8", "{path}");
+        assert!(page.text.contains("/ui/assets/workbench.js"), "{path}");
+        assert!(page.header("content-security-policy").contains("script-src 'self'"), "{path}");
+    }
+    let missing = support::send(&app, "GET", "/ui/no-such-things", None, &[]).await;
+    missing.problem(axum::http::StatusCode::NOT_FOUND);
+
+    let script = support::send(&app, "GET", "/ui/assets/workbench.js", None, &[]).await;
+    assert_eq!(script.header("content-type"), "text/javascript; charset=utf-8");
+    assert_eq!(script.header("cache-control"), "no-cache");
+    let etag = script.header("etag").to_owned();
+    let again = support::send(&app, "GET", "/ui/assets/workbench.js", None, &[("If-None-Match", &etag)]).await;
+    assert_eq!(again.status, 304);
+    let style = support::send(&app, "GET", "/ui/assets/workbench.css", None, &[]).await;
+    assert_eq!(style.header("content-type"), "text/css; charset=utf-8");
+
+    let description = support::send(&app, "GET", "/ui/workbench.json", None, &[]).await;
+    assert_eq!(description.body, serde_json::from_str::<Value>(model::WORKBENCH_JSON).expect("JSON"));
+    let entity = &description.body["entities"][0];
+    assert_eq!(entity["path"], "/raw-data-sources");
+    assert_eq!(entity["actions"].as_array().map(Vec::len), Some(3));
+}

@@ -82,8 +82,10 @@ pub fn routes(workbench_json: &'static str) -> Router {
             })
             .unwrap_or_default(),
     );
+    let index = get(|headers: HeaderMap| async move { assets()[0].respond(StatusCode::OK, &headers) });
     Router::new()
-        .route(UI_PATH, get(|headers: HeaderMap| async move { assets()[0].respond(StatusCode::OK, &headers) }))
+        .route(UI_PATH, index.clone())
+        .route(&format!("{UI_PATH}/"), index)
         .route(
             &format!("{UI_PATH}/workbench.json"),
             get(move |headers: HeaderMap| async move { description.respond(StatusCode::OK, &headers) }),
