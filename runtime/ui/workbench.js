@@ -9,6 +9,8 @@
   const PAGE_SIZE = 20;
   const POLL_MS = 500;
   const POLL_LIMIT_MS = 5 * 60 * 1000;
+  // Scheduled runs change rows while nobody clicks: the visible page is refreshed this often.
+  const REFRESH_MS = 15 * 1000;
 
   // ---------------------------------------------------------------- DOM and HTTP helpers
 
@@ -285,6 +287,12 @@
       this.loadStats();
       this.loadPage();
       if (this.selectedId) this.loadDetail(this.selectedId, false);
+      setInterval(() => {
+        if (document.visibilityState === "visible" && !this.dialog.open) {
+          this.loadStats();
+          this.loadPage();
+        }
+      }, REFRESH_MS);
     }
 
     // ------------------------------------------------------------ statistics
@@ -491,6 +499,8 @@
     renderRows() {
       const e = this.entity;
       const pk = e.primary_key;
+      // A redraw must not take the keyboard focus away from the row the user is on.
+      const focused = document.activeElement && this.tbody.contains(document.activeElement) ? document.activeElement.dataset.id : null;
       if (!this.rows.length) {
         const filtered = Object.keys(this.filters).length > 0;
         replace(this.tbody, h("tr", {}, h("td", { class: "empty", colspan: e.columns.length }, filtered ? `No ${e.title.toLowerCase()} match these filters.` : `No ${e.title.toLowerCase()} yet.`)));
@@ -515,6 +525,14 @@
             return tr;
           }),
         );
+      }
+      if (focused) {
+        const row = Array.from(this.tbody.querySelectorAll("tr[data-id]")).find((r) => r.dataset.id === focused);
+        if (row) {
+          for (const other of this.tbody.querySelectorAll("tr[data-id]")) other.tabIndex = -1;
+          row.tabIndex = 0;
+          row.focus();
+        }
       }
       const first = this.cursors.length * PAGE_SIZE;
       this.pagerText.textContent = this.rows.length
