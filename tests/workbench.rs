@@ -1,7 +1,8 @@
 //! The workbench UI in a real browser (headless Chromium through chromedriver), against the
 //! generated service listening on loopback: the RawDataSource story on both databases (create
 //! through the form, a validation message, filters, the detail panel, a sync, a stale edit),
-//! keyboard use of the table, a narrow window, and the multi-entity catalog spec.
+//! keyboard use of the table, a narrow window, the multi-entity catalog spec, and axe-core's
+//! accessibility rules.
 
 mod support;
 
@@ -355,4 +356,50 @@ async fn the_workbench_pages_and_assets_are_served_from_the_binary() {
     let entity = &description.body["entities"][0];
     assert_eq!(entity["path"], "/raw-data-sources");
     assert_eq!(entity["actions"].as_array().map(Vec::len), Some(3));
+}
+
+/// axe-core's serious and critical findings on the current page (empty when it passes).
+fn accessibility_violations(browser: &Browser) -> Vec<String> {
+    let path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js").to_owned()
+    });
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core is needed at {path} ({e}): run `npm ci --prefix tests/browser` (.ci/run does)")
+    });
+    browser.script(&format!("{source}\nreturn true;"), vec![]);
+    let result = browser.script_async(
+        "const done = arguments[arguments.length - 1];
+         axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v =>
+             `${v.impact}: ${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)));",
+        vec![],
+    );
+    result
+        .as_array()
+        .map(|list| list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_workbench_passes_axe_accessibility_checks() {
+    let browser = Browser::start(1280, 800);
+    let served = serve(Backend::Sqlite, raw_data_source_app);
+    let collection = format!("{}/raw-data-sources", served.base);
+    let body = json!({"name": "warehouse", "source_type": "database", "connection_string": "sqlite::memory:"});
+    let id = http("POST", &collection, Some(body), &[]).1["id"].as_str().expect("id").to_owned();
+    browser.goto(&format!("{}/ui/raw-data-sources#{id}", served.base));
+    browser.wait_for_text("#detail-title", "warehouse");
+    let mut found = accessibility_violations(&browser);
+    browser.find("button.primary").click();
+    browser.find("dialog[open] #field-name");
+    found.extend(accessibility_violations(&browser));
+    browser.goto(&format!("{}/ui", served.base));
+    browser.wait_for_text("main", "Raw data sources");
+    found.extend(accessibility_violations(&browser));
+    assert!(found.is_empty(), "axe-core found:\n{}", found.join("\n"));
+
+    // The check can fail: an unlabelled input and an image without text are reported.
+    browser.goto("data:text/html,<!doctype html><html lang=en><title>t</title><main><img src=a.png><input></main>");
+    let found = accessibility_violations(&browser);
+    assert!(found.iter().any(|v| v.contains("image-alt")) && found.iter().any(|v| v.contains("label")), "{found:?}");
+    served.runtime.shutdown_timeout(Duration::from_secs(5));
 }

@@ -130,6 +130,12 @@ impl Browser {
         self.command("POST", "/execute/sync", json!({"script": script, "args": args}))
     }
 
+    /// Runs an asynchronous script: it gets a callback as its last argument and calls it with
+    /// the result.
+    pub fn script_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command("POST", "/execute/async", json!({"script": script, "args": args}))
+    }
+
     /// The elements matching a CSS selector, now.
     pub fn find_all(&self, css: &str) -> Vec<Element<'_>> {
         let found = self.command("POST", "/elements", json!({"using": "css selector", "value": css}));
