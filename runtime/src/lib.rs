@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod actions;
+pub mod column;
 pub mod db;
 pub mod def;
 pub mod entity;
