@@ -202,12 +202,17 @@ impl<T: Column> Column for Option<T> {
     }
 }
 
+/// Errors reading a sensitive column never quote what was stored (it ends up in logs).
+fn redacted(error: ColumnError) -> ColumnError {
+    ColumnError::new(error.index, "the stored value does not fit the field (sensitive, not shown)")
+}
+
 impl<T: Column> Column for Secret<T> {
     fn read_sqlite(row: &SqliteRow, index: usize) -> Result<Self, ColumnError> {
-        T::read_sqlite(row, index).map(Secret::new)
+        T::read_sqlite(row, index).map(Secret::new).map_err(redacted)
     }
     fn read_postgres(row: &PgRow, index: usize) -> Result<Self, ColumnError> {
-        T::read_postgres(row, index).map(Secret::new)
+        T::read_postgres(row, index).map(Secret::new).map_err(redacted)
     }
     fn bind_sqlite(&self, args: &mut SqliteArguments) -> Result<(), BindError> {
         self.expose().bind_sqlite(args)
@@ -243,4 +248,44 @@ pub fn bind_postgres_enum(name: &'static str, args: &mut PgArguments) -> Result<
 /// Binds a NULL enum (text) as the next PostgreSQL parameter.
 pub fn bind_postgres_null_enum(args: &mut PgArguments) -> Result<(), BindError> {
     args.add(None::<&str>)
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    async fn sqlite_row(select: &str) -> SqliteRow {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(select.to_owned())).fetch_one(&mut conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_columns_read_their_storage_format() {
+        let row = sqlite_row(
+            "SELECT '0191f7a2-5c1e-7d3a-9f00-4b1e2c3d4e5f', NULL, '2026-01-31T12:00:00.000001Z', \
+             '{\"a\":[1]}', 'x', 7",
+        )
+        .await;
+        let id = Uuid::read_sqlite(&row, 0).unwrap();
+        assert_eq!(id.to_string(), "0191f7a2-5c1e-7d3a-9f00-4b1e2c3d4e5f");
+        assert_eq!(Option::<i64>::read_sqlite(&row, 1).unwrap(), None);
+        let at = DateTime::<Utc>::read_sqlite(&row, 2).unwrap();
+        assert_eq!(sqlite_timestamp(at), "2026-01-31T12:00:00.000001Z");
+        assert_eq!(serde_json::Value::read_sqlite(&row, 3).unwrap(), serde_json::json!({"a": [1]}));
+        assert_eq!(Secret::<String>::read_sqlite(&row, 4).unwrap().into_inner(), "x");
+        assert_eq!(Option::<i64>::read_sqlite(&row, 5).unwrap(), Some(7));
+    }
+
+    #[tokio::test]
+    async fn errors_name_the_column_and_never_quote_a_secret() {
+        let row = sqlite_row("SELECT 'hunter2', 'hunter2'").await;
+        let plain = Uuid::read_sqlite(&row, 0).unwrap_err();
+        assert_eq!(plain.index, 0);
+        assert!(plain.cause.contains("hunter2"), "{}", plain.cause);
+        let secret = Option::<Secret<Uuid>>::read_sqlite(&row, 1).unwrap_err();
+        assert_eq!(secret.index, 1);
+        assert!(!secret.cause.contains("hunter2"), "{}", secret.cause);
+    }
 }
