@@ -125,9 +125,15 @@ pub struct Customer {
     pub api_key: Option<::entity_spec::Secret<String>>,
     pub birthday: Option<::entity_spec::__private::chrono::NaiveDate>,
     pub notes: Option<String>,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub updated_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -675,6 +681,9 @@ pub struct Product {
     pub status: ProductStatus,
     pub launched_on: Option<::entity_spec::__private::chrono::NaiveDate>,
     pub internal_code: String,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -1469,6 +1478,9 @@ pub struct Order {
     pub customer_id: ::entity_spec::__private::uuid::Uuid,
     pub status: OrderStatus,
     pub total: f64,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub placed_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -1477,9 +1489,15 @@ pub struct Order {
     pub gift: Option<bool>,
     pub delivery_date: Option<::entity_spec::__private::chrono::NaiveDate>,
     pub tracking_code: Option<String>,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub updated_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,

@@ -263,15 +263,24 @@ pub struct RawDataSource {
     pub schema_definition: Option<::entity_spec::__private::serde_json::Value>,
     pub refresh_interval: i64,
     pub is_active: bool,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::optional_datetime"
+    )]
     pub last_sync_at: Option<
         ::entity_spec::__private::chrono::DateTime<::entity_spec::__private::chrono::Utc>,
     >,
     pub sync_status: RawDataSourceSyncStatus,
     pub error_message: Option<String>,
     pub metadata: Option<::entity_spec::__private::serde_json::Value>,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub updated_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
