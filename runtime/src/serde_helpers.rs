@@ -37,6 +37,8 @@ pub fn optional_datetime<S: Serializer>(t: &Option<DateTime<Utc>>, serializer: S
 /// `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z` into `buffer`, as chrono's `write_rfc3339`
 /// with `SecondsFormat::AutoSi` and `use_z` writes it; `None` for years it writes with a sign.
 fn rfc3339<'b>(t: &DateTime<Utc>, buffer: &'b mut [u8; 30]) -> Option<&'b str> {
+    // Fields read from the naive value: on `DateTime` every accessor applies the offset again.
+    let t = t.naive_utc();
     let year = t.year();
     if !(0..=9999).contains(&year) {
         return None;
