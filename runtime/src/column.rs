@@ -16,7 +16,7 @@ use sqlx::{Arguments, Row, ValueRef};
 use uuid::Uuid;
 
 use crate::Secret;
-use crate::db::{sqlite_timestamp, truncate_to_micros};
+use crate::db::{json_text, sqlite_timestamp, truncate_to_micros};
 
 pub use sqlx::postgres::{PgArguments, PgRow};
 pub use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -129,7 +129,7 @@ impl Column for serde_json::Value {
         get::<_, sqlx::types::Json<serde_json::Value>>(row, index).map(|json| json.0)
     }
     fn bind_sqlite(&self, args: &mut SqliteArguments) -> Result<(), BindError> {
-        args.add(self.to_string())
+        args.add(json_text(self))
     }
     fn bind_postgres(&self, args: &mut PgArguments) -> Result<(), BindError> {
         args.add(sqlx::types::Json(self))

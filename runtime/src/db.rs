@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -321,15 +321,16 @@ pub fn shared_text(
     statement: &'static str,
     build: impl FnOnce() -> Sql,
 ) -> Arc<str> {
-    type Cache = Mutex<HashMap<(usize, Backend, &'static str), Arc<str>>>;
+    // Read-mostly: every request of these kinds looks its text up, from every worker thread.
+    type Cache = RwLock<HashMap<(usize, Backend, &'static str), Arc<str>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = (std::ptr::from_ref(def) as usize, backend, statement);
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(text) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(text) = cache.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return text.clone();
     }
     let text: Arc<str> = build().text().into();
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, text.clone());
+    cache.write().unwrap_or_else(|e| e.into_inner()).insert(key, text.clone());
     text
 }
 
@@ -488,10 +489,16 @@ fn bind_sqlite(args: &mut SqliteArguments, value: SqlValue) -> Result<(), crate:
         SqlValue::Float(f) => args.add(f),
         SqlValue::Text(s) => args.add(s),
         SqlValue::Uuid(u) => args.add(u.hyphenated().to_string()),
-        SqlValue::Json(j) => args.add(j.to_string()),
+        SqlValue::Json(j) => args.add(json_text(&j)),
         SqlValue::DateTime(t) => args.add(sqlite_timestamp(t)),
         SqlValue::Date(d) => args.add(d.to_string()),
     }
+}
+
+/// JSON as text for SQLite. `serde_json::to_string` writes straight into a buffer; `Display`
+/// (`to_string()`) goes through `fmt` piece by piece.
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::column::BindError> {
@@ -519,7 +526,12 @@ fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::c
 /// order is time order (indexes and keyset pagination rely on that) and precision matches
 /// PostgreSQL's.
 pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
-    truncate_to_micros(t).to_rfc3339_opts(SecondsFormat::Micros, true)
+    let t = truncate_to_micros(t);
+    let mut buffer = crate::timestamp::Buffer::default();
+    match crate::timestamp::rfc3339(&t, crate::timestamp::Fraction::Micros, &mut buffer) {
+        Some(text) => text.to_owned(),
+        None => t.to_rfc3339_opts(SecondsFormat::Micros, true),
+    }
 }
 
 /// Both backends store microseconds. Truncating here (towards the past, whatever the epoch)

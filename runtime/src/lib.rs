@@ -21,6 +21,7 @@ mod secret;
 pub mod serde_helpers;
 pub mod serve;
 pub mod store;
+mod timestamp;
 mod validation;
 pub mod value;
 

@@ -1,7 +1,9 @@
 //! Serde adapters used by generated types.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::timestamp::{Buffer, Fraction, rfc3339};
 
 /// For `Option<T>` fields with `#[serde(default)]`: a present value (even `null`, when `T` is
 /// itself an `Option`) becomes `Some`, an absent key stays `None`. This is how update inputs
@@ -19,8 +21,8 @@ where
 /// writes through `collect_str`, which escapes every formatted piece separately, and entities
 /// carry several timestamps per row. Years outside 0–9999 take chrono's path.
 pub fn datetime<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    let mut buffer = [0u8; 30];
-    match rfc3339(t, &mut buffer) {
+    let mut buffer = Buffer::default();
+    match rfc3339(t, Fraction::Shortest, &mut buffer) {
         Some(text) => serializer.serialize_str(text),
         None => t.serialize(serializer),
     }
@@ -32,50 +34,6 @@ pub fn optional_datetime<S: Serializer>(t: &Option<DateTime<Utc>>, serializer: S
         Some(t) => datetime(t, serializer),
         None => serializer.serialize_none(),
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z` into `buffer`, as chrono's `write_rfc3339`
-/// with `SecondsFormat::AutoSi` and `use_z` writes it; `None` for years it writes with a sign.
-fn rfc3339<'b>(t: &DateTime<Utc>, buffer: &'b mut [u8; 30]) -> Option<&'b str> {
-    // Fields read from the naive value: on `DateTime` every accessor applies the offset again.
-    let t = t.naive_utc();
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return None;
-    }
-    let (mut second, mut nano) = (t.second(), t.nanosecond());
-    // A leap second is nanoseconds ≥ 10⁹; chrono prints it as second 60.
-    if nano >= 1_000_000_000 {
-        second += 1;
-        nano -= 1_000_000_000;
-    }
-    let mut at = put_digits(buffer, 0, year.unsigned_abs(), 4);
-    for (separator, value) in [(b'-', t.month()), (b'-', t.day()), (b'T', t.hour()), (b':', t.minute()), (b':', second)]
-    {
-        buffer[at] = separator;
-        at = put_digits(buffer, at + 1, value, 2);
-    }
-    let fraction = match nano {
-        0 => None,
-        n if n % 1_000_000 == 0 => Some((n / 1_000_000, 3)),
-        n if n % 1_000 == 0 => Some((n / 1_000, 6)),
-        n => Some((n, 9)),
-    };
-    if let Some((value, width)) = fraction {
-        buffer[at] = b'.';
-        at = put_digits(buffer, at + 1, value, width);
-    }
-    buffer[at] = b'Z';
-    std::str::from_utf8(&buffer[..at + 1]).ok()
-}
-
-/// Writes `value` zero-padded to `width` digits at `at`; returns where the digits end.
-fn put_digits(buffer: &mut [u8], at: usize, mut value: u32, width: usize) -> usize {
-    for slot in buffer[at..at + width].iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
-    at + width
 }
 
 #[cfg(test)]
