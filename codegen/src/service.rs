@@ -13,12 +13,10 @@ fn runtime() -> TokenStream {
     quote!(::entity_spec::__private::runtime)
 }
 
-/// `ToSqlValue` and `FromSqlValue` for a generated enum: stored by wire name.
+/// `ToSqlValue` and `Column` for a generated enum: stored by wire name.
 pub fn render_enum_sql(enum_ir: &EnumIr) -> TokenStream {
     let rt = runtime();
     let name = ident(&enum_ir.type_name);
-    let expected =
-        format!("one of: {}", enum_ir.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join(", "));
     quote! {
         impl #rt::value::ToSqlValue for #name {
             const SQL_TYPE: #rt::value::SqlType = #rt::value::SqlType::Text;
@@ -27,13 +25,21 @@ pub fn render_enum_sql(enum_ir: &EnumIr) -> TokenStream {
             }
         }
 
-        impl #rt::value::FromSqlValue for #name {
-            const EXPECTED: &'static str = #expected;
-            fn from_sql_value(value: #rt::value::SqlValue) -> Option<Self> {
-                match value {
-                    #rt::value::SqlValue::Text(text) => text.parse().ok(),
-                    _ => None,
-                }
+        impl #rt::column::Column for #name {
+            fn read_sqlite(row: &#rt::column::SqliteRow, index: usize) -> Result<Self, #rt::column::ColumnError> {
+                #rt::column::read_sqlite_enum(row, index)
+            }
+            fn read_postgres(row: &#rt::column::PgRow, index: usize) -> Result<Self, #rt::column::ColumnError> {
+                #rt::column::read_postgres_enum(row, index)
+            }
+            fn bind_sqlite(&self, args: &mut #rt::column::SqliteArguments) -> Result<(), #rt::column::BindError> {
+                #rt::column::bind_sqlite_enum(self.as_str(), args)
+            }
+            fn bind_postgres(&self, args: &mut #rt::column::PgArguments) -> Result<(), #rt::column::BindError> {
+                #rt::column::bind_postgres_enum(self.as_str(), args)
+            }
+            fn bind_postgres_null(args: &mut #rt::column::PgArguments) -> Result<(), #rt::column::BindError> {
+                #rt::column::bind_postgres_null_enum(args)
             }
         }
     }
@@ -56,6 +62,7 @@ pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
         quote!(#rt::def::IndexDef { fields: &[#(#fields),*], unique: #unique })
     });
     let field_names: Vec<_> = entity.fields.iter().map(|f| ident(&f.name)).collect();
+    let columns: Vec<_> = (0..entity.fields.len()).map(Literal::usize_unsuffixed).collect();
     let tracking = match &entity.tracking {
         Some(t) => {
             let optional = |name: &Option<String>| match name {
@@ -98,10 +105,30 @@ pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 vec![#(#rt::value::ToSqlValue::to_sql_value(&self.#field_names)),*]
             }
 
-            fn from_row(row: &mut #rt::value::RowReader) -> Result<Self, #rt::value::DecodeError> {
+            fn from_sqlite_row(row: &#rt::column::SqliteRow) -> Result<Self, #rt::column::ColumnError> {
+                use #rt::column::Column;
                 Ok(Self {
-                    #(#field_names: row.next()?,)*
+                    #(#field_names: Column::read_sqlite(row, #columns)?,)*
                 })
+            }
+
+            fn from_postgres_row(row: &#rt::column::PgRow) -> Result<Self, #rt::column::ColumnError> {
+                use #rt::column::Column;
+                Ok(Self {
+                    #(#field_names: Column::read_postgres(row, #columns)?,)*
+                })
+            }
+
+            fn bind_sqlite(&self, args: &mut #rt::column::SqliteArguments) -> Result<(), #rt::column::BindError> {
+                use #rt::column::Column;
+                #(self.#field_names.bind_sqlite(args)?;)*
+                Ok(())
+            }
+
+            fn bind_postgres(&self, args: &mut #rt::column::PgArguments) -> Result<(), #rt::column::BindError> {
+                use #rt::column::Column;
+                #(self.#field_names.bind_postgres(args)?;)*
+                Ok(())
             }
 
             fn from_create(

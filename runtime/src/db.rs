@@ -1,5 +1,6 @@
 //! The database: SQLite (embedded default) or PostgreSQL, behind one handle, and the only
-//! place that turns [`SqlValue`]s into bind parameters and rows back into values.
+//! place that turns [`SqlValue`]s into bind parameters and rows back into values. Entities
+//! skip the values: they bind and read their fields natively (see [`crate::column`]).
 //!
 //! `sqlx::Any` cannot carry UUID, JSON or timestamp types, so this is an enum of the two
 //! pools; every statement is built by [`Sql`], which quotes identifiers (all of them checked
@@ -7,15 +8,16 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{Arguments, AssertSqlSafe, Row as _};
 use uuid::Uuid;
 
 use crate::value::{SqlType, SqlValue};
@@ -98,36 +100,109 @@ impl Db {
     /// Runs a statement and returns the number of affected rows.
     pub async fn execute(&self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Db::Sqlite(pool) => Ok(sql.sqlite_query().execute(pool).await?.rows_affected()),
-            Db::Postgres(pool) => Ok(sql.postgres_query().execute(pool).await?.rows_affected()),
+            Db::Sqlite(pool) => Ok(sql.sqlite_query()?.execute(pool).await?.rows_affected()),
+            Db::Postgres(pool) => Ok(sql.postgres_query()?.execute(pool).await?.rows_affected()),
+        }
+    }
+
+    /// Runs a query and returns its rows as the backend delivered them.
+    pub async fn fetch_rows(&self, sql: Sql) -> Result<Rows, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => Ok(Rows::Sqlite(sql.sqlite_query()?.fetch_all(pool).await?)),
+            Db::Postgres(pool) => Ok(Rows::Postgres(sql.postgres_query()?.fetch_all(pool).await?)),
+        }
+    }
+
+    /// Runs a query expected to return at most one row, as the backend delivered it.
+    pub async fn fetch_row(&self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => Ok(sql.sqlite_query()?.fetch_optional(pool).await?.map(Row::Sqlite)),
+            Db::Postgres(pool) => Ok(sql.postgres_query()?.fetch_optional(pool).await?.map(Row::Postgres)),
         }
     }
 
     /// Runs a query and reads every row as values of the given column types.
     pub async fn fetch_all(&self, sql: Sql, columns: &[SqlType]) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
-        match self {
-            Db::Sqlite(pool) => {
-                let rows = sql.sqlite_query().fetch_all(pool).await?;
-                rows.iter().map(|row| read_sqlite_row(row, columns)).collect()
-            }
-            Db::Postgres(pool) => {
-                let rows = sql.postgres_query().fetch_all(pool).await?;
-                rows.iter().map(|row| read_postgres_row(row, columns)).collect()
-            }
-        }
+        self.fetch_rows(sql).await?.values(columns)
     }
 
     /// Runs a query expected to return at most one row.
     pub async fn fetch_optional(&self, sql: Sql, columns: &[SqlType]) -> Result<Option<Vec<SqlValue>>, sqlx::Error> {
+        self.fetch_row(sql).await?.map(|row| row.values(columns)).transpose()
+    }
+}
+
+/// One row of a result, from either backend.
+#[derive(Debug)]
+pub enum Row {
+    /// A SQLite row.
+    Sqlite(SqliteRow),
+    /// A PostgreSQL row.
+    Postgres(PgRow),
+}
+
+/// The rows of a result, from either backend.
+#[derive(Debug)]
+pub enum Rows {
+    /// SQLite rows.
+    Sqlite(Vec<SqliteRow>),
+    /// PostgreSQL rows.
+    Postgres(Vec<PgRow>),
+}
+
+impl Row {
+    /// Column `index` read as a value of type `column`.
+    pub fn value(&self, index: usize, column: SqlType) -> Result<SqlValue, sqlx::Error> {
         match self {
-            Db::Sqlite(pool) => match sql.sqlite_query().fetch_optional(pool).await? {
-                Some(row) => read_sqlite_row(&row, columns).map(Some),
-                None => Ok(None),
-            },
-            Db::Postgres(pool) => match sql.postgres_query().fetch_optional(pool).await? {
-                Some(row) => read_postgres_row(&row, columns).map(Some),
-                None => Ok(None),
-            },
+            Row::Sqlite(row) => sqlite_value(row, index, column),
+            Row::Postgres(row) => postgres_value(row, index, column),
+        }
+    }
+
+    /// The leading columns read as values of the given types.
+    pub fn values(&self, columns: &[SqlType]) -> Result<Vec<SqlValue>, sqlx::Error> {
+        columns.iter().enumerate().map(|(i, column)| self.value(i, *column)).collect()
+    }
+}
+
+impl Rows {
+    /// How many rows there are.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Sqlite(rows) => rows.len(),
+            Rows::Postgres(rows) => rows.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps the first `len` rows.
+    pub fn truncate(&mut self, len: usize) {
+        match self {
+            Rows::Sqlite(rows) => rows.truncate(len),
+            Rows::Postgres(rows) => rows.truncate(len),
+        }
+    }
+
+    /// Column `index` of row `row` read as a value of type `column`.
+    pub fn value(&self, row: usize, index: usize, column: SqlType) -> Result<Option<SqlValue>, sqlx::Error> {
+        match self {
+            Rows::Sqlite(rows) => rows.get(row).map(|r| sqlite_value(r, index, column)).transpose(),
+            Rows::Postgres(rows) => rows.get(row).map(|r| postgres_value(r, index, column)).transpose(),
+        }
+    }
+
+    /// Every row's leading columns read as values of the given types.
+    pub fn values(&self, columns: &[SqlType]) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
+        let read = |read_one: &dyn Fn(usize, SqlType) -> Result<SqlValue, sqlx::Error>| {
+            columns.iter().enumerate().map(|(i, column)| read_one(i, *column)).collect::<Result<Vec<_>, _>>()
+        };
+        match self {
+            Rows::Sqlite(rows) => rows.iter().map(|row| read(&|i, c| sqlite_value(row, i, c))).collect(),
+            Rows::Postgres(rows) => rows.iter().map(|row| read(&|i, c| postgres_value(row, i, c))).collect(),
         }
     }
 }
@@ -163,23 +238,18 @@ impl Tx {
     /// Runs a statement and returns the number of affected rows.
     pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => Ok(sql.sqlite_query().execute(&mut **tx).await?.rows_affected()),
-            Tx::Postgres(tx) => Ok(sql.postgres_query().execute(&mut **tx).await?.rows_affected()),
+            Tx::Sqlite(tx) => Ok(sql.sqlite_query()?.execute(&mut **tx).await?.rows_affected()),
+            Tx::Postgres(tx) => Ok(sql.postgres_query()?.execute(&mut **tx).await?.rows_affected()),
         }
     }
 
     /// Runs a query and reads every row as values of the given column types.
     pub async fn fetch_all(&mut self, sql: Sql, columns: &[SqlType]) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx) => {
-                let rows = sql.sqlite_query().fetch_all(&mut **tx).await?;
-                rows.iter().map(|row| read_sqlite_row(row, columns)).collect()
-            }
-            Tx::Postgres(tx) => {
-                let rows = sql.postgres_query().fetch_all(&mut **tx).await?;
-                rows.iter().map(|row| read_postgres_row(row, columns)).collect()
-            }
-        }
+        let rows = match self {
+            Tx::Sqlite(tx) => Rows::Sqlite(sql.sqlite_query()?.fetch_all(&mut **tx).await?),
+            Tx::Postgres(tx) => Rows::Postgres(sql.postgres_query()?.fetch_all(&mut **tx).await?),
+        };
+        rows.values(columns)
     }
 
     /// Commits.
@@ -217,12 +287,14 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// A SQL statement under construction: text plus bind parameters, with the placeholder style
-/// of the backend (`?` for SQLite, `$1…` for PostgreSQL).
+/// of the backend (`?` for SQLite, `$1…` for PostgreSQL). Values are encoded for the backend
+/// as they are bound, so entities can bind their fields natively ([`Sql::bind_entity`]).
 #[derive(Debug, Clone)]
 pub struct Sql {
-    backend: Backend,
     text: SqlText,
-    args: Vec<SqlValue>,
+    args: Args,
+    /// The first value that failed to encode, reported when the statement runs.
+    error: Option<String>,
 }
 
 /// Statement text: built for this request, or shared by every request of its kind.
@@ -232,44 +304,72 @@ enum SqlText {
     Shared(Arc<str>),
 }
 
-/// Statement texts that depend only on an entity's definition and the backend (get by id),
-/// built on first use so hot paths spend nothing on building SQL. Keyed by the definition's
-/// address, not its table: two specs in one process may describe one table differently, and
-/// definitions merged to one address are identical.
+/// Bind parameters, encoded for the backend.
+#[derive(Debug, Clone)]
+enum Args {
+    Sqlite(SqliteArguments),
+    Postgres(PgArguments),
+}
+
+/// Statement texts that depend only on an entity's definition, the backend and the kind of
+/// statement (get by id, insert, replace), built on first use so hot paths spend nothing on
+/// building SQL. Keyed by the definition's address, not its table: two specs in one process
+/// may describe one table differently, and definitions merged to one address are identical.
 pub fn shared_text(
     def: &'static crate::def::EntityDef,
     backend: Backend,
     statement: &'static str,
     build: impl FnOnce() -> Sql,
 ) -> Arc<str> {
-    type Cache = Mutex<HashMap<(usize, Backend, &'static str), Arc<str>>>;
+    // Read-mostly: every request of these kinds looks its text up, from every worker thread.
+    type Cache = RwLock<HashMap<(usize, Backend, &'static str), Arc<str>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = (std::ptr::from_ref(def) as usize, backend, statement);
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(text) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(text) = cache.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return text.clone();
     }
     let text: Arc<str> = build().text().into();
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, text.clone());
+    cache.write().unwrap_or_else(|e| e.into_inner()).insert(key, text.clone());
     text
 }
 
 impl Sql {
     /// An empty statement for `backend`.
     pub fn new(backend: Backend) -> Self {
-        Sql { backend, text: SqlText::Built(String::with_capacity(256)), args: Vec::new() }
+        Sql { text: SqlText::Built(String::with_capacity(256)), args: Args::new(backend), error: None }
     }
 
     /// A statement with shared text (from [`shared_text`]); add its values with [`Sql::bind`]
     /// in placeholder order.
     pub fn shared(backend: Backend, text: Arc<str>) -> Self {
-        Sql { backend, text: SqlText::Shared(text), args: Vec::new() }
+        Sql { text: SqlText::Shared(text), args: Args::new(backend), error: None }
     }
 
     /// Binds the next placeholder's value without touching the text.
     pub fn bind(&mut self, value: SqlValue) -> &mut Self {
-        self.args.push(value);
+        let result = match &mut self.args {
+            Args::Sqlite(args) => bind_sqlite(args, value),
+            Args::Postgres(args) => bind_postgres(args, value),
+        };
+        self.record(result);
         self
+    }
+
+    /// Binds every field of `entity`, in field order, without touching the text.
+    pub fn bind_entity<E: crate::Entity>(&mut self, entity: &E) -> &mut Self {
+        let result = match &mut self.args {
+            Args::Sqlite(args) => entity.bind_sqlite(args),
+            Args::Postgres(args) => entity.bind_postgres(args),
+        };
+        self.record(result);
+        self
+    }
+
+    fn record(&mut self, result: Result<(), crate::column::BindError>) {
+        if let (Err(error), None) = (result, &self.error) {
+            self.error = Some(error.to_string());
+        }
     }
 
     fn built(&mut self) -> &mut String {
@@ -301,16 +401,27 @@ impl Sql {
 
     /// Appends a placeholder and binds `value` to it.
     pub fn push_bind(&mut self, value: SqlValue) -> &mut Self {
-        self.args.push(value);
-        let number = self.args.len();
-        match self.backend {
-            Backend::Sqlite => self.built().push('?'),
-            Backend::Postgres => {
-                let text = self.built();
-                text.push('$');
-                text.push_str(&number.to_string());
+        self.bind(value);
+        match self.args {
+            Args::Sqlite(_) => self.push("?"),
+            Args::Postgres(_) => {
+                let number = self.args.len();
+                self.push_placeholder(number)
             }
         }
+    }
+
+    /// Appends the numbered placeholder of parameter `number` (1-based; `?NNN` on SQLite,
+    /// `$NNN` on PostgreSQL) without binding anything: for statements that mention their
+    /// values in another order than they bind them.
+    pub fn push_placeholder(&mut self, number: usize) -> &mut Self {
+        let sign = match self.args {
+            Args::Sqlite(_) => '?',
+            Args::Postgres(_) => '$',
+        };
+        let text = self.built();
+        text.push(sign);
+        text.push_str(&number.to_string());
         self
     }
 
@@ -322,58 +433,92 @@ impl Sql {
         }
     }
 
-    fn sqlite_query(self) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    fn sqlite_query(self) -> Result<sqlx::query::Query<'static, sqlx::Sqlite, SqliteArguments>, sqlx::Error> {
+        let Args::Sqlite(args) = self.args else { return Err(wrong_backend()) };
+        if let Some(error) = self.error {
+            return Err(sqlx::Error::Encode(error.into()));
+        }
         // Safe: the text is built only from this crate's SQL and checked identifiers; every
         // value is a bind parameter.
-        let mut query = match self.text {
-            SqlText::Built(text) => sqlx::query(AssertSqlSafe(text)),
-            SqlText::Shared(text) => sqlx::query(AssertSqlSafe(text)),
-        };
-        for value in self.args {
-            query = match value {
-                SqlValue::Null(SqlType::Int | SqlType::Bool) => query.bind(None::<i64>),
-                SqlValue::Null(SqlType::Float) => query.bind(None::<f64>),
-                SqlValue::Null(_) => query.bind(None::<String>),
-                SqlValue::Bool(b) => query.bind(b),
-                SqlValue::Int(i) => query.bind(i),
-                SqlValue::Float(f) => query.bind(f),
-                SqlValue::Text(s) => query.bind(s),
-                SqlValue::Uuid(u) => query.bind(u.hyphenated().to_string()),
-                SqlValue::Json(j) => query.bind(j.to_string()),
-                SqlValue::DateTime(t) => query.bind(sqlite_timestamp(t)),
-                SqlValue::Date(d) => query.bind(d.to_string()),
-            };
-        }
-        query
+        Ok(match self.text {
+            SqlText::Built(text) => sqlx::query_with(AssertSqlSafe(text), args),
+            SqlText::Shared(text) => sqlx::query_with(AssertSqlSafe(text), args),
+        })
     }
 
-    fn postgres_query(self) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        // Safe: see `sqlite_query`.
-        let mut query = match self.text {
-            SqlText::Built(text) => sqlx::query(AssertSqlSafe(text)),
-            SqlText::Shared(text) => sqlx::query(AssertSqlSafe(text)),
-        };
-        for value in self.args {
-            query = match value {
-                SqlValue::Null(SqlType::Bool) => query.bind(None::<bool>),
-                SqlValue::Null(SqlType::Int) => query.bind(None::<i64>),
-                SqlValue::Null(SqlType::Float) => query.bind(None::<f64>),
-                SqlValue::Null(SqlType::Text) => query.bind(None::<String>),
-                SqlValue::Null(SqlType::Uuid) => query.bind(None::<Uuid>),
-                SqlValue::Null(SqlType::Json) => query.bind(None::<sqlx::types::Json<serde_json::Value>>),
-                SqlValue::Null(SqlType::DateTime) => query.bind(None::<DateTime<Utc>>),
-                SqlValue::Null(SqlType::Date) => query.bind(None::<NaiveDate>),
-                SqlValue::Bool(b) => query.bind(b),
-                SqlValue::Int(i) => query.bind(i),
-                SqlValue::Float(f) => query.bind(f),
-                SqlValue::Text(s) => query.bind(s),
-                SqlValue::Uuid(u) => query.bind(u),
-                SqlValue::Json(j) => query.bind(sqlx::types::Json(j)),
-                SqlValue::DateTime(t) => query.bind(truncate_to_micros(t)),
-                SqlValue::Date(d) => query.bind(d),
-            };
+    fn postgres_query(self) -> Result<sqlx::query::Query<'static, sqlx::Postgres, PgArguments>, sqlx::Error> {
+        let Args::Postgres(args) = self.args else { return Err(wrong_backend()) };
+        if let Some(error) = self.error {
+            return Err(sqlx::Error::Encode(error.into()));
         }
-        query
+        // Safe: see `sqlite_query`.
+        Ok(match self.text {
+            SqlText::Built(text) => sqlx::query_with(AssertSqlSafe(text), args),
+            SqlText::Shared(text) => sqlx::query_with(AssertSqlSafe(text), args),
+        })
+    }
+}
+
+fn wrong_backend() -> sqlx::Error {
+    sqlx::Error::Protocol("a statement built for one backend was run on the other".into())
+}
+
+impl Args {
+    fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Args::Sqlite(SqliteArguments::default()),
+            Backend::Postgres => Args::Postgres(PgArguments::default()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Args::Sqlite(args) => args.len(),
+            Args::Postgres(args) => args.len(),
+        }
+    }
+}
+
+fn bind_sqlite(args: &mut SqliteArguments, value: SqlValue) -> Result<(), crate::column::BindError> {
+    match value {
+        SqlValue::Null(SqlType::Int | SqlType::Bool) => args.add(None::<i64>),
+        SqlValue::Null(SqlType::Float) => args.add(None::<f64>),
+        SqlValue::Null(_) => args.add(None::<String>),
+        SqlValue::Bool(b) => args.add(b),
+        SqlValue::Int(i) => args.add(i),
+        SqlValue::Float(f) => args.add(f),
+        SqlValue::Text(s) => args.add(s),
+        SqlValue::Uuid(u) => args.add(u.hyphenated().to_string()),
+        SqlValue::Json(j) => args.add(json_text(&j)),
+        SqlValue::DateTime(t) => args.add(sqlite_timestamp(t)),
+        SqlValue::Date(d) => args.add(d.to_string()),
+    }
+}
+
+/// JSON as text for SQLite. `serde_json::to_string` writes straight into a buffer; `Display`
+/// (`to_string()`) goes through `fmt` piece by piece.
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::column::BindError> {
+    match value {
+        SqlValue::Null(SqlType::Bool) => args.add(None::<bool>),
+        SqlValue::Null(SqlType::Int) => args.add(None::<i64>),
+        SqlValue::Null(SqlType::Float) => args.add(None::<f64>),
+        SqlValue::Null(SqlType::Text) => args.add(None::<String>),
+        SqlValue::Null(SqlType::Uuid) => args.add(None::<Uuid>),
+        SqlValue::Null(SqlType::Json) => args.add(None::<sqlx::types::Json<serde_json::Value>>),
+        SqlValue::Null(SqlType::DateTime) => args.add(None::<DateTime<Utc>>),
+        SqlValue::Null(SqlType::Date) => args.add(None::<NaiveDate>),
+        SqlValue::Bool(b) => args.add(b),
+        SqlValue::Int(i) => args.add(i),
+        SqlValue::Float(f) => args.add(f),
+        SqlValue::Text(s) => args.add(s),
+        SqlValue::Uuid(u) => args.add(u),
+        SqlValue::Json(j) => args.add(sqlx::types::Json(j)),
+        SqlValue::DateTime(t) => args.add(truncate_to_micros(t)),
+        SqlValue::Date(d) => args.add(d),
     }
 }
 
@@ -381,7 +526,12 @@ impl Sql {
 /// order is time order (indexes and keyset pagination rely on that) and precision matches
 /// PostgreSQL's.
 pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
-    truncate_to_micros(t).to_rfc3339_opts(SecondsFormat::Micros, true)
+    let t = truncate_to_micros(t);
+    let mut buffer = crate::timestamp::Buffer::default();
+    match crate::timestamp::rfc3339(&t, crate::timestamp::Fraction::Micros, &mut buffer) {
+        Some(text) => text.to_owned(),
+        None => t.to_rfc3339_opts(SecondsFormat::Micros, true),
+    }
 }
 
 /// Both backends store microseconds. Truncating here (towards the past, whatever the epoch)
@@ -395,60 +545,48 @@ fn decode_error(column: usize, message: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::ColumnDecode { index: column.to_string(), source: message.to_string().into() }
 }
 
-fn read_sqlite_row(row: &SqliteRow, columns: &[SqlType]) -> Result<Vec<SqlValue>, sqlx::Error> {
-    columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            let value = match column {
-                SqlType::Bool => row.try_get::<Option<bool>, _>(i)?.map(SqlValue::Bool),
-                SqlType::Int => row.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int),
-                SqlType::Float => row.try_get::<Option<f64>, _>(i)?.map(SqlValue::Float),
-                SqlType::Text => row.try_get::<Option<String>, _>(i)?.map(SqlValue::Text),
-                SqlType::Uuid => match row.try_get::<Option<String>, _>(i)? {
-                    Some(text) => Some(SqlValue::Uuid(Uuid::parse_str(&text).map_err(|e| decode_error(i, e))?)),
-                    None => None,
-                },
-                SqlType::Json => match row.try_get::<Option<String>, _>(i)? {
-                    Some(text) => Some(SqlValue::Json(serde_json::from_str(&text).map_err(|e| decode_error(i, e))?)),
-                    None => None,
-                },
-                SqlType::DateTime => match row.try_get::<Option<String>, _>(i)? {
-                    Some(text) => Some(SqlValue::DateTime(
-                        DateTime::parse_from_rfc3339(&text).map_err(|e| decode_error(i, e))?.with_timezone(&Utc),
-                    )),
-                    None => None,
-                },
-                SqlType::Date => match row.try_get::<Option<String>, _>(i)? {
-                    Some(text) => Some(SqlValue::Date(NaiveDate::from_str(&text).map_err(|e| decode_error(i, e))?)),
-                    None => None,
-                },
-            };
-            Ok(value.unwrap_or(SqlValue::Null(*column)))
-        })
-        .collect()
+fn sqlite_value(row: &SqliteRow, i: usize, column: SqlType) -> Result<SqlValue, sqlx::Error> {
+    let value = match column {
+        SqlType::Bool => row.try_get::<Option<bool>, _>(i)?.map(SqlValue::Bool),
+        SqlType::Int => row.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int),
+        SqlType::Float => row.try_get::<Option<f64>, _>(i)?.map(SqlValue::Float),
+        SqlType::Text => row.try_get::<Option<String>, _>(i)?.map(SqlValue::Text),
+        SqlType::Uuid => match row.try_get::<Option<&str>, _>(i)? {
+            Some(text) => Some(SqlValue::Uuid(Uuid::parse_str(text).map_err(|e| decode_error(i, e))?)),
+            None => None,
+        },
+        SqlType::Json => match row.try_get::<Option<&str>, _>(i)? {
+            Some(text) => Some(SqlValue::Json(serde_json::from_str(text).map_err(|e| decode_error(i, e))?)),
+            None => None,
+        },
+        SqlType::DateTime => match row.try_get::<Option<&str>, _>(i)? {
+            Some(text) => Some(SqlValue::DateTime(
+                DateTime::parse_from_rfc3339(text).map_err(|e| decode_error(i, e))?.with_timezone(&Utc),
+            )),
+            None => None,
+        },
+        SqlType::Date => match row.try_get::<Option<&str>, _>(i)? {
+            Some(text) => Some(SqlValue::Date(NaiveDate::from_str(text).map_err(|e| decode_error(i, e))?)),
+            None => None,
+        },
+    };
+    Ok(value.unwrap_or(SqlValue::Null(column)))
 }
 
-fn read_postgres_row(row: &PgRow, columns: &[SqlType]) -> Result<Vec<SqlValue>, sqlx::Error> {
-    columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            let value = match column {
-                SqlType::Bool => row.try_get::<Option<bool>, _>(i)?.map(SqlValue::Bool),
-                SqlType::Int => row.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int),
-                SqlType::Float => row.try_get::<Option<f64>, _>(i)?.map(SqlValue::Float),
-                SqlType::Text => row.try_get::<Option<String>, _>(i)?.map(SqlValue::Text),
-                SqlType::Uuid => row.try_get::<Option<Uuid>, _>(i)?.map(SqlValue::Uuid),
-                SqlType::Json => {
-                    row.try_get::<Option<sqlx::types::Json<serde_json::Value>>, _>(i)?.map(|j| SqlValue::Json(j.0))
-                }
-                SqlType::DateTime => row.try_get::<Option<DateTime<Utc>>, _>(i)?.map(SqlValue::DateTime),
-                SqlType::Date => row.try_get::<Option<NaiveDate>, _>(i)?.map(SqlValue::Date),
-            };
-            Ok(value.unwrap_or(SqlValue::Null(*column)))
-        })
-        .collect()
+fn postgres_value(row: &PgRow, i: usize, column: SqlType) -> Result<SqlValue, sqlx::Error> {
+    let value = match column {
+        SqlType::Bool => row.try_get::<Option<bool>, _>(i)?.map(SqlValue::Bool),
+        SqlType::Int => row.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int),
+        SqlType::Float => row.try_get::<Option<f64>, _>(i)?.map(SqlValue::Float),
+        SqlType::Text => row.try_get::<Option<String>, _>(i)?.map(SqlValue::Text),
+        SqlType::Uuid => row.try_get::<Option<Uuid>, _>(i)?.map(SqlValue::Uuid),
+        SqlType::Json => {
+            row.try_get::<Option<sqlx::types::Json<serde_json::Value>>, _>(i)?.map(|j| SqlValue::Json(j.0))
+        }
+        SqlType::DateTime => row.try_get::<Option<DateTime<Utc>>, _>(i)?.map(SqlValue::DateTime),
+        SqlType::Date => row.try_get::<Option<NaiveDate>, _>(i)?.map(SqlValue::Date),
+    };
+    Ok(value.unwrap_or(SqlValue::Null(column)))
 }
 
 #[cfg(test)]
@@ -477,6 +615,10 @@ mod tests {
         let mut lite = Sql::new(Backend::Sqlite);
         lite.push_ident("a").push(" = ").push_bind(SqlValue::Int(1));
         assert_eq!(lite.text(), r#""a" = ?"#);
+        // Numbered placeholders, for statements that mention parameters out of binding order.
+        let mut numbered = Sql::new(Backend::Sqlite);
+        numbered.push_placeholder(2).push(", ").push_placeholder(1);
+        assert_eq!(numbered.text(), "?2, ?1");
     }
 
     #[test]

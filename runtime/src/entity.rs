@@ -6,9 +6,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::column::{BindError, ColumnError, PgArguments, PgRow, SqliteArguments, SqliteRow};
 use crate::def::EntityDef;
 use crate::validation::Validate;
-use crate::value::{DecodeError, RowReader, SqlValue};
+use crate::value::SqlValue;
 
 /// An entity generated from the spec. Implemented by `#[entity_spec]`; not meant to be
 /// implemented by hand.
@@ -24,11 +25,21 @@ pub trait Entity: Serialize + Send + Sync + Sized + 'static {
     /// The primary key.
     fn id(&self) -> Uuid;
 
-    /// Column values in field order.
+    /// Column values in field order (for comparing and inspecting entities generically; the
+    /// store binds fields with [`Entity::bind_sqlite`] / [`Entity::bind_postgres`]).
     fn to_row(&self) -> Vec<SqlValue>;
 
-    /// Reads a row in field order.
-    fn from_row(row: &mut RowReader) -> Result<Self, DecodeError>;
+    /// Reads a SQLite row whose first columns are the fields in field order.
+    fn from_sqlite_row(row: &SqliteRow) -> Result<Self, ColumnError>;
+
+    /// Reads a PostgreSQL row whose first columns are the fields in field order.
+    fn from_postgres_row(row: &PgRow) -> Result<Self, ColumnError>;
+
+    /// Binds every field, in field order, as the next SQLite parameters.
+    fn bind_sqlite(&self, args: &mut SqliteArguments) -> Result<(), BindError>;
+
+    /// Binds every field, in field order, as the next PostgreSQL parameters.
+    fn bind_postgres(&self, args: &mut PgArguments) -> Result<(), BindError>;
 
     /// Builds a new entity from a create input.
     fn from_create(input: Self::Create, id: Uuid, now: DateTime<Utc>) -> Self;

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod actions;
+pub mod column;
 pub mod db;
 pub mod def;
 pub mod entity;
@@ -21,6 +22,7 @@ pub mod serde_helpers;
 pub mod serve;
 pub mod stats;
 pub mod store;
+mod timestamp;
 mod validation;
 pub mod value;
 pub mod workbench;

@@ -1,6 +1,9 @@
-//! Serde adapters used by generated input types.
+//! Serde adapters used by generated types.
 
-use serde::{Deserialize, Deserializer};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::timestamp::{Buffer, Fraction, rfc3339};
 
 /// For `Option<T>` fields with `#[serde(default)]`: a present value (even `null`, when `T` is
 /// itself an `Option`) becomes `Some`, an absent key stays `None`. This is how update inputs
@@ -11,4 +14,60 @@ where
     T: Deserialize<'de>,
 {
     T::deserialize(deserializer).map(Some)
+}
+
+/// Serializes a timestamp exactly as chrono's own `Serialize` does (RFC 3339, `Z`, 0, 3, 6 or
+/// 9 fractional digits, whichever is shortest without loss), about ten times faster: chrono
+/// writes through `collect_str`, which escapes every formatted piece separately, and entities
+/// carry several timestamps per row. Years outside 0–9999 take chrono's path.
+pub fn datetime<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    let mut buffer = Buffer::default();
+    match rfc3339(t, Fraction::Shortest, &mut buffer) {
+        Some(text) => serializer.serialize_str(text),
+        None => t.serialize(serializer),
+    }
+}
+
+/// [`datetime`] for nullable fields.
+pub fn optional_datetime<S: Serializer>(t: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => datetime(t, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast(t: DateTime<Utc>) -> String {
+        let mut out = Vec::new();
+        datetime(&t, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn timestamps_serialize_exactly_as_chrono_does() {
+        let base = DateTime::parse_from_rfc3339("2026-01-31T23:59:59Z").unwrap().to_utc();
+        let mut cases = vec![
+            base,
+            DateTime::parse_from_rfc3339("0000-01-01T00:00:00Z").unwrap().to_utc(),
+            DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999999999Z").unwrap().to_utc(),
+            DateTime::parse_from_rfc3339("2016-12-31T23:59:60.5Z").unwrap().to_utc(),
+            chrono::NaiveDate::from_ymd_opt(-1, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc(),
+            chrono::NaiveDate::from_ymd_opt(10_000, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc(),
+        ];
+        for nanos in [1, 10, 999, 1_000, 120_000, 1_000_000, 5_000_000, 123_456_789, 999_999_000, 999_000_000] {
+            cases.push(base + chrono::Duration::nanoseconds(nanos));
+        }
+        for (i, step) in (0..2_000).map(|i| (i, 86_400_000_003_517i64 * i)) {
+            cases.push(base + chrono::Duration::nanoseconds(step * if i % 2 == 0 { 1 } else { -1 }));
+        }
+        for t in cases {
+            assert_eq!(fast(t), serde_json::to_string(&t).unwrap(), "{t:?}");
+        }
+        let mut out = Vec::new();
+        optional_datetime(&None, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        assert_eq!(out, b"null");
+    }
 }

@@ -6,14 +6,12 @@
 
 use uuid::Uuid;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
-use crate::db::{Db, Sql, shared_text};
+use crate::column::{Column, ColumnError};
+use crate::db::{Db, Row, Rows, Sql, shared_text};
 use crate::def::{EntityDef, FieldKind};
 use crate::entity::Entity;
 use crate::query::{FilterOp, ListQuery, encode_cursor};
-use crate::value::{DecodeError, RowReader, SqlType, SqlValue};
+use crate::value::{DecodeError, SqlType, SqlValue};
 
 /// The hidden optimistic-concurrency column.
 pub const VERSION_COLUMN: &str = "_version";
@@ -66,18 +64,6 @@ pub fn sql_type(kind: FieldKind) -> SqlType {
     }
 }
 
-/// The types of a row as read by this module: every field, then `_version`; built once per
-/// definition (keyed by address, like `db::shared_text`).
-fn row_types(def: &'static EntityDef) -> Arc<[SqlType]> {
-    static CACHE: OnceLock<Mutex<HashMap<usize, Arc<[SqlType]>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let types = cache
-        .entry(std::ptr::from_ref(def) as usize)
-        .or_insert_with(|| def.fields.iter().map(|f| sql_type(f.kind)).chain([SqlType::Int]).collect());
-    types.clone()
-}
-
 fn push_columns(sql: &mut Sql, def: &EntityDef) {
     for (i, field) in def.fields.iter().enumerate() {
         if i > 0 {
@@ -88,36 +74,53 @@ fn push_columns(sql: &mut Sql, def: &EntityDef) {
     sql.push(", ").push_ident(VERSION_COLUMN);
 }
 
-fn decode<E: Entity>(mut values: Vec<SqlValue>) -> Result<Versioned<E>, StoreError> {
-    let version = match values.pop() {
-        Some(SqlValue::Int(v)) => v,
-        other => {
-            let found = other.map_or("nothing".to_owned(), |v| v.type_name().to_owned());
-            return Err(DecodeError { column: VERSION_COLUMN, expected: "an integer", found }.into());
-        }
+/// Names the column of a decoding failure: the fields in order, then `_version`.
+fn decode_error(def: &EntityDef, error: ColumnError) -> StoreError {
+    let column = def.fields.get(error.index).map_or(VERSION_COLUMN, |f| f.name);
+    DecodeError { column, cause: error.cause }.into()
+}
+
+/// Reads a row selected with [`push_columns`]: the entity with the generated decoder, then
+/// `_version`.
+fn decode<E: Entity>(row: &Row) -> Result<Versioned<E>, StoreError> {
+    let version_index = E::DEF.fields.len();
+    let decoded = match row {
+        Row::Sqlite(row) => E::from_sqlite_row(row).and_then(|e| Ok((e, i64::read_sqlite(row, version_index)?))),
+        Row::Postgres(row) => E::from_postgres_row(row).and_then(|e| Ok((e, i64::read_postgres(row, version_index)?))),
     };
-    let entity = E::from_row(&mut RowReader::new(E::DEF.fields, values))?;
+    let (entity, version) = decoded.map_err(|e| decode_error(E::DEF, e))?;
     Ok(Versioned { entity, version })
+}
+
+/// Reads every row of a list page (entities only).
+fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
+    let decoded: Result<Vec<E>, ColumnError> = match rows {
+        Rows::Sqlite(rows) => rows.iter().map(E::from_sqlite_row).collect(),
+        Rows::Postgres(rows) => rows.iter().map(E::from_postgres_row).collect(),
+    };
+    decoded.map_err(|e| decode_error(E::DEF, e))
 }
 
 /// Inserts a new entity and returns it as stored.
 pub async fn insert<E: Entity>(db: &Db, entity: &E) -> Result<Versioned<E>, StoreError> {
     let def = E::DEF;
-    let mut sql = Sql::new(db.backend());
-    sql.push("INSERT INTO ").push_ident(def.table).push(" (");
-    push_columns(&mut sql, def);
-    sql.push(") VALUES (");
-    for (i, value) in entity.to_row().into_iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
+    let backend = db.backend();
+    let text = shared_text(def, backend, "insert", || {
+        let mut sql = Sql::new(backend);
+        sql.push("INSERT INTO ").push_ident(def.table).push(" (");
+        push_columns(&mut sql, def);
+        sql.push(") VALUES (");
+        for number in 1..=def.fields.len() {
+            sql.push_placeholder(number).push(", ");
         }
-        sql.push_bind(value);
-    }
-    sql.push(", 1) RETURNING ");
-    push_columns(&mut sql, def);
-    let row = db.fetch_optional(sql, &row_types(def)).await.map_err(|e| map_unique(def, e))?;
-    let row = row.ok_or(sqlx::Error::RowNotFound)?;
-    decode(row)
+        sql.push("1) RETURNING ");
+        push_columns(&mut sql, def);
+        sql
+    });
+    let mut sql = Sql::shared(backend, text);
+    sql.bind_entity(entity);
+    let row = db.fetch_row(sql).await.map_err(|e| map_unique(def, e))?;
+    decode(&row.ok_or(sqlx::Error::RowNotFound)?)
 }
 
 /// Reads one entity by id.
@@ -134,8 +137,8 @@ pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, S
     });
     let mut sql = Sql::shared(backend, text);
     sql.bind(SqlValue::Uuid(id));
-    match db.fetch_optional(sql, &row_types(def)).await? {
-        Some(row) => decode(row).map(Some),
+    match db.fetch_row(sql).await? {
+        Some(row) => decode(&row).map(Some),
         None => Ok(None),
     }
 }
@@ -148,27 +151,31 @@ pub async fn replace<E: Entity>(
     expected_version: i64,
 ) -> Result<Option<Versioned<E>>, StoreError> {
     let def = E::DEF;
-    let key = def.primary_key().name;
-    let mut sql = Sql::new(db.backend());
-    sql.push("UPDATE ").push_ident(def.table).push(" SET ");
-    let mut first = true;
-    for (field, value) in def.fields.iter().zip(entity.to_row()) {
-        if field.name == key {
-            continue;
+    let backend = db.backend();
+    // Parameters: every field in field order (as `bind_entity` binds them), then the version.
+    let text = shared_text(def, backend, "replace", || {
+        let key = def.primary_key().name;
+        let mut sql = Sql::new(backend);
+        sql.push("UPDATE ").push_ident(def.table).push(" SET ");
+        let mut key_number = 0;
+        for (i, field) in def.fields.iter().enumerate() {
+            if field.name == key {
+                key_number = i + 1;
+                continue;
+            }
+            sql.push_ident(field.name).push(" = ").push_placeholder(i + 1).push(", ");
         }
-        if !first {
-            sql.push(", ");
-        }
-        first = false;
-        sql.push_ident(field.name).push(" = ").push_bind(value);
-    }
-    sql.push(", ").push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1");
-    sql.push(" WHERE ").push_ident(key).push(" = ").push_bind(SqlValue::Uuid(entity.id()));
-    sql.push(" AND ").push_ident(VERSION_COLUMN).push(" = ").push_bind(SqlValue::Int(expected_version));
-    sql.push(" RETURNING ");
-    push_columns(&mut sql, def);
-    match db.fetch_optional(sql, &row_types(def)).await.map_err(|e| map_unique(def, e))? {
-        Some(row) => decode(row).map(Some),
+        sql.push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1");
+        sql.push(" WHERE ").push_ident(key).push(" = ").push_placeholder(key_number);
+        sql.push(" AND ").push_ident(VERSION_COLUMN).push(" = ").push_placeholder(def.fields.len() + 1);
+        sql.push(" RETURNING ");
+        push_columns(&mut sql, def);
+        sql
+    });
+    let mut sql = Sql::shared(backend, text);
+    sql.bind_entity(entity).bind(SqlValue::Int(expected_version));
+    match db.fetch_row(sql).await.map_err(|e| map_unique(def, e))? {
+        Some(row) => decode(&row).map(Some),
         None => Ok(None),
     }
 }
@@ -210,23 +217,24 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
     if query.offset > 0 {
         sql.push(&format!(" OFFSET {}", query.offset.min(i64::MAX as u64)));
     }
-    let mut rows = db.fetch_all(sql, &row_types(def)).await?;
+    let mut rows = db.fetch_rows(sql).await?;
     let has_more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
 
-    let sort_index = def.position(query.sort.field.name).unwrap_or(0);
-    let key_index = def.position(def.primary_key().name).unwrap_or(0);
-    let next_cursor = match rows.last() {
+    let next_cursor = match rows.len().checked_sub(1) {
         Some(last) if has_more => {
-            let id = match &last[key_index] {
-                SqlValue::Uuid(id) => *id,
+            let sort_index = def.position(query.sort.field.name).unwrap_or(0);
+            let key_index = def.position(def.primary_key().name).unwrap_or(0);
+            let value = rows.value(last, sort_index, sql_type(query.sort.field.kind))?;
+            let id = match rows.value(last, key_index, SqlType::Uuid)? {
+                Some(SqlValue::Uuid(id)) => id,
                 _ => Uuid::nil(),
             };
-            Some(encode_cursor(&query.fingerprint, &last[sort_index], id))
+            value.map(|value| encode_cursor(&query.fingerprint, &value, id))
         }
         _ => None,
     };
-    let items = rows.into_iter().map(|row| decode::<E>(row).map(|v| v.entity)).collect::<Result<Vec<_>, _>>()?;
+    let items = decode_all::<E>(&rows)?;
     Ok(Page { items, total, next_cursor })
 }
 

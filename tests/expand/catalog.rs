@@ -68,17 +68,38 @@ impl ::entity_spec::__private::runtime::value::ToSqlValue for CustomerTier {
         )
     }
 }
-impl ::entity_spec::__private::runtime::value::FromSqlValue for CustomerTier {
-    const EXPECTED: &'static str = "one of: free, pro, enterprise";
-    fn from_sql_value(
-        value: ::entity_spec::__private::runtime::value::SqlValue,
-    ) -> Option<Self> {
-        match value {
-            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
-                text.parse().ok()
-            }
-            _ => None,
-        }
+impl ::entity_spec::__private::runtime::column::Column for CustomerTier {
+    fn read_sqlite(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_sqlite_enum(row, index)
+    }
+    fn read_postgres(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_postgres_enum(row, index)
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_sqlite_enum(self.as_str(), args)
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_enum(
+            self.as_str(),
+            args,
+        )
+    }
+    fn bind_postgres_null(
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_null_enum(args)
     }
 }
 /// A person or company that places orders.
@@ -104,9 +125,15 @@ pub struct Customer {
     pub api_key: Option<::entity_spec::Secret<String>>,
     pub birthday: Option<::entity_spec::__private::chrono::NaiveDate>,
     pub notes: Option<String>,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub updated_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -428,20 +455,69 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
             .updated_at)
         ]
     }
-    fn from_row(
-        row: &mut ::entity_spec::__private::runtime::value::RowReader,
-    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+    fn from_sqlite_row(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
-            id: row.next()?,
-            email: row.next()?,
-            display_name: row.next()?,
-            tier: row.next()?,
-            api_key: row.next()?,
-            birthday: row.next()?,
-            notes: row.next()?,
-            created_at: row.next()?,
-            updated_at: row.next()?,
+            id: Column::read_sqlite(row, 0)?,
+            email: Column::read_sqlite(row, 1)?,
+            display_name: Column::read_sqlite(row, 2)?,
+            tier: Column::read_sqlite(row, 3)?,
+            api_key: Column::read_sqlite(row, 4)?,
+            birthday: Column::read_sqlite(row, 5)?,
+            notes: Column::read_sqlite(row, 6)?,
+            created_at: Column::read_sqlite(row, 7)?,
+            updated_at: Column::read_sqlite(row, 8)?,
         })
+    }
+    fn from_postgres_row(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        Ok(Self {
+            id: Column::read_postgres(row, 0)?,
+            email: Column::read_postgres(row, 1)?,
+            display_name: Column::read_postgres(row, 2)?,
+            tier: Column::read_postgres(row, 3)?,
+            api_key: Column::read_postgres(row, 4)?,
+            birthday: Column::read_postgres(row, 5)?,
+            notes: Column::read_postgres(row, 6)?,
+            created_at: Column::read_postgres(row, 7)?,
+            updated_at: Column::read_postgres(row, 8)?,
+        })
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_sqlite(args)?;
+        self.email.bind_sqlite(args)?;
+        self.display_name.bind_sqlite(args)?;
+        self.tier.bind_sqlite(args)?;
+        self.api_key.bind_sqlite(args)?;
+        self.birthday.bind_sqlite(args)?;
+        self.notes.bind_sqlite(args)?;
+        self.created_at.bind_sqlite(args)?;
+        self.updated_at.bind_sqlite(args)?;
+        Ok(())
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_postgres(args)?;
+        self.email.bind_postgres(args)?;
+        self.display_name.bind_postgres(args)?;
+        self.tier.bind_postgres(args)?;
+        self.api_key.bind_postgres(args)?;
+        self.birthday.bind_postgres(args)?;
+        self.notes.bind_postgres(args)?;
+        self.created_at.bind_postgres(args)?;
+        self.updated_at.bind_postgres(args)?;
+        Ok(())
     }
     fn from_create(
         input: CustomerCreate,
@@ -545,17 +621,38 @@ impl ::entity_spec::__private::runtime::value::ToSqlValue for ProductStatus {
         )
     }
 }
-impl ::entity_spec::__private::runtime::value::FromSqlValue for ProductStatus {
-    const EXPECTED: &'static str = "one of: draft, in_review, active, archived";
-    fn from_sql_value(
-        value: ::entity_spec::__private::runtime::value::SqlValue,
-    ) -> Option<Self> {
-        match value {
-            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
-                text.parse().ok()
-            }
-            _ => None,
-        }
+impl ::entity_spec::__private::runtime::column::Column for ProductStatus {
+    fn read_sqlite(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_sqlite_enum(row, index)
+    }
+    fn read_postgres(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_postgres_enum(row, index)
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_sqlite_enum(self.as_str(), args)
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_enum(
+            self.as_str(),
+            args,
+        )
+    }
+    fn bind_postgres_null(
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_null_enum(args)
     }
 }
 /// Something the catalog sells. Quotes "and" back\slashes survive.
@@ -584,6 +681,9 @@ pub struct Product {
     pub status: ProductStatus,
     pub launched_on: Option<::entity_spec::__private::chrono::NaiveDate>,
     pub internal_code: String,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -1138,26 +1238,93 @@ impl ::entity_spec::__private::runtime::Entity for Product {
             .created_at)
         ]
     }
-    fn from_row(
-        row: &mut ::entity_spec::__private::runtime::value::RowReader,
-    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+    fn from_sqlite_row(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
-            id: row.next()?,
-            sku: row.next()?,
-            title: row.next()?,
-            summary: row.next()?,
-            price: row.next()?,
-            stock: row.next()?,
-            rating: row.next()?,
-            storage_temp_c: row.next()?,
-            discount: row.next()?,
-            is_published: row.next()?,
-            attributes: row.next()?,
-            status: row.next()?,
-            launched_on: row.next()?,
-            internal_code: row.next()?,
-            created_at: row.next()?,
+            id: Column::read_sqlite(row, 0)?,
+            sku: Column::read_sqlite(row, 1)?,
+            title: Column::read_sqlite(row, 2)?,
+            summary: Column::read_sqlite(row, 3)?,
+            price: Column::read_sqlite(row, 4)?,
+            stock: Column::read_sqlite(row, 5)?,
+            rating: Column::read_sqlite(row, 6)?,
+            storage_temp_c: Column::read_sqlite(row, 7)?,
+            discount: Column::read_sqlite(row, 8)?,
+            is_published: Column::read_sqlite(row, 9)?,
+            attributes: Column::read_sqlite(row, 10)?,
+            status: Column::read_sqlite(row, 11)?,
+            launched_on: Column::read_sqlite(row, 12)?,
+            internal_code: Column::read_sqlite(row, 13)?,
+            created_at: Column::read_sqlite(row, 14)?,
         })
+    }
+    fn from_postgres_row(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        Ok(Self {
+            id: Column::read_postgres(row, 0)?,
+            sku: Column::read_postgres(row, 1)?,
+            title: Column::read_postgres(row, 2)?,
+            summary: Column::read_postgres(row, 3)?,
+            price: Column::read_postgres(row, 4)?,
+            stock: Column::read_postgres(row, 5)?,
+            rating: Column::read_postgres(row, 6)?,
+            storage_temp_c: Column::read_postgres(row, 7)?,
+            discount: Column::read_postgres(row, 8)?,
+            is_published: Column::read_postgres(row, 9)?,
+            attributes: Column::read_postgres(row, 10)?,
+            status: Column::read_postgres(row, 11)?,
+            launched_on: Column::read_postgres(row, 12)?,
+            internal_code: Column::read_postgres(row, 13)?,
+            created_at: Column::read_postgres(row, 14)?,
+        })
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_sqlite(args)?;
+        self.sku.bind_sqlite(args)?;
+        self.title.bind_sqlite(args)?;
+        self.summary.bind_sqlite(args)?;
+        self.price.bind_sqlite(args)?;
+        self.stock.bind_sqlite(args)?;
+        self.rating.bind_sqlite(args)?;
+        self.storage_temp_c.bind_sqlite(args)?;
+        self.discount.bind_sqlite(args)?;
+        self.is_published.bind_sqlite(args)?;
+        self.attributes.bind_sqlite(args)?;
+        self.status.bind_sqlite(args)?;
+        self.launched_on.bind_sqlite(args)?;
+        self.internal_code.bind_sqlite(args)?;
+        self.created_at.bind_sqlite(args)?;
+        Ok(())
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_postgres(args)?;
+        self.sku.bind_postgres(args)?;
+        self.title.bind_postgres(args)?;
+        self.summary.bind_postgres(args)?;
+        self.price.bind_postgres(args)?;
+        self.stock.bind_postgres(args)?;
+        self.rating.bind_postgres(args)?;
+        self.storage_temp_c.bind_postgres(args)?;
+        self.discount.bind_postgres(args)?;
+        self.is_published.bind_postgres(args)?;
+        self.attributes.bind_postgres(args)?;
+        self.status.bind_postgres(args)?;
+        self.launched_on.bind_postgres(args)?;
+        self.internal_code.bind_postgres(args)?;
+        self.created_at.bind_postgres(args)?;
+        Ok(())
     }
     fn from_create(
         input: ProductCreate,
@@ -1261,17 +1428,38 @@ impl ::entity_spec::__private::runtime::value::ToSqlValue for OrderStatus {
         )
     }
 }
-impl ::entity_spec::__private::runtime::value::FromSqlValue for OrderStatus {
-    const EXPECTED: &'static str = "one of: placed, paid, shipped, cancelled";
-    fn from_sql_value(
-        value: ::entity_spec::__private::runtime::value::SqlValue,
-    ) -> Option<Self> {
-        match value {
-            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
-                text.parse().ok()
-            }
-            _ => None,
-        }
+impl ::entity_spec::__private::runtime::column::Column for OrderStatus {
+    fn read_sqlite(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_sqlite_enum(row, index)
+    }
+    fn read_postgres(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_postgres_enum(row, index)
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_sqlite_enum(self.as_str(), args)
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_enum(
+            self.as_str(),
+            args,
+        )
+    }
+    fn bind_postgres_null(
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_null_enum(args)
     }
 }
 /// A `Order` entity.
@@ -1290,6 +1478,9 @@ pub struct Order {
     pub customer_id: ::entity_spec::__private::uuid::Uuid,
     pub status: OrderStatus,
     pub total: f64,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub placed_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -1298,9 +1489,15 @@ pub struct Order {
     pub gift: Option<bool>,
     pub delivery_date: Option<::entity_spec::__private::chrono::NaiveDate>,
     pub tracking_code: Option<String>,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub updated_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -1647,23 +1844,81 @@ impl ::entity_spec::__private::runtime::Entity for Order {
             .updated_at)
         ]
     }
-    fn from_row(
-        row: &mut ::entity_spec::__private::runtime::value::RowReader,
-    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+    fn from_sqlite_row(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
-            id: row.next()?,
-            customer_id: row.next()?,
-            status: row.next()?,
-            total: row.next()?,
-            placed_at: row.next()?,
-            shipping_address: row.next()?,
-            priority: row.next()?,
-            gift: row.next()?,
-            delivery_date: row.next()?,
-            tracking_code: row.next()?,
-            created_at: row.next()?,
-            updated_at: row.next()?,
+            id: Column::read_sqlite(row, 0)?,
+            customer_id: Column::read_sqlite(row, 1)?,
+            status: Column::read_sqlite(row, 2)?,
+            total: Column::read_sqlite(row, 3)?,
+            placed_at: Column::read_sqlite(row, 4)?,
+            shipping_address: Column::read_sqlite(row, 5)?,
+            priority: Column::read_sqlite(row, 6)?,
+            gift: Column::read_sqlite(row, 7)?,
+            delivery_date: Column::read_sqlite(row, 8)?,
+            tracking_code: Column::read_sqlite(row, 9)?,
+            created_at: Column::read_sqlite(row, 10)?,
+            updated_at: Column::read_sqlite(row, 11)?,
         })
+    }
+    fn from_postgres_row(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        Ok(Self {
+            id: Column::read_postgres(row, 0)?,
+            customer_id: Column::read_postgres(row, 1)?,
+            status: Column::read_postgres(row, 2)?,
+            total: Column::read_postgres(row, 3)?,
+            placed_at: Column::read_postgres(row, 4)?,
+            shipping_address: Column::read_postgres(row, 5)?,
+            priority: Column::read_postgres(row, 6)?,
+            gift: Column::read_postgres(row, 7)?,
+            delivery_date: Column::read_postgres(row, 8)?,
+            tracking_code: Column::read_postgres(row, 9)?,
+            created_at: Column::read_postgres(row, 10)?,
+            updated_at: Column::read_postgres(row, 11)?,
+        })
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_sqlite(args)?;
+        self.customer_id.bind_sqlite(args)?;
+        self.status.bind_sqlite(args)?;
+        self.total.bind_sqlite(args)?;
+        self.placed_at.bind_sqlite(args)?;
+        self.shipping_address.bind_sqlite(args)?;
+        self.priority.bind_sqlite(args)?;
+        self.gift.bind_sqlite(args)?;
+        self.delivery_date.bind_sqlite(args)?;
+        self.tracking_code.bind_sqlite(args)?;
+        self.created_at.bind_sqlite(args)?;
+        self.updated_at.bind_sqlite(args)?;
+        Ok(())
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_postgres(args)?;
+        self.customer_id.bind_postgres(args)?;
+        self.status.bind_postgres(args)?;
+        self.total.bind_postgres(args)?;
+        self.placed_at.bind_postgres(args)?;
+        self.shipping_address.bind_postgres(args)?;
+        self.priority.bind_postgres(args)?;
+        self.gift.bind_postgres(args)?;
+        self.delivery_date.bind_postgres(args)?;
+        self.tracking_code.bind_postgres(args)?;
+        self.created_at.bind_postgres(args)?;
+        self.updated_at.bind_postgres(args)?;
+        Ok(())
     }
     fn from_create(
         input: OrderCreate,

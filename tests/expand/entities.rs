@@ -90,17 +90,38 @@ impl ::entity_spec::__private::runtime::value::ToSqlValue for RawDataSourceSourc
         )
     }
 }
-impl ::entity_spec::__private::runtime::value::FromSqlValue for RawDataSourceSourceType {
-    const EXPECTED: &'static str = "one of: database, api, file, stream, webhook";
-    fn from_sql_value(
-        value: ::entity_spec::__private::runtime::value::SqlValue,
-    ) -> Option<Self> {
-        match value {
-            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
-                text.parse().ok()
-            }
-            _ => None,
-        }
+impl ::entity_spec::__private::runtime::column::Column for RawDataSourceSourceType {
+    fn read_sqlite(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_sqlite_enum(row, index)
+    }
+    fn read_postgres(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_postgres_enum(row, index)
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_sqlite_enum(self.as_str(), args)
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_enum(
+            self.as_str(),
+            args,
+        )
+    }
+    fn bind_postgres_null(
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_null_enum(args)
     }
 }
 /// Values of the `sync_status` field.
@@ -186,17 +207,38 @@ impl ::entity_spec::__private::runtime::value::ToSqlValue for RawDataSourceSyncS
         )
     }
 }
-impl ::entity_spec::__private::runtime::value::FromSqlValue for RawDataSourceSyncStatus {
-    const EXPECTED: &'static str = "one of: pending, syncing, success, failed";
-    fn from_sql_value(
-        value: ::entity_spec::__private::runtime::value::SqlValue,
-    ) -> Option<Self> {
-        match value {
-            ::entity_spec::__private::runtime::value::SqlValue::Text(text) => {
-                text.parse().ok()
-            }
-            _ => None,
-        }
+impl ::entity_spec::__private::runtime::column::Column for RawDataSourceSyncStatus {
+    fn read_sqlite(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_sqlite_enum(row, index)
+    }
+    fn read_postgres(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+        index: usize,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        ::entity_spec::__private::runtime::column::read_postgres_enum(row, index)
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_sqlite_enum(self.as_str(), args)
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_enum(
+            self.as_str(),
+            args,
+        )
+    }
+    fn bind_postgres_null(
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        ::entity_spec::__private::runtime::column::bind_postgres_null_enum(args)
     }
 }
 /// An external data source (database, API, file, stream or webhook) that feeds the platform.
@@ -221,15 +263,24 @@ pub struct RawDataSource {
     pub schema_definition: Option<::entity_spec::__private::serde_json::Value>,
     pub refresh_interval: i64,
     pub is_active: bool,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::optional_datetime"
+    )]
     pub last_sync_at: Option<
         ::entity_spec::__private::chrono::DateTime<::entity_spec::__private::chrono::Utc>,
     >,
     pub sync_status: RawDataSourceSyncStatus,
     pub error_message: Option<String>,
     pub metadata: Option<::entity_spec::__private::serde_json::Value>,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub created_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
+    #[serde(
+        serialize_with = "::entity_spec::__private::runtime::serde_helpers::datetime"
+    )]
     pub updated_at: ::entity_spec::__private::chrono::DateTime<
         ::entity_spec::__private::chrono::Utc,
     >,
@@ -641,25 +692,89 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
             .tags)
         ]
     }
-    fn from_row(
-        row: &mut ::entity_spec::__private::runtime::value::RowReader,
-    ) -> Result<Self, ::entity_spec::__private::runtime::value::DecodeError> {
+    fn from_sqlite_row(
+        row: &::entity_spec::__private::runtime::column::SqliteRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
-            id: row.next()?,
-            name: row.next()?,
-            source_type: row.next()?,
-            connection_string: row.next()?,
-            schema_definition: row.next()?,
-            refresh_interval: row.next()?,
-            is_active: row.next()?,
-            last_sync_at: row.next()?,
-            sync_status: row.next()?,
-            error_message: row.next()?,
-            metadata: row.next()?,
-            created_at: row.next()?,
-            updated_at: row.next()?,
-            tags: row.next()?,
+            id: Column::read_sqlite(row, 0)?,
+            name: Column::read_sqlite(row, 1)?,
+            source_type: Column::read_sqlite(row, 2)?,
+            connection_string: Column::read_sqlite(row, 3)?,
+            schema_definition: Column::read_sqlite(row, 4)?,
+            refresh_interval: Column::read_sqlite(row, 5)?,
+            is_active: Column::read_sqlite(row, 6)?,
+            last_sync_at: Column::read_sqlite(row, 7)?,
+            sync_status: Column::read_sqlite(row, 8)?,
+            error_message: Column::read_sqlite(row, 9)?,
+            metadata: Column::read_sqlite(row, 10)?,
+            created_at: Column::read_sqlite(row, 11)?,
+            updated_at: Column::read_sqlite(row, 12)?,
+            tags: Column::read_sqlite(row, 13)?,
         })
+    }
+    fn from_postgres_row(
+        row: &::entity_spec::__private::runtime::column::PgRow,
+    ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        Ok(Self {
+            id: Column::read_postgres(row, 0)?,
+            name: Column::read_postgres(row, 1)?,
+            source_type: Column::read_postgres(row, 2)?,
+            connection_string: Column::read_postgres(row, 3)?,
+            schema_definition: Column::read_postgres(row, 4)?,
+            refresh_interval: Column::read_postgres(row, 5)?,
+            is_active: Column::read_postgres(row, 6)?,
+            last_sync_at: Column::read_postgres(row, 7)?,
+            sync_status: Column::read_postgres(row, 8)?,
+            error_message: Column::read_postgres(row, 9)?,
+            metadata: Column::read_postgres(row, 10)?,
+            created_at: Column::read_postgres(row, 11)?,
+            updated_at: Column::read_postgres(row, 12)?,
+            tags: Column::read_postgres(row, 13)?,
+        })
+    }
+    fn bind_sqlite(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_sqlite(args)?;
+        self.name.bind_sqlite(args)?;
+        self.source_type.bind_sqlite(args)?;
+        self.connection_string.bind_sqlite(args)?;
+        self.schema_definition.bind_sqlite(args)?;
+        self.refresh_interval.bind_sqlite(args)?;
+        self.is_active.bind_sqlite(args)?;
+        self.last_sync_at.bind_sqlite(args)?;
+        self.sync_status.bind_sqlite(args)?;
+        self.error_message.bind_sqlite(args)?;
+        self.metadata.bind_sqlite(args)?;
+        self.created_at.bind_sqlite(args)?;
+        self.updated_at.bind_sqlite(args)?;
+        self.tags.bind_sqlite(args)?;
+        Ok(())
+    }
+    fn bind_postgres(
+        &self,
+        args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+    ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
+        use ::entity_spec::__private::runtime::column::Column;
+        self.id.bind_postgres(args)?;
+        self.name.bind_postgres(args)?;
+        self.source_type.bind_postgres(args)?;
+        self.connection_string.bind_postgres(args)?;
+        self.schema_definition.bind_postgres(args)?;
+        self.refresh_interval.bind_postgres(args)?;
+        self.is_active.bind_postgres(args)?;
+        self.last_sync_at.bind_postgres(args)?;
+        self.sync_status.bind_postgres(args)?;
+        self.error_message.bind_postgres(args)?;
+        self.metadata.bind_postgres(args)?;
+        self.created_at.bind_postgres(args)?;
+        self.updated_at.bind_postgres(args)?;
+        self.tags.bind_postgres(args)?;
+        Ok(())
     }
     fn from_create(
         input: RawDataSourceCreate,
