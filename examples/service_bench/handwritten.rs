@@ -10,7 +10,8 @@
 //! - `GET /raw-data-sources?source_type=…&is_active=…&limit=…&cursor=…`: the total count of
 //!   matches and one page ordered by id, `{"items", "total", "next_cursor"}`.
 //!
-//! `connection_string` is written but never read back or returned.
+//! `connection_string` is written but never read back or returned. Like the generated service,
+//! it limits bodies to 1 MiB and logs every request through tower-http's `TraceLayer`.
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -29,6 +30,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use uuid::Uuid;
 
 const COLLECTION: &str = "/raw-data-sources";
@@ -98,9 +101,22 @@ impl Pool {
     }
 }
 
-/// The routes.
+/// The routes, with what the service contract asks of any RawDataSource service and the
+/// generated one has: a 1 MiB body limit (`413`) and a log line per request (method, path,
+/// status, latency; never bodies or query strings).
 pub fn router(pool: Pool) -> Router {
-    Router::new().route(COLLECTION, get(list).post(create)).route("/raw-data-sources/{id}", get(read)).with_state(pool)
+    Router::new()
+        .route(COLLECTION, get(list).post(create))
+        .route("/raw-data-sources/{id}", get(read))
+        .with_state(pool)
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
