@@ -48,20 +48,10 @@ mod tests {
 
     #[test]
     fn timestamps_serialize_exactly_as_chrono_does() {
-        let base = DateTime::parse_from_rfc3339("2026-01-31T23:59:59Z").unwrap().to_utc();
-        let mut cases = vec![
-            base,
-            DateTime::parse_from_rfc3339("0000-01-01T00:00:00Z").unwrap().to_utc(),
-            DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999999999Z").unwrap().to_utc(),
-            DateTime::parse_from_rfc3339("2016-12-31T23:59:60.5Z").unwrap().to_utc(),
-            chrono::NaiveDate::from_ymd_opt(-1, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc(),
-            chrono::NaiveDate::from_ymd_opt(10_000, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc(),
-        ];
-        for nanos in [1, 10, 999, 1_000, 120_000, 1_000_000, 5_000_000, 123_456_789, 999_999_000, 999_000_000] {
-            cases.push(base + chrono::Duration::nanoseconds(nanos));
-        }
-        for (i, step) in (0..2_000).map(|i| (i, 86_400_000_003_517i64 * i)) {
-            cases.push(base + chrono::Duration::nanoseconds(step * if i % 2 == 0 { 1 } else { -1 }));
+        let mut cases = crate::timestamp::tests::samples();
+        // Years chrono writes with a sign or five digits: the serializer falls back to chrono.
+        for year in [-1, 10_000] {
+            cases.push(chrono::NaiveDate::from_ymd_opt(year, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc());
         }
         for t in cases {
             assert_eq!(fast(t), serde_json::to_string(&t).unwrap(), "{t:?}");

@@ -65,13 +65,14 @@ fn put_digits(buffer: &mut [u8], at: usize, mut value: u32, width: usize) -> usi
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::SecondsFormat;
 
     use super::*;
 
-    #[test]
-    fn text_is_exactly_chronos() {
+    /// Timestamps that exercise every fraction length, leap seconds, the year range's ends
+    /// and two thousand dates spread over centuries (shared with the serializer's tests).
+    pub(crate) fn samples() -> Vec<DateTime<Utc>> {
         let base = DateTime::parse_from_rfc3339("2026-01-31T23:59:59Z").unwrap().to_utc();
         let mut cases = vec![
             base,
@@ -86,6 +87,12 @@ mod tests {
             let step = 86_400_000_003_517 * i;
             cases.push(base + chrono::Duration::nanoseconds(if i % 2 == 0 { step } else { -step }));
         }
+        cases
+    }
+
+    #[test]
+    fn text_is_exactly_chronos() {
+        let cases = samples();
         for t in cases {
             for (fraction, chrono) in
                 [(Fraction::Shortest, SecondsFormat::AutoSi), (Fraction::Micros, SecondsFormat::Micros)]
