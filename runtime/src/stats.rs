@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use crate::db::{Db, Sql};
 use crate::def::{EntityDef, FieldDef, FieldKind};
-use crate::query::{Filter, ListQuery, Sort};
+use crate::query::Filter;
 use crate::runs::Activity;
-use crate::store::{push_where, sql_type};
+use crate::store::{count, push_filters, sql_type};
 use crate::value::{SqlType, SqlValue};
 
 /// How many of the newest failed runs the statistics carry.
@@ -40,20 +40,12 @@ pub fn grouped_fields(def: &EntityDef) -> impl Iterator<Item = &'static FieldDef
 
 /// Counts the items of `def` that pass `filters`.
 pub async fn stats(db: &Db, def: &'static EntityDef, filters: Vec<Filter>) -> Result<Stats, sqlx::Error> {
-    let query = ListQuery {
-        filters,
-        sort: Sort { field: def.primary_key(), descending: false },
-        limit: 0,
-        offset: 0,
-        after: None,
-        fingerprint: String::new(),
-    };
     let mut counts = BTreeMap::new();
     let mut total = None;
     for field in grouped_fields(def) {
         let mut sql = Sql::new(db.backend());
         sql.push("SELECT ").push_ident(field.name).push(", COUNT(*) FROM ").push_ident(def.table);
-        push_where(&mut sql, def, &query, false);
+        push_filters(&mut sql, &filters);
         sql.push(" GROUP BY ").push_ident(field.name);
         let rows = db.fetch_all(sql, &[sql_type(field.kind), SqlType::Int]).await?;
         let by_value = count_by_value(field, rows);
@@ -63,15 +55,7 @@ pub async fn stats(db: &Db, def: &'static EntityDef, filters: Vec<Filter>) -> Re
     }
     let total = match total {
         Some(total) => total,
-        None => {
-            let mut sql = Sql::new(db.backend());
-            sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
-            push_where(&mut sql, def, &query, false);
-            match db.fetch_optional(sql, &[SqlType::Int]).await?.and_then(|mut row| row.pop()) {
-                Some(SqlValue::Int(n)) => n,
-                _ => 0,
-            }
-        }
+        None => count(db, def, &filters).await?,
     };
     let runs = match def.tracked_action {
         Some(_) => Some(crate::runs::activity(db, def, RECENT_FAILURES).await?),

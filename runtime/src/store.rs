@@ -10,7 +10,7 @@ use crate::column::{Column, ColumnError};
 use crate::db::{Db, Row, Rows, Sql, shared_text};
 use crate::def::{EntityDef, FieldKind};
 use crate::entity::Entity;
-use crate::query::{FilterOp, ListQuery, encode_cursor};
+use crate::query::{Filter, FilterOp, ListQuery, encode_cursor};
 use crate::value::{DecodeError, SqlType, SqlValue};
 
 /// The hidden optimistic-concurrency column.
@@ -196,13 +196,7 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
     let def = E::DEF;
     let backend = db.backend();
 
-    let mut count = Sql::new(backend);
-    count.push("SELECT COUNT(*) FROM ").push_ident(def.table);
-    push_where(&mut count, def, query, false);
-    let total = match db.fetch_optional(count, &[SqlType::Int]).await?.and_then(|mut row| row.pop()) {
-        Some(SqlValue::Int(total)) => total,
-        _ => 0,
-    };
+    let total = count(db, def, &query.filters).await?;
 
     let mut sql = Sql::new(backend);
     sql.push("SELECT ");
@@ -238,14 +232,31 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
     Ok(Page { items, total, next_cursor })
 }
 
-pub(crate) fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
-    let mut first = true;
-    let mut and = |sql: &mut Sql| {
-        sql.push(if first { " WHERE " } else { " AND " });
-        first = false;
-    };
-    for filter in &query.filters {
-        and(sql);
+/// How many rows of `def` pass `filters`.
+pub(crate) async fn count(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new(db.backend());
+    sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
+    push_filters(&mut sql, filters);
+    Ok(match db.fetch_optional(sql, &[SqlType::Int]).await?.and_then(|mut row| row.pop()) {
+        Some(SqlValue::Int(total)) => total,
+        _ => 0,
+    })
+}
+
+/// The list's conditions: the filters and, when `with_position`, the keyset position.
+fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
+    let filtered = push_filters(sql, &query.filters);
+    if let (true, Some(after)) = (with_position, &query.after) {
+        sql.push(if filtered { " AND " } else { " WHERE " });
+        push_after(sql, def, query, after);
+    }
+}
+
+/// ` WHERE` and every filter condition, joined by `AND`; nothing without filters. Returns
+/// whether it wrote a `WHERE`.
+pub(crate) fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
+    for (i, filter) in filters.iter().enumerate() {
+        sql.push(if i == 0 { " WHERE " } else { " AND " });
         let column = filter.field.name;
         let compare = |sql: &mut Sql, op: &str, value: &SqlValue| {
             sql.push_ident(column).push(op).push_bind(value.clone());
@@ -274,10 +285,7 @@ pub(crate) fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with
             }
         }
     }
-    if let (true, Some(after)) = (with_position, &query.after) {
-        and(sql);
-        push_after(sql, def, query, after);
-    }
+    !filters.is_empty()
 }
 
 /// The keyset condition "comes after `after` in the sort order". Rows are ordered by the sort
