@@ -57,14 +57,19 @@ fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
-fn assets() -> &'static [Asset; 3] {
-    static ASSETS: OnceLock<[Asset; 3]> = OnceLock::new();
-    ASSETS.get_or_init(|| {
-        [
-            Asset::new(PAGE, "text/html; charset=utf-8"),
-            Asset::new(SCRIPT, "text/javascript; charset=utf-8"),
-            Asset::new(STYLE, "text/css; charset=utf-8"),
-        ]
+/// The page, its script and its stylesheet, each with its ETag computed once.
+struct Assets {
+    page: Asset,
+    script: Asset,
+    style: Asset,
+}
+
+fn assets() -> &'static Assets {
+    static ASSETS: OnceLock<Assets> = OnceLock::new();
+    ASSETS.get_or_init(|| Assets {
+        page: Asset::new(PAGE, "text/html; charset=utf-8"),
+        script: Asset::new(SCRIPT, "text/javascript; charset=utf-8"),
+        style: Asset::new(STYLE, "text/css; charset=utf-8"),
     })
 }
 
@@ -82,7 +87,7 @@ pub fn routes(workbench_json: &'static str) -> Router {
             })
             .unwrap_or_default(),
     );
-    let index = get(|headers: HeaderMap| async move { assets()[0].respond(StatusCode::OK, &headers) });
+    let index = get(|headers: HeaderMap| async move { assets().page.respond(StatusCode::OK, &headers) });
     Router::new()
         .route(UI_PATH, index.clone())
         .route(&format!("{UI_PATH}/"), index)
@@ -92,18 +97,18 @@ pub fn routes(workbench_json: &'static str) -> Router {
         )
         .route(
             &format!("{UI_PATH}/assets/workbench.js"),
-            get(|headers: HeaderMap| async move { assets()[1].respond(StatusCode::OK, &headers) }),
+            get(|headers: HeaderMap| async move { assets().script.respond(StatusCode::OK, &headers) }),
         )
         .route(
             &format!("{UI_PATH}/assets/workbench.css"),
-            get(|headers: HeaderMap| async move { assets()[2].respond(StatusCode::OK, &headers) }),
+            get(|headers: HeaderMap| async move { assets().style.respond(StatusCode::OK, &headers) }),
         )
         .route(
             &format!("{UI_PATH}/{{*collection}}"),
             get(move |Path(collection): Path<String>, headers: HeaderMap| async move {
                 let path = format!("/{}", collection.trim_end_matches('/'));
                 if collections.contains(&path) {
-                    assets()[0].respond(StatusCode::OK, &headers)
+                    assets().page.respond(StatusCode::OK, &headers)
                 } else {
                     ApiError::no_route(&format!("{UI_PATH}/{collection}")).into_response()
                 }

@@ -214,9 +214,10 @@
         const value = params.get(field.name);
         if (value) this.filters[field.name] = value;
       }
-      const defaultSort = entity.sortable.includes("created_at") ? "-created_at" : entity.primary_key;
+      // Newest first where the entity has a creation stamp; the URL leaves this default out.
+      this.defaultSort = entity.sortable.includes("created_at") ? "-created_at" : entity.primary_key;
       const sort = params.get("sort");
-      this.sort = sort && entity.sortable.includes(sort.replace(/^-/, "")) ? sort : defaultSort;
+      this.sort = sort && entity.sortable.includes(sort.replace(/^-/, "")) ? sort : this.defaultSort;
       this.cursors = []; // cursors of the pages before the current one (for "Previous")
       this.cursor = null;
       this.rows = [];
@@ -438,8 +439,7 @@
 
     syncUrl() {
       const params = Object.assign({}, this.filters);
-      const defaultSort = this.entity.sortable.includes("created_at") ? "-created_at" : this.entity.primary_key;
-      if (this.sort !== defaultSort) params.sort = this.sort;
+      if (this.sort !== this.defaultSort) params.sort = this.sort;
       const fragment = this.selectedId ? `#${encodeURIComponent(this.selectedId)}` : "";
       window.history.replaceState(null, "", `${window.location.pathname}${query(params)}${fragment}`);
     }
