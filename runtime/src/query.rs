@@ -111,10 +111,7 @@ pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Li
     let mut offset: Option<u64> = None;
     let mut cursor: Option<String> = None;
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        if seen.contains(&key.to_string()) {
-            return Err(ApiError::invalid_parameter(&key, "repeated", "is given more than once".to_owned()));
-        }
-        seen.push(key.to_string());
+        first_use(&mut seen, &key)?;
         match key.as_ref() {
             "limit" => {
                 limit = value.parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
@@ -149,10 +146,7 @@ pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<F
     let mut seen: Vec<String> = Vec::new();
     let mut filters = Vec::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        if seen.contains(&key.to_string()) {
-            return Err(ApiError::invalid_parameter(&key, "repeated", "is given more than once".to_owned()));
-        }
-        seen.push(key.to_string());
+        first_use(&mut seen, &key)?;
         if matches!(key.as_ref(), "limit" | "offset" | "cursor" | "sort") {
             return Err(ApiError::invalid_parameter(
                 &key,
@@ -171,6 +165,15 @@ pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<F
         })?);
     }
     Ok(filters)
+}
+
+/// A parameter given twice is an error, never "last one wins".
+fn first_use(seen: &mut Vec<String>, key: &str) -> Result<(), ApiError> {
+    if seen.iter().any(|k| k == key) {
+        return Err(ApiError::invalid_parameter(key, "repeated", "is given more than once".to_owned()));
+    }
+    seen.push(key.to_owned());
+    Ok(())
 }
 
 fn parse_sort(def: &'static EntityDef, value: &str) -> Result<Sort, ApiError> {
