@@ -10,20 +10,24 @@
 //!
 //! Per backend: two scratch databases (SQLite files in a temporary directory, or PostgreSQL
 //! databases `entity_spec_bench_<pid>_{generated,handwritten}`, dropped at the end), both
-//! migrated by the generated `model::migrate` and seeded with the same 20,000 rows. Both
-//! services listen on 127.0.0.1:0; the load generator (its own one-thread runtime, a minimal
-//! HTTP/1.1 client) keeps 8 keep-alive connections busy. Every endpoint is measured in 11
-//! rounds of at most 0.7 s per service (after a warm-up), alternating which service goes
-//! first; the table shows the median round, and the ratio column the median of the per-round
-//! ratios. Service CPU per request (from `/proc`, Linux) and the CPU busy outside the process
-//! are reported too, so that a run disturbed by other work on the machine can be recognised.
+//! migrated by the generated `model::migrate` and seeded with the same 20,000 rows. Each
+//! service runs in a child process of its own (this binary with `--serve`), on a default
+//! multi-thread runtime, listening on 127.0.0.1:0; the load generator (a one-thread runtime
+//! in this process, a minimal HTTP/1.1 client) keeps 8 keep-alive connections busy. Every
+//! endpoint is measured in 11 rounds of at most 0.7 s per service (after a warm-up),
+//! alternating which service goes first; the table shows the median round, and the ratio
+//! column the median of the per-round ratios. Service CPU per request (the child's threads,
+//! from `/proc`, Linux) and the CPU busy elsewhere are reported too, so that a run disturbed
+//! by other work on the machine can be recognised.
 //!
 //! Endpoints: create, read by random id, filtered list, first page and a page 18,000 rows
 //! deep (reached by following `next_cursor` with `limit=500`).
 //!
 //! For profiling, `SERVICE_BENCH_ENDPOINTS` (comma list of `read`, `filtered`, `first-page`,
 //! `deep-page`, `create`), `SERVICE_BENCH_SERVICES` (`hand-written`, `generated`) and
-//! `SERVICE_BENCH_ROUNDS` narrow the run.
+//! `SERVICE_BENCH_ROUNDS` narrow the run. `SERVICE_BENCH_CALIBRATE=generated` (or
+//! `hand-written`) is an A/A run: both columns serve that one service, each on its own copy
+//! of the data, so the ratio column shows how far apart the harness puts two equal services.
 
 #[path = "service_bench/handwritten.rs"]
 mod handwritten;
@@ -32,13 +36,13 @@ mod load;
 
 use std::error::Error;
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
 use entity_spec::{ApiError, Db, EngineConfig, MigrateOptions};
@@ -46,7 +50,6 @@ use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, QueryBuilder};
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
-use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use handwritten::{NewRawDataSource, SourceType, SyncStatus};
@@ -96,27 +99,12 @@ const FILTERED: &str = "/raw-data-sources?source_type=database&is_active=true&li
 const FIRST_PAGE: &str = "/raw-data-sources?limit=50";
 
 fn main() -> ExitCode {
-    // The load generator gets a runtime (and thread) of its own so that it never queues
-    // behind the services' tasks; the services run on a default multi-thread runtime.
-    let runtimes = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(load::THREAD_NAME)
-        .enable_all()
-        .build()
-        .and_then(|client| {
-            let server = tokio::runtime::Builder::new_multi_thread().thread_name("service").enable_all().build()?;
-            Ok((client, server))
-        });
-    let (client, server) = match runtimes {
-        Ok(runtimes) => runtimes,
-        Err(error) => {
-            eprintln!("error: cannot start the runtimes: {error}");
-            return ExitCode::FAILURE;
-        }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.as_slice() {
+        [flag, kind, url] if flag == SERVE_FLAG => serve(kind, url),
+        [] => bench(),
+        _ => Err("usage: service_bench (the services are started by the benchmark itself)".into()),
     };
-    let result = server.block_on(run(client.handle().clone()));
-    drop(server);
-    drop(client);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -124,6 +112,59 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The benchmark: scratch databases, one child process per service, the load generator here.
+fn bench() -> Result<(), BoxError> {
+    // The load generator gets a runtime (and thread) of its own so that it never queues
+    // behind the setup work; this process serves nothing.
+    let client =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("load").enable_all().build()?;
+    let setup = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    setup.block_on(run(client.handle().clone()))
+}
+
+/// The child process that serves one service: `service_bench --serve KIND DATABASE_URL`.
+const SERVE_FLAG: &str = "--serve";
+
+/// Child mode: serves `kind` on `url` at 127.0.0.1 (an ephemeral port, printed as
+/// `listening ADDR` on stdout) until stdin closes, on a default multi-thread runtime, as a
+/// service's `main` would.
+fn serve(kind: &str, url: &str) -> Result<(), BoxError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let (router, pool) = match kind {
+            GENERATED => {
+                let db = Db::connect(url).await?;
+                (generated_router(db.clone()), Pool::Generated(db))
+            }
+            HAND_WRITTEN => {
+                let pool = handwritten::Pool::connect(url).await?;
+                (handwritten::router(pool.clone()), Pool::Handwritten(pool))
+            }
+            other => return Err(format!("unknown service `{other}`").into()),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "listening {addr}")?;
+            stdout.flush()?;
+        }
+        // The parent closes our stdin to stop us.
+        let stdin_closed = async {
+            let _ = tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink())).await;
+        };
+        let served = axum::serve(listener, router).with_graceful_shutdown(stdin_closed).await;
+        match pool {
+            Pool::Generated(db) => db.close().await,
+            Pool::Handwritten(pool) => pool.close().await,
+        }
+        Ok(served?)
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +189,9 @@ struct Settings {
     endpoints: Vec<Endpoint>,
     /// Which of [hand-written, generated] to measure.
     services: [bool; 2],
+    /// A/A calibration: both slots run this service, so the ratio column shows the
+    /// harness's own noise.
+    calibrate: Option<&'static str>,
 }
 
 impl Settings {
@@ -181,7 +225,15 @@ impl Settings {
             }
             None => [true, true],
         };
-        Ok(Settings { rounds, endpoints, services })
+        let calibrate = match var("SERVICE_BENCH_CALIBRATE").as_deref().map(str::trim) {
+            None => None,
+            Some(GENERATED) => Some(GENERATED),
+            Some(HAND_WRITTEN) => Some(HAND_WRITTEN),
+            Some(other) => {
+                return Err(format!("SERVICE_BENCH_CALIBRATE: `generated` or `hand-written`, not `{other}`").into());
+            }
+        };
+        Ok(Settings { rounds, endpoints, services, calibrate })
     }
 }
 
@@ -291,54 +343,76 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// A running service.
+const GENERATED: &str = "generated";
+const HAND_WRITTEN: &str = "hand-written";
+
+/// A service running in a child process of its own: its own runtime, allocator and threads,
+/// as in production, so that neither service's state can slow the other down. (In one
+/// process, two copies of the same service measured up to 30% apart, always in favour of the
+/// same slot.)
 struct Service {
     label: &'static str,
     addr: SocketAddr,
     deep_cursor: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-    pool: Pool,
-}
-
-enum Pool {
-    Generated(Db),
-    Handwritten(handwritten::Pool),
+    process: Child,
 }
 
 impl Service {
-    async fn start(label: &'static str, router: Router, pool: Pool) -> Result<Service, BoxError> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        Ok(Service { label, addr, deep_cursor: String::new(), stop: Some(stop), task, pool })
+    /// Starts `kind` on `url` and waits until it listens.
+    fn start(label: &'static str, kind: &str, url: &str) -> Result<Service, BoxError> {
+        let mut process = Command::new(std::env::current_exe()?)
+            .args([SERVE_FLAG, kind, url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        // Blocking, once per service during setup: the child answers within milliseconds.
+        let mut line = String::new();
+        if let Some(stdout) = process.stdout.take() {
+            BufReader::new(stdout).read_line(&mut line)?;
+        }
+        match line.trim().strip_prefix("listening ").and_then(|addr| addr.parse().ok()) {
+            Some(addr) => Ok(Service { label, addr, deep_cursor: String::new(), process }),
+            None => {
+                let _ = process.kill();
+                let _ = process.wait();
+                Err(format!("the {label} service did not start (it said {line:?})").into())
+            }
+        }
     }
 
+    /// The child's process id, for its CPU time.
+    fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// Closes the child's stdin (it shuts down gracefully) and waits up to 10 s for it.
     async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(error))) => eprintln!("warning: {} server failed: {error}", self.label),
-            Ok(Err(error)) => eprintln!("warning: {} server task failed: {error}", self.label),
-            Err(_) => eprintln!("warning: {} server did not shut down within 10 s", self.label),
-        }
-        match &self.pool {
-            Pool::Generated(db) => db.close().await,
-            Pool::Handwritten(pool) => pool.close().await,
+        drop(self.process.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            match self.process.try_wait() {
+                Ok(None) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+                Ok(Some(status)) => break Some(status),
+                Ok(None) | Err(_) => break None,
+            }
+        };
+        match status {
+            Some(status) if status.success() => {}
+            Some(status) => eprintln!("warning: the {} service exited with {status}", self.label),
+            None => {
+                eprintln!("warning: the {} service did not shut down within 10 s; killed", self.label);
+                let _ = self.process.kill();
+                let _ = self.process.wait();
+            }
         }
     }
+}
+
+/// A service's pool, closed when it stops.
+enum Pool {
+    Generated(Db),
+    Handwritten(handwritten::Pool),
 }
 
 /// One row of seed data; both databases get exactly the same rows.
@@ -407,6 +481,9 @@ async fn seed(url: &str, rows: &[SeedRow]) -> Result<(), BoxError> {
                 insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            // Copy the whole log into the database file and empty it, so both databases
+            // start the measurements in the same state whatever the auto-checkpoint managed.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await?;
             pool.close().await;
         }
         handwritten::Pool::Postgres(pool) => {
@@ -614,7 +691,7 @@ struct Summary {
     p99: f64,
     spread: f64,
     cpu_us: Option<f64>,
-    /// Largest average number of cores busy outside this process in any round.
+    /// Largest average number of cores busy outside the service and the load generator in any round.
     outside_max: Option<f64>,
     requests: u64,
     errors: u64,
@@ -672,11 +749,11 @@ async fn bench_databases(
     handwritten_url: &str,
 ) -> Result<String, BoxError> {
     // The same schema in both: the generated migration creates it.
-    let generated_pool = Db::connect(generated_url).await?;
-    model::migrate(&generated_pool, MigrateOptions::default()).await?;
-    let schema_only = Db::connect(handwritten_url).await?;
-    model::migrate(&schema_only, MigrateOptions::default()).await?;
-    schema_only.close().await;
+    for url in [generated_url, handwritten_url] {
+        let schema_only = Db::connect(url).await?;
+        model::migrate(&schema_only, MigrateOptions::default()).await?;
+        schema_only.close().await;
+    }
 
     eprintln!("== {}: seeding {SEED_ROWS} rows into each database", engine.label());
     let rows = seed_rows();
@@ -684,23 +761,20 @@ async fn bench_databases(
     seed(handwritten_url, &rows).await?;
     let ids: Arc<Vec<Uuid>> = Arc::new(rows.iter().map(|r| r.id).collect());
 
-    let handwritten_pool = handwritten::Pool::connect(handwritten_url).await?;
-    let hand = Service::start(
-        "hand-written",
-        handwritten::router(handwritten_pool.clone()),
-        Pool::Handwritten(handwritten_pool),
-    )
-    .await?;
-    let generated =
-        match Service::start("generated", generated_router(generated_pool.clone()), Pool::Generated(generated_pool))
-            .await
-        {
-            Ok(service) => service,
-            Err(error) => {
-                hand.stop().await;
-                return Err(error);
-            }
-        };
+    // The services start only now, on settled databases. In an A/A calibration both slots
+    // run the same service, each on its own copy of the data.
+    let [first_kind, second_kind] = match settings.calibrate {
+        Some(kind) => [kind, kind],
+        None => [HAND_WRITTEN, GENERATED],
+    };
+    let hand = Service::start(HAND_WRITTEN, first_kind, handwritten_url)?;
+    let generated = match Service::start(GENERATED, second_kind, generated_url) {
+        Ok(service) => service,
+        Err(error) => {
+            hand.stop().await;
+            return Err(error);
+        }
+    };
     let mut services = [hand, generated];
     let result = measure(engine, client, settings, &mut services, &rows, &ids).await;
     for service in services {
@@ -745,7 +819,8 @@ async fn measure(
                 let run_tag = format!("{}-{round}-{}", engine.label().to_lowercase(), service.label);
                 let workload = endpoint.workload(service, ids, &run_tag);
                 let seed = 0x5eed_0000 + round as u64;
-                let stats = client.spawn(load::run(service.addr, workload, endpoint.config(), seed)).await??;
+                let stats =
+                    client.spawn(load::run(service.addr, service.pid(), workload, endpoint.config(), seed)).await??;
                 let _ = write!(
                     line,
                     "  {} {:>6.0} req/s p50 {:.2} ms p99 {:.2} ms cpu {:.0} µs/req, outside {:.1} cores ({} req{})",
@@ -814,7 +889,7 @@ fn render(engine: &Engine, settings: &Settings, results: &[(Endpoint, [Vec<Stats
         let errors = hand.map_or(0, |s| s.errors) + generated.map_or(0, |s| s.errors);
         notes.push(format!(
             "{}: median requests per round {} / {} (hand / gen), round-to-round req/s spread {}% / {}%, \
-             CPU busy outside this process at most {} / {} cores{}",
+             CPU busy elsewhere at most {} / {} cores{}",
             endpoint.key(),
             show(hand, |s| s.requests as f64, 0),
             show(generated, |s| s.requests as f64, 0),
@@ -829,7 +904,7 @@ fn render(engine: &Engine, settings: &Settings, results: &[(Endpoint, [Vec<Stats
         out,
         "\nreq/s, p50, p99 and CPU: median of the rounds; generated/hand-written: median of the per-round \
          ratios of req/s (both services run back to back in every round). Service CPU: on-CPU time of \
-         this process's threads except the load generator's, per request."
+         the service process's threads, per request (SQLite runs inside it; a PostgreSQL server does not)."
     );
     let summary = |endpoint: Endpoint, index: usize| {
         results.iter().find(|(e, _)| *e == endpoint).and_then(|(_, runs)| summarize(&runs[index]))

@@ -236,41 +236,19 @@ pub struct Config {
     pub max_time: Duration,
 }
 
-/// The name of the load generator's thread, so that its CPU time can be told apart from the
-/// service's.
-pub const THREAD_NAME: &str = "load-generator";
-
-/// On-CPU time of every thread of this process, from `/proc/self/task/*/schedstat`
-/// (nanoseconds; Linux only, empty elsewhere), with the thread's name.
-fn thread_cpu() -> Vec<(u32, String, u64)> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
-    tasks
+/// On-CPU time of every thread of process `pid` (`"self"` for this one), summed from
+/// `/proc/PID/task/*/schedstat` (nanoseconds; Linux only, `None` elsewhere). Threads that
+/// ended in between are missed; the services keep theirs.
+fn process_cpu(pid: &str) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let on_cpu = tasks
         .flatten()
         .filter_map(|task| {
-            let tid = task.file_name().to_str()?.parse().ok()?;
             let schedstat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
-            let on_cpu = schedstat.split_whitespace().next()?.parse().ok()?;
-            let name = std::fs::read_to_string(task.path().join("comm")).ok()?.trim().to_owned();
-            Some((tid, name, on_cpu))
-        })
-        .collect()
-}
-
-/// CPU time the service threads (every thread but the load generator's) used between two
-/// snapshots. Threads that ended in between are missed; the services keep theirs.
-fn service_cpu(before: &[(u32, String, u64)], after: &[(u32, String, u64)]) -> Option<Duration> {
-    if after.is_empty() {
-        return None;
-    }
-    let used = after
-        .iter()
-        .filter(|(_, name, _)| name != THREAD_NAME)
-        .map(|(tid, _, end)| {
-            let start = before.iter().find(|(t, _, _)| t == tid).map_or(0, |(_, _, ns)| *ns);
-            end.saturating_sub(start)
+            schedstat.split_whitespace().next()?.parse::<u64>().ok()
         })
         .sum();
-    Some(Duration::from_nanos(used))
+    Some(on_cpu)
 }
 
 /// Busy time of the whole machine (all CPUs, everything but idle and iowait) from
@@ -295,11 +273,12 @@ pub struct Stats {
     pub elapsed: Duration,
     /// Latency of every measured request, sorted, in nanoseconds.
     pub latencies: Vec<u64>,
-    /// CPU time of the service's threads (everything in the process but the load generator,
-    /// including SQLite's worker threads; not a PostgreSQL server) during the measured phase.
+    /// CPU time of the service process's threads (SQLite's worker threads included; not a
+    /// PostgreSQL server) during the measured phase.
     pub service_cpu: Option<Duration>,
-    /// CPU time used outside this process during the measured phase (other builds and
-    /// processes competing for the cores; with PostgreSQL, also the database server).
+    /// CPU time used outside the service and the load generator during the measured phase
+    /// (other builds and processes competing for the cores; with PostgreSQL, also the
+    /// database server).
     pub outside_cpu: Option<Duration>,
 }
 
@@ -314,7 +293,8 @@ impl Stats {
         self.service_cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64)
     }
 
-    /// Average number of cores busy outside this process during the measured phase.
+    /// Average number of cores busy outside the service and the load generator during the
+    /// measured phase.
     pub fn outside_cores(&self) -> Option<f64> {
         self.outside_cpu.map(|cpu| cpu.as_secs_f64() / self.elapsed.as_secs_f64())
     }
@@ -338,7 +318,13 @@ struct Worker {
 
 /// Opens `config.connections` connections, warms up, then measures. Must run on the load
 /// generator's runtime (it spawns one task per connection).
-pub async fn run(addr: SocketAddr, workload: Workload, config: Config, seed: u64) -> io::Result<Stats> {
+pub async fn run(
+    addr: SocketAddr,
+    service_pid: u32,
+    workload: Workload,
+    config: Config,
+    seed: u64,
+) -> io::Result<Stats> {
     let mut workers = Vec::with_capacity(config.connections);
     for conn in 0..config.connections {
         let rng = (seed ^ (conn as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1;
@@ -346,20 +332,18 @@ pub async fn run(addr: SocketAddr, workload: Workload, config: Config, seed: u64
     }
     let far = Instant::now() + Duration::from_secs(3600);
     let (workers, _, _) = drive(workers, &workload, config.warmup, far, false).await?;
-    let cpu_before = thread_cpu();
-    let busy_before = machine_busy();
+    let service = service_pid.to_string();
+    let (service_before, own_before, busy_before) = (process_cpu(&service), process_cpu("self"), machine_busy());
     let start = Instant::now();
     let (_, mut latencies, errors) =
         drive(workers, &workload, config.max_requests, start + config.max_time, true).await?;
     let elapsed = start.elapsed();
-    let busy_after = machine_busy();
-    let cpu_after = thread_cpu();
-    let service_cpu = service_cpu(&cpu_before, &cpu_after);
-    let process_cpu = |snapshot: &[(u32, String, u64)]| snapshot.iter().map(|(_, _, ns)| ns).sum::<u64>();
-    let outside_cpu = match (busy_before, busy_after) {
-        (Some(before), Some(after)) if !cpu_after.is_empty() => {
-            let own = Duration::from_nanos(process_cpu(&cpu_after).saturating_sub(process_cpu(&cpu_before)));
-            Some(after.saturating_sub(before).saturating_sub(own))
+    let (service_after, own_after, busy_after) = (process_cpu(&service), process_cpu("self"), machine_busy());
+    let used = |before: Option<u64>, after: Option<u64>| Some(Duration::from_nanos(after?.saturating_sub(before?)));
+    let service_cpu = used(service_before, service_after);
+    let outside_cpu = match (busy_before, busy_after, service_cpu, used(own_before, own_after)) {
+        (Some(before), Some(after), Some(service), Some(own)) => {
+            Some(after.saturating_sub(before).saturating_sub(service).saturating_sub(own))
         }
         _ => None,
     };
