@@ -26,6 +26,9 @@ use crate::value::{SqlType, SqlValue};
 /// directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://entity-spec.db";
 
+/// How long a SQLite statement waits for another connection's lock before it fails.
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -47,7 +50,8 @@ pub enum Db {
 impl Db {
     /// Connects to `url`: `postgres://…`/`postgresql://…` or `sqlite://path` (the file is
     /// created if missing; `sqlite::memory:` is refused because every pooled connection
-    /// would see a different empty database).
+    /// would see a different empty database). A SQLite pool gets a task that keeps its
+    /// write-ahead log bounded ([`crate::sqlite_wal`]) until [`Db::close`].
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool =
@@ -66,9 +70,10 @@ impl Db {
                 // across application crashes and the recommended pairing with WAL.
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            crate::sqlite_wal::keep_wal_bounded(pool.clone());
             return Ok(Db::Sqlite(pool));
         }
         Err(sqlx::Error::Configuration(

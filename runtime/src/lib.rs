@@ -20,6 +20,7 @@ pub mod runs;
 mod secret;
 pub mod serde_helpers;
 pub mod serve;
+pub mod sqlite_wal;
 pub mod stats;
 pub mod store;
 mod timestamp;
