@@ -860,6 +860,10 @@ fn render(engine: &Engine, settings: &Settings, results: &[(Endpoint, [Vec<Stats
         engine.label(),
         settings.rounds
     );
+    if let Some(kind) = settings.calibrate {
+        let _ =
+            writeln!(out, "A/A calibration: both columns run the {kind} service, each on its own copy of the data.\n");
+    }
     let _ = writeln!(
         out,
         "| endpoint | hand-written req/s | generated req/s | generated/hand-written | p50 hand / gen | p99 hand / gen \
