@@ -26,9 +26,6 @@ use crate::value::{SqlType, SqlValue};
 /// directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://entity-spec.db";
 
-/// How long a SQLite statement waits for another connection's lock before it fails.
-pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -70,7 +67,7 @@ impl Db {
                 // across application crashes and the recommended pairing with WAL.
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
             crate::sqlite_wal::keep_wal_bounded(pool.clone());

@@ -13,11 +13,10 @@
 //! most [`TRUNCATE_WAIT`] and otherwise tries again a second later: a long reader delays the
 //! truncation, never the service's writes by more than that.
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use sqlx::sqlite::SqlitePool;
-
-use crate::db::SQLITE_BUSY_TIMEOUT;
 
 /// Frames the log may hold before it is emptied: 32 MiB at SQLite's default 4 KiB pages, 32
 /// times the automatic checkpoint's threshold. Below that, SQLite's own restarts keep up.
@@ -62,14 +61,16 @@ pub async fn bound_wal(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
     if frames <= WAL_LIMIT_FRAMES {
         return Ok(frames.max(0));
     }
-    // The wait is the connection's busy timeout: shortened for the checkpoint, then restored.
-    // A connection whose timeout could not be restored is closed rather than reused.
+    // The wait is the connection's busy timeout: shortened for the checkpoint, then set back
+    // to whatever the pool configured. A connection whose timeout could not be set back is
+    // closed rather than reused.
     let mut conn = pool.acquire().await?;
     let result = async {
-        set_busy_timeout(&mut conn, TRUNCATE_WAIT).await?;
+        let (configured,): (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(&mut *conn).await?;
+        set_busy_timeout(&mut conn, TRUNCATE_WAIT.as_millis()).await?;
         let answer: Result<(i64, i64, i64), sqlx::Error> =
             sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await;
-        set_busy_timeout(&mut conn, SQLITE_BUSY_TIMEOUT).await?;
+        set_busy_timeout(&mut conn, configured).await?;
         answer
     }
     .await;
@@ -86,8 +87,8 @@ pub async fn bound_wal(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
     Ok(left.max(0))
 }
 
-async fn set_busy_timeout(conn: &mut sqlx::SqliteConnection, wait: Duration) -> Result<(), sqlx::Error> {
+async fn set_busy_timeout(conn: &mut sqlx::SqliteConnection, millis: impl Display) -> Result<(), sqlx::Error> {
     // A number, never user input.
-    let pragma = format!("PRAGMA busy_timeout = {}", wait.as_millis());
+    let pragma = format!("PRAGMA busy_timeout = {millis}");
     sqlx::query(sqlx::AssertSqlSafe(pragma)).execute(conn).await.map(drop)
 }
