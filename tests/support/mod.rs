@@ -17,8 +17,31 @@ use entity_spec::{Backend, Db};
 use http_body_util::BodyExt;
 use serde_json::Value;
 
-/// Both backends, in the order tests run them.
-pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+/// The backends tests run on: both, SQLite first. `for backend in BACKENDS` iterates them.
+/// `ENTITY_SPEC_TEST_BACKENDS=sqlite` (set by `cargo xtask test --quick`, the contributor's
+/// inner loop) narrows them to SQLite; the full run never sets it.
+pub const BACKENDS: Backends = Backends;
+
+/// See [`BACKENDS`].
+pub struct Backends;
+
+impl IntoIterator for Backends {
+    type Item = Backend;
+    type IntoIter = std::vec::IntoIter<Backend>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        if postgres_enabled() { vec![Backend::Sqlite, Backend::Postgres] } else { vec![Backend::Sqlite] }
+    }
+}
+
+/// Whether this run includes PostgreSQL: always, unless `ENTITY_SPEC_TEST_BACKENDS` names
+/// only other backends (quick mode). Tests that exist only for PostgreSQL check it and say so.
+pub fn postgres_enabled() -> bool {
+    match std::env::var("ENTITY_SPEC_TEST_BACKENDS") {
+        Ok(list) => list.split(',').any(|name| name.trim().eq_ignore_ascii_case("postgres")),
+        Err(_) => true,
+    }
+}
 
 /// The admin URL of the test PostgreSQL server.
 pub fn postgres_admin_url() -> String {

@@ -1,0 +1,206 @@
+//! What the tests need on the machine, installed or started idempotently: each step first
+//! checks whether the thing is already there (the common developer case) and says what it
+//! finds or does. Installs use Debian's packages, PyPI and the npm registry.
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+
+use crate::shell::{Failure, as_root, on_path, run, succeeds};
+
+/// Which parts of the machine a test run needs.
+#[derive(Clone, Copy)]
+pub struct Needs {
+    /// A PostgreSQL server on 127.0.0.1:5432 (or `ENTITY_SPEC_TEST_POSTGRES_URL`).
+    pub postgres: bool,
+    /// Chromium, chromedriver and axe-core for the workbench's browser tests.
+    pub browser: bool,
+    /// openapi-spec-validator, the reference validator tests/openapi.rs runs.
+    pub openapi_validator: bool,
+}
+
+impl Needs {
+    pub const FULL: Needs = Needs { postgres: true, browser: true, openapi_validator: true };
+    pub const QUICK: Needs = Needs { postgres: false, browser: false, openapi_validator: true };
+}
+
+/// The openapi-spec-validator release the OpenAPI tests were written against.
+const OPENAPI_SPEC_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
+
+pub fn ensure(root: &Path, needs: Needs) -> Result<(), Failure> {
+    println!("== set-up");
+    let apt = Apt::default();
+    if needs.postgres {
+        ensure_postgres(&apt)?;
+    }
+    if needs.openapi_validator {
+        ensure_openapi_validator(&apt)?;
+    }
+    if needs.browser {
+        ensure_browser(&apt)?;
+    }
+    // npm's packages serve both the browser tests (axe-core) and the JavaScript lint in CI.
+    if needs.browser {
+        ensure_npm_packages(root, &apt)?;
+    }
+    Ok(())
+}
+
+/// `apt-get install`, refreshing the package lists once per run, first time it is needed.
+#[derive(Default)]
+struct Apt {
+    updated: Cell<bool>,
+}
+
+impl Apt {
+    fn install(&self, what: &str, packages: &[&str]) -> Result<(), Failure> {
+        if !on_path("apt-get") {
+            return Err(Failure::new(format!(
+                "{what} is missing and this machine has no apt-get to install it: install {} yourself",
+                packages.join(", ")
+            )));
+        }
+        println!("installing {what} ({})", packages.join(", "));
+        if !self.updated.get() {
+            as_root(what, "apt-get", &["update", "-qq"])?;
+            self.updated.set(true);
+        }
+        let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+        args.extend_from_slice(packages);
+        as_root(what, "apt-get", &args)
+    }
+}
+
+fn postgres_url() -> String {
+    std::env::var("ENTITY_SPEC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn postgres_answers(url: &str) -> bool {
+    on_path("psql") && succeeds("psql", &[url, "-Atqc", "select 1"])
+}
+
+fn ensure_postgres(apt: &Apt) -> Result<(), Failure> {
+    let url = postgres_url();
+    if postgres_answers(&url) {
+        println!("PostgreSQL answers at 127.0.0.1:5432");
+        return Ok(());
+    }
+    if std::env::var_os("ENTITY_SPEC_TEST_POSTGRES_URL").is_some() {
+        // The user pointed the tests at their own server: starting a local one would not help.
+        return Err(Failure::new("PostgreSQL does not answer at ENTITY_SPEC_TEST_POSTGRES_URL; start that server"));
+    }
+    let version = match installed_postgres() {
+        Some(version) => version,
+        None => {
+            apt.install("PostgreSQL", &["postgresql", "postgresql-client"])?;
+            installed_postgres()
+                .ok_or_else(|| Failure::new("PostgreSQL was installed but /usr/lib/postgresql is empty"))?
+        }
+    };
+    if !Path::new(&format!("/etc/postgresql/{version}/main")).is_dir() {
+        println!("creating the PostgreSQL {version} cluster `main`");
+        as_root("PostgreSQL", "pg_createcluster", &[version.as_str(), "main", "--port=5432"])?;
+    }
+    trust_loopback(&version)?;
+    println!("starting PostgreSQL {version}");
+    let cluster = ["--skip-systemctl-redirect", version.as_str(), "main"];
+    let start: Vec<&str> = cluster.iter().copied().chain(["start"]).collect();
+    if as_root("PostgreSQL", "pg_ctlcluster", &start).is_err() {
+        // Already running with the old access rules: a reload applies the new ones.
+        let reload: Vec<&str> = cluster.iter().copied().chain(["reload"]).collect();
+        as_root("PostgreSQL", "pg_ctlcluster", &reload)?;
+    }
+    for _ in 0..30 {
+        if postgres_answers(&url) {
+            println!("PostgreSQL {version} answers at 127.0.0.1:5432");
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    Err(Failure::new(format!("PostgreSQL {version} did not answer at {url} within 30 s")))
+}
+
+/// The newest PostgreSQL major version installed from Debian's packages.
+fn installed_postgres() -> Option<String> {
+    let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("bin/postgres").is_file())
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    versions.sort_unstable();
+    versions.last().map(u32::to_string)
+}
+
+/// The tests connect as `postgres` over loopback without a password, as on the project's
+/// machines; a fresh Debian cluster asks for one, so the trust lines go first.
+fn trust_loopback(version: &str) -> Result<(), Failure> {
+    let hba = PathBuf::from(format!("/etc/postgresql/{version}/main/pg_hba.conf"));
+    let current = std::fs::read_to_string(&hba).unwrap_or_default();
+    let trusted = current.lines().any(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words == ["host", "all", "all", "127.0.0.1/32", "trust"]
+    });
+    if trusted {
+        return Ok(());
+    }
+    println!("letting local test connections in without a password ({})", hba.display());
+    as_root(
+        "PostgreSQL",
+        "sed",
+        &["-i", "1i host all all 127.0.0.1/32 trust\\nhost all all ::1/128 trust", &hba.to_string_lossy()],
+    )
+}
+
+fn ensure_openapi_validator(apt: &Apt) -> Result<(), Failure> {
+    let python = if on_path("python3") { "python3" } else { "" };
+    if !python.is_empty() && succeeds(python, &["-c", "import openapi_spec_validator"]) {
+        println!("openapi-spec-validator is installed");
+        return Ok(());
+    }
+    if python.is_empty() || !succeeds("python3", &["-m", "pip", "--version"]) {
+        apt.install("Python's pip", &["python3", "python3-pip"])?;
+    }
+    println!("installing {OPENAPI_SPEC_VALIDATOR}");
+    let pip = ["-m", "pip", "install", "--quiet", OPENAPI_SPEC_VALIDATOR];
+    if run(Path::new("."), "python3", &pip, &[]).is_err() {
+        // Debian's system Python refuses pip installs (PEP 668) unless told otherwise; the
+        // validator is a test tool, so installing it for the user is what we want.
+        let mut user = pip.to_vec();
+        user.extend(["--user", "--break-system-packages"]);
+        run(Path::new("."), "python3", &user, &[])?;
+    }
+    if succeeds("python3", &["-c", "import openapi_spec_validator"]) {
+        Ok(())
+    } else {
+        Err(Failure::new("openapi-spec-validator was installed but python3 cannot import it"))
+    }
+}
+
+fn ensure_browser(apt: &Apt) -> Result<(), Failure> {
+    let driver = on_path("chromedriver") || Path::new("/usr/lib/chromium/chromedriver").is_file();
+    let browser = on_path("chromium") || on_path("chromium-browser");
+    if driver && browser {
+        println!("Chromium and chromedriver are installed");
+        return Ok(());
+    }
+    apt.install("Chromium and chromedriver", &["chromium", "chromium-driver"])
+}
+
+/// `npm ci` in tests/browser, unless node_modules was installed after the lock file last changed.
+fn ensure_npm_packages(root: &Path, apt: &Apt) -> Result<(), Failure> {
+    let dir = root.join("tests/browser");
+    if !on_path("npm") {
+        apt.install("npm", &["npm"])?;
+    }
+    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    // npm writes this copy of the lock file into node_modules at the end of every install.
+    let installed = modified(dir.join("node_modules/.package-lock.json"));
+    let wanted = [modified(dir.join("package-lock.json")), modified(dir.join("package.json"))];
+    if installed.is_some() && wanted.iter().all(|time| time.is_some_and(|t| Some(t) <= installed)) {
+        println!("tests/browser's npm packages are installed");
+        return Ok(());
+    }
+    println!("installing tests/browser's npm packages");
+    run(&dir, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"], &[])
+}
