@@ -1,0 +1,22 @@
+//! The rules that entity-spec's code generator, runtime and CLI must agree on, owned here once.
+//!
+//! The generator runs inside the proc macro and cannot be a dependency of the runtime (it pulls
+//! in `syn`), and the runtime cannot be one of the generator (it pulls in sqlx and axum); this
+//! crate is what both, and the CLI, share, as `sqlx-core` serves `sqlx-macros-core`. It holds
+//! rules, not machinery: the route table, reserved paths and limits, which fields can be
+//! sorted, filtered and grouped, the states and triggers of runs, "did you mean" suggestions,
+//! how client text is shown in messages, and the stable hash.
+#![deny(missing_docs)]
+
+pub mod fields;
+pub mod hash;
+pub mod limits;
+pub mod paths;
+pub mod routes;
+pub mod runs;
+pub mod suggest;
+pub mod text;
+
+pub use fields::{FieldFacts, Setter, ValueType};
+pub use routes::{ActionDef, ActionKind, ActionScope, Method, Operation, Permission, Route};
+pub use runs::{ItemStatus, RunStatus, RunTrigger};
