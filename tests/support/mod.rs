@@ -30,7 +30,8 @@ impl IntoIterator for Backends {
     type IntoIter = std::vec::IntoIter<Backend>;
 
     fn into_iter(self) -> Self::IntoIter {
-        if postgres_enabled() { vec![Backend::Sqlite, Backend::Postgres] } else { vec![Backend::Sqlite] }
+        let all = if postgres_enabled() { vec![Backend::Sqlite, Backend::Postgres] } else { vec![Backend::Sqlite] };
+        all.into_iter()
     }
 }
 
