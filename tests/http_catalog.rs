@@ -481,7 +481,7 @@ async fn leap_seconds_read_back_the_same_on_both_backends() {
         }
         outcomes.push(values);
     }
-    assert_eq!(outcomes[0], outcomes[1], "SQLite and PostgreSQL return the same placed_at");
+    support::assert_backends_agree(&outcomes, "SQLite and PostgreSQL return the same placed_at");
 }
 
 // ---------------------------------------------------------------------------------------------

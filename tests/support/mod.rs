@@ -44,6 +44,16 @@ pub fn postgres_enabled() -> bool {
     }
 }
 
+/// That every backend of the run gave the same outcomes (one entry per backend, in
+/// [`BACKENDS`] order); a SQLite-only run has nothing to compare.
+pub fn assert_backends_agree<T: PartialEq + std::fmt::Debug>(outcomes: &[T], what: &str) {
+    if let [first, rest @ ..] = outcomes {
+        for other in rest {
+            assert_eq!(first, other, "{what}");
+        }
+    }
+}
+
 /// The admin URL of the test PostgreSQL server.
 pub fn postgres_admin_url() -> String {
     std::env::var("ENTITY_SPEC_TEST_POSTGRES_URL")
