@@ -214,8 +214,8 @@
         const value = params.get(field.name);
         if (value) this.filters[field.name] = value;
       }
-      // Newest first where the entity has a creation stamp; the URL leaves this default out.
-      this.defaultSort = entity.sortable.includes("created_at") ? "-created_at" : entity.primary_key;
+      // The URL leaves the default sort out.
+      this.defaultSort = entity.default_sort;
       const sort = params.get("sort");
       this.sort = sort && entity.sortable.includes(sort.replace(/^-/, "")) ? sort : this.defaultSort;
       this.cursors = []; // cursors of the pages before the current one (for "Previous")
@@ -226,10 +226,9 @@
       this.busy = new Set(); // item ids with an action in progress
     }
 
-    /** Filters offered above the table: enum and boolean selects, text for strings. */
+    /** Filters offered above the table (workbench.json says which): enum and boolean selects, text for strings. */
     filterFields() {
-      const error = this.entity.tracking && this.entity.tracking.error;
-      return this.entity.fields.filter((f) => f.filterable && ["enum", "boolean", "string"].includes(f.type) && f.name !== this.entity.primary_key && f.name !== error);
+      return this.entity.filters.map((name) => this.fields.get(name));
     }
 
     label(item) {
