@@ -6,7 +6,7 @@ import { api, problemText, query } from "./api.js";
 import { append, h, replace } from "./dom.js";
 import { display, numberFormat } from "./display.js";
 
-export const PAGE_SIZE = 20;
+const PAGE_SIZE = 20;
 // Long enough to type a word before the list reloads.
 const FILTER_DELAY_MS = 300;
 
