@@ -336,18 +336,32 @@ async fn the_workbench_pages_and_assets_are_served_from_the_binary() {
         let page = support::send(&app, "GET", path, None, &[]).await;
         assert_eq!(page.status, 200, "{path}");
         assert_eq!(page.header("content-type"), "text/html; charset=utf-8", "{path}");
-        assert!(page.text.contains("/ui/assets/workbench.js"), "{path}");
+        assert!(page.text.contains("/ui/assets/main.js"), "{path}");
         assert!(page.header("content-security-policy").contains("script-src 'self'"), "{path}");
     }
     let missing = support::send(&app, "GET", "/ui/no-such-things", None, &[]).await;
     missing.problem(axum::http::StatusCode::NOT_FOUND);
 
-    let script = support::send(&app, "GET", "/ui/assets/workbench.js", None, &[]).await;
-    assert_eq!(script.header("content-type"), "text/javascript; charset=utf-8");
-    assert_eq!(script.header("cache-control"), "no-cache");
-    let etag = script.header("etag").to_owned();
-    let again = support::send(&app, "GET", "/ui/assets/workbench.js", None, &[("If-None-Match", &etag)]).await;
-    assert_eq!(again.status, 304);
+    // The entry module and every module it imports, directly or not.
+    let mut scripts = vec!["main.js".to_owned()];
+    let mut next = 0;
+    while let Some(name) = scripts.get(next).cloned() {
+        next += 1;
+        let path = format!("/ui/assets/{name}");
+        let script = support::send(&app, "GET", &path, None, &[]).await;
+        assert_eq!(script.header("content-type"), "text/javascript; charset=utf-8", "{path}");
+        assert_eq!(script.header("cache-control"), "no-cache");
+        assert!(script.header("content-security-policy").contains("script-src 'self'"), "{path}");
+        let etag = script.header("etag").to_owned();
+        let again = support::send(&app, "GET", &path, None, &[("If-None-Match", &etag)]).await;
+        assert_eq!(again.status, 304);
+        for (imported, _) in script.text.split(" from \"./").skip(1).filter_map(|rest| rest.split_once('"')) {
+            if !scripts.iter().any(|known| known == imported) {
+                scripts.push(imported.to_owned());
+            }
+        }
+    }
+    assert!(scripts.len() > 1, "main.js imports the page's other modules: {scripts:?}");
     let style = support::send(&app, "GET", "/ui/assets/workbench.css", None, &[]).await;
     assert_eq!(style.header("content-type"), "text/css; charset=utf-8");
 

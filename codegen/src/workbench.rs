@@ -38,6 +38,8 @@ fn entity(entity: &EntityIr) -> Value {
         "fields": fields,
         "columns": columns(entity),
         "sortable": sortable(entity),
+        "default_sort": default_sort(entity),
+        "filters": filters(entity),
         "grouped": grouped(entity),
         "tracking": tracking,
         "actions": entity.actions.iter().map(|a| action(entity, a)).collect::<Vec<_>>(),
@@ -66,7 +68,6 @@ fn field(field: &FieldIr) -> Value {
     // Clients never send these (tracked fields are read-only too): the form leaves them out,
     // the detail panel shows them.
     out.insert("server_set".into(), json!(field.setter.is_server_set()));
-    out.insert("filterable".into(), json!(crate::openapi::filterable(field)));
     if let FieldType::Enum(enum_ir) = &field.ty {
         out.insert("values".into(), json!(enum_ir.values.iter().map(|v| &v.value).collect::<Vec<_>>()));
     }
@@ -135,6 +136,34 @@ fn sortable(entity: &EntityIr) -> Vec<&str> {
     crate::openapi::sortable(entity).into_iter().map(|f| f.name.as_str()).collect()
 }
 
+/// The table's initial order, which the page leaves out of its URL: newest first where the
+/// entity has a creation stamp (what someone opening a list usually wants to see), else by key.
+fn default_sort(entity: &EntityIr) -> String {
+    match entity.fields.iter().find(|f| f.setter == Setter::AutoNowAdd) {
+        Some(created) => format!("-{}", created.name),
+        None => entity.primary_key().name.clone(),
+    }
+}
+
+/// The filters offered above the table, a subset of what the API accepts: equality on enums,
+/// booleans and strings fits a select or a text box, while numbers and times want ranges. The
+/// key is left out (rows are opened, not looked up) and so is the tracked error (free text).
+fn filters(entity: &EntityIr) -> Vec<&str> {
+    let key = &entity.primary_key().name;
+    let error_field = entity.tracking.as_ref().and_then(|t| t.error.as_deref());
+    entity
+        .fields
+        .iter()
+        .filter(|f| {
+            crate::openapi::filterable(f)
+                && matches!(f.ty, FieldType::Enum(_) | FieldType::Boolean | FieldType::String)
+                && &f.name != key
+                && Some(f.name.as_str()) != error_field
+        })
+        .map(|f| f.name.as_str())
+        .collect()
+}
+
 fn grouped(entity: &EntityIr) -> Vec<&str> {
     crate::openapi::grouped_fields(entity).map(|f| f.name.as_str()).collect()
 }
@@ -184,6 +213,8 @@ mod tests {
             json!(["name", "source_type", "refresh_interval", "is_active", "last_sync_at", "sync_status"])
         );
         assert_eq!(entity["grouped"], json!(["source_type", "is_active", "sync_status"]));
+        assert_eq!(entity["filters"], json!(["name", "source_type", "is_active", "sync_status"]));
+        assert_eq!(entity["default_sort"], "-created_at");
         let fields = entity["fields"].as_array().expect("fields");
         let by_name = |name: &str| fields.iter().find(|f| f["name"] == name).expect(name);
         assert_eq!(by_name("name")["max_length"], 100);

@@ -1,6 +1,6 @@
 //! The workbench: a browser UI for every entity of the spec, at `/ui` (index) and
-//! `/ui/{collection path}`. One generic page (HTML, CSS and JavaScript compiled into the
-//! binary: no CDN, no Node, no build step) reads the entity descriptions the macro generated
+//! `/ui/{collection path}`. One generic page (HTML, CSS and JavaScript modules compiled into
+//! the binary: no CDN, no Node, no build step) reads the entity descriptions the macro generated
 //! (`/ui/workbench.json`) and talks to the same HTTP API as any other client.
 
 use std::sync::{Arc, OnceLock};
@@ -17,8 +17,25 @@ use crate::problem::ApiError;
 pub const UI_PATH: &str = "/ui";
 
 const PAGE: &str = include_str!("../ui/workbench.html");
-const SCRIPT: &str = include_str!("../ui/workbench.js");
-const STYLE: &str = include_str!("../ui/workbench.css");
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// What the page loads, served under `/ui/assets/`: (file name, content type, body). The
+/// scripts are native ES modules that import each other by these names.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("workbench.css", "text/css; charset=utf-8", include_str!("../ui/workbench.css")),
+    ("main.js", JAVASCRIPT, include_str!("../ui/main.js")),
+    ("api.js", JAVASCRIPT, include_str!("../ui/api.js")),
+    ("dom.js", JAVASCRIPT, include_str!("../ui/dom.js")),
+    ("display.js", JAVASCRIPT, include_str!("../ui/display.js")),
+    ("overview.js", JAVASCRIPT, include_str!("../ui/overview.js")),
+    ("entity-page.js", JAVASCRIPT, include_str!("../ui/entity-page.js")),
+    ("table.js", JAVASCRIPT, include_str!("../ui/table.js")),
+    ("detail.js", JAVASCRIPT, include_str!("../ui/detail.js")),
+    ("actions.js", JAVASCRIPT, include_str!("../ui/actions.js")),
+    ("editing.js", JAVASCRIPT, include_str!("../ui/editing.js")),
+    ("forms.js", JAVASCRIPT, include_str!("../ui/forms.js")),
+];
 
 /// Scripts and styles only from the service itself; nothing inline, no framing.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -57,19 +74,17 @@ fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// The page, its script and its stylesheet, each with its ETag computed once.
+/// The page and the files it loads, each with its ETag computed once.
 struct Assets {
     page: Asset,
-    script: Asset,
-    style: Asset,
+    files: Vec<(&'static str, Asset)>,
 }
 
 fn assets() -> &'static Assets {
-    static ASSETS: OnceLock<Assets> = OnceLock::new();
-    ASSETS.get_or_init(|| Assets {
+    static SERVED: OnceLock<Assets> = OnceLock::new();
+    SERVED.get_or_init(|| Assets {
         page: Asset::new(PAGE, "text/html; charset=utf-8"),
-        script: Asset::new(SCRIPT, "text/javascript; charset=utf-8"),
-        style: Asset::new(STYLE, "text/css; charset=utf-8"),
+        files: ASSETS.iter().map(|&(name, content_type, body)| (name, Asset::new(body, content_type))).collect(),
     })
 }
 
@@ -88,20 +103,12 @@ pub fn routes(workbench_json: &'static str) -> Router {
             .unwrap_or_default(),
     );
     let index = get(|headers: HeaderMap| async move { assets().page.respond(StatusCode::OK, &headers) });
-    Router::new()
+    let mut router = Router::new()
         .route(UI_PATH, index.clone())
         .route(&format!("{UI_PATH}/"), index)
         .route(
             &format!("{UI_PATH}/workbench.json"),
             get(move |headers: HeaderMap| async move { description.respond(StatusCode::OK, &headers) }),
-        )
-        .route(
-            &format!("{UI_PATH}/assets/workbench.js"),
-            get(|headers: HeaderMap| async move { assets().script.respond(StatusCode::OK, &headers) }),
-        )
-        .route(
-            &format!("{UI_PATH}/assets/workbench.css"),
-            get(|headers: HeaderMap| async move { assets().style.respond(StatusCode::OK, &headers) }),
         )
         .route(
             &format!("{UI_PATH}/{{*collection}}"),
@@ -113,5 +120,32 @@ pub fn routes(workbench_json: &'static str) -> Router {
                     ApiError::no_route(&format!("{UI_PATH}/{collection}")).into_response()
                 }
             }),
-        )
+        );
+    for (name, asset) in &assets().files {
+        router = router.route(
+            &format!("{UI_PATH}/assets/{name}"),
+            get(move |headers: HeaderMap| async move { asset.respond(StatusCode::OK, &headers) }),
+        );
+    }
+    router
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file added to `ui/` but not to the table would be a module the browser cannot load.
+    #[test]
+    fn every_file_of_the_page_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/ui");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("ui directory")
+            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "workbench.html")
+            .collect();
+        files.sort();
+        let mut served: Vec<String> = ASSETS.iter().map(|(name, _, _)| (*name).to_owned()).collect();
+        served.sort();
+        assert_eq!(served, files);
+    }
 }
