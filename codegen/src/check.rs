@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use regex::Regex;
 
-use crate::diagnostics::{Diagnostics, suggestion};
+use crate::diagnostics::Diagnostics;
 use crate::ir::{
     ActionIr, ActionKind, ActionScope, Constraints, DefaultValue, EntityIr, EnumIr, EnumValueIr, FieldIr, FieldType,
     IndexIr, Setter, SpecIr, TrackingIr,
@@ -17,6 +17,7 @@ use crate::ir::{
 use crate::json::{Number, Pos, Value, ValueKind};
 use crate::naming;
 use crate::spec::{ActionSpec, EntitySpec, FIELD_TYPES, FieldSpec, IndexSpec, Spanned, SpecDoc, TrackingSpec};
+use crate::suggest::suggestion;
 
 /// The HTTP methods an action may use.
 const ACTION_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];

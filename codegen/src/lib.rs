@@ -18,6 +18,7 @@ pub mod naming;
 pub mod openapi;
 pub mod service;
 pub mod spec;
+pub mod suggest;
 pub mod validate;
 pub mod workbench;
 

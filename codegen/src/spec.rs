@@ -5,8 +5,9 @@
 //! the reader cannot make sense of is reported and left out, so the checks still run on the
 //! rest and every problem surfaces in one round.
 
-use crate::diagnostics::{Diagnostics, suggestion};
+use crate::diagnostics::Diagnostics;
 use crate::json::{self, Member, Number, Pos, Value, ValueKind};
+use crate::suggest::suggestion;
 
 /// A value together with the position it was read from.
 #[derive(Clone, Debug, PartialEq)]
