@@ -5,6 +5,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::contract::action_path;
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType};
 use crate::model::{doc, field_docs, field_type, ident, render_enum};
 use crate::service::render_field_def;
@@ -269,10 +270,7 @@ pub fn render_actions_trait(entity: &EntityIr) -> TokenStream {
 
 /// `POST /raw-data-sources/{id}/sync`, for docs.
 fn action_route(entity: &EntityIr, action: &ActionIr) -> String {
-    match action.scope {
-        ActionScope::Item => format!("{} {}/{{id}}/{}", action.method, entity.collection_path, action.path_segment),
-        ActionScope::Collection => format!("{} {}/{}", action.method, entity.collection_path, action.path_segment),
-    }
+    format!("{} {}", action.method, action_path(entity, action))
 }
 
 /// Statements adding the entity's action routes to `routes` (inside `router_with_engine`),
@@ -312,10 +310,7 @@ pub fn render_action_routes(entity: &EntityIr) -> TokenStream {
     }
     for action in entity.actions.iter().filter(|a| a.kind == ActionKind::Plain) {
         let method = ident(&action.name);
-        let path = match action.scope {
-            ActionScope::Item => format!("{}/{{id}}/{}", entity.collection_path, action.path_segment),
-            ActionScope::Collection => format!("{}/{}", entity.collection_path, action.path_segment),
-        };
+        let path = action_path(entity, action);
         let filter = format_ident!("{}", action.method);
         let request = request_type(entity, action);
         let request_def = match &action.request {

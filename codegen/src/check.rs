@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use regex::Regex;
 
+use crate::contract::{RESERVED_PATHS, STATS_SEGMENT, TRACKING_STATUS_VALUES};
 use crate::diagnostics::Diagnostics;
 use crate::ir::{
     ActionIr, ActionKind, ActionScope, Constraints, DefaultValue, EntityIr, EnumIr, EnumValueIr, FieldIr, FieldType,
@@ -121,13 +122,12 @@ fn check_tracking(tracking: &TrackingSpec, fields: &[FieldIr], d: &mut Diagnosti
             }
         }
     };
-    let status_values = ["pending", "syncing", "success", "failed"];
     let status = field(
         "status",
         &tracking.status,
         &|f| {
             f.default.is_some()
-                && matches!(&f.ty, FieldType::Enum(e) if status_values.iter().all(|v| e.values.iter().any(|ev| ev.value == *v)))
+                && matches!(&f.ty, FieldType::Enum(e) if TRACKING_STATUS_VALUES.iter().all(|v| e.values.iter().any(|ev| ev.value == *v)))
         },
         "an enum with the values pending, syncing, success and failed, and a default",
     );
@@ -827,10 +827,6 @@ fn check_unique_indexes(indexes: &[IndexSpec], d: &mut Diagnostics) {
     }
 }
 
-/// Paths the service itself serves, and what it serves there; no collection may take them.
-const RESERVED_PATHS: &[(&str, &str)] =
-    &[("/docs", "its API docs"), ("/ui", "the workbench"), ("/openapi.json", "its OpenAPI document")];
-
 /// Collection paths are `/` followed by kebab-case segments, and not a reserved path.
 fn check_collection_path(path: &Spanned<String>, ctx: &str, d: &mut Diagnostics) -> Option<String> {
     let valid = path.value.strip_prefix('/').is_some_and(|rest| rest.split('/').all(naming::is_kebab_segment));
@@ -958,9 +954,6 @@ fn check_action_method(action: &ActionSpec, d: &mut Diagnostics) -> Option<Strin
         None
     }
 }
-
-/// The collection segment of the statistics endpoint, as `runtime::http::STATS_SEGMENT`.
-pub const STATS_SEGMENT: &str = "stats";
 
 /// Action names are unique within an entity, and no two actions share a method and path.
 fn check_unique_actions(actions: &[ActionIr], ctx: &str, d: &mut Diagnostics) {

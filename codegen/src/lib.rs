@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod check;
+pub mod contract;
 pub mod diagnostics;
 pub mod expand;
 pub mod inputs;
@@ -39,13 +40,13 @@ pub fn check_spec(source: &str) -> Result<SpecIr, SpecErrors> {
 
 /// Checks a spec and generates every item for it (what the macro puts in the module).
 pub fn expand_spec(source: &str) -> Result<TokenStream, SpecErrors> {
-    check_spec(source).map(|ir| expand::render_spec(&ir, &service::spec_hash(source)))
+    check_spec(source).map(|ir| expand::render_spec(&ir, &contract::spec_hash(source)))
 }
 
 /// The OpenAPI 3.1 document of the service generated for a spec, as pretty JSON: the same
 /// document the service serves (compact) at `/openapi.json`.
 pub fn openapi_document(source: &str) -> Result<String, SpecErrors> {
-    check_spec(source).map(|ir| openapi::openapi_json(&ir, &service::spec_hash(source)))
+    check_spec(source).map(|ir| openapi::openapi_json(&ir, &contract::spec_hash(source)))
 }
 
 /// Placeholder items for a spec that failed its checks: a unit struct per well-named entity,

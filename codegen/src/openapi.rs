@@ -17,15 +17,12 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required};
 
-use crate::check::STATS_SEGMENT;
-use crate::ir::{ActionKind, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, Setter, SpecIr};
+use crate::contract::{
+    BODY_LIMIT, DEFAULT_LIMIT, MAX_LIMIT, RUN_STATUSES, RUN_TRIGGERS, STATS_SEGMENT, filterable, grouped_fields,
+    sortable, supports_ranges,
+};
+use crate::ir::{ActionKind, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, SpecIr};
 use crate::json::{Number, ValueKind};
-
-/// Page size limits, as `runtime::query` enforces them.
-const DEFAULT_LIMIT: u64 = 50;
-const MAX_LIMIT: u64 = 500;
-/// Body limit, as `runtime::http::BODY_LIMIT`.
-const BODY_LIMIT: &str = "1 MiB";
 
 /// The OpenAPI document of the service generated for `spec`.
 pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
@@ -438,29 +435,6 @@ fn query_value_pattern(ty: &FieldType) -> Option<String> {
     }
 }
 
-pub(crate) fn filterable(field: &FieldIr) -> bool {
-    field.ty != FieldType::Json && !field.sensitive
-}
-
-fn supports_ranges(ty: &FieldType) -> bool {
-    matches!(ty, FieldType::Integer | FieldType::Float | FieldType::Date | FieldType::DateTime)
-}
-
-/// Fields a list can be sorted by, in the same order as `runtime::def::EntityDef::sortable_fields`.
-pub(crate) fn sortable(entity: &EntityIr) -> Vec<&FieldIr> {
-    entity
-        .fields
-        .iter()
-        .filter(|f| {
-            f.ty != FieldType::Json
-                && (f.setter == Setter::PrimaryKey
-                    || f.unique
-                    || matches!(f.setter, Setter::AutoNow | Setter::AutoNowAdd)
-                    || entity.indexes.iter().any(|i| i.fields.contains(&f.name)))
-        })
-        .collect()
-}
-
 fn list_operation(entity: &EntityIr) -> OperationBuilder {
     let sort_values: Vec<String> =
         sortable(entity).iter().flat_map(|f| [f.name.clone(), format!("-{}", f.name)]).collect();
@@ -559,11 +533,6 @@ fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter>
 
 fn stats_type_name(entity: &EntityIr) -> String {
     format!("{}Stats", entity.name)
-}
-
-/// Fields the statistics split by, as `runtime::stats::grouped_fields`.
-pub(crate) fn grouped_fields(entity: &EntityIr) -> impl Iterator<Item = &FieldIr> {
-    entity.fields.iter().filter(|f| filterable(f) && matches!(f.ty, FieldType::Enum(_) | FieldType::Boolean))
 }
 
 fn stats_operation(entity: &EntityIr) -> OperationBuilder {
@@ -755,9 +724,9 @@ fn run_schema() -> ObjectBuilder {
         .required("item_id")
         .property("action", text())
         .required("action")
-        .property("trigger", text().enum_values(Some(["manual", "scheduled", "sync_all"])))
+        .property("trigger", text().enum_values(Some(RUN_TRIGGERS)))
         .required("trigger")
-        .property("status", text().enum_values(Some(["queued", "running", "success", "failed"])))
+        .property("status", text().enum_values(Some(RUN_STATUSES)))
         .required("status")
         .property("queued_at", time(false))
         .required("queued_at")

@@ -318,13 +318,3 @@ pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
         }
     }
 }
-
-/// FNV-1a of the spec text: stable across Rust versions, unlike `DefaultHasher`.
-pub fn spec_hash(source: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in source.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::contract::{self, action_path, filterable, grouped_fields};
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
 
 /// At most this many columns in the table; the detail panel shows every field.
@@ -66,7 +67,7 @@ fn field(field: &FieldIr) -> Value {
     // Clients never send these (tracked fields are read-only too): the form leaves them out,
     // the detail panel shows them.
     out.insert("server_set".into(), json!(field.setter.is_server_set()));
-    out.insert("filterable".into(), json!(crate::openapi::filterable(field)));
+    out.insert("filterable".into(), json!(filterable(field)));
     if let FieldType::Enum(enum_ir) = &field.ty {
         out.insert("values".into(), json!(enum_ir.values.iter().map(|v| &v.value).collect::<Vec<_>>()));
     }
@@ -132,18 +133,15 @@ fn columns(entity: &EntityIr) -> Vec<&str> {
 }
 
 fn sortable(entity: &EntityIr) -> Vec<&str> {
-    crate::openapi::sortable(entity).into_iter().map(|f| f.name.as_str()).collect()
+    contract::sortable(entity).into_iter().map(|f| f.name.as_str()).collect()
 }
 
 fn grouped(entity: &EntityIr) -> Vec<&str> {
-    crate::openapi::grouped_fields(entity).map(|f| f.name.as_str()).collect()
+    grouped_fields(entity).map(|f| f.name.as_str()).collect()
 }
 
 fn action(entity: &EntityIr, action: &ActionIr) -> Value {
-    let path = match action.scope {
-        ActionScope::Item => format!("{}/{{id}}/{}", entity.collection_path, action.path_segment),
-        ActionScope::Collection => format!("{}/{}", entity.collection_path, action.path_segment),
-    };
+    let path = action_path(entity, action);
     let (kind, history, runs) = match &action.kind {
         ActionKind::Plain => ("plain", None, None),
         ActionKind::Tracked { history } => {
