@@ -5,13 +5,16 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::actions::{render_action_types, render_actions_trait};
-use crate::inputs::{render_create, render_update};
+use crate::generate::actions::{render_action_types, render_actions_trait};
+use crate::generate::entity_def::render_entity_impl;
+use crate::generate::enums::{render_enum, render_enum_sql};
+use crate::generate::inputs::{render_create, render_update};
+use crate::generate::model::{render_defaults, render_entity_struct};
+use crate::generate::router::render_service;
+use crate::generate::tokens::ident;
+use crate::generate::validators::render_validators;
 use crate::ir::{EntityIr, FieldType, SpecIr};
-use crate::model::{ident, render_defaults, render_entity_struct, render_enum};
 use crate::naming;
-use crate::service::{render_entity_impl, render_enum_sql, render_service};
-use crate::validate::render_validators;
 
 /// Every item generated for `spec`, in spec order: for each entity its enums, struct,
 /// defaults, inputs, validators and `Entity` impl; then the service functions.

@@ -6,22 +6,17 @@
 //! they can never disagree about a spec.
 #![deny(missing_docs)]
 
-pub mod actions;
 pub mod check;
 pub mod contract;
 pub mod diagnostics;
 pub mod expand;
-pub mod inputs;
+pub mod generate;
 pub mod ir;
 pub mod json;
-pub mod model;
 pub mod naming;
 pub mod openapi;
-pub mod service;
 pub mod spec;
 pub mod suggest;
-pub mod validate;
-pub mod workbench;
 
 pub use diagnostics::{SpecError, SpecErrors};
 pub use ir::SpecIr;

@@ -5,7 +5,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ir::{EntityIr, FieldIr, Setter};
-use crate::model::{default_fn_name, doc, field_docs, field_type, ident, stored_type};
+
+use super::model::{default_fn_name, field_docs, field_type, stored_type};
+use super::tokens::{doc, ident};
 
 const SERDE_CRATE: &str = "::entity_spec::__private::serde";
 

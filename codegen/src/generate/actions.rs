@@ -7,9 +7,12 @@ use quote::{format_ident, quote};
 
 use crate::contract::action_path;
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType};
-use crate::model::{doc, field_docs, field_type, ident, render_enum};
-use crate::service::render_field_def;
-use crate::validate::field_checks;
+
+use super::entity_def::render_field_def;
+use super::enums::render_enum;
+use super::model::{field_docs, field_type};
+use super::tokens::{doc, ident, runtime};
+use super::validators::field_checks;
 
 /// The trait an entity's actions are implemented through, e.g. `RawDataSourceActions`.
 pub fn trait_name(entity: &EntityIr) -> Ident {
@@ -112,7 +115,7 @@ fn render_body_struct(name: &Ident, fields: &[FieldIr], role: BodyRole, action: 
 
 /// The static description the body parser checks a request against, and its validator.
 fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
-    let rt = quote!(::entity_spec::__private::runtime);
+    let rt = runtime();
     let type_name = name.to_string();
     let defs = fields.iter().map(render_field_def);
     let checks = fields.iter().filter_map(|field| {
@@ -232,7 +235,7 @@ pub fn render_actions_trait(entity: &EntityIr) -> TokenStream {
         let method = ident(&action.name);
         quote!(#name => self.0.#method(item).await,)
     });
-    let rt = quote!(::entity_spec::__private::runtime);
+    let rt = runtime();
     let tracked_arms: Vec<TokenStream> = tracked_arms.collect();
     let handler_items = if tracked_arms.is_empty() {
         TokenStream::new()
@@ -279,7 +282,7 @@ pub fn render_action_routes(entity: &EntityIr) -> TokenStream {
     if entity.actions.is_empty() {
         return TokenStream::new();
     }
-    let rt = quote!(::entity_spec::__private::runtime);
+    let rt = runtime();
     let entity_ident = ident(&entity.name);
     let param = ident(&entity.snake_name);
     let mut statements = Vec::new();

@@ -6,7 +6,8 @@ use quote::{format_ident, quote};
 
 use crate::ir::{EntityIr, FieldIr, FieldType};
 use crate::json::Number;
-use crate::model::{doc, ident};
+
+use super::tokens::{doc, ident};
 
 /// `impl Entity { pub fn validate_<field>(…) }` for every client field with a rule, plus
 /// `validate()` and `Validate` for the create and update inputs.

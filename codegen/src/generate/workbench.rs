@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_reference_spec_gets_readable_columns_and_its_actions() {
-        let spec = crate::check_spec(include_str!("../../specs/entities.json")).expect("reference spec");
+        let spec = crate::check_spec(include_str!("../../../specs/entities.json")).expect("reference spec");
         let doc: Value = serde_json::from_str(&workbench_json(&spec)).expect("JSON");
         let entity = &doc["entities"][0];
         assert_eq!(entity["title"], "Raw data sources");
