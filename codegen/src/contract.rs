@@ -71,7 +71,7 @@ pub(crate) fn action_path(entity: &EntityIr, action: &ActionIr) -> String {
 }
 
 /// FNV-1a of the spec text: stable across Rust versions, unlike `DefaultHasher`.
-pub fn spec_hash(source: &str) -> String {
+pub(crate) fn spec_hash(source: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in source.bytes() {
         hash ^= u64::from(byte);

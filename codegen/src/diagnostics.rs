@@ -69,24 +69,19 @@ impl std::error::Error for SpecErrors {}
 /// Collects errors while the reader and the checks run, so users fix a spec in one round
 /// instead of one error per build (serde_derive's `Ctxt` does the same for attributes).
 #[derive(Debug, Default)]
-pub struct Diagnostics {
+pub(crate) struct Diagnostics {
     errors: Vec<SpecError>,
 }
 
 impl Diagnostics {
     /// Records a problem.
-    pub fn error(&mut self, pos: Pos, context: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, pos: Pos, context: &str, message: impl Into<String>) {
         self.errors.push(SpecError { pos, context: context.to_owned(), message: message.into() });
-    }
-
-    /// Whether anything was recorded so far.
-    pub fn has_errors(&self) -> bool {
-        !self.errors.is_empty()
     }
 
     /// Finishes collection: `Ok(value)` when nothing was recorded, otherwise every error
     /// sorted by position (checks run in several passes; users read files top to bottom).
-    pub fn finish<T>(mut self, value: T) -> Result<T, SpecErrors> {
+    pub(crate) fn finish<T>(mut self, value: T) -> Result<T, SpecErrors> {
         if self.errors.is_empty() {
             return Ok(value);
         }

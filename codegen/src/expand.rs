@@ -1,4 +1,5 @@
-//! Assembles the generated items for a whole spec, entity by entity.
+//! Assembles the generated items for a whole spec, entity by entity, from the generators in
+//! `generate/`; or, for a spec that failed its checks, the stubs that stand in for them.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,7 @@ use crate::naming;
 
 /// Every item generated for `spec`, in spec order: for each entity its enums, struct,
 /// defaults, inputs, validators and `Entity` impl; then the service functions.
-pub fn render_spec(spec: &SpecIr, spec_hash: &str) -> TokenStream {
+pub(crate) fn render_spec(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let entities = spec.entities.iter().map(render_entity);
     let service = render_service(spec, spec_hash);
     quote! {
@@ -59,7 +60,7 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
 
 /// A unit struct (and its input types) per entity whose name is a valid type name, each name
 /// once: the placeholders must never add errors of their own.
-pub fn render_stubs(source: &str) -> TokenStream {
+pub(crate) fn render_stubs(source: &str) -> TokenStream {
     let mut diagnostics = crate::diagnostics::Diagnostics::default();
     let Some(doc) = crate::spec::read(source, &mut diagnostics) else { return TokenStream::new() };
     let valid_names =

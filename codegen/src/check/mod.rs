@@ -41,7 +41,7 @@ use names::{
 
 /// Checks a read spec and lowers it into the IR. The IR is only complete when `diagnostics`
 /// recorded nothing; entities that broke a rule are left out of it.
-pub fn check(doc: &SpecDoc, diagnostics: &mut Diagnostics) -> SpecIr {
+pub(crate) fn check(doc: &SpecDoc, diagnostics: &mut Diagnostics) -> SpecIr {
     let mut entities: Vec<EntityIr> =
         doc.entities.iter().filter_map(|entity| lower_entity(entity, diagnostics)).collect();
     check_unique_entity_names(doc, diagnostics);

@@ -15,12 +15,12 @@ use super::tokens::{doc, ident, runtime};
 use super::validators::field_checks;
 
 /// The trait an entity's actions are implemented through, e.g. `RawDataSourceActions`.
-pub fn trait_name(entity: &EntityIr) -> Ident {
+pub(crate) fn trait_name(entity: &EntityIr) -> Ident {
     format_ident!("{}Actions", entity.name)
 }
 
 /// Whether the entity needs an implementation (it has a tracked or a plain action).
-pub fn needs_implementation(entity: &EntityIr) -> bool {
+pub(crate) fn needs_implementation(entity: &EntityIr) -> bool {
     entity.actions.iter().any(|a| !matches!(a.kind, ActionKind::RunsAll { .. }))
 }
 
@@ -55,7 +55,7 @@ fn response_type(entity: &EntityIr, action: &ActionIr) -> TokenStream {
 }
 
 /// Request and response structs (and their enums) of every action of `entity`.
-pub fn render_action_types(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_action_types(entity: &EntityIr) -> TokenStream {
     let mut items = Vec::new();
     for action in &entity.actions {
         if let Some(fields) = &action.request {
@@ -181,7 +181,7 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
 }
 
 /// `pub trait {Entity}Actions` with one method per action the service implements.
-pub fn render_actions_trait(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_actions_trait(entity: &EntityIr) -> TokenStream {
     if !needs_implementation(entity) {
         return TokenStream::new();
     }
@@ -278,7 +278,7 @@ fn action_route(entity: &EntityIr, action: &ActionIr) -> String {
 
 /// Statements adding the entity's action routes to `routes` (inside `router_with_engine`),
 /// where `#param` is the implementation and `db`/`engine` are in scope.
-pub fn render_action_routes(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_action_routes(entity: &EntityIr) -> TokenStream {
     if entity.actions.is_empty() {
         return TokenStream::new();
     }

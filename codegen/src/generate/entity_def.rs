@@ -12,7 +12,7 @@ use crate::json::ValueKind;
 use super::tokens::{ident, runtime};
 
 /// `impl Entity for X`.
-pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
     let rt = runtime();
     let name = ident(&entity.name);
     let create = ident(&entity.create_type_name());

@@ -10,7 +10,7 @@ use crate::ir::{EnumIr, FieldIr};
 use super::tokens::{doc, ident, runtime};
 
 /// The generated enum for an `enum` field.
-pub fn render_enum(enum_ir: &EnumIr, field: &FieldIr) -> TokenStream {
+pub(crate) fn render_enum(enum_ir: &EnumIr, field: &FieldIr) -> TokenStream {
     let name = ident(&enum_ir.type_name);
     let docs = doc([match &field.description {
         Some(description) => description.clone(),
@@ -65,7 +65,7 @@ pub fn render_enum(enum_ir: &EnumIr, field: &FieldIr) -> TokenStream {
 }
 
 /// `ToSqlValue` and `Column` for a generated enum: stored by wire name.
-pub fn render_enum_sql(enum_ir: &EnumIr) -> TokenStream {
+pub(crate) fn render_enum_sql(enum_ir: &EnumIr) -> TokenStream {
     let rt = runtime();
     let name = ident(&enum_ir.type_name);
     quote! {

@@ -12,7 +12,7 @@ use super::tokens::{doc, ident};
 const SERDE_CRATE: &str = "::entity_spec::__private::serde";
 
 /// The create input, its `new` constructor and `into_entity`.
-pub fn render_create(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_create(entity: &EntityIr) -> TokenStream {
     let entity_name = ident(&entity.name);
     let name = ident(&entity.create_type_name());
     let type_docs = doc([format!(
@@ -110,7 +110,7 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
 }
 
 /// The update (PUT) input and `Entity::apply_update`.
-pub fn render_update(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_update(entity: &EntityIr) -> TokenStream {
     let entity_name = ident(&entity.name);
     let name = ident(&entity.update_type_name());
     let type_docs = doc([format!(

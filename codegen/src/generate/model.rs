@@ -59,7 +59,7 @@ pub(crate) fn default_fn_name(field: &FieldIr) -> Ident {
 }
 
 /// The entity struct: every field, sensitive ones never serialized.
-pub fn render_entity_struct(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_entity_struct(entity: &EntityIr) -> TokenStream {
     let name = ident(&entity.name);
     let mut docs = vec![entity.description.clone().unwrap_or_else(|| format!("A `{}` entity.", entity.name))];
     docs.push(String::new());
@@ -102,7 +102,7 @@ pub fn render_entity_struct(entity: &EntityIr) -> TokenStream {
 
 /// `impl Entity { pub fn default_<field>() -> T }` for every field with a default; serde's
 /// `default = "…"` attributes point at these.
-pub fn render_defaults(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_defaults(entity: &EntityIr) -> TokenStream {
     let name = ident(&entity.name);
     let functions: Vec<TokenStream> = entity
         .fields

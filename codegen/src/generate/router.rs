@@ -10,7 +10,7 @@ use crate::ir::{EntityIr, SpecIr};
 use super::tokens::{doc, ident, runtime};
 
 /// `router`, `migrate`, `SPEC_ENTITIES` and `SPEC_HASH` for the whole spec.
-pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
+pub(crate) fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let rt = runtime();
     let names: Vec<_> = spec.entities.iter().map(|e| ident(&e.name)).collect();
     // Compact: it is served as is; `entity-spec openapi` prints the same document pretty.

@@ -12,7 +12,7 @@ use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType,
 const MAX_COLUMNS: usize = 6;
 
 /// The workbench description of `spec`, as compact JSON.
-pub fn workbench_json(spec: &SpecIr) -> String {
+pub(crate) fn workbench_json(spec: &SpecIr) -> String {
     let entities: Vec<Value> = spec.entities.iter().map(entity).collect();
     json!({ "entities": entities }).to_string()
 }

@@ -33,7 +33,7 @@ use schemas::{
 };
 
 /// The OpenAPI document of the service generated for `spec`.
-pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
+pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
     let title = match spec.entities.as_slice() {
         [entity] => format!("{} API", entity.name),
         _ => "entity-spec API".to_owned(),
@@ -102,7 +102,7 @@ pub fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
 
 /// The document as pretty JSON (what the CLI prints; the service serves the same document
 /// compact).
-pub fn openapi_json(spec: &SpecIr, spec_hash: &str) -> String {
+pub(crate) fn openapi_json(spec: &SpecIr, spec_hash: &str) -> String {
     // Serializing a tree of plain data cannot fail.
     openapi(spec, spec_hash).to_pretty_json().unwrap_or_default()
 }
