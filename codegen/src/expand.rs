@@ -1,21 +1,25 @@
-//! Assembles the generated items for a whole spec, entity by entity.
+//! Assembles the generated items for a whole spec, entity by entity, from the generators in
+//! `generate/`; or, for a spec that failed its checks, the stubs that stand in for them.
 
 use std::collections::BTreeSet;
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::actions::{render_action_types, render_actions_trait};
-use crate::inputs::{render_create, render_update};
+use crate::generate::actions::{render_action_types, render_actions_trait};
+use crate::generate::entity_def::render_entity_impl;
+use crate::generate::enums::{render_enum, render_enum_sql};
+use crate::generate::inputs::{render_create, render_update};
+use crate::generate::model::{render_defaults, render_entity_struct};
+use crate::generate::router::render_service;
+use crate::generate::tokens::ident;
+use crate::generate::validators::render_validators;
 use crate::ir::{EntityIr, FieldType, SpecIr};
-use crate::model::{ident, render_defaults, render_entity_struct, render_enum};
 use crate::naming;
-use crate::service::{render_entity_impl, render_enum_sql, render_service};
-use crate::validate::render_validators;
 
 /// Every item generated for `spec`, in spec order: for each entity its enums, struct,
 /// defaults, inputs, validators and `Entity` impl; then the service functions.
-pub fn render_spec(spec: &SpecIr, spec_hash: &str) -> TokenStream {
+pub(crate) fn render_spec(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let entities = spec.entities.iter().map(render_entity);
     let service = render_service(spec, spec_hash);
     quote! {
@@ -56,7 +60,7 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
 
 /// A unit struct (and its input types) per entity whose name is a valid type name, each name
 /// once: the placeholders must never add errors of their own.
-pub fn render_stubs(source: &str) -> TokenStream {
+pub(crate) fn render_stubs(source: &str) -> TokenStream {
     let mut diagnostics = crate::diagnostics::Diagnostics::default();
     let Some(doc) = crate::spec::read(source, &mut diagnostics) else { return TokenStream::new() };
     let valid_names =

@@ -1,25 +1,35 @@
 //! Spec parsing, checking and code generation for entity-spec.
 //!
-//! The pipeline is spec text → [`spec`] (as written, with positions) → [`check`] (rules) →
-//! [`ir`] (the checked model) → generators ([`model`], [`inputs`], [`validate`], [`service`],
-//! assembled by [`expand`]) → one `TokenStream`. The proc macro and the CLI both call [`expand_spec`], so
-//! they can never disagree about a spec.
+//! The proc macro and the CLI both call these entry points, so they can never disagree about
+//! a spec. The pipeline, one phase per file or folder:
+//!
+//! 1. **Read**: `json.rs` parses the text into a tree that keeps every value's line and
+//!    column; `spec.rs` reads that tree as a spec *as written* (known keys, JSON types).
+//! 2. **Check**: `check/` applies the rules, one file per family as in `tests/ui/<family>/`,
+//!    and lowers the spec into [`ir`], the checked model. Every problem is collected in
+//!    `diagnostics.rs` ([`SpecError`], [`SpecErrors`]) before anything stops.
+//! 3. **Generate**: `generate/` turns the IR into tokens, one file per output (model, enums,
+//!    inputs, validators, entity_def, actions, router, workbench); `expand.rs` assembles them,
+//!    or the stubs shown next to spec errors. `openapi/` builds the OpenAPI document that the
+//!    router embeds and `entity-spec openapi` prints.
+//!
+//! Shared by the phases: `naming.rs` (identifier rules, case conversions), `suggest.rs`
+//! (did-you-mean hints) and `contract.rs` (what the runtime does that codegen must state the
+//! same way: reserved paths, limits, filterable and sortable fields, run values, the spec
+//! hash).
 #![deny(missing_docs)]
 
-pub mod actions;
-pub mod check;
-pub mod diagnostics;
-pub mod expand;
-pub mod inputs;
+mod check;
+mod contract;
+mod diagnostics;
+mod expand;
+mod generate;
 pub mod ir;
 pub mod json;
-pub mod model;
-pub mod naming;
-pub mod openapi;
-pub mod service;
-pub mod spec;
-pub mod validate;
-pub mod workbench;
+mod naming;
+mod openapi;
+mod spec;
+mod suggest;
 
 pub use diagnostics::{SpecError, SpecErrors};
 pub use ir::SpecIr;
@@ -38,13 +48,20 @@ pub fn check_spec(source: &str) -> Result<SpecIr, SpecErrors> {
 
 /// Checks a spec and generates every item for it (what the macro puts in the module).
 pub fn expand_spec(source: &str) -> Result<TokenStream, SpecErrors> {
-    check_spec(source).map(|ir| expand::render_spec(&ir, &service::spec_hash(source)))
+    check_spec(source).map(|ir| expand::render_spec(&ir, &contract::spec_hash(source)))
+}
+
+/// Generates every item for a spec that passed [`check_spec`], with `spec_hash` as its
+/// `SPEC_HASH`: [`expand_spec`] without the reading and checking, for measuring generation on
+/// its own.
+pub fn expand_checked(spec: &SpecIr, spec_hash: &str) -> TokenStream {
+    expand::render_spec(spec, spec_hash)
 }
 
 /// The OpenAPI 3.1 document of the service generated for a spec, as pretty JSON: the same
 /// document the service serves (compact) at `/openapi.json`.
 pub fn openapi_document(source: &str) -> Result<String, SpecErrors> {
-    check_spec(source).map(|ir| openapi::openapi_json(&ir, &service::spec_hash(source)))
+    check_spec(source).map(|ir| openapi::openapi_json(&ir, &contract::spec_hash(source)))
 }
 
 /// Placeholder items for a spec that failed its checks: a unit struct per well-named entity,

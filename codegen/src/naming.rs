@@ -14,21 +14,21 @@ const RUST_KEYWORDS: &[&str] = &[
 const PRELUDE_TYPES: &[&str] = &["Box", "Err", "None", "Ok", "Option", "Result", "Some", "String", "Vec"];
 
 /// PostgreSQL truncates identifiers longer than this, which would silently merge names.
-pub const MAX_IDENTIFIER_LEN: usize = 63;
+pub(crate) const MAX_IDENTIFIER_LEN: usize = 63;
 
 /// Whether `name` is a Rust keyword.
-pub fn is_rust_keyword(name: &str) -> bool {
+pub(crate) fn is_rust_keyword(name: &str) -> bool {
     RUST_KEYWORDS.contains(&name)
 }
 
 /// Whether `name` is a prelude type or variant that generated code relies on.
-pub fn is_prelude_name(name: &str) -> bool {
+pub(crate) fn is_prelude_name(name: &str) -> bool {
     PRELUDE_TYPES.contains(&name)
 }
 
 /// `snake_case`: lowercase ASCII letters and digits in words joined by single underscores,
 /// starting with a letter.
-pub fn is_snake_case(name: &str) -> bool {
+pub(crate) fn is_snake_case(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some('a'..='z'))
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -37,13 +37,13 @@ pub fn is_snake_case(name: &str) -> bool {
 }
 
 /// `PascalCase`: ASCII letters and digits starting with an uppercase letter.
-pub fn is_pascal_case(name: &str) -> bool {
+pub(crate) fn is_pascal_case(name: &str) -> bool {
     matches!(name.chars().next(), Some('A'..='Z')) && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// `kebab-case` URL segment: lowercase ASCII letters and digits in words joined by single
 /// hyphens.
-pub fn is_kebab_segment(segment: &str) -> bool {
+pub(crate) fn is_kebab_segment(segment: &str) -> bool {
     !segment.is_empty()
         && segment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !segment.starts_with('-')
@@ -52,7 +52,7 @@ pub fn is_kebab_segment(segment: &str) -> bool {
 }
 
 /// `source_type` → `SourceType`.
-pub fn snake_to_pascal(name: &str) -> String {
+pub(crate) fn snake_to_pascal(name: &str) -> String {
     name.split('_')
         .map(|word| {
             let mut chars = word.chars();
@@ -66,7 +66,7 @@ pub fn snake_to_pascal(name: &str) -> String {
 
 /// `RawDataSource` → `raw_data_source`; runs of capitals stay one word (`HTTPEndpoint` →
 /// `http_endpoint`).
-pub fn pascal_to_snake(name: &str) -> String {
+pub(crate) fn pascal_to_snake(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len() + 4);
     for (i, &c) in chars.iter().enumerate() {
@@ -86,13 +86,13 @@ pub fn pascal_to_snake(name: &str) -> String {
 }
 
 /// `sync_all` → `sync-all`.
-pub fn snake_to_kebab(name: &str) -> String {
+pub(crate) fn snake_to_kebab(name: &str) -> String {
     name.replace('_', "-")
 }
 
 /// English plural of the last word of a snake_case name: `raw_data_source` →
 /// `raw_data_sources`, `category` → `categories`, `box` → `boxes`.
-pub fn pluralize(name: &str) -> String {
+pub(crate) fn pluralize(name: &str) -> String {
     let ends_with_consonant_y = name.ends_with('y') && !name[..name.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
     if ends_with_consonant_y {
         format!("{}ies", &name[..name.len() - 1])

@@ -1,16 +1,17 @@
 //! The spec file as written: structure, key names and JSON types, each with its position.
 //!
 //! This phase knows which keys exist and what JSON type each takes; what the values *mean*
-//! (identifier rules, constraints that fit a type, defaults…) is `check.rs`'s job. Anything
+//! (identifier rules, constraints that fit a type, defaults…) is `check/`'s job. Anything
 //! the reader cannot make sense of is reported and left out, so the checks still run on the
 //! rest and every problem surfaces in one round.
 
-use crate::diagnostics::{Diagnostics, suggestion};
+use crate::diagnostics::Diagnostics;
 use crate::json::{self, Member, Number, Pos, Value, ValueKind};
+use crate::suggest::suggestion;
 
 /// A value together with the position it was read from.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Spanned<T> {
+pub(crate) struct Spanned<T> {
     /// Where the value starts in the spec file.
     pub pos: Pos,
     /// The value.
@@ -19,7 +20,7 @@ pub struct Spanned<T> {
 
 /// A whole spec file: `{"entities": [ … ]}`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SpecDoc {
+pub(crate) struct SpecDoc {
     /// Position of the `entities` array (or of the document when it is missing).
     pub pos: Pos,
     /// The entities, in file order.
@@ -28,7 +29,7 @@ pub struct SpecDoc {
 
 /// One entity as written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct EntitySpec {
+pub(crate) struct EntitySpec {
     /// Where the entity object starts.
     pub pos: Pos,
     /// How messages name this entity: ``entity `RawDataSource` `` or `entity #2`.
@@ -53,7 +54,7 @@ pub struct EntitySpec {
 
 /// One field as written (also used for action request and response fields).
 #[derive(Clone, Debug, PartialEq, Default)]
-pub struct FieldSpec {
+pub(crate) struct FieldSpec {
     /// Where the field object starts.
     pub pos: Pos,
     /// How messages name this field, including its entity.
@@ -96,7 +97,7 @@ pub struct FieldSpec {
 
 /// One index as written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct IndexSpec {
+pub(crate) struct IndexSpec {
     /// Where the index object starts.
     pub pos: Pos,
     /// How messages name this index.
@@ -111,7 +112,7 @@ pub struct IndexSpec {
 
 /// The `api` object of an entity.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ApiSpec {
+pub(crate) struct ApiSpec {
     /// Where the `api` object starts.
     pub pos: Pos,
     /// `path`: the collection path, e.g. `/raw-data-sources`.
@@ -124,7 +125,7 @@ pub struct ApiSpec {
 
 /// The `api.tracking` object: field names for tracked runs.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TrackingSpec {
+pub(crate) struct TrackingSpec {
     /// Where the object starts.
     pub pos: Pos,
     /// How messages name it.
@@ -143,7 +144,7 @@ pub struct TrackingSpec {
 
 /// One custom action as written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ActionSpec {
+pub(crate) struct ActionSpec {
     /// Where the action object starts.
     pub pos: Pos,
     /// How messages name this action.
@@ -173,7 +174,7 @@ pub struct ActionSpec {
 }
 
 /// The field types a spec may use.
-pub const FIELD_TYPES: &[&str] =
+pub(crate) const FIELD_TYPES: &[&str] =
     &["uuid", "string", "text", "integer", "float", "boolean", "enum", "json", "datetime", "date"];
 
 const DOC_KEYS: &[&str] = &["entities"];
@@ -205,7 +206,7 @@ const ACTION_KEYS: &[&str] =
 
 /// Reads a spec document. Structural problems go to `diagnostics`; whatever could be read is
 /// returned so the checks can look at it too.
-pub fn read(source: &str, diagnostics: &mut Diagnostics) -> Option<SpecDoc> {
+pub(crate) fn read(source: &str, diagnostics: &mut Diagnostics) -> Option<SpecDoc> {
     let root = match json::parse(source) {
         Ok(root) => root,
         Err(syntax) => {
@@ -241,7 +242,7 @@ fn entities_pos(root: &Value) -> Pos {
 }
 
 /// Reads one entity object (the same shape `entity-spec request` puts in issues).
-pub fn read_entity(value: &Value, index: usize, diagnostics: &mut Diagnostics) -> Option<EntitySpec> {
+pub(crate) fn read_entity(value: &Value, index: usize, diagnostics: &mut Diagnostics) -> Option<EntitySpec> {
     let provisional = format!("entity #{}", index + 1);
     let name = name_of(value);
     let context = match &name {
@@ -517,7 +518,7 @@ mod tests {
         let source = include_str!("../../specs/entities.json");
         let mut diagnostics = Diagnostics::default();
         let doc = read(source, &mut diagnostics).unwrap();
-        assert!(!diagnostics.has_errors());
+        assert!(diagnostics.finish(()).is_ok());
         assert_eq!(doc.entities[0].name.as_ref().unwrap().value, "RawDataSource");
         assert!(doc.entities[0].fields.len() >= 14);
     }

@@ -5,13 +5,14 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::contract::{self, action_path, filterable, grouped_fields};
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
 
 /// At most this many columns in the table; the detail panel shows every field.
 const MAX_COLUMNS: usize = 6;
 
 /// The workbench description of `spec`, as compact JSON.
-pub fn workbench_json(spec: &SpecIr) -> String {
+pub(crate) fn workbench_json(spec: &SpecIr) -> String {
     let entities: Vec<Value> = spec.entities.iter().map(entity).collect();
     json!({ "entities": entities }).to_string()
 }
@@ -133,7 +134,7 @@ fn columns(entity: &EntityIr) -> Vec<&str> {
 }
 
 fn sortable(entity: &EntityIr) -> Vec<&str> {
-    crate::openapi::sortable(entity).into_iter().map(|f| f.name.as_str()).collect()
+    contract::sortable(entity).into_iter().map(|f| f.name.as_str()).collect()
 }
 
 /// The table's initial order, which the page leaves out of its URL: newest first where the
@@ -155,7 +156,7 @@ fn filters(entity: &EntityIr) -> Vec<&str> {
         .fields
         .iter()
         .filter(|f| {
-            crate::openapi::filterable(f)
+            filterable(f)
                 && matches!(f.ty, FieldType::Enum(_) | FieldType::Boolean | FieldType::String)
                 && &f.name != key
                 && Some(f.name.as_str()) != error_field
@@ -165,14 +166,11 @@ fn filters(entity: &EntityIr) -> Vec<&str> {
 }
 
 fn grouped(entity: &EntityIr) -> Vec<&str> {
-    crate::openapi::grouped_fields(entity).map(|f| f.name.as_str()).collect()
+    grouped_fields(entity).map(|f| f.name.as_str()).collect()
 }
 
 fn action(entity: &EntityIr, action: &ActionIr) -> Value {
-    let path = match action.scope {
-        ActionScope::Item => format!("{}/{{id}}/{}", entity.collection_path, action.path_segment),
-        ActionScope::Collection => format!("{}/{}", entity.collection_path, action.path_segment),
-    };
+    let path = action_path(entity, action);
     let (kind, history, runs) = match &action.kind {
         ActionKind::Plain => ("plain", None, None),
         ActionKind::Tracked { history } => {
@@ -203,7 +201,7 @@ mod tests {
 
     #[test]
     fn the_reference_spec_gets_readable_columns_and_its_actions() {
-        let spec = crate::check_spec(include_str!("../../specs/entities.json")).expect("reference spec");
+        let spec = crate::check_spec(include_str!("../../../specs/entities.json")).expect("reference spec");
         let doc: Value = serde_json::from_str(&workbench_json(&spec)).expect("JSON");
         let entity = &doc["entities"][0];
         assert_eq!(entity["title"], "Raw data sources");

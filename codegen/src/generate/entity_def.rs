@@ -1,52 +1,18 @@
-//! The service side of each entity: its `Entity` impl (the static description the generic
-//! store and HTTP layer read, and row conversions), SQL conversions for its enums, and the
-//! module-level `router`, `migrate`, `SPEC_ENTITIES` and `SPEC_HASH`.
+//! The `Entity` impl of each entity: the static `EntityDef` the generic store and HTTP layer
+//! read (table, path, one `FieldDef` per field, indexes, tracking) and the row conversions.
+//! Action request bodies reuse `render_field_def` for the `EntityDef` they are checked
+//! against.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::ir::{DefaultValue, EntityIr, EnumIr, FieldIr, FieldType, Setter, SpecIr};
+use crate::ir::{ActionKind, DefaultValue, EntityIr, FieldIr, FieldType, Setter};
 use crate::json::ValueKind;
-use crate::model::{doc, ident};
 
-fn runtime() -> TokenStream {
-    quote!(::entity_spec::__private::runtime)
-}
-
-/// `ToSqlValue` and `Column` for a generated enum: stored by wire name.
-pub fn render_enum_sql(enum_ir: &EnumIr) -> TokenStream {
-    let rt = runtime();
-    let name = ident(&enum_ir.type_name);
-    quote! {
-        impl #rt::value::ToSqlValue for #name {
-            const SQL_TYPE: #rt::value::SqlType = #rt::value::SqlType::Text;
-            fn to_sql_value(&self) -> #rt::value::SqlValue {
-                #rt::value::SqlValue::Text(self.as_str().to_owned())
-            }
-        }
-
-        impl #rt::column::Column for #name {
-            fn read_sqlite(row: &#rt::column::SqliteRow, index: usize) -> Result<Self, #rt::column::ColumnError> {
-                #rt::column::read_sqlite_enum(row, index)
-            }
-            fn read_postgres(row: &#rt::column::PgRow, index: usize) -> Result<Self, #rt::column::ColumnError> {
-                #rt::column::read_postgres_enum(row, index)
-            }
-            fn bind_sqlite(&self, args: &mut #rt::column::SqliteArguments) -> Result<(), #rt::column::BindError> {
-                #rt::column::bind_sqlite_enum(self.as_str(), args)
-            }
-            fn bind_postgres(&self, args: &mut #rt::column::PgArguments) -> Result<(), #rt::column::BindError> {
-                #rt::column::bind_postgres_enum(self.as_str(), args)
-            }
-            fn bind_postgres_null(args: &mut #rt::column::PgArguments) -> Result<(), #rt::column::BindError> {
-                #rt::column::bind_postgres_null_enum(args)
-            }
-        }
-    }
-}
+use super::tokens::{ident, runtime};
 
 /// `impl Entity for X`.
-pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
     let rt = runtime();
     let name = ident(&entity.name);
     let create = ident(&entity.create_type_name());
@@ -75,7 +41,7 @@ pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
         }
         None => quote!(None),
     };
-    let tracked_action = match entity.actions.iter().find(|a| matches!(a.kind, crate::ir::ActionKind::Tracked { .. })) {
+    let tracked_action = match entity.actions.iter().find(|a| matches!(a.kind, ActionKind::Tracked { .. })) {
         Some(action) => {
             let name = action.name.as_str();
             quote!(Some(#name))
@@ -150,6 +116,7 @@ pub fn render_entity_impl(entity: &EntityIr) -> TokenStream {
     }
 }
 
+/// The `FieldDef` of one field: its kind, who sets it, its default and flags.
 pub(crate) fn render_field_def(field: &FieldIr) -> TokenStream {
     let rt = runtime();
     let name = field.name.as_str();
@@ -247,84 +214,4 @@ fn json_string(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// `router`, `migrate`, `SPEC_ENTITIES` and `SPEC_HASH` for the whole spec.
-pub fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
-    let rt = runtime();
-    let names: Vec<_> = spec.entities.iter().map(|e| ident(&e.name)).collect();
-    // Compact: it is served as is; `entity-spec openapi` prints the same document pretty.
-    let openapi_json = crate::openapi::openapi(spec, spec_hash).to_json().unwrap_or_default();
-    let workbench_json = crate::workbench::workbench_json(spec);
-    let router_doc = doc([
-        "The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.",
-        "",
-        "Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the",
-        "spec's custom actions, answered by the implementations passed here. Tracked actions run on a worker pool started",
-        "on the current Tokio runtime (settings from the environment, see `EngineConfig::from_env`).",
-    ]);
-    let implemented: Vec<&crate::ir::EntityIr> =
-        spec.entities.iter().filter(|e| crate::actions::needs_implementation(e)).collect();
-    let params: Vec<TokenStream> = implemented
-        .iter()
-        .map(|e| {
-            let param = ident(&e.snake_name);
-            let bound = crate::actions::trait_name(e);
-            quote!(#param: impl #bound)
-        })
-        .collect();
-    let args: Vec<_> = implemented.iter().map(|e| ident(&e.snake_name)).collect();
-    let action_routes = spec.entities.iter().map(crate::actions::render_action_routes);
-    let uses_engine = spec.entities.iter().any(|e| e.tracking.is_some());
-    let engine_param = if uses_engine { quote!(engine) } else { quote!(_engine) };
-    quote! {
-        /// Every entity of the spec, in spec order.
-        pub const SPEC_ENTITIES: &[&#rt::def::EntityDef] = &[#(<#names as #rt::Entity>::DEF),*];
-
-        /// A hash of the spec file, recorded with each migration.
-        pub const SPEC_HASH: &str = #spec_hash;
-
-        /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
-        pub const OPENAPI_JSON: &str = #openapi_json;
-
-        /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.
-        pub const WORKBENCH_JSON: &str = #workbench_json;
-
-        #router_doc
-        pub fn router(db: ::entity_spec::Db #(, #params)*) -> ::entity_spec::__private::axum::Router {
-            router_with_engine(db, #rt::runs::EngineConfig::from_env() #(, #args)*)
-        }
-
-        /// [`router`] with explicit worker-pool settings for tracked actions.
-        #[allow(unused_mut)]
-        pub fn router_with_engine(
-            db: ::entity_spec::Db,
-            #engine_param: #rt::runs::EngineConfig
-            #(, #params)*
-        ) -> ::entity_spec::__private::axum::Router {
-            let mut routes = ::entity_spec::__private::axum::Router::new()
-                #(.merge(#rt::http::entity_routes::<#names>(db.clone())))*;
-            #(#action_routes)*
-            #rt::http::service(routes, OPENAPI_JSON, WORKBENCH_JSON)
-        }
-
-        /// Creates the tables and indexes of every entity, or migrates them to the spec (see
-        /// `MigrateOptions` for what needs an explicit opt-in).
-        pub async fn migrate(
-            db: &::entity_spec::Db,
-            options: ::entity_spec::MigrateOptions,
-        ) -> Result<::entity_spec::MigrationReport, ::entity_spec::MigrateError> {
-            #rt::migrate::migrate(db, SPEC_ENTITIES, SPEC_HASH, options).await
-        }
-    }
-}
-
-/// FNV-1a of the spec text: stable across Rust versions, unlike `DefaultHasher`.
-pub fn spec_hash(source: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in source.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
 }

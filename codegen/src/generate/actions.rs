@@ -5,18 +5,22 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::contract::action_path;
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType};
-use crate::model::{doc, field_docs, field_type, ident, render_enum};
-use crate::service::render_field_def;
-use crate::validate::field_checks;
+
+use super::entity_def::render_field_def;
+use super::enums::render_enum;
+use super::model::{field_docs, field_type};
+use super::tokens::{doc, ident, runtime};
+use super::validators::field_checks;
 
 /// The trait an entity's actions are implemented through, e.g. `RawDataSourceActions`.
-pub fn trait_name(entity: &EntityIr) -> Ident {
+pub(crate) fn trait_name(entity: &EntityIr) -> Ident {
     format_ident!("{}Actions", entity.name)
 }
 
 /// Whether the entity needs an implementation (it has a tracked or a plain action).
-pub fn needs_implementation(entity: &EntityIr) -> bool {
+pub(crate) fn needs_implementation(entity: &EntityIr) -> bool {
     entity.actions.iter().any(|a| !matches!(a.kind, ActionKind::RunsAll { .. }))
 }
 
@@ -51,7 +55,7 @@ fn response_type(entity: &EntityIr, action: &ActionIr) -> TokenStream {
 }
 
 /// Request and response structs (and their enums) of every action of `entity`.
-pub fn render_action_types(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_action_types(entity: &EntityIr) -> TokenStream {
     let mut items = Vec::new();
     for action in &entity.actions {
         if let Some(fields) = &action.request {
@@ -111,7 +115,7 @@ fn render_body_struct(name: &Ident, fields: &[FieldIr], role: BodyRole, action: 
 
 /// The static description the body parser checks a request against, and its validator.
 fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
-    let rt = quote!(::entity_spec::__private::runtime);
+    let rt = runtime();
     let type_name = name.to_string();
     let defs = fields.iter().map(render_field_def);
     let checks = fields.iter().filter_map(|field| {
@@ -177,7 +181,7 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
 }
 
 /// `pub trait {Entity}Actions` with one method per action the service implements.
-pub fn render_actions_trait(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_actions_trait(entity: &EntityIr) -> TokenStream {
     if !needs_implementation(entity) {
         return TokenStream::new();
     }
@@ -231,7 +235,7 @@ pub fn render_actions_trait(entity: &EntityIr) -> TokenStream {
         let method = ident(&action.name);
         quote!(#name => self.0.#method(item).await,)
     });
-    let rt = quote!(::entity_spec::__private::runtime);
+    let rt = runtime();
     let tracked_arms: Vec<TokenStream> = tracked_arms.collect();
     let handler_items = if tracked_arms.is_empty() {
         TokenStream::new()
@@ -269,19 +273,16 @@ pub fn render_actions_trait(entity: &EntityIr) -> TokenStream {
 
 /// `POST /raw-data-sources/{id}/sync`, for docs.
 fn action_route(entity: &EntityIr, action: &ActionIr) -> String {
-    match action.scope {
-        ActionScope::Item => format!("{} {}/{{id}}/{}", action.method, entity.collection_path, action.path_segment),
-        ActionScope::Collection => format!("{} {}/{}", action.method, entity.collection_path, action.path_segment),
-    }
+    format!("{} {}", action.method, action_path(entity, action))
 }
 
 /// Statements adding the entity's action routes to `routes` (inside `router_with_engine`),
 /// where `#param` is the implementation and `db`/`engine` are in scope.
-pub fn render_action_routes(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_action_routes(entity: &EntityIr) -> TokenStream {
     if entity.actions.is_empty() {
         return TokenStream::new();
     }
-    let rt = quote!(::entity_spec::__private::runtime);
+    let rt = runtime();
     let entity_ident = ident(&entity.name);
     let param = ident(&entity.snake_name);
     let mut statements = Vec::new();
@@ -312,10 +313,7 @@ pub fn render_action_routes(entity: &EntityIr) -> TokenStream {
     }
     for action in entity.actions.iter().filter(|a| a.kind == ActionKind::Plain) {
         let method = ident(&action.name);
-        let path = match action.scope {
-            ActionScope::Item => format!("{}/{{id}}/{}", entity.collection_path, action.path_segment),
-            ActionScope::Collection => format!("{}/{}", entity.collection_path, action.path_segment),
-        };
+        let path = action_path(entity, action);
         let filter = format_ident!("{}", action.method);
         let request = request_type(entity, action);
         let request_def = match &action.request {

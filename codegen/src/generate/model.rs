@@ -1,16 +1,13 @@
-//! Domain types: the entity struct, one enum per `enum` field, and the spec's defaults.
+//! The domain struct of each entity and its `default_<field>` functions, and the Rust type of
+//! each field (`Option`, `Secret`), which the inputs and action bodies reuse.
 
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
-use crate::ir::{DefaultValue, EntityIr, EnumIr, FieldIr, FieldType};
+use crate::ir::{DefaultValue, EntityIr, FieldIr, FieldType};
 use crate::json::{self, Number, ValueKind};
 
-/// An identifier from a checked name (the checks guarantee it is a valid, non-keyword
-/// identifier).
-pub(crate) fn ident(name: &str) -> Ident {
-    Ident::new(name, Span::call_site())
-}
+use super::tokens::{doc, ident};
 
 /// The Rust type of a value of this field type, without `Option` or `Secret`.
 pub(crate) fn value_type(ty: &FieldType) -> TokenStream {
@@ -44,16 +41,6 @@ pub(crate) fn field_type(field: &FieldIr) -> TokenStream {
     if field.nullable { quote!(Option<#ty>) } else { ty }
 }
 
-/// `///` doc lines. Each line gets the leading space a hand-written `/// text` has, so
-/// rustdoc and the pretty-printed snapshots read naturally; multi-line text keeps its lines.
-pub(crate) fn doc<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> TokenStream {
-    let lines = lines.into_iter().flat_map(|text| {
-        let text = text.as_ref();
-        if text.is_empty() { vec![String::new()] } else { text.lines().map(|line| format!(" {line}")).collect() }
-    });
-    quote!(#(#[doc = #lines])*)
-}
-
 /// The doc lines of a field.
 pub(crate) fn field_docs(field: &FieldIr) -> TokenStream {
     let mut lines = Vec::new();
@@ -71,63 +58,8 @@ pub(crate) fn default_fn_name(field: &FieldIr) -> Ident {
     format_ident!("default_{}", field.name)
 }
 
-/// The generated enum for an `enum` field.
-pub fn render_enum(enum_ir: &EnumIr, field: &FieldIr) -> TokenStream {
-    let name = ident(&enum_ir.type_name);
-    let docs = doc([match &field.description {
-        Some(description) => description.clone(),
-        None => format!("Values of the `{}` field.", field.name),
-    }]);
-    let variant_docs = enum_ir.values.iter().map(|v| doc([format!("`{}`", v.value)]));
-    let variants: Vec<Ident> = enum_ir.values.iter().map(|v| ident(&v.variant)).collect();
-    let values: Vec<&str> = enum_ir.values.iter().map(|v| v.value.as_str()).collect();
-    quote! {
-        #docs
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::entity_spec::__private::serde::Serialize, ::entity_spec::__private::serde::Deserialize)]
-        #[serde(crate = "::entity_spec::__private::serde")]
-        pub enum #name {
-            #(
-                #variant_docs
-                #[serde(rename = #values)]
-                #variants,
-            )*
-        }
-
-        impl #name {
-            /// Every value, in spec order.
-            pub const ALL: &'static [Self] = &[#(Self::#variants),*];
-            /// Every value's wire name, in spec order.
-            pub const NAMES: &'static [&'static str] = &[#(#values),*];
-
-            /// The wire name, as in JSON and in the database.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    #(Self::#variants => #values,)*
-                }
-            }
-        }
-
-        impl ::std::fmt::Display for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl ::std::str::FromStr for #name {
-            type Err = ::entity_spec::UnknownVariant;
-
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                match value {
-                    #(#values => Ok(Self::#variants),)*
-                    _ => Err(::entity_spec::UnknownVariant { value: value.to_owned(), expected: Self::NAMES }),
-                }
-            }
-        }
-    }
-}
-
 /// The entity struct: every field, sensitive ones never serialized.
-pub fn render_entity_struct(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_entity_struct(entity: &EntityIr) -> TokenStream {
     let name = ident(&entity.name);
     let mut docs = vec![entity.description.clone().unwrap_or_else(|| format!("A `{}` entity.", entity.name))];
     docs.push(String::new());
@@ -170,7 +102,7 @@ pub fn render_entity_struct(entity: &EntityIr) -> TokenStream {
 
 /// `impl Entity { pub fn default_<field>() -> T }` for every field with a default; serde's
 /// `default = "…"` attributes point at these.
-pub fn render_defaults(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_defaults(entity: &EntityIr) -> TokenStream {
     let name = ident(&entity.name);
     let functions: Vec<TokenStream> = entity
         .fields

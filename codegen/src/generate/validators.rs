@@ -6,11 +6,12 @@ use quote::{format_ident, quote};
 
 use crate::ir::{EntityIr, FieldIr, FieldType};
 use crate::json::Number;
-use crate::model::{doc, ident};
+
+use super::tokens::{doc, ident};
 
 /// `impl Entity { pub fn validate_<field>(…) }` for every client field with a rule, plus
 /// `validate()` and `Validate` for the create and update inputs.
-pub fn render_validators(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_validators(entity: &EntityIr) -> TokenStream {
     let entity_name = ident(&entity.name);
     let field_validators: Vec<TokenStream> = entity.input_fields().filter_map(render_field_validator).collect();
     let field_validators = if field_validators.is_empty() {

@@ -5,12 +5,14 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ir::{EntityIr, FieldIr, Setter};
-use crate::model::{default_fn_name, doc, field_docs, field_type, ident, stored_type};
+
+use super::model::{default_fn_name, field_docs, field_type, stored_type};
+use super::tokens::{doc, ident};
 
 const SERDE_CRATE: &str = "::entity_spec::__private::serde";
 
 /// The create input, its `new` constructor and `into_entity`.
-pub fn render_create(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_create(entity: &EntityIr) -> TokenStream {
     let entity_name = ident(&entity.name);
     let name = ident(&entity.create_type_name());
     let type_docs = doc([format!(
@@ -108,7 +110,7 @@ pub fn render_create(entity: &EntityIr) -> TokenStream {
 }
 
 /// The update (PUT) input and `Entity::apply_update`.
-pub fn render_update(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_update(entity: &EntityIr) -> TokenStream {
     let entity_name = ident(&entity.name);
     let name = ident(&entity.update_type_name());
     let type_docs = doc([format!(

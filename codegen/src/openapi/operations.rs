@@ -1,0 +1,328 @@
+//! The operations of an entity's collection and items: list (with its filter, sort and paging
+//! parameters), statistics, create, read, replace, patch and delete, with every response the
+//! runtime can give; and the parameter and response pieces the action operations reuse.
+
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Required};
+
+use crate::contract::{BODY_LIMIT, DEFAULT_LIMIT, MAX_LIMIT, filterable, sortable, supports_ranges};
+use crate::ir::{EntityIr, FieldIr, FieldType};
+
+use super::schemas::{page_type_name, patch_type_name, schema_ref, stats_type_name, value_schema};
+
+pub(super) fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/problem+json", ContentBuilder::new().schema(Some(schema_ref("Problem"))).build())
+        .build()
+}
+
+pub(super) fn json_body(description: &str, schema: RefOr<Schema>, etag: bool) -> ResponseBuilder {
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(schema)).build());
+    if etag {
+        response = response.header("ETag", etag_header());
+    }
+    response
+}
+
+fn etag_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .description(Some("The item's version; send it back in `If-Match` to update only that version."))
+        .build()
+}
+
+pub(super) fn id_parameter(entity: &EntityIr) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(format!("The {}'s id. An id that is not a UUID is answered with 404.", entity.name)))
+        .schema(Some(
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        ))
+        .build()
+}
+
+fn header_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+fn if_match() -> utoipa::openapi::path::Parameter {
+    header_parameter("If-Match", "Apply only if the item is still at this `ETag` (or `*`); otherwise 412.")
+}
+
+pub(super) fn query_parameter(
+    name: String,
+    description: String,
+    schema: impl Into<RefOr<Schema>>,
+) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// A regular expression for a comma list of `item`s.
+fn comma_list(item: &str) -> String {
+    format!("^({item})(,({item}))*$")
+}
+
+/// The pattern of one query value of this type, when the type is textual in a URL.
+fn query_value_pattern(ty: &FieldType) -> Option<String> {
+    match ty {
+        FieldType::Uuid => {
+            Some("[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}".to_owned())
+        }
+        FieldType::Integer => Some("-?[0-9]+".to_owned()),
+        FieldType::Float => Some("-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?".to_owned()),
+        FieldType::Boolean => Some("true|false".to_owned()),
+        FieldType::Enum(enum_ir) => Some(enum_ir.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join("|")),
+        FieldType::Date => Some("[0-9]{4}-[0-9]{2}-[0-9]{2}".to_owned()),
+        FieldType::DateTime => Some(
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[-+][0-9]{2}:[0-9]{2})"
+                .to_owned(),
+        ),
+        FieldType::String | FieldType::Text | FieldType::Json => None,
+    }
+}
+
+pub(super) fn body(entity_schema: &str, merge_patch: bool) -> utoipa::openapi::request_body::RequestBody {
+    let content = || ContentBuilder::new().schema(Some(schema_ref(entity_schema))).build();
+    let mut body = RequestBodyBuilder::new().required(Some(Required::True));
+    if merge_patch {
+        body = body.content("application/merge-patch+json", content());
+    }
+    body.content("application/json", content()).build()
+}
+
+fn write_errors(operation: OperationBuilder) -> OperationBuilder {
+    operation
+        .response("400", problem("The body is not JSON, or not a JSON object."))
+        .response("409", problem("A unique field would be duplicated (`errors` name the fields), or other writes kept changing the item."))
+        .response("413", problem(&format!("The body is larger than {BODY_LIMIT}.")))
+        .response("415", problem("The body is not declared as JSON."))
+        .response("422", problem("The body breaks the entity's rules; `errors` lists every violation."))
+        .response("default", problem("Server error (500) or database unavailable (503)."))
+}
+
+pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
+    let sort_values: Vec<String> =
+        sortable(entity).iter().flat_map(|f| [f.name.clone(), format!("-{}", f.name)]).collect();
+    let mut operation = OperationBuilder::new()
+        .operation_id(Some(format!("list{}", plural_pascal(entity))))
+        .tag(entity.name.clone())
+        .summary(Some(format!("List {}", entity.collection_path)))
+        .description(Some(
+            "Filters combine with AND. Unknown or repeated parameters and bad values are answered with 400 naming the parameter. \
+             Use either `offset` or `cursor`."
+                .to_owned(),
+        ))
+        .parameter(query_parameter(
+            "limit".to_owned(),
+            format!("Page size (default {DEFAULT_LIMIT})."),
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_LIMIT as isize)).default(Some(DEFAULT_LIMIT.into())),
+        ))
+        .parameter(query_parameter(
+            "offset".to_owned(),
+            "Items to skip.".to_owned(),
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)),
+        ))
+        .parameter(query_parameter(
+            "cursor".to_owned(),
+            "The `next_cursor` of the previous page, with the same filters and sort.".to_owned(),
+            ObjectBuilder::new().schema_type(Type::String),
+        ))
+        .parameter(query_parameter(
+            "sort".to_owned(),
+            "Sort field; `-` for descending. Ties are broken by id, so pages never skip or repeat items.".to_owned(),
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(sort_values)),
+        ));
+    for parameter in filter_parameters(entity) {
+        operation = operation.parameter(parameter);
+    }
+    operation
+        .response("200", json_body("One page of items.", schema_ref(&page_type_name(entity)), false).build())
+        .response(
+            "400",
+            problem("A query parameter is unknown, repeated or has a bad value; `errors[0].field` names it."),
+        )
+        .response("default", problem("Server error (500) or database unavailable (503)."))
+}
+
+/// The filter parameters of a list (and of the statistics, which take the same filters).
+fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter> {
+    let mut parameters = Vec::new();
+    for field in entity.fields.iter().filter(|f| filterable(f)) {
+        let name = &field.name;
+        let equality: Schema = match &field.ty {
+            FieldType::Enum(enum_ir) => {
+                let values = enum_ir.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join("|");
+                ObjectBuilder::new().schema_type(Type::String).pattern(Some(comma_list(&values))).into()
+            }
+            // Constraints describe stored values, not what may be searched for.
+            _ => {
+                let plain = FieldIr { constraints: Default::default(), ..field.clone() };
+                value_schema(&plain, false).into()
+            }
+        };
+        let equality_description = match field.ty {
+            FieldType::Enum(_) => format!("`{name}` equals the value, or one of a comma-separated list."),
+            _ => format!("`{name}` equals the value."),
+        };
+        parameters.push(query_parameter(name.clone(), equality_description, equality.clone()));
+        let list_schema = match query_value_pattern(&field.ty) {
+            Some(pattern) => ObjectBuilder::new().schema_type(Type::String).pattern(Some(comma_list(&pattern))),
+            None => ObjectBuilder::new().schema_type(Type::String),
+        };
+        parameters.push(query_parameter(
+            format!("{name}__in"),
+            format!("`{name}` is one of the comma-separated values."),
+            list_schema,
+        ));
+        if supports_ranges(&field.ty) {
+            for (suffix, meaning) in
+                [("gt", "greater than"), ("gte", "at least"), ("lt", "less than"), ("lte", "at most")]
+            {
+                parameters.push(query_parameter(
+                    format!("{name}__{suffix}"),
+                    format!("`{name}` is {meaning} the value."),
+                    equality.clone(),
+                ));
+            }
+        }
+        if field.nullable {
+            parameters.push(query_parameter(
+                format!("{name}__isnull"),
+                format!("`true`: `{name}` is empty; `false`: it is set."),
+                ObjectBuilder::new().schema_type(Type::Boolean),
+            ));
+        }
+    }
+    parameters
+}
+
+pub(super) fn stats_operation(entity: &EntityIr) -> OperationBuilder {
+    let mut operation = OperationBuilder::new()
+        .operation_id(Some(format!("stats{}", plural_pascal(entity))))
+        .tag(entity.name.clone())
+        .summary(Some(format!("Statistics of {}", entity.collection_path)))
+        .description(Some(
+            "How many items match the filters (the list's filters; no paging or sorting), and how they split over each \
+             enum and boolean field. Counted in the database."
+                .to_owned(),
+        ));
+    for parameter in filter_parameters(entity) {
+        operation = operation.parameter(parameter);
+    }
+    operation
+        .response("200", json_body("Counts of the matching items.", schema_ref(&stats_type_name(entity)), false).build())
+        .response(
+            "400",
+            problem("A query parameter is unknown, repeated, a paging parameter or has a bad value; `errors[0].field` names it."),
+        )
+        .response("default", problem("Server error (500) or database unavailable (503)."))
+}
+
+pub(super) fn create_operation(entity: &EntityIr) -> OperationBuilder {
+    let created = json_body("Created.", schema_ref(&entity.name), true)
+        .header(
+            "Location",
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some("The new item's URL."))
+                .build(),
+        )
+        .build();
+    write_errors(
+        OperationBuilder::new()
+            .operation_id(Some(format!("create{}", entity.name)))
+            .tag(entity.name.clone())
+            .summary(Some(format!("Create a {}", entity.name)))
+            .request_body(Some(body(&entity.create_type_name(), false)))
+            .response("201", created),
+    )
+}
+
+pub(super) fn read_operation(entity: &EntityIr) -> OperationBuilder {
+    OperationBuilder::new()
+        .operation_id(Some(format!("get{}", entity.name)))
+        .tag(entity.name.clone())
+        .summary(Some(format!("Get a {}", entity.name)))
+        .parameter(id_parameter(entity))
+        .parameter(header_parameter("If-None-Match", "Answer 304 without a body if the item is still at this `ETag`."))
+        .response("200", json_body("The item.", schema_ref(&entity.name), true).build())
+        .response(
+            "304",
+            ResponseBuilder::new()
+                .description("Not modified since the given `ETag`.")
+                .header("ETag", etag_header())
+                .build(),
+        )
+        .response("404", problem("No item with this id."))
+        .response("default", problem("Server error (500) or database unavailable (503)."))
+}
+
+pub(super) fn replace_operation(entity: &EntityIr) -> OperationBuilder {
+    write_errors(
+        OperationBuilder::new()
+            .operation_id(Some(format!("replace{}", entity.name)))
+            .tag(entity.name.clone())
+            .summary(Some(format!("Replace a {}", entity.name)))
+            .parameter(id_parameter(entity))
+            .parameter(if_match())
+            .request_body(Some(body(&entity.update_type_name(), false)))
+            .response("200", json_body("The replaced item.", schema_ref(&entity.name), true).build())
+            .response("404", problem("No item with this id."))
+            .response("412", problem("`If-Match` names an older version; nothing was written.")),
+    )
+}
+
+pub(super) fn patch_operation(entity: &EntityIr) -> OperationBuilder {
+    write_errors(
+        OperationBuilder::new()
+            .operation_id(Some(format!("patch{}", entity.name)))
+            .tag(entity.name.clone())
+            .summary(Some(format!("Change some fields of a {}", entity.name)))
+            .parameter(id_parameter(entity))
+            .parameter(if_match())
+            .request_body(Some(body(&patch_type_name(entity), true)))
+            .response("200", json_body("The patched item.", schema_ref(&entity.name), true).build())
+            .response("404", problem("No item with this id."))
+            .response("412", problem("`If-Match` names an older version; nothing was written.")),
+    )
+}
+
+pub(super) fn delete_operation(entity: &EntityIr) -> OperationBuilder {
+    OperationBuilder::new()
+        .operation_id(Some(format!("delete{}", entity.name)))
+        .tag(entity.name.clone())
+        .summary(Some(format!("Delete a {}", entity.name)))
+        .parameter(id_parameter(entity))
+        .parameter(if_match())
+        .response("204", ResponseBuilder::new().description("Deleted.").build())
+        .response("404", problem("No item with this id."))
+        .response("412", problem("`If-Match` names an older version; nothing was deleted."))
+        .response("default", problem("Server error (500) or database unavailable (503)."))
+}
+
+/// `RawDataSource` → `RawDataSources`, for operation ids.
+fn plural_pascal(entity: &EntityIr) -> String {
+    crate::naming::snake_to_pascal(&crate::naming::pluralize(&entity.snake_name))
+}
