@@ -1,6 +1,9 @@
 //! The checked model every generator reads. Everything in it has been validated: names are
 //! valid identifiers, constraints fit their types, defaults satisfy their constraints.
 
+use entity_spec_contract::{ActionDef, FieldFacts, Method, ValueType, routes};
+pub use entity_spec_contract::{ActionScope, Setter};
+
 use crate::json::{self, Number, Pos};
 
 /// A checked spec: the entities, in file order.
@@ -90,6 +93,42 @@ impl EntityIr {
     pub fn input_fields(&self) -> impl Iterator<Item = &FieldIr> {
         self.fields.iter().filter(|f| f.setter == Setter::Client)
     }
+
+    /// What the list rules (`entity_spec_contract::fields`) need to know about one field.
+    pub fn facts(&self, field: &FieldIr) -> FieldFacts {
+        FieldFacts {
+            ty: field.ty.value_type(),
+            setter: field.setter,
+            unique: field.unique,
+            indexed: self.indexes.iter().any(|index| index.fields.contains(&field.name)),
+            sensitive: field.sensitive,
+        }
+    }
+
+    /// Fields a list can be sorted by, in field order.
+    pub fn sortable_fields(&self) -> impl Iterator<Item = &FieldIr> {
+        self.fields.iter().filter(|f| self.facts(f).sortable())
+    }
+
+    /// Fields a list can be filtered by, in field order.
+    pub fn filterable_fields(&self) -> impl Iterator<Item = &FieldIr> {
+        self.fields.iter().filter(|f| self.facts(f).filterable())
+    }
+
+    /// Fields the statistics count rows by, in field order.
+    pub fn grouped_fields(&self) -> impl Iterator<Item = &FieldIr> {
+        self.fields.iter().filter(|f| self.facts(f).grouped())
+    }
+
+    /// The actions as the route table reads them, in spec order.
+    pub fn action_defs(&self) -> Vec<ActionDef<'_>> {
+        self.actions.iter().map(ActionIr::def).collect()
+    }
+
+    /// Where an action is mounted: `/raw-data-sources/{id}/sync`.
+    pub fn action_path(&self, action: &ActionIr) -> String {
+        routes::action_path(&self.collection_path, &action.def())
+    }
 }
 
 /// One checked field.
@@ -119,28 +158,6 @@ pub struct FieldIr {
     pub description: Option<String>,
 }
 
-/// Who sets a field's value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Setter {
-    /// The client, through create and update inputs.
-    Client,
-    /// The server generates it once (the primary key).
-    PrimaryKey,
-    /// The server stamps it on create (`auto_now_add`).
-    AutoNowAdd,
-    /// The server stamps it on create and every update (`auto_now`).
-    AutoNow,
-    /// The server owns it (`read_only`); clients see it but cannot send it.
-    ReadOnly,
-}
-
-impl Setter {
-    /// Whether the server, not the client, sets the value.
-    pub fn is_server_set(self) -> bool {
-        self != Setter::Client
-    }
-}
-
 /// The type of a field.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldType {
@@ -167,6 +184,22 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// The value type, as the shared rules know it.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            FieldType::Uuid => ValueType::Uuid,
+            FieldType::String => ValueType::String,
+            FieldType::Text => ValueType::Text,
+            FieldType::Integer => ValueType::Integer,
+            FieldType::Float => ValueType::Float,
+            FieldType::Boolean => ValueType::Boolean,
+            FieldType::Enum(_) => ValueType::Enum,
+            FieldType::Json => ValueType::Json,
+            FieldType::DateTime => ValueType::DateTime,
+            FieldType::Date => ValueType::Date,
+        }
+    }
+
     /// The spec's name of the type.
     pub fn spec_name(&self) -> &'static str {
         match self {
@@ -256,15 +289,6 @@ pub struct IndexIr {
     pub unique: bool,
 }
 
-/// Where a custom action is mounted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ActionScope {
-    /// On one item: `POST /raw-data-sources/{id}/sync`.
-    Item,
-    /// On the collection: `POST /raw-data-sources/sync-all`.
-    Collection,
-}
-
 /// One custom action.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionIr {
@@ -291,6 +315,22 @@ pub struct ActionIr {
 }
 
 impl ActionIr {
+    /// The action as the route table reads it.
+    pub fn def(&self) -> ActionDef<'_> {
+        ActionDef {
+            name: &self.name,
+            // The checks only let the five methods through.
+            method: Method::parse(&self.method).unwrap_or(Method::Post),
+            scope: self.scope,
+            segment: &self.path_segment,
+            kind: match &self.kind {
+                ActionKind::Plain => entity_spec_contract::ActionKind::Plain,
+                ActionKind::Tracked { history } => entity_spec_contract::ActionKind::Tracked { history },
+                ActionKind::RunsAll { action } => entity_spec_contract::ActionKind::RunsAll { action },
+            },
+        }
+    }
+
     /// The PascalCase name, e.g. `TestConnection`.
     pub fn pascal_name(&self) -> String {
         crate::naming::snake_to_pascal(&self.name)

@@ -13,14 +13,13 @@
 //!    or the stubs shown next to spec errors. `openapi/` builds the OpenAPI document that the
 //!    router embeds and `entity-spec openapi` prints.
 //!
-//! Shared by the phases: `naming.rs` (identifier rules, case conversions), `suggest.rs`
-//! (did-you-mean hints) and `contract.rs` (what the runtime does that codegen must state the
-//! same way: reserved paths, limits, filterable and sortable fields, run values, the spec
-//! hash).
+//! Shared by the phases: `naming.rs` (identifier rules, case conversions). The rules codegen
+//! and the runtime must apply alike (the route table, reserved paths, limits, which fields are
+//! sortable, filterable and grouped, run states, suggestions, the spec hash) come from the
+//! `entity-spec-contract` crate.
 #![deny(missing_docs)]
 
 mod check;
-mod contract;
 mod diagnostics;
 mod expand;
 mod generate;
@@ -29,7 +28,6 @@ pub mod json;
 mod naming;
 mod openapi;
 mod spec;
-mod suggest;
 
 pub use diagnostics::{SpecError, SpecErrors};
 pub use ir::SpecIr;
@@ -48,7 +46,7 @@ pub fn check_spec(source: &str) -> Result<SpecIr, SpecErrors> {
 
 /// Checks a spec and generates every item for it (what the macro puts in the module).
 pub fn expand_spec(source: &str) -> Result<TokenStream, SpecErrors> {
-    check_spec(source).map(|ir| expand::render_spec(&ir, &contract::spec_hash(source)))
+    check_spec(source).map(|ir| expand::render_spec(&ir, &entity_spec_contract::hash::stable_hash_hex(source)))
 }
 
 /// Generates every item for a spec that passed [`check_spec`], with `spec_hash` as its
@@ -61,7 +59,7 @@ pub fn expand_checked(spec: &SpecIr, spec_hash: &str) -> TokenStream {
 /// The OpenAPI 3.1 document of the service generated for a spec, as pretty JSON: the same
 /// document the service serves (compact) at `/openapi.json`.
 pub fn openapi_document(source: &str) -> Result<String, SpecErrors> {
-    check_spec(source).map(|ir| openapi::openapi_json(&ir, &contract::spec_hash(source)))
+    check_spec(source).map(|ir| openapi::openapi_json(&ir, &entity_spec_contract::hash::stable_hash_hex(source)))
 }
 
 /// Placeholder items for a spec that failed its checks: a unit struct per well-named entity,

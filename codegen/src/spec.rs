@@ -7,7 +7,8 @@
 
 use crate::diagnostics::Diagnostics;
 use crate::json::{self, Member, Number, Pos, Value, ValueKind};
-use crate::suggest::suggestion;
+use entity_spec_contract::suggest::suggestion;
+use entity_spec_contract::text::printable;
 
 /// A value together with the position it was read from.
 #[derive(Clone, Debug, PartialEq)]
@@ -438,12 +439,6 @@ impl<'a> Object<'a> {
         }
         value
     }
-}
-
-/// Keys come from untrusted files; keep messages to one readable line.
-fn printable(text: &str) -> String {
-    let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 64 { format!("{shown}…") } else { shown }
 }
 
 fn type_error(value: &Value, context: &str, key: &str, expected: &str, diagnostics: &mut Diagnostics) {

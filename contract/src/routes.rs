@@ -155,6 +155,20 @@ pub struct Route<'a> {
     pub permission: Permission<'a>,
 }
 
+/// Where an action is mounted: `{collection_path}/{id}/{segment}` on an item,
+/// `{collection_path}/{segment}` on the collection.
+pub fn action_path(collection_path: &str, action: &ActionDef<'_>) -> String {
+    match action.scope {
+        ActionScope::Item => format!("{collection_path}/{{id}}/{}", action.segment),
+        ActionScope::Collection => format!("{collection_path}/{}", action.segment),
+    }
+}
+
+/// Where a tracked action's runs of one item are listed: `{collection_path}/{id}/{history}`.
+pub fn history_path(collection_path: &str, history: &str) -> String {
+    format!("{collection_path}/{{id}}/{history}")
+}
+
 /// Every route of an entity at `collection_path` with these actions: the collection (list,
 /// create), its statistics, the item (read, replace, patch, delete), then each action in spec
 /// order with, for a tracked action, its run history and single-run routes.
@@ -171,17 +185,14 @@ pub fn routes<'a>(collection_path: &str, actions: &'a [ActionDef<'a>]) -> Vec<Ro
         route(Method::Delete, item.clone(), Operation::Delete, Permission::Write),
     ];
     for action in actions {
-        let path = match action.scope {
-            ActionScope::Item => format!("{item}/{}", action.segment),
-            ActionScope::Collection => format!("{collection_path}/{}", action.segment),
-        };
+        let path = action_path(collection_path, action);
         match action.kind {
             ActionKind::Plain => {
                 table.push(route(action.method, path, Operation::Action(action), Permission::Run(action.name)));
             }
             ActionKind::Tracked { history } => {
                 table.push(route(action.method, path, Operation::QueueRun(action), Permission::Run(action.name)));
-                let runs = format!("{item}/{history}");
+                let runs = history_path(collection_path, history);
                 table.push(route(Method::Get, runs.clone(), Operation::ListRuns(action), Permission::Read));
                 table.push(route(
                     Method::Get,

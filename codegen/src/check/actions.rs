@@ -2,12 +2,12 @@
 //! `tracked`, or `runs` another), and `api.tracking`, the fields a tracked action reports
 //! through. Compile-fail cases: `tests/ui/actions/`.
 
-use crate::contract::TRACKING_STATUS_VALUES;
 use crate::diagnostics::Diagnostics;
 use crate::ir::{ActionIr, ActionKind, ActionScope, FieldIr, FieldType, Setter, TrackingIr};
 use crate::naming;
 use crate::spec::{ActionSpec, EntitySpec, FieldSpec, Spanned, TrackingSpec};
-use crate::suggest::suggestion;
+use entity_spec_contract::ItemStatus;
+use entity_spec_contract::suggest::suggestion;
 
 use super::api::{check_action_method, check_action_path, check_action_scope, check_request_body_method};
 use super::fields::{FieldRole, lower_field};
@@ -108,7 +108,7 @@ pub(super) fn check_tracking(tracking: &TrackingSpec, fields: &[FieldIr], d: &mu
         &tracking.status,
         &|f| {
             f.default.is_some()
-                && matches!(&f.ty, FieldType::Enum(e) if TRACKING_STATUS_VALUES.iter().all(|v| e.values.iter().any(|ev| ev.value == *v)))
+                && matches!(&f.ty, FieldType::Enum(e) if ItemStatus::NAMES.iter().all(|v| e.values.iter().any(|ev| ev.value == *v)))
         },
         "an enum with the values pending, syncing, success and failed, and a default",
     );

@@ -2,12 +2,12 @@
 //! entity's), and each action's scope, HTTP method and path segment, with no two routes of an
 //! entity clashing. Compile-fail cases: `tests/ui/api/`.
 
-use crate::contract::{RESERVED_PATHS, STATS_SEGMENT};
 use crate::diagnostics::Diagnostics;
 use crate::ir::{ActionIr, ActionScope, EntityIr};
 use crate::naming;
 use crate::spec::{ActionSpec, Spanned};
-use crate::suggest::suggestion;
+use entity_spec_contract::paths::{STATS_SEGMENT, reserved_path};
+use entity_spec_contract::suggest::suggestion;
 
 /// The HTTP methods an action may use.
 const ACTION_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -15,7 +15,7 @@ const ACTION_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// Collection paths are `/` followed by kebab-case segments, and not a reserved path.
 pub(super) fn check_collection_path(path: &Spanned<String>, ctx: &str, d: &mut Diagnostics) -> Option<String> {
     let valid = path.value.strip_prefix('/').is_some_and(|rest| rest.split('/').all(naming::is_kebab_segment));
-    let reserved = RESERVED_PATHS.iter().find(|(r, _)| path.value == *r || path.value.starts_with(&format!("{r}/")));
+    let reserved = reserved_path(&path.value);
     if let (true, Some((reserved, what))) = (valid, reserved) {
         d.error(path.pos, ctx, format!("`{reserved}` is where the service serves {what}; choose another `api.path`"));
         None

@@ -8,7 +8,7 @@ use crate::diagnostics::Diagnostics;
 use crate::ir::{Constraints, DefaultValue, FieldType, Setter};
 use crate::json::{Number, Pos, Value, ValueKind};
 use crate::spec::FieldSpec;
-use crate::suggest::suggestion;
+use entity_spec_contract::suggest::suggestion;
 
 /// A default has the field's type, satisfies the field's own constraints, names an enum value
 /// that exists, and is not combined with `required`, the primary key or timestamps.

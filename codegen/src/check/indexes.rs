@@ -4,7 +4,7 @@
 use crate::diagnostics::Diagnostics;
 use crate::ir::IndexIr;
 use crate::spec::{FieldSpec, IndexSpec};
-use crate::suggest::suggestion;
+use entity_spec_contract::suggest::suggestion;
 
 /// Indexes name at least one field, only fields that exist, each once.
 pub(super) fn lower_index(index: &IndexSpec, fields: &[FieldSpec], d: &mut Diagnostics) -> Option<IndexIr> {

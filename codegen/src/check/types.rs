@@ -6,7 +6,7 @@ use crate::diagnostics::Diagnostics;
 use crate::ir::{EnumIr, EnumValueIr, FieldType};
 use crate::naming;
 use crate::spec::{FIELD_TYPES, FieldSpec, Spanned};
-use crate::suggest::suggestion;
+use entity_spec_contract::suggest::suggestion;
 
 use super::names::check_snake_name;
 

@@ -5,7 +5,6 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::contract::action_path;
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType};
 
 use super::entity_def::render_field_def;
@@ -273,7 +272,7 @@ pub(crate) fn render_actions_trait(entity: &EntityIr) -> TokenStream {
 
 /// `POST /raw-data-sources/{id}/sync`, for docs.
 fn action_route(entity: &EntityIr, action: &ActionIr) -> String {
-    format!("{} {}", action.method, action_path(entity, action))
+    format!("{} {}", action.method, entity.action_path(action))
 }
 
 /// Statements adding the entity's action routes to `routes` (inside `router_with_engine`),
@@ -313,7 +312,7 @@ pub(crate) fn render_action_routes(entity: &EntityIr) -> TokenStream {
     }
     for action in entity.actions.iter().filter(|a| a.kind == ActionKind::Plain) {
         let method = ident(&action.name);
-        let path = action_path(entity, action);
+        let path = entity.action_path(action);
         let filter = format_ident!("{}", action.method);
         let request = request_type(entity, action);
         let request_def = match &action.request {

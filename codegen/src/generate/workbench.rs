@@ -5,7 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::contract::{self, action_path, filterable, grouped_fields};
+use entity_spec_contract::routes::history_path;
+
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
 
 /// At most this many columns in the table; the detail panel shows every field.
@@ -134,7 +135,7 @@ fn columns(entity: &EntityIr) -> Vec<&str> {
 }
 
 fn sortable(entity: &EntityIr) -> Vec<&str> {
-    contract::sortable(entity).into_iter().map(|f| f.name.as_str()).collect()
+    entity.sortable_fields().map(|f| f.name.as_str()).collect()
 }
 
 /// The table's initial order, which the page leaves out of its URL: newest first where the
@@ -153,11 +154,9 @@ fn filters(entity: &EntityIr) -> Vec<&str> {
     let key = &entity.primary_key().name;
     let error_field = entity.tracking.as_ref().and_then(|t| t.error.as_deref());
     entity
-        .fields
-        .iter()
+        .filterable_fields()
         .filter(|f| {
-            filterable(f)
-                && matches!(f.ty, FieldType::Enum(_) | FieldType::Boolean | FieldType::String)
+            matches!(f.ty, FieldType::Enum(_) | FieldType::Boolean | FieldType::String)
                 && &f.name != key
                 && Some(f.name.as_str()) != error_field
         })
@@ -166,16 +165,14 @@ fn filters(entity: &EntityIr) -> Vec<&str> {
 }
 
 fn grouped(entity: &EntityIr) -> Vec<&str> {
-    grouped_fields(entity).map(|f| f.name.as_str()).collect()
+    entity.grouped_fields().map(|f| f.name.as_str()).collect()
 }
 
 fn action(entity: &EntityIr, action: &ActionIr) -> Value {
-    let path = action_path(entity, action);
+    let path = entity.action_path(action);
     let (kind, history, runs) = match &action.kind {
         ActionKind::Plain => ("plain", None, None),
-        ActionKind::Tracked { history } => {
-            ("tracked", Some(format!("{}/{{id}}/{history}", entity.collection_path)), None)
-        }
+        ActionKind::Tracked { history } => ("tracked", Some(history_path(&entity.collection_path, history)), None),
         ActionKind::RunsAll { action } => ("runs_all", None, Some(action.as_str())),
     };
     let body =

@@ -5,8 +5,8 @@ use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, Para
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{RefOr, Required};
 
-use crate::contract::{BODY_LIMIT, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::ir::{ActionKind, ActionScope, EntityIr};
+use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use super::operations::{body, id_parameter, json_body, problem, query_parameter};
 use super::schemas::{body_schema, schema_ref};
@@ -55,11 +55,11 @@ pub(super) fn action_operations(entity: &EntityIr) -> ActionOperations {
                     .parameter(id_parameter(entity))
                     .parameter(query_parameter(
                         "limit".to_owned(),
-                        format!("Page size (default {DEFAULT_LIMIT})."),
+                        format!("Page size (default {DEFAULT_PAGE_SIZE})."),
                         ObjectBuilder::new()
                             .schema_type(Type::Integer)
                             .minimum(Some(1))
-                            .maximum(Some(MAX_LIMIT as isize)),
+                            .maximum(Some(MAX_PAGE_SIZE as isize)),
                     ))
                     .parameter(query_parameter(
                         "offset".to_owned(),
@@ -125,7 +125,7 @@ pub(super) fn action_operations(entity: &EntityIr) -> ActionOperations {
                     operation = operation
                         .request_body(Some(body(&name, false)))
                         .response("400", problem("The body is not JSON, or not a JSON object."))
-                        .response("413", problem(&format!("The body is larger than {BODY_LIMIT}.")))
+                        .response("413", problem(&format!("The body is larger than {BODY_LIMIT_TEXT}.")))
                         .response("415", problem("The body is not declared as JSON."))
                         .response(
                             "422",

@@ -19,8 +19,8 @@ use utoipa::openapi::path::{HttpMethod, PathItemBuilder};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder};
 
-use crate::contract::STATS_SEGMENT;
 use crate::ir::SpecIr;
+use entity_spec_contract::paths::STATS_SEGMENT;
 
 use actions::action_operations;
 use operations::{

@@ -10,8 +10,8 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Required};
 
-use crate::contract::{BODY_LIMIT, DEFAULT_LIMIT, MAX_LIMIT, filterable, sortable, supports_ranges};
 use crate::ir::{EntityIr, FieldIr, FieldType};
+use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use super::schemas::{page_type_name, patch_type_name, schema_ref, stats_type_name, value_schema};
 
@@ -116,7 +116,7 @@ fn write_errors(operation: OperationBuilder) -> OperationBuilder {
     operation
         .response("400", problem("The body is not JSON, or not a JSON object."))
         .response("409", problem("A unique field would be duplicated (`errors` name the fields), or other writes kept changing the item."))
-        .response("413", problem(&format!("The body is larger than {BODY_LIMIT}.")))
+        .response("413", problem(&format!("The body is larger than {BODY_LIMIT_TEXT}.")))
         .response("415", problem("The body is not declared as JSON."))
         .response("422", problem("The body breaks the entity's rules; `errors` lists every violation."))
         .response("default", problem("Server error (500) or database unavailable (503)."))
@@ -124,7 +124,7 @@ fn write_errors(operation: OperationBuilder) -> OperationBuilder {
 
 pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
     let sort_values: Vec<String> =
-        sortable(entity).iter().flat_map(|f| [f.name.clone(), format!("-{}", f.name)]).collect();
+        entity.sortable_fields().flat_map(|f| [f.name.clone(), format!("-{}", f.name)]).collect();
     let mut operation = OperationBuilder::new()
         .operation_id(Some(format!("list{}", plural_pascal(entity))))
         .tag(entity.name.clone())
@@ -136,8 +136,8 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
         ))
         .parameter(query_parameter(
             "limit".to_owned(),
-            format!("Page size (default {DEFAULT_LIMIT})."),
-            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_LIMIT as isize)).default(Some(DEFAULT_LIMIT.into())),
+            format!("Page size (default {DEFAULT_PAGE_SIZE})."),
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as isize)).default(Some(DEFAULT_PAGE_SIZE.into())),
         ))
         .parameter(query_parameter(
             "offset".to_owned(),
@@ -169,7 +169,7 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
 /// The filter parameters of a list (and of the statistics, which take the same filters).
 fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter> {
     let mut parameters = Vec::new();
-    for field in entity.fields.iter().filter(|f| filterable(f)) {
+    for field in entity.filterable_fields() {
         let name = &field.name;
         let equality: Schema = match &field.ty {
             FieldType::Enum(enum_ir) => {
@@ -196,7 +196,7 @@ fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter>
             format!("`{name}` is one of the comma-separated values."),
             list_schema,
         ));
-        if supports_ranges(&field.ty) {
+        if entity.facts(field).range_filterable() {
             for (suffix, meaning) in
                 [("gt", "greater than"), ("gte", "at least"), ("lt", "less than"), ("lte", "at most")]
             {

@@ -8,9 +8,9 @@ use utoipa::openapi::schema::{
     SchemaType, Type,
 };
 
-use crate::contract::{RUN_STATUSES, RUN_TRIGGERS, grouped_fields};
 use crate::ir::{DefaultValue, EntityIr, FieldIr, FieldType};
 use crate::json::{Number, ValueKind};
+use entity_spec_contract::{RunStatus, RunTrigger};
 
 pub(super) fn patch_type_name(entity: &EntityIr) -> String {
     format!("{}Patch", entity.name)
@@ -222,7 +222,7 @@ pub(super) fn page_schema(entity: &EntityIr) -> ObjectBuilder {
 pub(super) fn stats_schema(entity: &EntityIr) -> ObjectBuilder {
     let count = || ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
     let mut counts = ObjectBuilder::new().schema_type(Type::Object);
-    for field in grouped_fields(entity) {
+    for field in entity.grouped_fields() {
         let values: Vec<&str> = match &field.ty {
             FieldType::Enum(enum_ir) => enum_ir.values.iter().map(|v| v.value.as_str()).collect(),
             _ => vec!["true", "false"],
@@ -325,9 +325,9 @@ pub(super) fn run_schema() -> ObjectBuilder {
         .required("item_id")
         .property("action", text())
         .required("action")
-        .property("trigger", text().enum_values(Some(RUN_TRIGGERS)))
+        .property("trigger", text().enum_values(Some(RunTrigger::NAMES.iter().copied())))
         .required("trigger")
-        .property("status", text().enum_values(Some(RUN_STATUSES)))
+        .property("status", text().enum_values(Some(RunStatus::NAMES.iter().copied())))
         .required("status")
         .property("queued_at", time(false))
         .required("queued_at")
