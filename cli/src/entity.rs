@@ -9,9 +9,10 @@
 
 use std::fmt;
 
-use entity_spec_codegen::ir::{ActionKind, ActionScope, EntityIr};
+use entity_spec_codegen::ir::EntityIr;
 use entity_spec_codegen::json::{self, Member, Pos, Value, ValueKind};
 use entity_spec_codegen::{SpecError, SpecErrors, check_spec};
+use entity_spec_contract::routes::{Operation, routes};
 
 /// Where a piece of JSON text starts in the file the user edits (a request file, an issue
 /// body, a spec), so that messages point there.
@@ -283,41 +284,35 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// The routes the service serves for an entity (see docs/http-api.md), then its declared
-/// custom actions.
+/// Every route the service serves for an entity, from the route table the service itself is
+/// built from (see docs/http-api.md), with a line saying what each does.
 pub fn endpoints(entity: &EntityIr) -> Vec<Endpoint> {
-    let collection = &entity.collection_path;
-    let item = format!("{collection}/{{id}}");
     let name = &entity.name;
-    let route = |method: &str, path: &str, summary: String| Endpoint {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        summary,
+    let defs = entity.action_defs();
+    let summary_of = |action: &str| {
+        let declared = entity.actions.iter().find(|a| a.name == action).and_then(|a| a.summary.clone());
+        declared.unwrap_or_else(|| format!("Action `{action}`"))
     };
-    let mut routes = vec![
-        route("GET", collection, format!("List {name} items with filters, sorting and pagination")),
-        route("POST", collection, format!("Create a {name}")),
-        route("GET", &item, format!("Get one {name}")),
-        route("PUT", &item, format!("Replace a {name}")),
-        route("PATCH", &item, format!("Update part of a {name} (JSON merge patch)")),
-        route("DELETE", &item, format!("Delete a {name}")),
-    ];
-    for action in &entity.actions {
-        let path = match action.scope {
-            ActionScope::Item => format!("{item}/{}", action.path_segment),
-            ActionScope::Collection => format!("{collection}/{}", action.path_segment),
-        };
-        let summary = action.summary.clone().unwrap_or_else(|| format!("Action `{}`", action.name));
-        routes.push(route(&action.method, &path, format!("{summary} (custom action `{}`)", action.name)));
-        if let ActionKind::Tracked { history } = &action.kind {
-            routes.push(route(
-                "GET",
-                &format!("{item}/{history}"),
-                format!("The runs of `{}`, newest first", action.name),
-            ));
-        }
-    }
-    routes
+    routes(&entity.collection_path, &defs)
+        .into_iter()
+        .map(|route| {
+            let summary = match route.operation {
+                Operation::List => format!("List {name} items with filters, sorting and pagination"),
+                Operation::Create => format!("Create a {name}"),
+                Operation::Stats => format!("Count {name} items per enum and boolean value, with the list's filters"),
+                Operation::Read => format!("Get one {name}"),
+                Operation::Replace => format!("Replace a {name}"),
+                Operation::Patch => format!("Update part of a {name} (JSON merge patch)"),
+                Operation::Delete => format!("Delete a {name}"),
+                Operation::Action(action) | Operation::QueueRun(action) | Operation::QueueAll(action) => {
+                    format!("{} (custom action `{}`)", summary_of(action.name), action.name)
+                }
+                Operation::ListRuns(action) => format!("The runs of `{}`, newest first", action.name),
+                Operation::ReadRun(action) => format!("One run of `{}`", action.name),
+            };
+            Endpoint { method: route.method.as_str().to_owned(), path: route.path, summary }
+        })
+        .collect()
 }
 
 /// The byte offset of a codegen position (1-based line and column in characters, not
@@ -466,6 +461,7 @@ mod tests {
                 "GET /widgets/{id}",
                 "PUT /widgets/{id}",
                 "PATCH /widgets/{id}",
+                "GET /widgets/stats",
                 "DELETE /widgets/{id}",
                 "POST /widgets/{id}/ping"
             ]
