@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use entity_spec::{Backend, MigrateOptions};
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, collect_pages, expected_order, ids, percent_encode, send};
+use support::{BACKENDS, TestDb, TestResponse, code_set, collect_pages, expected_order, ids, percent_encode, send};
 use uuid::Uuid;
 
 #[entity_spec::entity_spec("tests/specs/catalog.json")]
@@ -74,14 +74,6 @@ async fn stored_api_key(test_db: &TestDb, backend: Backend, id: &str) -> Option<
 fn parse_time(value: &Value) -> DateTime<Utc> {
     let text = value.as_str().unwrap_or_else(|| panic!("not a timestamp: {value}"));
     DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("`{text}`: {e}")).with_timezone(&Utc)
-}
-
-fn codes(response: &TestResponse) -> BTreeSet<(String, String)> {
-    response.error_codes().into_iter().collect()
-}
-
-fn code_set(pairs: &[(&str, &str)]) -> BTreeSet<(String, String)> {
-    pairs.iter().map(|(f, c)| ((*f).to_owned(), (*c).to_owned())).collect()
 }
 
 /// Asserts that `actual` holds every member of `sent` with an equal value: floats compared
@@ -355,7 +347,7 @@ async fn product_round_trip_with_every_field() {
         );
         let null_json = send(&app, "PATCH", &path, Some(json!({"attributes": null})), &[]).await;
         null_json.problem(StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(codes(&null_json), code_set(&[("attributes", "null")]), "{backend:?}");
+        assert_eq!(null_json.error_code_set(), code_set(&[("attributes", "null")]), "{backend:?}");
     }
 }
 
@@ -609,7 +601,12 @@ async fn constraint_violations_are_422_with_their_codes() {
         for (path, body, expected) in cases {
             let response = send(&app, "POST", path, Some(body.clone()), &[]).await;
             response.problem(StatusCode::UNPROCESSABLE_ENTITY);
-            assert_eq!(codes(&response), code_set(&expected), "{backend:?}: POST {path} {body}: {}", response.text);
+            assert_eq!(
+                response.error_code_set(),
+                code_set(&expected),
+                "{backend:?}: POST {path} {body}: {}",
+                response.text
+            );
             assert!(!response.text.contains("short-key"), "{backend:?}: messages never echo values: {}", response.text);
         }
         for path in [CUSTOMERS, PRODUCTS, ORDERS] {
@@ -661,7 +658,7 @@ async fn read_only_fields_are_rejected_in_every_body() {
             let response = send(&app, method, &path, Some(body.clone()), &[]).await;
             response.problem(StatusCode::UNPROCESSABLE_ENTITY);
             assert_eq!(
-                codes(&response),
+                response.error_code_set(),
                 code_set(&[(field, "read_only")]),
                 "{backend:?}: {method} {path} {body}: {}",
                 response.text
@@ -694,7 +691,11 @@ async fn patch_with_null_read_only_fields_is_422() {
         ] {
             let response = send(&app, "PATCH", &path, Some(body.clone()), &[]).await;
             response.problem(StatusCode::UNPROCESSABLE_ENTITY);
-            assert_eq!(codes(&response), code_set(&[(field, "read_only")]), "{backend:?}: PATCH {path} {body}");
+            assert_eq!(
+                response.error_code_set(),
+                code_set(&[(field, "read_only")]),
+                "{backend:?}: PATCH {path} {body}"
+            );
         }
     }
 }
@@ -820,7 +821,7 @@ async fn unique_email_and_sku_conflicts_are_409_naming_the_field() {
                 "{backend:?}: {method} {path}"
             );
             assert_eq!(
-                codes(&response),
+                response.error_code_set(),
                 code_set(&[(field, "unique")]),
                 "{backend:?}: {method} {path} {body}: {}",
                 response.text

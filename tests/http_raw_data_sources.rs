@@ -13,7 +13,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use entity_spec::{Backend, MigrateOptions};
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, collect_pages, expected_order, ids, percent_encode, send, send_raw};
+use support::{
+    BACKENDS, TestDb, TestResponse, code_set, collect_pages, expected_order, ids, percent_encode, send, send_raw,
+};
 use uuid::Uuid;
 
 /// The reference spec's entity for CRUD, without `api.tracking` and actions (whose status
@@ -452,10 +454,12 @@ async fn put_replaces_every_field_and_keeps_an_omitted_connection_string() {
         )
         .await;
         server_fields.problem(StatusCode::UNPROCESSABLE_ENTITY);
-        let codes: BTreeSet<(String, String)> = server_fields.error_codes().into_iter().collect();
-        let expected_codes: BTreeSet<(String, String)> =
-            ["id", "created_at", "updated_at"].into_iter().map(|f| (f.to_owned(), "read_only".to_owned())).collect();
-        assert_eq!(codes, expected_codes, "{backend:?}: {}", server_fields.text);
+        assert_eq!(
+            server_fields.error_code_set(),
+            code_set(&[("id", "read_only"), ("created_at", "read_only"), ("updated_at", "read_only")]),
+            "{backend:?}: {}",
+            server_fields.text
+        );
 
         let unknown = send(&app, "PUT", &item_path(&Uuid::now_v7().to_string()), Some(json!({"name": "n"})), &[]).await;
         unknown.problem(StatusCode::NOT_FOUND);
@@ -612,10 +616,7 @@ async fn patch_rejects_nulls_on_required_fields_and_invalid_values() {
         ] {
             let response = send(&app, "PATCH", &path, Some(patch.clone()), &merge).await;
             response.problem(StatusCode::UNPROCESSABLE_ENTITY);
-            let codes: BTreeSet<(String, String)> = response.error_codes().into_iter().collect();
-            let expected: BTreeSet<(String, String)> =
-                expected.into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect();
-            assert_eq!(codes, expected, "{backend:?}: PATCH {patch}: {}", response.text);
+            assert_eq!(response.error_code_set(), code_set(&expected), "{backend:?}: PATCH {patch}: {}", response.text);
         }
         let read = send(&app, "GET", &path, None, &[]).await;
         assert_eq!(read.body, created.body, "{backend:?}: rejected patches change nothing");
@@ -865,13 +866,17 @@ async fn validation_failure_lists_every_violation_at_once() {
         let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(problem["type"], "urn:entity-spec:problem:validation-failed", "{backend:?}");
         assert_eq!(problem["title"], "Validation failed", "{backend:?}");
-        let codes: BTreeSet<(String, String)> = response.error_codes().into_iter().collect();
-        let expected: BTreeSet<(String, String)> =
-            [("name", "max_length"), ("refresh_interval", "min"), ("colour", "unknown_field"), ("id", "read_only")]
-                .into_iter()
-                .map(|(f, c)| (f.to_owned(), c.to_owned()))
-                .collect();
-        assert_eq!(codes, expected, "{backend:?}: all four reported: {}", response.text);
+        assert_eq!(
+            response.error_code_set(),
+            code_set(&[
+                ("name", "max_length"),
+                ("refresh_interval", "min"),
+                ("colour", "unknown_field"),
+                ("id", "read_only")
+            ]),
+            "{backend:?}: all four reported: {}",
+            response.text
+        );
         assert_eq!(response.error_codes().len(), 4, "{backend:?}: each once");
         for error in problem["errors"].as_array().expect("errors") {
             assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{backend:?}: {error}");
@@ -925,10 +930,7 @@ async fn wrong_types_enum_values_and_missing_fields_are_422() {
         ] {
             let response = send(&app, "POST", PATH, Some(body.clone()), &[]).await;
             response.problem(StatusCode::UNPROCESSABLE_ENTITY);
-            let codes: BTreeSet<(String, String)> = response.error_codes().into_iter().collect();
-            let expected: BTreeSet<(String, String)> =
-                expected.into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect();
-            assert_eq!(codes, expected, "{backend:?}: POST {body}: {}", response.text);
+            assert_eq!(response.error_code_set(), code_set(&expected), "{backend:?}: POST {body}: {}", response.text);
         }
         // Lengths count characters, not bytes.
         create(&app, backend, json!({"name": "🦀".repeat(100), "connection_string": "x"})).await;

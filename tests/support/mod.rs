@@ -8,6 +8,7 @@
 
 pub mod conformance;
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
@@ -202,6 +203,17 @@ impl TestResponse {
             })
             .unwrap_or_default()
     }
+
+    /// The `(field, code)` pairs of a problem's `errors`, as a set: for bodies with several
+    /// violations, whose order the contract leaves open. Compare it with [`code_set`].
+    pub fn error_code_set(&self) -> BTreeSet<(String, String)> {
+        self.error_codes().into_iter().collect()
+    }
+}
+
+/// The expected `(field, code)` pairs of a 422, as [`TestResponse::error_code_set`] gives them.
+pub fn code_set(pairs: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    pairs.iter().map(|(field, code)| ((*field).to_owned(), (*code).to_owned())).collect()
 }
 
 /// Sends one request through `app`. `body` is sent as JSON when given.
