@@ -623,14 +623,15 @@ async fn patch_rejects_nulls_on_required_fields_and_invalid_values() {
         assert_eq!(read.header("etag"), "\"1\"", "{backend:?}");
         assert_eq!(stored_connection_string(&test_db, backend, &id).await, SECRET, "{backend:?}");
 
-        let not_object = send_raw(&app, "PATCH", &path, Some("application/merge-patch+json"), "[1, 2]", &[]).await;
-        not_object.problem(StatusCode::BAD_REQUEST);
-        let malformed = send_raw(&app, "PATCH", &path, Some("application/merge-patch+json"), "{\"name\":", &[]).await;
-        malformed.problem(StatusCode::BAD_REQUEST);
-        let wrong_type = send_raw(&app, "PATCH", &path, Some("text/plain"), "{}", &[]).await;
-        wrong_type.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let no_type = send_raw(&app, "PATCH", &path, None, "{}", &[]).await;
-        no_type.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        for (content_type, body, status) in [
+            (Some("application/merge-patch+json"), "[1, 2]", StatusCode::BAD_REQUEST),
+            (Some("application/merge-patch+json"), "{\"name\":", StatusCode::BAD_REQUEST),
+            (Some("text/plain"), "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            (None, "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ] {
+            let response = send_raw(&app, "PATCH", &path, content_type, body, &[]).await;
+            response.problem_for(status, format_args!("{backend:?}: PATCH {body:?} as {content_type:?}"));
+        }
         let unknown = send(&app, "PATCH", &item_path(&Uuid::now_v7().to_string()), Some(json!({})), &merge).await;
         unknown.problem(StatusCode::NOT_FOUND);
         let malformed_id = send(&app, "PATCH", &item_path("not-a-uuid"), Some(json!({})), &merge).await;
@@ -733,26 +734,26 @@ async fn duplicate_name_is_409_naming_the_field() {
         let other = create(&app, backend, json!({"name": "other", "connection_string": SECRET})).await;
         let other_path = item_path(&id_of(&other));
 
-        let conflict = send(&app, "POST", PATH, Some(json!({"name": "dup", "connection_string": "y"})), &[]).await;
-        assert_eq!(
-            conflict.problem(StatusCode::CONFLICT)["type"],
-            "urn:entity-spec:problem:unique-violation",
-            "{backend:?}"
-        );
-        assert_eq!(
-            conflict.error_codes(),
-            [("name".to_owned(), "unique".to_owned())],
-            "{backend:?}: {}",
-            conflict.text
-        );
-        assert!(conflict.body["detail"].as_str().unwrap_or("").contains("`name`"), "{backend:?}: {}", conflict.text);
-
-        let put = send(&app, "PUT", &other_path, Some(json!({"name": "dup"})), &[]).await;
-        put.problem(StatusCode::CONFLICT);
-        assert_eq!(put.error_codes(), [("name".to_owned(), "unique".to_owned())], "{backend:?}");
-        let patch = send(&app, "PATCH", &other_path, Some(json!({"name": "dup"})), &[]).await;
-        patch.problem(StatusCode::CONFLICT);
-        assert_eq!(patch.error_codes(), [("name".to_owned(), "unique".to_owned())], "{backend:?}");
+        for (method, uri, body) in [
+            ("POST", PATH, json!({"name": "dup", "connection_string": "y"})),
+            ("PUT", other_path.as_str(), json!({"name": "dup"})),
+            ("PATCH", other_path.as_str(), json!({"name": "dup"})),
+        ] {
+            let response = send(&app, method, uri, Some(body), &[]).await;
+            let problem = response.problem_for(StatusCode::CONFLICT, format_args!("{backend:?}: {method}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:unique-violation", "{backend:?}: {method}");
+            assert_eq!(
+                response.error_codes(),
+                [("name".to_owned(), "unique".to_owned())],
+                "{backend:?}: {method}: {}",
+                response.text
+            );
+            assert!(
+                problem["detail"].as_str().unwrap_or("").contains("`name`"),
+                "{backend:?}: {method}: {}",
+                response.text
+            );
+        }
         let read = send(&app, "GET", &other_path, None, &[]).await;
         assert_eq!(read.body, other.body, "{backend:?}: a 409 changes nothing");
         let list = send(&app, "GET", &format!("{PATH}?name=dup"), None, &[]).await;
