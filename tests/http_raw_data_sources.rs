@@ -1100,60 +1100,46 @@ async fn list_filters_return_exactly_the_matching_items_and_total() {
         let created = seed_varied(&app, backend).await;
 
         let all: Vec<&str> = created.iter().map(|c| c["name"].as_str().expect("name")).collect();
-        assert_list(&app, backend, "", &all).await;
-        assert_list(&app, backend, "source_type=database&is_active=true", &["db-active-pending", "db-active-failed"])
-            .await;
-        assert_list(&app, backend, "is_active=false", &["db-inactive", "api-failed"]).await;
-        assert_list(
-            &app,
-            backend,
-            "sync_status=failed,pending",
-            &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            "sync_status__in=failed,pending",
-            &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(&app, backend, "sync_status=failed", &["db-active-failed", "api-failed", "webhook"]).await;
-        assert_list(&app, backend, "source_type__in=api,file", &["api-active", "api-failed", "file"]).await;
-        assert_list(
-            &app,
-            backend,
-            "refresh_interval__gte=600",
-            &["db-active-failed", "db-inactive", "api-active", "file", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            "refresh_interval__gt=600&refresh_interval__lte=3600",
-            &["db-inactive", "api-active", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(&app, backend, "refresh_interval__lt=600", &["db-active-pending", "api-failed"]).await;
-        assert_list(&app, backend, "refresh_interval=3600", &["db-inactive", "untyped", "webhook"]).await;
-        assert_list(
-            &app,
-            backend,
-            "error_message__isnull=true",
-            &["db-active-pending", "db-inactive", "api-active", "file", "untyped"],
-        )
-        .await;
-        assert_list(&app, backend, "error_message__isnull=false", &["db-active-failed", "api-failed", "webhook"]).await;
-        assert_list(&app, backend, "error_message=", &["webhook"]).await;
-        assert_list(&app, backend, "source_type__isnull=true", &["untyped"]).await;
-        assert_list(&app, backend, "last_sync_at__isnull=false", &["db-inactive", "file"]).await;
-        assert_list(&app, backend, "last_sync_at__gt=2026-02-01T00:00:00Z", &["file"]).await;
-        assert_list(&app, backend, "name=api-active", &["api-active"]).await;
-        assert_list(&app, backend, "name__in=file,webhook,missing", &["file", "webhook"]).await;
-        assert_list(&app, backend, "name=missing", &[]).await;
-        assert_list(&app, backend, "sync_status=failed&is_active=true&source_type=webhook", &["webhook"]).await;
-        let id = created[3]["id"].as_str().expect("id");
-        assert_list(&app, backend, &format!("id={id}"), &["api-active"]).await;
+        let by_id = format!("id={}", created[3]["id"].as_str().expect("id"));
+        let cases: &[(&str, &[&str])] = &[
+            ("", &all),
+            ("source_type=database&is_active=true", &["db-active-pending", "db-active-failed"]),
+            ("is_active=false", &["db-inactive", "api-failed"]),
+            (
+                "sync_status=failed,pending",
+                &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
+            ),
+            (
+                "sync_status__in=failed,pending",
+                &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
+            ),
+            ("sync_status=failed", &["db-active-failed", "api-failed", "webhook"]),
+            ("source_type__in=api,file", &["api-active", "api-failed", "file"]),
+            (
+                "refresh_interval__gte=600",
+                &["db-active-failed", "db-inactive", "api-active", "file", "untyped", "webhook"],
+            ),
+            (
+                "refresh_interval__gt=600&refresh_interval__lte=3600",
+                &["db-inactive", "api-active", "untyped", "webhook"],
+            ),
+            ("refresh_interval__lt=600", &["db-active-pending", "api-failed"]),
+            ("refresh_interval=3600", &["db-inactive", "untyped", "webhook"]),
+            ("error_message__isnull=true", &["db-active-pending", "db-inactive", "api-active", "file", "untyped"]),
+            ("error_message__isnull=false", &["db-active-failed", "api-failed", "webhook"]),
+            ("error_message=", &["webhook"]),
+            ("source_type__isnull=true", &["untyped"]),
+            ("last_sync_at__isnull=false", &["db-inactive", "file"]),
+            ("last_sync_at__gt=2026-02-01T00:00:00Z", &["file"]),
+            ("name=api-active", &["api-active"]),
+            ("name__in=file,webhook,missing", &["file", "webhook"]),
+            ("name=missing", &[]),
+            ("sync_status=failed&is_active=true&source_type=webhook", &["webhook"]),
+            (&by_id, &["api-active"]),
+        ];
+        for (query, expected) in cases {
+            assert_list(&app, backend, query, expected).await;
+        }
 
         // Timestamps: RFC 3339 values, percent-encoded; any offset means the same instant.
         let mut by_time: Vec<(DateTime<Utc>, String)> = created
