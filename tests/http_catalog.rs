@@ -899,6 +899,21 @@ async fn assert_list(app: &Router, backend: Backend, path: &str, query: &str, ex
     assert_eq!(response.body["total"], expected.len(), "{backend:?}: {uri}: total");
 }
 
+/// [`assert_list`] for each `(query, expected)` case of a table, `expected` given as indices
+/// into `rows` (the created bodies, in creation order).
+async fn assert_lists(
+    app: &Router,
+    backend: Backend,
+    path: &str,
+    rows: &[Value],
+    cases: &[(impl AsRef<str>, &[usize])],
+) {
+    for (query, expected) in cases {
+        let expected: Vec<&Value> = expected.iter().map(|&i| &rows[i]).collect();
+        assert_list(app, backend, path, query.as_ref(), &expected).await;
+    }
+}
+
 #[tokio::test]
 async fn filters_on_every_type() {
     for backend in BACKENDS {
@@ -914,37 +929,33 @@ async fn filters_on_every_type() {
             let body = json!({"sku": sku, "title": sku, "price": price, "is_published": published, "status": status, "launched_on": launched, "rating": rating});
             products.push(create(&app, backend, PRODUCTS, body).await.body);
         }
-        let p = |i: usize| &products[i];
-        assert_list(&app, backend, PRODUCTS, "launched_on__gte=2024-06-01", &[p(1), p(2), p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "launched_on__gt=2024-06-01", &[p(2), p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "launched_on__lt=2024-06-01", &[p(0)]).await;
-        assert_list(&app, backend, PRODUCTS, "launched_on=2024-06-02", &[p(2)]).await;
-        assert_list(&app, backend, PRODUCTS, "launched_on__isnull=true", &[p(3)]).await;
-        assert_list(&app, backend, PRODUCTS, "launched_on__in=2024-01-15,2025-12-31", &[p(0), p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "price__lt=20", &[p(0), p(1)]).await;
-        assert_list(&app, backend, PRODUCTS, "price__lte=20", &[p(0), p(1), p(2)]).await;
-        assert_list(&app, backend, PRODUCTS, "price__gt=20&price__lt=200", &[p(3), p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "price__gte=19.99&price__lte=20.01", &[p(1), p(2), p(3)]).await;
-        assert_list(&app, backend, PRODUCTS, "price=20", &[p(2)]).await;
-        assert_list(&app, backend, PRODUCTS, "price=19.99", &[p(1)]).await;
-        assert_list(&app, backend, PRODUCTS, "price__gte=1e2", &[p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "rating__gte=4.5", &[p(0), p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "rating__isnull=true", &[p(1), p(3)]).await;
-        assert_list(&app, backend, PRODUCTS, "is_published=true", &[p(0), p(2), p(3)]).await;
-        assert_list(&app, backend, PRODUCTS, "is_published=false", &[p(1), p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "status__in=active,archived", &[p(0), p(2), p(3)]).await;
-        assert_list(&app, backend, PRODUCTS, "status=draft,in_review", &[p(1), p(4)]).await;
-        assert_list(&app, backend, PRODUCTS, "status=active&is_published=true&price__lt=10", &[p(0)]).await;
-        assert_list(&app, backend, PRODUCTS, "sku=FLT-0003", &[p(2)]).await;
-        assert_list(&app, backend, PRODUCTS, "internal_code=unassigned", &products.iter().collect::<Vec<_>>()).await;
-        assert_list(
-            &app,
-            backend,
-            PRODUCTS,
-            "stock=0&storage_temp_c__lt=0&discount=0.5",
-            &products.iter().collect::<Vec<_>>(),
-        )
-        .await;
+        // Expected rows are indices into `products`.
+        let product_cases: &[(&str, &[usize])] = &[
+            ("launched_on__gte=2024-06-01", &[1, 2, 4]),
+            ("launched_on__gt=2024-06-01", &[2, 4]),
+            ("launched_on__lt=2024-06-01", &[0]),
+            ("launched_on=2024-06-02", &[2]),
+            ("launched_on__isnull=true", &[3]),
+            ("launched_on__in=2024-01-15,2025-12-31", &[0, 4]),
+            ("price__lt=20", &[0, 1]),
+            ("price__lte=20", &[0, 1, 2]),
+            ("price__gt=20&price__lt=200", &[3, 4]),
+            ("price__gte=19.99&price__lte=20.01", &[1, 2, 3]),
+            ("price=20", &[2]),
+            ("price=19.99", &[1]),
+            ("price__gte=1e2", &[4]),
+            ("rating__gte=4.5", &[0, 4]),
+            ("rating__isnull=true", &[1, 3]),
+            ("is_published=true", &[0, 2, 3]),
+            ("is_published=false", &[1, 4]),
+            ("status__in=active,archived", &[0, 2, 3]),
+            ("status=draft,in_review", &[1, 4]),
+            ("status=active&is_published=true&price__lt=10", &[0]),
+            ("sku=FLT-0003", &[2]),
+            ("internal_code=unassigned", &[0, 1, 2, 3, 4]),
+            ("stock=0&storage_temp_c__lt=0&discount=0.5", &[0, 1, 2, 3, 4]),
+        ];
+        assert_lists(&app, backend, PRODUCTS, &products, product_cases).await;
 
         let alice = Uuid::new_v4();
         let bob = Uuid::new_v4();
@@ -967,62 +978,28 @@ async fn filters_on_every_type() {
             });
             orders.push(create(&app, backend, ORDERS, body).await.body);
         }
-        let o = |i: usize| &orders[i];
-        assert_list(&app, backend, ORDERS, &format!("customer_id={alice}"), &[o(0), o(1)]).await;
-        assert_list(&app, backend, ORDERS, &format!("customer_id={}", bob.to_string().to_uppercase()), &[o(2), o(3)])
-            .await;
-        assert_list(&app, backend, ORDERS, &format!("customer_id__in={alice},{bob}"), &[o(0), o(1), o(2), o(3)]).await;
-        assert_list(&app, backend, ORDERS, &format!("customer_id={}", Uuid::new_v4()), &[]).await;
-        assert_list(&app, backend, ORDERS, &format!("customer_id={alice}&status=paid"), &[o(1)]).await;
-        assert_list(&app, backend, ORDERS, "gift=false", &[o(1), o(3)]).await;
-        assert_list(&app, backend, ORDERS, "gift__isnull=true", &[o(2)]).await;
-        assert_list(&app, backend, ORDERS, "gift__isnull=false&gift=true", &[o(0)]).await;
-        assert_list(&app, backend, ORDERS, "status__in=paid,shipped", &[o(1), o(2)]).await;
-        assert_list(&app, backend, ORDERS, "priority__gte=4", &[o(2), o(3)]).await;
-        assert_list(&app, backend, ORDERS, "total__lte=20.5&total__gt=0", &[o(0), o(1)]).await;
-        assert_list(&app, backend, ORDERS, "delivery_date__gte=2026-01-06", &[o(2)]).await;
-        assert_list(&app, backend, ORDERS, "delivery_date__isnull=true", &[o(1), o(3)]).await;
-        // 2026-01-03T10:00:00+02:00 is 08:00 UTC.
-        assert_list(
-            &app,
-            backend,
-            ORDERS,
-            &format!("placed_at__lte={}", percent_encode("2026-01-03T09:00:00+01:00")),
-            &[o(0), o(1), o(2)],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            ORDERS,
-            &format!("placed_at__lt={}", percent_encode("2026-01-03T09:00:00+01:00")),
-            &[o(0), o(1)],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            ORDERS,
-            &format!("placed_at__gt={}", percent_encode("2026-01-03T08:00:00Z")),
-            &[o(3)],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            ORDERS,
-            &format!("placed_at={}", percent_encode("2026-01-02T10:00:00.500Z")),
-            &[o(1)],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            ORDERS,
-            &format!("placed_at__gte={}", percent_encode("2026-01-02T10:00:00.500001Z")),
-            &[o(2), o(3)],
-        )
-        .await;
+        let order_cases: &[(String, &[usize])] = &[
+            (format!("customer_id={alice}"), &[0, 1]),
+            (format!("customer_id={}", bob.to_string().to_uppercase()), &[2, 3]),
+            (format!("customer_id__in={alice},{bob}"), &[0, 1, 2, 3]),
+            (format!("customer_id={}", Uuid::new_v4()), &[]),
+            (format!("customer_id={alice}&status=paid"), &[1]),
+            ("gift=false".to_owned(), &[1, 3]),
+            ("gift__isnull=true".to_owned(), &[2]),
+            ("gift__isnull=false&gift=true".to_owned(), &[0]),
+            ("status__in=paid,shipped".to_owned(), &[1, 2]),
+            ("priority__gte=4".to_owned(), &[2, 3]),
+            ("total__lte=20.5&total__gt=0".to_owned(), &[0, 1]),
+            ("delivery_date__gte=2026-01-06".to_owned(), &[2]),
+            ("delivery_date__isnull=true".to_owned(), &[1, 3]),
+            // 2026-01-03T10:00:00+02:00 is 08:00 UTC.
+            (format!("placed_at__lte={}", percent_encode("2026-01-03T09:00:00+01:00")), &[0, 1, 2]),
+            (format!("placed_at__lt={}", percent_encode("2026-01-03T09:00:00+01:00")), &[0, 1]),
+            (format!("placed_at__gt={}", percent_encode("2026-01-03T08:00:00Z")), &[3]),
+            (format!("placed_at={}", percent_encode("2026-01-02T10:00:00.500Z")), &[1]),
+            (format!("placed_at__gte={}", percent_encode("2026-01-02T10:00:00.500001Z")), &[2, 3]),
+        ];
+        assert_lists(&app, backend, ORDERS, &orders, order_cases).await;
 
         let mut customers = Vec::new();
         for (email, tier, birthday) in [
@@ -1033,12 +1010,14 @@ async fn filters_on_every_type() {
             let body = json!({"email": email, "display_name": email, "tier": tier, "birthday": birthday, "notes": format!("notes of {email}")});
             customers.push(create(&app, backend, CUSTOMERS, body).await.body);
         }
-        let c = |i: usize| &customers[i];
-        assert_list(&app, backend, CUSTOMERS, "tier=pro", &[c(1), c(2)]).await;
-        assert_list(&app, backend, CUSTOMERS, "birthday__lt=2000-01-01", &[c(0)]).await;
-        assert_list(&app, backend, CUSTOMERS, "birthday__isnull=false", &[c(0), c(2)]).await;
-        assert_list(&app, backend, CUSTOMERS, "email=c3%40example.org", &[c(2)]).await;
-        assert_list(&app, backend, CUSTOMERS, "notes=notes+of+c2%40example.org", &[c(1)]).await;
+        let customer_cases: &[(&str, &[usize])] = &[
+            ("tier=pro", &[1, 2]),
+            ("birthday__lt=2000-01-01", &[0]),
+            ("birthday__isnull=false", &[0, 2]),
+            ("email=c3%40example.org", &[2]),
+            ("notes=notes+of+c2%40example.org", &[1]),
+        ];
+        assert_lists(&app, backend, CUSTOMERS, &customers, customer_cases).await;
 
         for (path, query, parameter) in [
             (ORDERS, "customer_id=not-a-uuid", "customer_id"),
