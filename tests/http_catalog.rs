@@ -600,7 +600,7 @@ async fn constraint_violations_are_422_with_their_codes() {
         ];
         for (path, body, expected) in cases {
             let response = send(&app, "POST", path, Some(body.clone()), &[]).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: POST {path} {body}"));
             assert_eq!(
                 response.error_code_set(),
                 code_set(&expected),
@@ -656,7 +656,7 @@ async fn read_only_fields_are_rejected_in_every_body() {
             ),
         ] {
             let response = send(&app, method, &path, Some(body.clone()), &[]).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: {method} {path} {body}"));
             assert_eq!(
                 response.error_code_set(),
                 code_set(&[(field, "read_only")]),
@@ -690,7 +690,7 @@ async fn patch_with_null_read_only_fields_is_422() {
             (format!("{ORDERS}/{}", id_of(&order)), json!({"tracking_code": null}), "tracking_code"),
         ] {
             let response = send(&app, "PATCH", &path, Some(body.clone()), &[]).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: PATCH {path} {body}"));
             assert_eq!(
                 response.error_code_set(),
                 code_set(&[(field, "read_only")]),
@@ -815,11 +815,8 @@ async fn unique_email_and_sku_conflicts_are_409_naming_the_field() {
             ("PATCH", product_path.clone(), json!({"sku": "UNQ-0001"}), "sku"),
         ] {
             let response = send(&app, method, &path, Some(body.clone()), &[]).await;
-            assert_eq!(
-                response.problem(StatusCode::CONFLICT)["type"],
-                "urn:entity-spec:problem:unique-violation",
-                "{backend:?}: {method} {path}"
-            );
+            let problem = response.problem_for(StatusCode::CONFLICT, format_args!("{backend:?}: {method} {path}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:unique-violation", "{backend:?}: {method} {path}");
             assert_eq!(
                 response.error_code_set(),
                 code_set(&[(field, "unique")]),
@@ -861,8 +858,12 @@ async fn entities_are_independent() {
         // An id belongs to one collection only.
         for (path, created) in [(PRODUCTS, &customer), (ORDERS, &product), (CUSTOMERS, &order)] {
             let uri = format!("{path}/{}", id_of(created));
-            send(&app, "GET", &uri, None, &[]).await.problem(StatusCode::NOT_FOUND);
-            send(&app, "DELETE", &uri, None, &[]).await.problem(StatusCode::NOT_FOUND);
+            send(&app, "GET", &uri, None, &[])
+                .await
+                .problem_for(StatusCode::NOT_FOUND, format_args!("{backend:?}: GET {uri}"));
+            send(&app, "DELETE", &uri, None, &[])
+                .await
+                .problem_for(StatusCode::NOT_FOUND, format_args!("{backend:?}: DELETE {uri}"));
         }
         // Deleting a customer leaves its orders alone (no implicit relation).
         let deleted = send(&app, "DELETE", &format!("{CUSTOMERS}/{}", id_of(&customer)), None, &[]).await;
@@ -878,7 +879,9 @@ async fn entities_are_independent() {
         foreign.problem(StatusCode::BAD_REQUEST);
         assert_eq!(foreign.error_fields(), ["sku"], "{backend:?}");
         for uri in ["/customer", "/catalog", "/products/x/y", "/raw-data-sources"] {
-            send(&app, "GET", uri, None, &[]).await.problem(StatusCode::NOT_FOUND);
+            send(&app, "GET", uri, None, &[])
+                .await
+                .problem_for(StatusCode::NOT_FOUND, format_args!("{backend:?}: GET {uri}"));
         }
         send(&app, "DELETE", ORDERS, None, &[]).await.problem(StatusCode::METHOD_NOT_ALLOWED);
     }
@@ -1039,7 +1042,7 @@ async fn filters_on_every_type() {
             (CUSTOMERS, "api_key=x", "api_key"),
         ] {
             let response = send(&app, "GET", &format!("{path}?{query}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {path}?{query}"));
             assert_eq!(response.error_fields(), [parameter], "{backend:?}: {path}?{query}: {}", response.text);
         }
     }
@@ -1156,7 +1159,7 @@ async fn sorting_with_cursor_pages_on_floats_datetimes_enums_booleans_and_uuids(
             (CUSTOMERS, "birthday"),
         ] {
             let response = send(&app, "GET", &format!("{path}?sort={sort}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {path}?sort={sort}"));
             assert_eq!(response.error_fields(), ["sort"], "{backend:?}: {path}?sort={sort}");
         }
         let page = send(&app, "GET", &format!("{PRODUCTS}?sort=-price&limit=2"), None, &[]).await;

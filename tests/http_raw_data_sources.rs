@@ -615,7 +615,7 @@ async fn patch_rejects_nulls_on_required_fields_and_invalid_values() {
             (json!({"created_at": "2020-01-01T00:00:00Z"}), vec![("created_at", "read_only")]),
         ] {
             let response = send(&app, "PATCH", &path, Some(patch.clone()), &merge).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: PATCH {patch}"));
             assert_eq!(response.error_code_set(), code_set(&expected), "{backend:?}: PATCH {patch}: {}", response.text);
         }
         let read = send(&app, "GET", &path, None, &[]).await;
@@ -656,7 +656,7 @@ async fn patch_rejects_null_for_unknown_and_server_set_fields() {
             (json!({"updated_at": null}), "updated_at", "read_only"),
         ] {
             let response = send(&app, "PATCH", &path, Some(patch.clone()), &merge).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: PATCH {patch}"));
             assert_eq!(response.error_codes(), [(field.to_owned(), code.to_owned())], "{backend:?}: PATCH {patch}");
         }
     }
@@ -930,7 +930,7 @@ async fn wrong_types_enum_values_and_missing_fields_are_422() {
             ),
         ] {
             let response = send(&app, "POST", PATH, Some(body.clone()), &[]).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: POST {body}"));
             assert_eq!(response.error_code_set(), code_set(&expected), "{backend:?}: POST {body}: {}", response.text);
         }
         // Lengths count characters, not bytes.
@@ -958,15 +958,13 @@ async fn malformed_non_object_and_non_json_bodies_are_400_and_415() {
         for (method, uri) in [("POST", PATH), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
             for body in ["{\"name\": ", "not json", "{\"name\": \"a\",}", ""] {
                 let response = send_raw(&app, method, uri, Some("application/json"), body, &[]).await;
-                assert_eq!(
-                    response.problem(StatusCode::BAD_REQUEST)["type"],
-                    "urn:entity-spec:problem:malformed-body",
-                    "{backend:?}: {method} {body:?}"
-                );
+                let problem =
+                    response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {method} {body:?}"));
+                assert_eq!(problem["type"], "urn:entity-spec:problem:malformed-body", "{backend:?}: {method} {body:?}");
             }
             for body in ["[]", "[{\"name\": \"a\"}]", "\"a string\"", "42", "null"] {
                 let response = send_raw(&app, method, uri, Some("application/json"), body, &[]).await;
-                response.problem(StatusCode::BAD_REQUEST);
+                response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {method} {body:?}"));
             }
             for content_type in
                 [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/xml")]
@@ -980,9 +978,12 @@ async fn malformed_non_object_and_non_json_bodies_are_400_and_415() {
                     &[],
                 )
                 .await;
+                let problem = response.problem_for(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format_args!("{backend:?}: {method} as {content_type:?}"),
+                );
                 assert_eq!(
-                    response.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE)["type"],
-                    "urn:entity-spec:problem:unsupported-media-type",
+                    problem["type"], "urn:entity-spec:problem:unsupported-media-type",
                     "{backend:?}: {method} as {content_type:?}"
                 );
             }
@@ -1012,11 +1013,8 @@ async fn bodies_over_one_mebibyte_are_413() {
         assert!(big.len() > 1024 * 1024);
         for (method, uri) in [("POST", PATH), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
             let response = send_raw(&app, method, uri, Some("application/json"), big.clone(), &[]).await;
-            assert_eq!(
-                response.problem(StatusCode::PAYLOAD_TOO_LARGE)["type"],
-                "urn:entity-spec:problem:payload-too-large",
-                "{backend:?}: {method}"
-            );
+            let problem = response.problem_for(StatusCode::PAYLOAD_TOO_LARGE, format_args!("{backend:?}: {method}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:payload-too-large", "{backend:?}: {method}");
         }
         // Just under the limit is accepted.
         let fits =
@@ -1035,19 +1033,14 @@ async fn unknown_routes_are_404_and_wrong_methods_405_as_problems() {
         let path = item_path(&id_of(&created));
         for uri in ["/", "/nope", "/raw-data-source", "/raw-data-sources/x/y", &format!("{path}/sync")] {
             let response = send(&app, "GET", uri, None, &[]).await;
-            assert_eq!(
-                response.problem(StatusCode::NOT_FOUND)["type"],
-                "urn:entity-spec:problem:not-found",
-                "{backend:?}: GET {uri}"
-            );
+            let problem = response.problem_for(StatusCode::NOT_FOUND, format_args!("{backend:?}: GET {uri}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:not-found", "{backend:?}: GET {uri}");
         }
         for (method, uri) in [("DELETE", PATH), ("PUT", PATH), ("PATCH", PATH), ("POST", path.as_str())] {
             let response = send(&app, method, uri, Some(json!({})), &[]).await;
-            assert_eq!(
-                response.problem(StatusCode::METHOD_NOT_ALLOWED)["type"],
-                "urn:entity-spec:problem:method-not-allowed",
-                "{backend:?}: {method} {uri}"
-            );
+            let problem =
+                response.problem_for(StatusCode::METHOD_NOT_ALLOWED, format_args!("{backend:?}: {method} {uri}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:method-not-allowed", "{backend:?}: {method} {uri}");
             // RFC 9110 §15.5.6: a 405 lists the allowed methods.
             let allowed: BTreeSet<&str> = response.header("allow").split(',').map(str::trim).collect();
             let expected: &[&str] = if uri == PATH { &["GET", "POST"] } else { &["GET", "PUT", "PATCH", "DELETE"] };
@@ -1294,7 +1287,7 @@ async fn limit_defaults_to_50_allows_500_and_offset_skips_rows() {
 
         for limit in ["501", "0", "-1", "abc", "1.5", ""] {
             let response = send(&app, "GET", &format!("{PATH}?limit={limit}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: limit={limit}"));
             assert_eq!(response.error_fields(), ["limit"], "{backend:?}: limit={limit}: {}", response.text);
         }
 
@@ -1320,7 +1313,7 @@ async fn limit_defaults_to_50_allows_500_and_offset_skips_rows() {
         assert_eq!(beyond.body["total"], ROWS, "{backend:?}");
         for offset in ["-1", "x", "1.5"] {
             let response = send(&app, "GET", &format!("{PATH}?offset={offset}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: offset={offset}"));
             assert_eq!(response.error_fields(), ["offset"], "{backend:?}: offset={offset}");
         }
     }
@@ -1346,7 +1339,7 @@ async fn cursors_are_bound_to_their_query_and_exclusive_with_offset() {
             "is_active=true",
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{changed}&limit=2&cursor={cursor}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{changed}"));
             assert_eq!(
                 response.error_codes(),
                 [("cursor".to_owned(), "mismatch".to_owned())],
@@ -1360,7 +1353,7 @@ async fn cursors_are_bound_to_their_query_and_exclusive_with_offset() {
         assert!(both.body["detail"].as_str().unwrap_or("").contains("offset"), "{backend:?}: {}", both.text);
         for garbage in ["garbage", "eyJ4IjoxfQ", "%00", "", "AAAA"] {
             let response = send(&app, "GET", &format!("{PATH}?cursor={garbage}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: cursor={garbage}"));
             assert_eq!(response.error_fields(), ["cursor"], "{backend:?}: cursor={garbage}: {}", response.text);
         }
     }
@@ -1388,8 +1381,8 @@ async fn unknown_parameters_are_400_naming_them_and_listing_valid_ones() {
             "Sort",
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{parameter}=x"), None, &[]).await;
-            let problem = response.problem(StatusCode::BAD_REQUEST);
-            assert_eq!(problem["type"], "urn:entity-spec:problem:invalid-parameter", "{backend:?}");
+            let problem = response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {parameter}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:invalid-parameter", "{backend:?}: {parameter}");
             assert_eq!(
                 response.error_codes(),
                 [(parameter.to_owned(), "unknown_parameter".to_owned())],
@@ -1424,7 +1417,7 @@ async fn repeated_parameters_are_400() {
             ("refresh_interval__gte=60&refresh_interval__gte=61", "refresh_interval__gte"),
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{query}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{query}"));
             assert_eq!(
                 response.error_codes(),
                 [(parameter.to_owned(), "repeated".to_owned())],
@@ -1460,7 +1453,7 @@ async fn bad_parameter_values_are_400_naming_the_parameter() {
             ("sort=", "sort"),
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{query}"), None, &[]).await;
-            let problem = response.problem(StatusCode::BAD_REQUEST);
+            let problem = response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{query}"));
             assert_eq!(response.error_fields(), [parameter], "{backend:?}: ?{query}: {}", response.text);
             let detail = problem["detail"].as_str().unwrap_or("");
             assert!(
@@ -1533,7 +1526,7 @@ async fn strings_with_nul_characters_are_never_a_server_error() {
             let response = send(&app, method, uri, Some(body.clone()), &[]).await;
             assert!(!response.status.is_server_error(), "{backend:?}: {method} {body}: {}", response.text);
             if response.status.is_client_error() {
-                response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+                response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: {method} {body}"));
                 assert!(
                     response.error_fields().iter().any(|f| f == field),
                     "{backend:?}: {method} {body}: {}",
@@ -1561,7 +1554,7 @@ async fn filter_values_with_nul_characters_are_never_a_server_error() {
             let response = send(&app, "GET", &format!("{PATH}?{query}"), None, &[]).await;
             assert!(!response.status.is_server_error(), "{backend:?}: ?{query}: {}", response.text);
             if response.status.is_client_error() {
-                response.problem(StatusCode::BAD_REQUEST);
+                response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{query}"));
                 assert_eq!(response.error_fields(), [parameter], "{backend:?}: ?{query}");
             } else {
                 assert_eq!(response.body["total"], 0, "{backend:?}: ?{query}: nothing matches");
