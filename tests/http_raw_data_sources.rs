@@ -13,7 +13,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use entity_spec::{Backend, MigrateOptions};
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, collect_pages, expected_order, ids, percent_encode, send, send_raw};
+use support::{
+    BACKENDS, TestDb, TestResponse, code_set, collect_pages, expected_order, ids, percent_encode, send, send_raw,
+};
 use uuid::Uuid;
 
 /// The reference spec's entity for CRUD, without `api.tracking` and actions (whose status
@@ -452,10 +454,12 @@ async fn put_replaces_every_field_and_keeps_an_omitted_connection_string() {
         )
         .await;
         server_fields.problem(StatusCode::UNPROCESSABLE_ENTITY);
-        let codes: BTreeSet<(String, String)> = server_fields.error_codes().into_iter().collect();
-        let expected_codes: BTreeSet<(String, String)> =
-            ["id", "created_at", "updated_at"].into_iter().map(|f| (f.to_owned(), "read_only".to_owned())).collect();
-        assert_eq!(codes, expected_codes, "{backend:?}: {}", server_fields.text);
+        assert_eq!(
+            server_fields.error_code_set(),
+            code_set(&[("id", "read_only"), ("created_at", "read_only"), ("updated_at", "read_only")]),
+            "{backend:?}: {}",
+            server_fields.text
+        );
 
         let unknown = send(&app, "PUT", &item_path(&Uuid::now_v7().to_string()), Some(json!({"name": "n"})), &[]).await;
         unknown.problem(StatusCode::NOT_FOUND);
@@ -611,25 +615,23 @@ async fn patch_rejects_nulls_on_required_fields_and_invalid_values() {
             (json!({"created_at": "2020-01-01T00:00:00Z"}), vec![("created_at", "read_only")]),
         ] {
             let response = send(&app, "PATCH", &path, Some(patch.clone()), &merge).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
-            let codes: BTreeSet<(String, String)> = response.error_codes().into_iter().collect();
-            let expected: BTreeSet<(String, String)> =
-                expected.into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect();
-            assert_eq!(codes, expected, "{backend:?}: PATCH {patch}: {}", response.text);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: PATCH {patch}"));
+            assert_eq!(response.error_code_set(), code_set(&expected), "{backend:?}: PATCH {patch}: {}", response.text);
         }
         let read = send(&app, "GET", &path, None, &[]).await;
         assert_eq!(read.body, created.body, "{backend:?}: rejected patches change nothing");
         assert_eq!(read.header("etag"), "\"1\"", "{backend:?}");
         assert_eq!(stored_connection_string(&test_db, backend, &id).await, SECRET, "{backend:?}");
 
-        let not_object = send_raw(&app, "PATCH", &path, Some("application/merge-patch+json"), "[1, 2]", &[]).await;
-        not_object.problem(StatusCode::BAD_REQUEST);
-        let malformed = send_raw(&app, "PATCH", &path, Some("application/merge-patch+json"), "{\"name\":", &[]).await;
-        malformed.problem(StatusCode::BAD_REQUEST);
-        let wrong_type = send_raw(&app, "PATCH", &path, Some("text/plain"), "{}", &[]).await;
-        wrong_type.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        let no_type = send_raw(&app, "PATCH", &path, None, "{}", &[]).await;
-        no_type.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        for (content_type, body, status) in [
+            (Some("application/merge-patch+json"), "[1, 2]", StatusCode::BAD_REQUEST),
+            (Some("application/merge-patch+json"), "{\"name\":", StatusCode::BAD_REQUEST),
+            (Some("text/plain"), "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            (None, "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ] {
+            let response = send_raw(&app, "PATCH", &path, content_type, body, &[]).await;
+            response.problem_for(status, format_args!("{backend:?}: PATCH {body:?} as {content_type:?}"));
+        }
         let unknown = send(&app, "PATCH", &item_path(&Uuid::now_v7().to_string()), Some(json!({})), &merge).await;
         unknown.problem(StatusCode::NOT_FOUND);
         let malformed_id = send(&app, "PATCH", &item_path("not-a-uuid"), Some(json!({})), &merge).await;
@@ -654,7 +656,7 @@ async fn patch_rejects_null_for_unknown_and_server_set_fields() {
             (json!({"updated_at": null}), "updated_at", "read_only"),
         ] {
             let response = send(&app, "PATCH", &path, Some(patch.clone()), &merge).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: PATCH {patch}"));
             assert_eq!(response.error_codes(), [(field.to_owned(), code.to_owned())], "{backend:?}: PATCH {patch}");
         }
     }
@@ -732,26 +734,26 @@ async fn duplicate_name_is_409_naming_the_field() {
         let other = create(&app, backend, json!({"name": "other", "connection_string": SECRET})).await;
         let other_path = item_path(&id_of(&other));
 
-        let conflict = send(&app, "POST", PATH, Some(json!({"name": "dup", "connection_string": "y"})), &[]).await;
-        assert_eq!(
-            conflict.problem(StatusCode::CONFLICT)["type"],
-            "urn:entity-spec:problem:unique-violation",
-            "{backend:?}"
-        );
-        assert_eq!(
-            conflict.error_codes(),
-            [("name".to_owned(), "unique".to_owned())],
-            "{backend:?}: {}",
-            conflict.text
-        );
-        assert!(conflict.body["detail"].as_str().unwrap_or("").contains("`name`"), "{backend:?}: {}", conflict.text);
-
-        let put = send(&app, "PUT", &other_path, Some(json!({"name": "dup"})), &[]).await;
-        put.problem(StatusCode::CONFLICT);
-        assert_eq!(put.error_codes(), [("name".to_owned(), "unique".to_owned())], "{backend:?}");
-        let patch = send(&app, "PATCH", &other_path, Some(json!({"name": "dup"})), &[]).await;
-        patch.problem(StatusCode::CONFLICT);
-        assert_eq!(patch.error_codes(), [("name".to_owned(), "unique".to_owned())], "{backend:?}");
+        for (method, uri, body) in [
+            ("POST", PATH, json!({"name": "dup", "connection_string": "y"})),
+            ("PUT", other_path.as_str(), json!({"name": "dup"})),
+            ("PATCH", other_path.as_str(), json!({"name": "dup"})),
+        ] {
+            let response = send(&app, method, uri, Some(body), &[]).await;
+            let problem = response.problem_for(StatusCode::CONFLICT, format_args!("{backend:?}: {method}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:unique-violation", "{backend:?}: {method}");
+            assert_eq!(
+                response.error_codes(),
+                [("name".to_owned(), "unique".to_owned())],
+                "{backend:?}: {method}: {}",
+                response.text
+            );
+            assert!(
+                problem["detail"].as_str().unwrap_or("").contains("`name`"),
+                "{backend:?}: {method}: {}",
+                response.text
+            );
+        }
         let read = send(&app, "GET", &other_path, None, &[]).await;
         assert_eq!(read.body, other.body, "{backend:?}: a 409 changes nothing");
         let list = send(&app, "GET", &format!("{PATH}?name=dup"), None, &[]).await;
@@ -865,13 +867,17 @@ async fn validation_failure_lists_every_violation_at_once() {
         let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(problem["type"], "urn:entity-spec:problem:validation-failed", "{backend:?}");
         assert_eq!(problem["title"], "Validation failed", "{backend:?}");
-        let codes: BTreeSet<(String, String)> = response.error_codes().into_iter().collect();
-        let expected: BTreeSet<(String, String)> =
-            [("name", "max_length"), ("refresh_interval", "min"), ("colour", "unknown_field"), ("id", "read_only")]
-                .into_iter()
-                .map(|(f, c)| (f.to_owned(), c.to_owned()))
-                .collect();
-        assert_eq!(codes, expected, "{backend:?}: all four reported: {}", response.text);
+        assert_eq!(
+            response.error_code_set(),
+            code_set(&[
+                ("name", "max_length"),
+                ("refresh_interval", "min"),
+                ("colour", "unknown_field"),
+                ("id", "read_only")
+            ]),
+            "{backend:?}: all four reported: {}",
+            response.text
+        );
         assert_eq!(response.error_codes().len(), 4, "{backend:?}: each once");
         for error in problem["errors"].as_array().expect("errors") {
             assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{backend:?}: {error}");
@@ -924,11 +930,8 @@ async fn wrong_types_enum_values_and_missing_fields_are_422() {
             ),
         ] {
             let response = send(&app, "POST", PATH, Some(body.clone()), &[]).await;
-            response.problem(StatusCode::UNPROCESSABLE_ENTITY);
-            let codes: BTreeSet<(String, String)> = response.error_codes().into_iter().collect();
-            let expected: BTreeSet<(String, String)> =
-                expected.into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect();
-            assert_eq!(codes, expected, "{backend:?}: POST {body}: {}", response.text);
+            response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: POST {body}"));
+            assert_eq!(response.error_code_set(), code_set(&expected), "{backend:?}: POST {body}: {}", response.text);
         }
         // Lengths count characters, not bytes.
         create(&app, backend, json!({"name": "🦀".repeat(100), "connection_string": "x"})).await;
@@ -955,15 +958,13 @@ async fn malformed_non_object_and_non_json_bodies_are_400_and_415() {
         for (method, uri) in [("POST", PATH), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
             for body in ["{\"name\": ", "not json", "{\"name\": \"a\",}", ""] {
                 let response = send_raw(&app, method, uri, Some("application/json"), body, &[]).await;
-                assert_eq!(
-                    response.problem(StatusCode::BAD_REQUEST)["type"],
-                    "urn:entity-spec:problem:malformed-body",
-                    "{backend:?}: {method} {body:?}"
-                );
+                let problem =
+                    response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {method} {body:?}"));
+                assert_eq!(problem["type"], "urn:entity-spec:problem:malformed-body", "{backend:?}: {method} {body:?}");
             }
             for body in ["[]", "[{\"name\": \"a\"}]", "\"a string\"", "42", "null"] {
                 let response = send_raw(&app, method, uri, Some("application/json"), body, &[]).await;
-                response.problem(StatusCode::BAD_REQUEST);
+                response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {method} {body:?}"));
             }
             for content_type in
                 [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/xml")]
@@ -977,9 +978,12 @@ async fn malformed_non_object_and_non_json_bodies_are_400_and_415() {
                     &[],
                 )
                 .await;
+                let problem = response.problem_for(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format_args!("{backend:?}: {method} as {content_type:?}"),
+                );
                 assert_eq!(
-                    response.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE)["type"],
-                    "urn:entity-spec:problem:unsupported-media-type",
+                    problem["type"], "urn:entity-spec:problem:unsupported-media-type",
                     "{backend:?}: {method} as {content_type:?}"
                 );
             }
@@ -1009,11 +1013,8 @@ async fn bodies_over_one_mebibyte_are_413() {
         assert!(big.len() > 1024 * 1024);
         for (method, uri) in [("POST", PATH), ("PUT", path.as_str()), ("PATCH", path.as_str())] {
             let response = send_raw(&app, method, uri, Some("application/json"), big.clone(), &[]).await;
-            assert_eq!(
-                response.problem(StatusCode::PAYLOAD_TOO_LARGE)["type"],
-                "urn:entity-spec:problem:payload-too-large",
-                "{backend:?}: {method}"
-            );
+            let problem = response.problem_for(StatusCode::PAYLOAD_TOO_LARGE, format_args!("{backend:?}: {method}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:payload-too-large", "{backend:?}: {method}");
         }
         // Just under the limit is accepted.
         let fits =
@@ -1032,19 +1033,14 @@ async fn unknown_routes_are_404_and_wrong_methods_405_as_problems() {
         let path = item_path(&id_of(&created));
         for uri in ["/", "/nope", "/raw-data-source", "/raw-data-sources/x/y", &format!("{path}/sync")] {
             let response = send(&app, "GET", uri, None, &[]).await;
-            assert_eq!(
-                response.problem(StatusCode::NOT_FOUND)["type"],
-                "urn:entity-spec:problem:not-found",
-                "{backend:?}: GET {uri}"
-            );
+            let problem = response.problem_for(StatusCode::NOT_FOUND, format_args!("{backend:?}: GET {uri}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:not-found", "{backend:?}: GET {uri}");
         }
         for (method, uri) in [("DELETE", PATH), ("PUT", PATH), ("PATCH", PATH), ("POST", path.as_str())] {
             let response = send(&app, method, uri, Some(json!({})), &[]).await;
-            assert_eq!(
-                response.problem(StatusCode::METHOD_NOT_ALLOWED)["type"],
-                "urn:entity-spec:problem:method-not-allowed",
-                "{backend:?}: {method} {uri}"
-            );
+            let problem =
+                response.problem_for(StatusCode::METHOD_NOT_ALLOWED, format_args!("{backend:?}: {method} {uri}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:method-not-allowed", "{backend:?}: {method} {uri}");
             // RFC 9110 §15.5.6: a 405 lists the allowed methods.
             let allowed: BTreeSet<&str> = response.header("allow").split(',').map(str::trim).collect();
             let expected: &[&str] = if uri == PATH { &["GET", "POST"] } else { &["GET", "PUT", "PATCH", "DELETE"] };
@@ -1097,60 +1093,46 @@ async fn list_filters_return_exactly_the_matching_items_and_total() {
         let created = seed_varied(&app, backend).await;
 
         let all: Vec<&str> = created.iter().map(|c| c["name"].as_str().expect("name")).collect();
-        assert_list(&app, backend, "", &all).await;
-        assert_list(&app, backend, "source_type=database&is_active=true", &["db-active-pending", "db-active-failed"])
-            .await;
-        assert_list(&app, backend, "is_active=false", &["db-inactive", "api-failed"]).await;
-        assert_list(
-            &app,
-            backend,
-            "sync_status=failed,pending",
-            &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            "sync_status__in=failed,pending",
-            &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(&app, backend, "sync_status=failed", &["db-active-failed", "api-failed", "webhook"]).await;
-        assert_list(&app, backend, "source_type__in=api,file", &["api-active", "api-failed", "file"]).await;
-        assert_list(
-            &app,
-            backend,
-            "refresh_interval__gte=600",
-            &["db-active-failed", "db-inactive", "api-active", "file", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(
-            &app,
-            backend,
-            "refresh_interval__gt=600&refresh_interval__lte=3600",
-            &["db-inactive", "api-active", "untyped", "webhook"],
-        )
-        .await;
-        assert_list(&app, backend, "refresh_interval__lt=600", &["db-active-pending", "api-failed"]).await;
-        assert_list(&app, backend, "refresh_interval=3600", &["db-inactive", "untyped", "webhook"]).await;
-        assert_list(
-            &app,
-            backend,
-            "error_message__isnull=true",
-            &["db-active-pending", "db-inactive", "api-active", "file", "untyped"],
-        )
-        .await;
-        assert_list(&app, backend, "error_message__isnull=false", &["db-active-failed", "api-failed", "webhook"]).await;
-        assert_list(&app, backend, "error_message=", &["webhook"]).await;
-        assert_list(&app, backend, "source_type__isnull=true", &["untyped"]).await;
-        assert_list(&app, backend, "last_sync_at__isnull=false", &["db-inactive", "file"]).await;
-        assert_list(&app, backend, "last_sync_at__gt=2026-02-01T00:00:00Z", &["file"]).await;
-        assert_list(&app, backend, "name=api-active", &["api-active"]).await;
-        assert_list(&app, backend, "name__in=file,webhook,missing", &["file", "webhook"]).await;
-        assert_list(&app, backend, "name=missing", &[]).await;
-        assert_list(&app, backend, "sync_status=failed&is_active=true&source_type=webhook", &["webhook"]).await;
-        let id = created[3]["id"].as_str().expect("id");
-        assert_list(&app, backend, &format!("id={id}"), &["api-active"]).await;
+        let by_id = format!("id={}", created[3]["id"].as_str().expect("id"));
+        let cases: &[(&str, &[&str])] = &[
+            ("", &all),
+            ("source_type=database&is_active=true", &["db-active-pending", "db-active-failed"]),
+            ("is_active=false", &["db-inactive", "api-failed"]),
+            (
+                "sync_status=failed,pending",
+                &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
+            ),
+            (
+                "sync_status__in=failed,pending",
+                &["db-active-pending", "db-active-failed", "api-failed", "untyped", "webhook"],
+            ),
+            ("sync_status=failed", &["db-active-failed", "api-failed", "webhook"]),
+            ("source_type__in=api,file", &["api-active", "api-failed", "file"]),
+            (
+                "refresh_interval__gte=600",
+                &["db-active-failed", "db-inactive", "api-active", "file", "untyped", "webhook"],
+            ),
+            (
+                "refresh_interval__gt=600&refresh_interval__lte=3600",
+                &["db-inactive", "api-active", "untyped", "webhook"],
+            ),
+            ("refresh_interval__lt=600", &["db-active-pending", "api-failed"]),
+            ("refresh_interval=3600", &["db-inactive", "untyped", "webhook"]),
+            ("error_message__isnull=true", &["db-active-pending", "db-inactive", "api-active", "file", "untyped"]),
+            ("error_message__isnull=false", &["db-active-failed", "api-failed", "webhook"]),
+            ("error_message=", &["webhook"]),
+            ("source_type__isnull=true", &["untyped"]),
+            ("last_sync_at__isnull=false", &["db-inactive", "file"]),
+            ("last_sync_at__gt=2026-02-01T00:00:00Z", &["file"]),
+            ("name=api-active", &["api-active"]),
+            ("name__in=file,webhook,missing", &["file", "webhook"]),
+            ("name=missing", &[]),
+            ("sync_status=failed&is_active=true&source_type=webhook", &["webhook"]),
+            (&by_id, &["api-active"]),
+        ];
+        for (query, expected) in cases {
+            assert_list(&app, backend, query, expected).await;
+        }
 
         // Timestamps: RFC 3339 values, percent-encoded; any offset means the same instant.
         let mut by_time: Vec<(DateTime<Utc>, String)> = created
@@ -1305,7 +1287,7 @@ async fn limit_defaults_to_50_allows_500_and_offset_skips_rows() {
 
         for limit in ["501", "0", "-1", "abc", "1.5", ""] {
             let response = send(&app, "GET", &format!("{PATH}?limit={limit}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: limit={limit}"));
             assert_eq!(response.error_fields(), ["limit"], "{backend:?}: limit={limit}: {}", response.text);
         }
 
@@ -1331,7 +1313,7 @@ async fn limit_defaults_to_50_allows_500_and_offset_skips_rows() {
         assert_eq!(beyond.body["total"], ROWS, "{backend:?}");
         for offset in ["-1", "x", "1.5"] {
             let response = send(&app, "GET", &format!("{PATH}?offset={offset}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: offset={offset}"));
             assert_eq!(response.error_fields(), ["offset"], "{backend:?}: offset={offset}");
         }
     }
@@ -1357,7 +1339,7 @@ async fn cursors_are_bound_to_their_query_and_exclusive_with_offset() {
             "is_active=true",
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{changed}&limit=2&cursor={cursor}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{changed}"));
             assert_eq!(
                 response.error_codes(),
                 [("cursor".to_owned(), "mismatch".to_owned())],
@@ -1371,7 +1353,7 @@ async fn cursors_are_bound_to_their_query_and_exclusive_with_offset() {
         assert!(both.body["detail"].as_str().unwrap_or("").contains("offset"), "{backend:?}: {}", both.text);
         for garbage in ["garbage", "eyJ4IjoxfQ", "%00", "", "AAAA"] {
             let response = send(&app, "GET", &format!("{PATH}?cursor={garbage}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: cursor={garbage}"));
             assert_eq!(response.error_fields(), ["cursor"], "{backend:?}: cursor={garbage}: {}", response.text);
         }
     }
@@ -1399,8 +1381,8 @@ async fn unknown_parameters_are_400_naming_them_and_listing_valid_ones() {
             "Sort",
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{parameter}=x"), None, &[]).await;
-            let problem = response.problem(StatusCode::BAD_REQUEST);
-            assert_eq!(problem["type"], "urn:entity-spec:problem:invalid-parameter", "{backend:?}");
+            let problem = response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {parameter}"));
+            assert_eq!(problem["type"], "urn:entity-spec:problem:invalid-parameter", "{backend:?}: {parameter}");
             assert_eq!(
                 response.error_codes(),
                 [(parameter.to_owned(), "unknown_parameter".to_owned())],
@@ -1435,7 +1417,7 @@ async fn repeated_parameters_are_400() {
             ("refresh_interval__gte=60&refresh_interval__gte=61", "refresh_interval__gte"),
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{query}"), None, &[]).await;
-            response.problem(StatusCode::BAD_REQUEST);
+            response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{query}"));
             assert_eq!(
                 response.error_codes(),
                 [(parameter.to_owned(), "repeated".to_owned())],
@@ -1471,7 +1453,7 @@ async fn bad_parameter_values_are_400_naming_the_parameter() {
             ("sort=", "sort"),
         ] {
             let response = send(&app, "GET", &format!("{PATH}?{query}"), None, &[]).await;
-            let problem = response.problem(StatusCode::BAD_REQUEST);
+            let problem = response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{query}"));
             assert_eq!(response.error_fields(), [parameter], "{backend:?}: ?{query}: {}", response.text);
             let detail = problem["detail"].as_str().unwrap_or("");
             assert!(
@@ -1544,7 +1526,7 @@ async fn strings_with_nul_characters_are_never_a_server_error() {
             let response = send(&app, method, uri, Some(body.clone()), &[]).await;
             assert!(!response.status.is_server_error(), "{backend:?}: {method} {body}: {}", response.text);
             if response.status.is_client_error() {
-                response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+                response.problem_for(StatusCode::UNPROCESSABLE_ENTITY, format_args!("{backend:?}: {method} {body}"));
                 assert!(
                     response.error_fields().iter().any(|f| f == field),
                     "{backend:?}: {method} {body}: {}",
@@ -1572,7 +1554,7 @@ async fn filter_values_with_nul_characters_are_never_a_server_error() {
             let response = send(&app, "GET", &format!("{PATH}?{query}"), None, &[]).await;
             assert!(!response.status.is_server_error(), "{backend:?}: ?{query}: {}", response.text);
             if response.status.is_client_error() {
-                response.problem(StatusCode::BAD_REQUEST);
+                response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: ?{query}"));
                 assert_eq!(response.error_fields(), [parameter], "{backend:?}: ?{query}");
             } else {
                 assert_eq!(response.body["total"], 0, "{backend:?}: ?{query}: nothing matches");

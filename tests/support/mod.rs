@@ -8,6 +8,7 @@
 
 pub mod conformance;
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
@@ -172,12 +173,21 @@ impl TestResponse {
 
     /// Asserts a problem+json error with this status; returns its body.
     pub fn problem(&self, status: StatusCode) -> &Value {
-        assert_eq!(self.status, status, "body: {}", self.text);
-        assert_eq!(self.header("content-type"), "application/problem+json", "body: {}", self.text);
-        assert_eq!(self.body["status"], status.as_u16(), "{}", self.text);
-        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:entity-spec:problem:")), "{}", self.text);
-        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()), "{}", self.text);
-        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.text);
+        self.problem_for(status, "response")
+    }
+
+    /// [`problem`](Self::problem) for one case of a table: every failure names `case`.
+    pub fn problem_for(&self, status: StatusCode, case: impl std::fmt::Display) -> &Value {
+        let text = &self.text;
+        assert_eq!(self.status, status, "{case}: body: {text}");
+        assert_eq!(self.header("content-type"), "application/problem+json", "{case}: body: {text}");
+        assert_eq!(self.body["status"], status.as_u16(), "{case}: {text}");
+        assert!(
+            self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:entity-spec:problem:")),
+            "{case}: {text}"
+        );
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()), "{case}: {text}");
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{case}: {text}");
         &self.body
     }
 
@@ -202,6 +212,17 @@ impl TestResponse {
             })
             .unwrap_or_default()
     }
+
+    /// The `(field, code)` pairs of a problem's `errors`, as a set: for bodies with several
+    /// violations, whose order the contract leaves open. Compare it with [`code_set`].
+    pub fn error_code_set(&self) -> BTreeSet<(String, String)> {
+        self.error_codes().into_iter().collect()
+    }
+}
+
+/// The expected `(field, code)` pairs of a 422, as [`TestResponse::error_code_set`] gives them.
+pub fn code_set(pairs: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    pairs.iter().map(|(field, code)| ((*field).to_owned(), (*code).to_owned())).collect()
 }
 
 /// Sends one request through `app`. `body` is sent as JSON when given.
