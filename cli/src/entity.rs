@@ -458,10 +458,10 @@ mod tests {
             [
                 "GET /widgets",
                 "POST /widgets",
+                "GET /widgets/stats",
                 "GET /widgets/{id}",
                 "PUT /widgets/{id}",
                 "PATCH /widgets/{id}",
-                "GET /widgets/stats",
                 "DELETE /widgets/{id}",
                 "POST /widgets/{id}/ping"
             ]
