@@ -5,7 +5,7 @@
 //!   chromedriver, the npm and pip packages), saying what it does, then runs every test.
 //! - `cargo xtask test --quick`: the inner loop: SQLite only, no browser, no trybuild.
 //! - `cargo xtask ci`: what `.ci/run` runs: formatting, clippy, the module-graph check, the
-//!   workbench's JavaScript lint, then `test`.
+//!   workbench's JavaScript lint (ESLint, Prettier), then `test`.
 //! - `cargo xtask setup`: only the set-up; `cargo xtask layers`: only the module-graph check.
 //!
 //! Nothing is skipped silently: a dependency that cannot be installed stops the run with a
@@ -78,12 +78,15 @@ fn workspace_root() -> PathBuf {
 const SLOW_TEST_TARGETS: &[&str] = &["workbench", "ui", "expanded_snapshots_compile"];
 
 fn test(root: &Path, quick: bool, test_args: &[String]) -> Result<(), Failure> {
+    setup::ensure(root, if quick { Needs::QUICK } else { Needs::FULL })?;
+    run_tests(root, quick, test_args)
+}
+
+fn run_tests(root: &Path, quick: bool, test_args: &[String]) -> Result<(), Failure> {
     if !quick {
-        setup::ensure(root, Needs::FULL)?;
         println!("== tests: every crate, both databases, the browser and trybuild suites");
         return run(root, "cargo", &with_test_args(vec!["test".into(), "--workspace".into()], test_args), &[]);
     }
-    setup::ensure(root, Needs::QUICK)?;
     // Read by tests/support: the HTTP suites iterate over these backends only.
     let env = [("ENTITY_SPEC_TEST_BACKENDS", "sqlite")];
     println!(
@@ -131,5 +134,8 @@ fn ci(root: &Path) -> Result<(), Failure> {
     run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
     println!("== module graph");
     layers::check(root)?;
-    test(root, false, &[])
+    setup::ensure(root, Needs::FULL)?;
+    println!("== workbench JavaScript: ESLint and Prettier");
+    run(root, "npm", &["run", "lint", "--prefix", "tests/browser"], &[])?;
+    run_tests(root, false, &[])
 }
