@@ -2,8 +2,9 @@
 //!
 //! It is built here, at compile time, and embedded in the generated code as JSON, so the
 //! document the service serves and the one `entity-spec openapi` prints are the same bytes.
-//! It describes exactly what the runtime does: keep it in step with `runtime/src/http.rs`,
-//! `query.rs`, `input.rs` and `problem.rs` (the conformance tests check every response).
+//! Its paths are the route table's (`entity_spec_contract::routes`), from which the runtime
+//! builds its router; what each operation accepts and answers must match the runtime's HTTP
+//! layer (the conformance tests check every response against this document).
 //!
 //! This file assembles the document (info, paths, components, tags); `schemas.rs` builds the
 //! component schemas, `operations.rs` the collection and item operations, `actions.rs` the
@@ -19,10 +20,14 @@ use utoipa::openapi::path::{HttpMethod, PathItemBuilder};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder};
 
-use crate::ir::SpecIr;
-use entity_spec_contract::paths::STATS_SEGMENT;
+use entity_spec_contract::routes::{ActionDef, ActionKind, Method, Operation, routes};
 
-use actions::action_operations;
+use crate::ir::SpecIr;
+
+use actions::{
+    action_schemas, list_runs_operation, plain_action_operation, queue_all_operation, queue_run_operation,
+    read_run_operation,
+};
 use operations::{
     create_operation, delete_operation, list_operation, patch_operation, read_operation, replace_operation,
     stats_operation,
@@ -65,39 +70,53 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
             .schema(patch_type_name(entity), input_schema(entity, InputKind::Patch))
             .schema(page_type_name(entity), page_schema(entity))
             .schema(stats_type_name(entity), stats_schema(entity));
-        let item_path = format!("{}/{{id}}", entity.collection_path);
-        paths = paths
-            .path(
-                entity.collection_path.clone(),
-                PathItemBuilder::new()
-                    .operation(HttpMethod::Get, list_operation(entity))
-                    .operation(HttpMethod::Post, create_operation(entity))
-                    .build(),
-            )
-            .path(
-                format!("{}/{STATS_SEGMENT}", entity.collection_path),
-                PathItemBuilder::new().operation(HttpMethod::Get, stats_operation(entity)).build(),
-            )
-            .path(
-                item_path,
-                PathItemBuilder::new()
-                    .operation(HttpMethod::Get, read_operation(entity))
-                    .operation(HttpMethod::Put, replace_operation(entity))
-                    .operation(HttpMethod::Patch, patch_operation(entity))
-                    .operation(HttpMethod::Delete, delete_operation(entity))
-                    .build(),
-            );
-        let actions = action_operations(entity);
-        for (path, item) in actions.paths {
-            paths = paths.path(path, item);
-        }
-        for (name, schema) in actions.schemas {
+        for (name, schema) in action_schemas(entity) {
             components = components.schema(name, schema);
+        }
+        // One path entry per route of the table the runtime's router is built from, so the
+        // document lists exactly the routes the service answers.
+        let defs = entity.action_defs();
+        for route in routes(&entity.collection_path, &defs) {
+            let action = |def: &ActionDef<'_>| entity.actions.iter().find(|a| a.name == def.name);
+            let operation = match route.operation {
+                Operation::List => Some(list_operation(entity)),
+                Operation::Create => Some(create_operation(entity)),
+                Operation::Stats => Some(stats_operation(entity)),
+                Operation::Read => Some(read_operation(entity)),
+                Operation::Replace => Some(replace_operation(entity)),
+                Operation::Patch => Some(patch_operation(entity)),
+                Operation::Delete => Some(delete_operation(entity)),
+                Operation::Action(def) => action(def).map(|a| plain_action_operation(entity, a)),
+                Operation::QueueRun(def) => action(def).map(|a| queue_run_operation(entity, a)),
+                Operation::ListRuns(def) => action(def).map(|a| list_runs_operation(entity, a)),
+                Operation::ReadRun(def) => action(def).map(|a| read_run_operation(entity, a)),
+                Operation::QueueAll(def) => match def.kind {
+                    ActionKind::RunsAll { action: tracked } => {
+                        action(def).map(|a| queue_all_operation(entity, a, tracked))
+                    }
+                    _ => None,
+                },
+            };
+            // Every operation names an action of this entity: the table was built from them.
+            if let Some(operation) = operation {
+                paths = paths
+                    .path(route.path, PathItemBuilder::new().operation(http_method(route.method), operation).build());
+            }
         }
     }
     let tags =
         spec.entities.iter().map(|e| TagBuilder::new().name(e.name.clone()).description(e.description.clone()).build());
     OpenApiBuilder::new().info(info).paths(paths.build()).components(Some(components.build())).tags(Some(tags)).build()
+}
+
+fn http_method(method: Method) -> HttpMethod {
+    match method {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+        Method::Put => HttpMethod::Put,
+        Method::Patch => HttpMethod::Patch,
+        Method::Delete => HttpMethod::Delete,
+    }
 }
 
 /// The document as pretty JSON (what the CLI prints; the service serves the same document
