@@ -7,6 +7,7 @@ use crate::ir::{ActionIr, ActionScope, EntityIr};
 use crate::naming;
 use crate::spec::{ActionSpec, Spanned};
 use entity_spec_contract::paths::{STATS_SEGMENT, reserved_path};
+use entity_spec_contract::routes::{Operation, collisions, routes};
 use entity_spec_contract::suggest::suggestion;
 
 /// The HTTP methods an action may use.
@@ -143,5 +144,58 @@ pub(super) fn check_unique_actions(actions: &[ActionIr], ctx: &str, d: &mut Diag
         {
             d.error(action.pos, &action_ctx, format!("same method and path as action `{}`", twin.name));
         }
+    }
+    check_run_history_routes(actions, ctx, d);
+}
+
+/// A tracked action's run history (`GET {path}/{id}/{history}` and `…/{run_id}`) must not be
+/// another action's route. The route table says which routes collide; the clashes between
+/// actions themselves are reported above with their own messages.
+fn check_run_history_routes(actions: &[ActionIr], ctx: &str, d: &mut Diagnostics) {
+    let defs: Vec<_> = actions.iter().map(ActionIr::def).collect();
+    let table = routes("", &defs);
+    for (earlier, later) in collisions(&table) {
+        let (action, message) = match (history_of(&earlier.operation), history_of(&later.operation)) {
+            (Some(tracked), None) => (
+                route_action(&later.operation),
+                format!(
+                    "`{} {{path}}{}` is where the runs of `{tracked}` are listed; choose another `path`",
+                    later.method, later.path
+                ),
+            ),
+            (None, Some(tracked)) => (
+                Some(tracked),
+                format!(
+                    "its run history `{} {{path}}{}` is the route of action `{}`; choose another `history`",
+                    later.method,
+                    later.path,
+                    route_action(&earlier.operation).unwrap_or_default()
+                ),
+            ),
+            _ => continue,
+        };
+        if let Some(action) = action.and_then(|name| actions.iter().find(|a| a.name == name)) {
+            d.error(action.pos, &format!("{ctx}, action `{}`", action.name), message);
+        }
+    }
+}
+
+/// The tracked action whose run history a route is, if it is one.
+fn history_of<'a>(operation: &Operation<'a>) -> Option<&'a str> {
+    match operation {
+        Operation::ListRuns(def) | Operation::ReadRun(def) => Some(def.name),
+        _ => None,
+    }
+}
+
+/// The action a route belongs to, if it is an action's route.
+fn route_action<'a>(operation: &Operation<'a>) -> Option<&'a str> {
+    match operation {
+        Operation::Action(def)
+        | Operation::QueueRun(def)
+        | Operation::ListRuns(def)
+        | Operation::ReadRun(def)
+        | Operation::QueueAll(def) => Some(def.name),
+        _ => None,
     }
 }
