@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::timestamp::{Buffer, Fraction, rfc3339};
+use crate::model::timestamp::{Buffer, Fraction, rfc3339};
 
 /// For `Option<T>` fields with `#[serde(default)]`: a present value (even `null`, when `T` is
 /// itself an `Option`) becomes `Some`, an absent key stays `None`. This is how update inputs
@@ -48,7 +48,7 @@ mod tests {
 
     #[test]
     fn timestamps_serialize_exactly_as_chrono_does() {
-        let mut cases = crate::timestamp::tests::samples();
+        let mut cases = crate::model::timestamp::tests::samples();
         // Years chrono writes with a sign or five digits: the serializer falls back to chrono.
         for year in [-1, 10_000] {
             cases.push(chrono::NaiveDate::from_ymd_opt(year, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc());

@@ -14,10 +14,10 @@
 
 use chrono::Utc;
 
-use crate::db::{Backend, Db, Sql, Tx};
-use crate::def::{DefaultDef, EntityDef, FieldDef, FieldKind, Setter};
-use crate::store::VERSION_COLUMN;
-use crate::value::{SqlType, SqlValue};
+use crate::model::def::{DefaultDef, EntityDef, FieldDef, FieldKind, Setter};
+use crate::model::value::{SqlType, SqlValue};
+use crate::storage::db::{Backend, Db, Sql, Tx};
+use crate::storage::store::VERSION_COLUMN;
 
 /// The table recording applied migrations.
 pub const MIGRATIONS_TABLE: &str = "_entity_spec_migrations";
@@ -90,7 +90,7 @@ pub async fn migrate(
     create.push(" (applied_at TEXT NOT NULL, spec_hash TEXT NOT NULL, changes TEXT NOT NULL)");
     tx.execute(create).await?;
 
-    for statement in crate::runs::schema(backend) {
+    for statement in crate::runs::engine::schema(backend) {
         tx.execute(statement).await?;
     }
     let mut plan = Plan::default();
@@ -527,7 +527,7 @@ fn push_literal(sql: &mut Sql, backend: Backend, literal: &SqlLiteral) {
         (SqlLiteral::Default(DefaultDef::Json(j)), Backend::Postgres) => format!("{}::jsonb", quoted(j)),
         (SqlLiteral::Default(DefaultDef::Json(j)), Backend::Sqlite) => quoted(j),
         (SqlLiteral::Timestamp(t), Backend::Postgres) => format!("{}::timestamptz", quoted(&t.to_rfc3339())),
-        (SqlLiteral::Timestamp(t), Backend::Sqlite) => quoted(&crate::db::sqlite_timestamp(*t)),
+        (SqlLiteral::Timestamp(t), Backend::Sqlite) => quoted(&crate::storage::db::sqlite_timestamp(*t)),
     };
     sql.push(&text);
 }

@@ -1,6 +1,6 @@
 //! The database: SQLite (embedded default) or PostgreSQL, behind one handle, and the only
 //! place that turns [`SqlValue`]s into bind parameters and rows back into values. Entities
-//! skip the values: they bind and read their fields natively (see [`crate::column`]).
+//! skip the values: they bind and read their fields natively (see [`crate::storage::column`]).
 //!
 //! `sqlx::Any` cannot carry UUID, JSON or timestamp types, so this is an enum of the two
 //! pools; every statement is built by [`Sql`], which quotes identifiers (all of them checked
@@ -20,7 +20,7 @@ use sqlx::sqlite::{
 use sqlx::{Arguments, AssertSqlSafe, Row as _};
 use uuid::Uuid;
 
-use crate::value::{SqlType, SqlValue};
+use crate::model::value::{SqlType, SqlValue};
 
 /// The database URL used when `DATABASE_URL` is not set: a SQLite file in the working
 /// directory, created on first start.
@@ -48,7 +48,7 @@ impl Db {
     /// Connects to `url`: `postgres://…`/`postgresql://…` or `sqlite://path` (the file is
     /// created if missing; `sqlite::memory:` is refused because every pooled connection
     /// would see a different empty database). A SQLite pool gets a task that keeps its
-    /// write-ahead log bounded ([`crate::sqlite_wal`]) until [`Db::close`].
+    /// write-ahead log bounded ([`crate::storage::sqlite_wal`]) until [`Db::close`].
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool =
@@ -70,7 +70,7 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-            crate::sqlite_wal::keep_wal_bounded(pool.clone());
+            crate::storage::sqlite_wal::keep_wal_bounded(pool.clone());
             return Ok(Db::Sqlite(pool));
         }
         Err(sqlx::Error::Configuration(
@@ -318,7 +318,7 @@ enum Args {
 /// building SQL. Keyed by the definition's address, not its table: two specs in one process
 /// may describe one table differently, and definitions merged to one address are identical.
 pub fn shared_text(
-    def: &'static crate::def::EntityDef,
+    def: &'static crate::model::def::EntityDef,
     backend: Backend,
     statement: &'static str,
     build: impl FnOnce() -> Sql,
@@ -359,7 +359,7 @@ impl Sql {
     }
 
     /// Binds every field of `entity`, in field order, without touching the text.
-    pub fn bind_entity<E: crate::Entity>(&mut self, entity: &E) -> &mut Self {
+    pub fn bind_entity<E: crate::storage::entity::Entity>(&mut self, entity: &E) -> &mut Self {
         let result = match &mut self.args {
             Args::Sqlite(args) => entity.bind_sqlite(args),
             Args::Postgres(args) => entity.bind_postgres(args),
@@ -368,7 +368,7 @@ impl Sql {
         self
     }
 
-    fn record(&mut self, result: Result<(), crate::column::BindError>) {
+    fn record(&mut self, result: Result<(), crate::storage::column::BindError>) {
         if let (Err(error), None) = (result, &self.error) {
             self.error = Some(error.to_string());
         }
@@ -481,7 +481,7 @@ impl Args {
     }
 }
 
-fn bind_sqlite(args: &mut SqliteArguments, value: SqlValue) -> Result<(), crate::column::BindError> {
+fn bind_sqlite(args: &mut SqliteArguments, value: SqlValue) -> Result<(), crate::storage::column::BindError> {
     match value {
         SqlValue::Null(SqlType::Int | SqlType::Bool) => args.add(None::<i64>),
         SqlValue::Null(SqlType::Float) => args.add(None::<f64>),
@@ -503,7 +503,7 @@ pub(crate) fn json_text(value: &serde_json::Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::column::BindError> {
+fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::storage::column::BindError> {
     match value {
         SqlValue::Null(SqlType::Bool) => args.add(None::<bool>),
         SqlValue::Null(SqlType::Int) => args.add(None::<i64>),
@@ -529,8 +529,8 @@ fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::c
 /// PostgreSQL's.
 pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
     let t = truncate_to_micros(t);
-    let mut buffer = crate::timestamp::Buffer::default();
-    match crate::timestamp::rfc3339(&t, crate::timestamp::Fraction::Micros, &mut buffer) {
+    let mut buffer = crate::model::timestamp::Buffer::default();
+    match crate::model::timestamp::rfc3339(&t, crate::model::timestamp::Fraction::Micros, &mut buffer) {
         Some(text) => text.to_owned(),
         None => t.to_rfc3339_opts(SecondsFormat::Micros, true),
     }

@@ -15,12 +15,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::db::Db;
-use crate::entity::Entity;
-use crate::problem::ApiError;
-use crate::runs::{Engine, Enqueued, Trigger};
-use crate::store;
-use crate::value::SqlValue;
+use crate::http::problem::ApiError;
+use crate::model::value::SqlValue;
+use crate::runs::engine::{Engine, Enqueued, Trigger};
+use crate::storage::db::Db;
+use crate::storage::entity::Entity;
+use crate::storage::store;
 
 /// Routes of an entity's tracked action: `POST {path}/{id}/{run}` queues a run (202),
 /// `GET {path}/{id}/{history}` lists its runs newest first, `GET …/{history}/{run_id}` shows
@@ -71,7 +71,7 @@ async fn trigger<E: Entity>(engine: Arc<Engine<E>>, id: String, action: &'static
             ));
         }
     }
-    match crate::runs::enqueue(engine.db(), E::DEF, stored.entity.id(), action, Trigger::Manual).await {
+    match crate::runs::engine::enqueue(engine.db(), E::DEF, stored.entity.id(), action, Trigger::Manual).await {
         Ok(Enqueued::Queued(run)) => {
             engine.wake();
             let mut response = (StatusCode::ACCEPTED, json_bytes(&run)).into_response();
@@ -92,7 +92,7 @@ struct Queued {
 }
 
 async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) -> Result<Response, ApiError> {
-    let queued = crate::runs::enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll)
+    let queued = crate::runs::engine::enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     engine.wake();
@@ -103,7 +103,7 @@ async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) ->
 
 #[derive(Serialize)]
 struct RunPage {
-    items: Vec<crate::runs::Run>,
+    items: Vec<crate::runs::engine::Run>,
     total: i64,
 }
 
@@ -113,17 +113,19 @@ async fn list_runs<E: Entity>(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let stored = item::<E>(engine.db(), &id).await?;
-    let (mut limit, mut offset) = (crate::query::DEFAULT_LIMIT, 0u64);
+    let (mut limit, mut offset) = (crate::http::params::DEFAULT_LIMIT, 0u64);
     for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "limit" => {
-                limit = value.parse().ok().filter(|l| (1..=crate::query::MAX_LIMIT).contains(l)).ok_or_else(|| {
-                    ApiError::invalid_parameter(
-                        "limit",
-                        "invalid",
-                        format!("must be an integer from 1 to {}", crate::query::MAX_LIMIT),
-                    )
-                })?;
+                limit = value.parse().ok().filter(|l| (1..=crate::http::params::MAX_LIMIT).contains(l)).ok_or_else(
+                    || {
+                        ApiError::invalid_parameter(
+                            "limit",
+                            "invalid",
+                            format!("must be an integer from 1 to {}", crate::http::params::MAX_LIMIT),
+                        )
+                    },
+                )?;
             }
             "offset" => {
                 offset = value.parse().map_err(|_| {
@@ -139,7 +141,7 @@ async fn list_runs<E: Entity>(
             }
         }
     }
-    let (items, total) = crate::runs::history(engine.db(), E::DEF, stored.entity.id(), limit, offset)
+    let (items, total) = crate::runs::engine::history(engine.db(), E::DEF, stored.entity.id(), limit, offset)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(json_response(StatusCode::OK, &RunPage { items, total }))
@@ -151,7 +153,7 @@ async fn read_run<E: Entity>(
 ) -> Result<Response, ApiError> {
     let stored = item::<E>(engine.db(), &id).await?;
     let run_key = Uuid::parse_str(&run_id).map_err(|_| ApiError::not_found("run", &run_id))?;
-    match crate::runs::get_run(engine.db(), E::DEF, stored.entity.id(), run_key)
+    match crate::runs::engine::get_run(engine.db(), E::DEF, stored.entity.id(), run_key)
         .await
         .map_err(|e| ApiError::internal(&e))?
     {
@@ -165,12 +167,12 @@ async fn read_run<E: Entity>(
 pub fn item_action<E, Req, Resp, F, Fut>(
     db: Db,
     method: MethodFilter,
-    request: Option<&'static crate::def::EntityDef>,
+    request: Option<&'static crate::model::def::EntityDef>,
     handler: F,
 ) -> MethodRouter
 where
     E: Entity,
-    Req: DeserializeOwned + crate::Validate + Send + 'static,
+    Req: DeserializeOwned + crate::model::validation::Validate + Send + 'static,
     Resp: Serialize + 'static,
     F: Fn(E, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, ApiError>> + Send + 'static,
@@ -189,11 +191,11 @@ where
 /// A plain collection action: `method {path}/{segment}`, answered by `handler`.
 pub fn collection_action<Req, Resp, F, Fut>(
     method: MethodFilter,
-    request: Option<&'static crate::def::EntityDef>,
+    request: Option<&'static crate::model::def::EntityDef>,
     handler: F,
 ) -> MethodRouter
 where
-    Req: DeserializeOwned + crate::Validate + Send + 'static,
+    Req: DeserializeOwned + crate::model::validation::Validate + Send + 'static,
     Resp: Serialize + 'static,
     F: Fn(Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, ApiError>> + Send + 'static,
@@ -209,17 +211,17 @@ where
 }
 
 /// The request body as `Req`; actions without a body take `()`, read from nothing.
-fn parse_request<Req: DeserializeOwned + crate::Validate>(
-    request: Option<&'static crate::def::EntityDef>,
+fn parse_request<Req: DeserializeOwned + crate::model::validation::Validate>(
+    request: Option<&'static crate::model::def::EntityDef>,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Req, ApiError> {
     let Some(def) = request else {
         return serde_json::from_value(serde_json::Value::Null).map_err(|e| ApiError::internal(&e));
     };
-    crate::http::require_json(headers, false)?;
-    let bytes = crate::http::body_bytes(body)?;
-    crate::input::parse_body::<Req>(def, &bytes, crate::input::BodyKind::Create)
+    crate::http::entity_routes::require_json(headers, false)?;
+    let bytes = crate::http::entity_routes::body_bytes(body)?;
+    crate::http::bodies::parse_body::<Req>(def, &bytes, crate::http::bodies::BodyKind::Create)
 }
 
 fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {

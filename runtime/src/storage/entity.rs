@@ -6,10 +6,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::column::{BindError, ColumnError, PgArguments, PgRow, SqliteArguments, SqliteRow};
-use crate::def::EntityDef;
-use crate::validation::Validate;
-use crate::value::SqlValue;
+use crate::model::def::EntityDef;
+use crate::model::validation::Validate;
+use crate::model::value::SqlValue;
+use crate::storage::column::{BindError, ColumnError, PgArguments, PgRow, SqliteArguments, SqliteRow};
 
 /// An entity generated from the spec. Implemented by `#[entity_spec]`; not meant to be
 /// implemented by hand.

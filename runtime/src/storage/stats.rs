@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::db::{Db, Sql};
-use crate::def::{EntityDef, FieldDef, FieldKind};
-use crate::query::Filter;
-use crate::runs::Activity;
-use crate::store::{count, push_filters, sql_type};
-use crate::value::{SqlType, SqlValue};
+use crate::http::params::Filter;
+use crate::model::def::{EntityDef, FieldDef, FieldKind};
+use crate::model::value::{SqlType, SqlValue};
+use crate::runs::engine::Activity;
+use crate::storage::db::{Db, Sql};
+use crate::storage::store::{count, push_filters, sql_type};
 
 /// How many of the newest failed runs the statistics carry.
 pub const RECENT_FAILURES: u32 = 5;
@@ -58,7 +58,7 @@ pub async fn stats(db: &Db, def: &'static EntityDef, filters: Vec<Filter>) -> Re
         None => count(db, def, &filters).await?,
     };
     let runs = match def.tracked_action {
-        Some(_) => Some(crate::runs::activity(db, def, RECENT_FAILURES).await?),
+        Some(_) => Some(crate::runs::engine::activity(db, def, RECENT_FAILURES).await?),
         None => None,
     };
     Ok(Stats { total, counts, runs })

@@ -6,12 +6,12 @@
 
 use uuid::Uuid;
 
-use crate::column::{Column, ColumnError};
-use crate::db::{Db, Row, Rows, Sql, shared_text};
-use crate::def::{EntityDef, FieldKind};
-use crate::entity::Entity;
-use crate::query::{Filter, FilterOp, ListQuery, encode_cursor};
-use crate::value::{DecodeError, SqlType, SqlValue};
+use crate::http::params::{Filter, FilterOp, ListQuery, encode_cursor};
+use crate::model::def::{EntityDef, FieldKind};
+use crate::model::value::{DecodeError, SqlType, SqlValue};
+use crate::storage::column::{Column, ColumnError};
+use crate::storage::db::{Db, Row, Rows, Sql, shared_text};
+use crate::storage::entity::Entity;
 
 /// The hidden optimistic-concurrency column.
 pub const VERSION_COLUMN: &str = "_version";
@@ -290,7 +290,7 @@ pub(crate) fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
 
 /// The keyset condition "comes after `after` in the sort order". Rows are ordered by the sort
 /// field (NULLs last ascending, first descending, the same on both backends), then the key.
-fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &crate::query::Position) {
+fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &crate::http::params::Position) {
     let key = def.primary_key().name;
     let column = query.sort.field.name;
     let (greater, id) = (if query.sort.descending { " < " } else { " > " }, SqlValue::Uuid(after.id));
@@ -349,9 +349,9 @@ fn map_unique(def: &'static EntityDef, error: sqlx::Error) -> StoreError {
         return error.into();
     }
     let constraints = def.unique_constraints();
-    let from_index = db_error
-        .constraint()
-        .and_then(|name| constraints.iter().find(|fields| crate::migrate::index_name(def.table, fields, true) == name));
+    let from_index = db_error.constraint().and_then(|name| {
+        constraints.iter().find(|fields| crate::storage::migrations::index_name(def.table, fields, true) == name)
+    });
     let from_message = || {
         // SQLite: "UNIQUE constraint failed: raw_data_sources.name, raw_data_sources.kind"
         let message = db_error.message();

@@ -5,8 +5,8 @@
 //! borrow text where the field does not keep it (UUIDs, enums, timestamps, JSON), and build
 //! no intermediate values: decoding a row costs what a hand-written decoder costs.
 //!
-//! The storage formats are those of [`crate::db`]: on SQLite, UUIDs, dates, timestamps
-//! ([`crate::db::sqlite_timestamp`]) and JSON are text; on PostgreSQL they have their own
+//! The storage formats are those of [`crate::storage::db`]: on SQLite, UUIDs, dates, timestamps
+//! ([`crate::storage::db::sqlite_timestamp`]) and JSON are text; on PostgreSQL they have their own
 //! types, and timestamps are truncated to microseconds on the way in.
 
 use std::str::FromStr;
@@ -15,8 +15,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Arguments, Row, ValueRef};
 use uuid::Uuid;
 
-use crate::Secret;
-use crate::db::{json_text, sqlite_timestamp, truncate_to_micros};
+use crate::model::secret::Secret;
+use crate::storage::db::{json_text, sqlite_timestamp, truncate_to_micros};
 
 pub use sqlx::postgres::{PgArguments, PgRow};
 pub use sqlx::sqlite::{SqliteArguments, SqliteRow};

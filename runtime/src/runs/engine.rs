@@ -16,11 +16,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db::{Backend, Db, Sql};
-use crate::def::{EntityDef, TrackingDef};
-use crate::entity::Entity;
-use crate::store::{self, VERSION_COLUMN};
-use crate::value::{SqlType, SqlValue};
+use crate::model::def::{EntityDef, TrackingDef};
+use crate::model::value::{SqlType, SqlValue};
+use crate::storage::db::{Backend, Db, Sql};
+use crate::storage::entity::Entity;
+use crate::storage::store::{self, VERSION_COLUMN};
 
 /// The table of runs.
 pub const RUNS_TABLE: &str = "_entity_spec_runs";
@@ -140,8 +140,8 @@ fn push_run_columns(sql: &mut Sql) {
 
 /// Statements that create the runs table and its indexes (run by `migrate`).
 pub fn schema(backend: Backend) -> Vec<Sql> {
-    let column = |kind| crate::migrate::column_type(backend, kind);
-    use crate::def::FieldKind;
+    let column = |kind| crate::storage::migrations::column_type(backend, kind);
+    use crate::model::def::FieldKind;
     let mut create = Sql::new(backend);
     create.push("CREATE TABLE IF NOT EXISTS ").push_ident(RUNS_TABLE).push(" (");
     let columns: [(&str, &str, bool); 12] = [
@@ -206,7 +206,7 @@ pub async fn enqueue(
     action: &str,
     trigger: Trigger,
 ) -> Result<Enqueued, sqlx::Error> {
-    let now = crate::http::now();
+    let now = crate::http::entity_routes::now();
     let mut sql = Sql::new(db.backend());
     sql.push("INSERT INTO ")
         .push_ident(RUNS_TABLE)
@@ -526,7 +526,7 @@ impl<E: Entity> Engine<E> {
             tracing::warn!(%error, "recovering expired runs failed");
         }
         let Some(action) = E::DEF.tracked_action else { return };
-        match active_item_ids(&self.db, E::DEF, Some(crate::http::now())).await {
+        match active_item_ids(&self.db, E::DEF, Some(crate::http::entity_routes::now())).await {
             Ok(ids) => {
                 let mut queued = 0;
                 for id in ids {
@@ -562,7 +562,7 @@ impl<E: Entity> Engine<E> {
 
     /// Takes the oldest queued run of this entity, or `None`.
     async fn claim(&self) -> Result<Option<Run>, sqlx::Error> {
-        let now = crate::http::now();
+        let now = crate::http::entity_routes::now();
         let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
         let backend = self.db.backend();
         let mut sql = Sql::new(backend);
@@ -624,7 +624,8 @@ impl<E: Entity> Engine<E> {
         let period = self.config.lease / 3;
         loop {
             tokio::time::sleep(period).await;
-            let until = crate::http::now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+            let until =
+                crate::http::entity_routes::now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
             let mut sql = Sql::new(self.db.backend());
             sql.push("UPDATE ")
                 .push_ident(RUNS_TABLE)
@@ -646,7 +647,7 @@ impl<E: Entity> Engine<E> {
         duration_ms: i64,
         changes: Vec<(usize, SqlValue)>,
     ) -> Result<(), sqlx::Error> {
-        let now = crate::http::now();
+        let now = crate::http::entity_routes::now();
         let def = E::DEF;
         let mut item = Sql::new(self.db.backend());
         item.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
@@ -659,7 +660,7 @@ impl<E: Entity> Engine<E> {
         }
         for (index, value) in changes {
             let field = &def.fields[index];
-            if tracking.manages(field.name) || field.setter != crate::def::Setter::Client {
+            if tracking.manages(field.name) || field.setter != crate::model::def::Setter::Client {
                 continue;
             }
             item.push(", ").push_ident(field.name).push(" = ").push_bind(value);
@@ -682,7 +683,7 @@ impl<E: Entity> Engine<E> {
 
     /// Fails runs whose lease expired (their process stopped) and releases their items.
     pub async fn recover_expired(&self) -> Result<u64, sqlx::Error> {
-        let now = crate::http::now();
+        let now = crate::http::entity_routes::now();
         let message = "the worker running it stopped before finishing (lease expired)";
         let mut sql = Sql::new(self.db.backend());
         sql.push("UPDATE ")

@@ -1,11 +1,11 @@
 //! Column values independent of the backend: list filters and cursors, the runtime's own
 //! tables, and generic comparisons of entities ([`ToSqlValue`], `Entity::to_row`). Entities
-//! themselves are read and bound natively, see [`crate::column`].
+//! themselves are read and bound natively, see [`crate::storage::column`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::Secret;
+use crate::model::secret::Secret;
 
 /// A column's storage type. NULLs carry one because PostgreSQL types every bind parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

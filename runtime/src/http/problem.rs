@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::validation::{FieldViolation, ValidationErrors};
+use crate::model::validation::{FieldViolation, ValidationErrors};
 
 /// The media type of error responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -16,9 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::def::{EntityDef, FieldDef, FieldKind};
-use crate::problem::{ApiError, printable};
-use crate::value::SqlValue;
+use crate::http::problem::{ApiError, printable};
+use crate::model::def::{EntityDef, FieldDef, FieldKind};
+use crate::model::value::SqlValue;
 
 /// Page size when `limit` is absent.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -259,7 +259,8 @@ fn unknown_parameter_of(def: &EntityDef, key: &str, paging: bool) -> ApiError {
     let valid = valid_parameters(def);
     let candidates =
         valid.iter().map(String::as_str).filter(|p| paging || !["limit", "offset", "cursor", "sort"].contains(p));
-    let hint = crate::input::closest(key, candidates).map(|c| format!(" Did you mean `{c}`?")).unwrap_or_default();
+    let hint =
+        crate::http::bodies::closest(key, candidates).map(|c| format!(" Did you mean `{c}`?")).unwrap_or_default();
     let paging = if paging { "limit, offset, cursor, sort, and " } else { "" };
     ApiError::invalid_parameter(
         &printable(key),
@@ -372,7 +373,7 @@ fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Resu
         ));
     }
     let value = match &body.v {
-        serde_json::Value::Null => SqlValue::Null(crate::store::sql_type(sort_field.kind)),
+        serde_json::Value::Null => SqlValue::Null(crate::storage::store::sql_type(sort_field.kind)),
         serde_json::Value::String(s) => parse_value(sort_field, "cursor", s).map_err(|_| invalid())?,
         serde_json::Value::Bool(b) => SqlValue::Bool(*b),
         serde_json::Value::Number(n) if sort_field.kind == FieldKind::Integer => {

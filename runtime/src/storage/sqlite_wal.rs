@@ -30,7 +30,7 @@ const CHECK_EVERY: Duration = Duration::from_secs(1);
 pub const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
 
 /// Spawns a task on the current Tokio runtime that runs [`bound_wal`] every second until the
-/// pool is closed. [`crate::Db::connect`] starts one for every SQLite pool. The task holds
+/// pool is closed. [`crate::storage::db::Db::connect`] starts one for every SQLite pool. The task holds
 /// the pool, so a pool that is dropped without `close()` lives until the runtime ends.
 pub fn keep_wal_bounded(pool: SqlitePool) {
     tokio::spawn(async move {

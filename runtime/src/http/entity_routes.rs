@@ -18,12 +18,12 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use uuid::Uuid;
 
-use crate::db::Db;
-use crate::entity::Entity;
-use crate::input::{BodyKind, parse_body, parse_merge_patch};
-use crate::problem::ApiError;
-use crate::query::{parse_filters, parse_list_query};
-use crate::store::{self, StoreError, Versioned};
+use crate::http::bodies::{BodyKind, parse_body, parse_merge_patch};
+use crate::http::params::{parse_filters, parse_list_query};
+use crate::http::problem::ApiError;
+use crate::storage::db::Db;
+use crate::storage::entity::Entity;
+use crate::storage::store::{self, StoreError, Versioned};
 
 /// Request bodies above this size are refused with `413`.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -62,7 +62,7 @@ pub fn service(routes: Router, openapi_json: &'static str, workbench_json: &'sta
             get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),
         )
         .merge(Router::from(docs))
-        .merge(crate::workbench::routes(workbench_json))
+        .merge(crate::http::workbench::routes(workbench_json))
         .fallback(|uri: OriginalUri| async move { ApiError::no_route(uri.path()) })
         .method_not_allowed_fallback(|method: Method, uri: OriginalUri| async move {
             ApiError::method_not_allowed(method.as_str(), uri.path())
@@ -99,8 +99,9 @@ async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Res
 
 async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let filters = parse_filters(E::DEF, query.as_deref())?;
-    let stats =
-        crate::stats::stats(&db, E::DEF, filters).await.map_err(|e| store_error::<E>(StoreError::Database(e)))?;
+    let stats = crate::storage::stats::stats(&db, E::DEF, filters)
+        .await
+        .map_err(|e| store_error::<E>(StoreError::Database(e)))?;
     Ok(json(StatusCode::OK, &stats, None))
 }
 

@@ -9,9 +9,9 @@ use chrono::{DateTime, NaiveDate};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::def::{EntityDef, FieldDef, FieldKind, Setter};
-use crate::problem::{ApiError, printable};
-use crate::validation::{Validate, ValidationErrors};
+use crate::http::problem::{ApiError, printable};
+use crate::model::def::{EntityDef, FieldDef, FieldKind, Setter};
+use crate::model::validation::{Validate, ValidationErrors};
 
 /// Which request a body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
