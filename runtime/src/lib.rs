@@ -3,6 +3,21 @@
 //!
 //! Users reach these through the `entity-spec` facade crate; generated code names them by
 //! fully qualified paths so nothing needs to be imported by hand.
+//!
+//! # Layers
+//!
+//! One folder per layer. A file imports from its own layer and the ones before it, never from
+//! a later one, and there is no import cycle (`tests/layers.rs` checks both):
+//!
+//! 1. [`model`]: what an entity is, without a database or HTTP: descriptions, values, a
+//!    checked list request, secrets, validation, timestamps.
+//! 2. [`storage`]: SQL: the database handle, column encoders, entity rows, the list SQL,
+//!    statistics, migrations.
+//! 3. [`runs`]: tracked actions: the runs table, the queue (where a run is claimed), history,
+//!    the worker engine.
+//! 4. [`http`]: the API: query strings, bodies, responses, problems, entity and action routes,
+//!    the service around them, the workbench.
+//! 5. [`serve`]: start-up: the migration of every table, serving and shutdown.
 #![deny(missing_docs)]
 
 pub mod http;
@@ -11,12 +26,13 @@ pub mod runs;
 pub mod serve;
 pub mod storage;
 
-// Paths generated code and the facade name (`::entity_spec::__private::runtime::…`). They
-// stay put when files move between layers: change them only together with codegen.
+// Paths generated code, the facade and the tests name (`::entity_spec::__private::runtime::…`,
+// `entity_spec_runtime::…`). They stay put when files move between layers: change them only
+// together with codegen.
 pub use http::action_routes as actions;
 pub use model::validation::check;
 pub use model::{def, serde_helpers, value};
-pub use storage::migrations as migrate;
+pub use serve::migrate;
 pub use storage::{column, db, sqlite_wal, store};
 // `workbench.rs` (kept beside `runtime/ui/` and edited elsewhere) names `crate::problem`.
 use http::problem;

@@ -17,7 +17,11 @@ use uuid::Uuid;
 
 use crate::http::problem::ApiError;
 use crate::model::value::SqlValue;
-use crate::runs::engine::{Engine, Enqueued, Trigger};
+use crate::runs::engine::Engine;
+use crate::runs::history::{get_run, history};
+use crate::runs::queue::{Enqueued, enqueue, enqueue_all};
+use crate::runs::status::Trigger;
+use crate::runs::table::Run;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
 use crate::storage::store;
@@ -71,7 +75,7 @@ async fn trigger<E: Entity>(engine: Arc<Engine<E>>, id: String, action: &'static
             ));
         }
     }
-    match crate::runs::engine::enqueue(engine.db(), E::DEF, stored.entity.id(), action, Trigger::Manual).await {
+    match enqueue(engine.db(), E::DEF, stored.entity.id(), action, Trigger::Manual).await {
         Ok(Enqueued::Queued(run)) => {
             engine.wake();
             let mut response = (StatusCode::ACCEPTED, json_bytes(&run)).into_response();
@@ -92,9 +96,8 @@ struct Queued {
 }
 
 async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) -> Result<Response, ApiError> {
-    let queued = crate::runs::engine::enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let queued =
+        enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll).await.map_err(|e| ApiError::internal(&e))?;
     engine.wake();
     let mut response = (StatusCode::ACCEPTED, json_bytes(&Queued { queued })).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -103,7 +106,7 @@ async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) ->
 
 #[derive(Serialize)]
 struct RunPage {
-    items: Vec<crate::runs::engine::Run>,
+    items: Vec<Run>,
     total: i64,
 }
 
@@ -141,9 +144,8 @@ async fn list_runs<E: Entity>(
             }
         }
     }
-    let (items, total) = crate::runs::engine::history(engine.db(), E::DEF, stored.entity.id(), limit, offset)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (items, total) =
+        history(engine.db(), E::DEF, stored.entity.id(), limit, offset).await.map_err(|e| ApiError::internal(&e))?;
     Ok(json_response(StatusCode::OK, &RunPage { items, total }))
 }
 
@@ -153,10 +155,7 @@ async fn read_run<E: Entity>(
 ) -> Result<Response, ApiError> {
     let stored = item::<E>(engine.db(), &id).await?;
     let run_key = Uuid::parse_str(&run_id).map_err(|_| ApiError::not_found("run", &run_id))?;
-    match crate::runs::engine::get_run(engine.db(), E::DEF, stored.entity.id(), run_key)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-    {
+    match get_run(engine.db(), E::DEF, stored.entity.id(), run_key).await.map_err(|e| ApiError::internal(&e))? {
         Some(run) => Ok(json_response(StatusCode::OK, &run)),
         None => Err(ApiError::not_found("run", &run_id)),
     }
@@ -219,8 +218,8 @@ fn parse_request<Req: DeserializeOwned + crate::model::validation::Validate>(
     let Some(def) = request else {
         return serde_json::from_value(serde_json::Value::Null).map_err(|e| ApiError::internal(&e));
     };
-    crate::http::entity_routes::require_json(headers, false)?;
-    let bytes = crate::http::entity_routes::body_bytes(body)?;
+    crate::http::bodies::require_json(headers, false)?;
+    let bytes = crate::http::bodies::body_bytes(body)?;
     crate::http::bodies::parse_body::<Req>(def, &bytes, crate::http::bodies::BodyKind::Create)
 }
 

@@ -1,17 +1,50 @@
-//! Request bodies: JSON → typed input, reporting every problem at once.
+//! Request bodies: the content type and size checks, then JSON → typed input, reporting every
+//! problem at once.
 //!
 //! serde stops at the first missing or mistyped field, so bodies are first checked field by
 //! field against the entity's [`EntityDef`] (unknown fields, server-set fields, `null`s,
 //! missing required fields, JSON types, enum values, UUID and date formats). Only a body that
 //! passes is handed to serde, then to the generated validators for the spec's constraints.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, NaiveDate};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::http::problem::{ApiError, printable};
+use crate::http::problem::{ApiError, closest, printable};
 use crate::model::def::{EntityDef, FieldDef, FieldKind, Setter};
 use crate::model::validation::{Validate, ValidationErrors};
+
+/// Request bodies above this size are refused with `413`.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// `415` unless the body is declared as JSON (`application/json` or any `+json` type, e.g.
+/// `application/merge-patch+json`, which PATCH also accepts).
+pub fn require_json(headers: &HeaderMap, merge_patch: bool) -> Result<(), ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if is_json {
+        Ok(())
+    } else if merge_patch {
+        Err(ApiError::unsupported_media_type("application/merge-patch+json` or `application/json"))
+    } else {
+        Err(ApiError::unsupported_media_type("application/json"))
+    }
+}
+
+/// The body, or the error to answer with: `413` above [`BODY_LIMIT`], `400` if it could not be read.
+pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(BODY_LIMIT)
+        } else {
+            ApiError::malformed_body(rejection.body_text())
+        }
+    })
+}
 
 /// Which request a body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,41 +299,6 @@ fn apply_merge(target: &mut Value, patch: Value) {
     }
 }
 
-/// The closest known name within a small edit distance, for "did you mean".
-pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|candidate| (strsim(word, candidate), candidate))
-        .filter(|(distance, candidate)| *distance <= (candidate.len().max(word.len()) / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance counting a swap of neighbours as one edit. The same rule as the spec
-/// checker's suggestions (codegen cannot be a dependency here: it pulls in `syn`).
-fn strsim(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut table = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in table.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in table[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (table[i - 1][j] + 1).min(table[i][j - 1] + 1).min(table[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(table[i - 2][j - 2] + 1);
-            }
-            table[i][j] = best;
-        }
-    }
-    table[a.len()][b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,11 +321,5 @@ mod tests {
             apply_merge(&mut merged, patch.clone());
             assert_eq!(merged, expected, "{target} + {patch}");
         }
-    }
-
-    #[test]
-    fn closest_names() {
-        assert_eq!(closest("nmae", ["name", "source_type"]), Some("name"));
-        assert_eq!(closest("zzz", ["name"]), None);
     }
 }

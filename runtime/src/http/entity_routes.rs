@@ -1,32 +1,32 @@
-//! The HTTP API of an entity: list, create, read, replace, merge-patch, delete, written once
-//! for every [`Entity`].
+//! The HTTP API of an entity: list, statistics, create, read, replace, merge-patch, delete,
+//! written once for every [`Entity`].
 //!
 //! Writes are compare-and-swap on the hidden version: with `If-Match` a stale version is a
 //! `412`; without it a concurrent write is retried on the fresh row, so a PATCH never loses a
 //! change made between its read and its write.
 
+use std::collections::BTreeMap;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 use uuid::Uuid;
 
-use crate::http::bodies::{BodyKind, parse_body, parse_merge_patch};
+use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, require_json};
 use crate::http::params::{parse_filters, parse_list_query};
 use crate::http::problem::ApiError;
+use crate::http::responses::{etag, json};
+use crate::model::timestamp::now;
+use crate::runs::history::{Activity, activity};
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
+use crate::storage::stats::counts;
 use crate::storage::store::{self, StoreError, Versioned};
-
-/// Request bodies above this size are refused with `413`.
-pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// How often a write without `If-Match` is retried when another write got in between.
 const WRITE_ATTEMPTS: usize = 5;
@@ -45,45 +45,6 @@ pub fn entity_routes<E: Entity>(db: Db) -> Router {
 /// segment wins over `{id}` in the router, and `stats` is never a valid UUID.
 pub const STATS_SEGMENT: &str = "stats";
 
-/// Where the OpenAPI document is served.
-pub const OPENAPI_PATH: &str = "/openapi.json";
-/// Where the interactive API docs (Swagger UI, compiled into the binary) are served.
-pub const DOCS_PATH: &str = "/docs";
-
-/// Wraps entity routes into a service: the OpenAPI document and its docs page, the workbench
-/// UI, problem+json
-/// for unknown routes and methods, the body limit, and request logging (method, path,
-/// status, latency; never bodies or query strings, which could carry secrets).
-pub fn service(routes: Router, openapi_json: &'static str, workbench_json: &'static str) -> Router {
-    let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
-    routes
-        .route(
-            OPENAPI_PATH,
-            get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),
-        )
-        .merge(Router::from(docs))
-        .merge(crate::http::workbench::routes(workbench_json))
-        .fallback(|uri: OriginalUri| async move { ApiError::no_route(uri.path()) })
-        .method_not_allowed_fallback(|method: Method, uri: OriginalUri| async move {
-            ApiError::method_not_allowed(method.as_str(), uri.path())
-        })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &axum::http::Request<_>| {
-                    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-}
-
-/// The current time at the precision both databases store (microseconds), so a response and
-/// a later read of the same row agree.
-pub fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
-
 #[derive(Serialize)]
 struct ListBody<E> {
     items: Vec<E>,
@@ -97,12 +58,31 @@ async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Res
     Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
 }
 
+/// How many of the newest failed runs the statistics carry.
+pub const RECENT_FAILURES: u32 = 5;
+
+/// The body of `GET {path}/stats`.
+#[derive(Debug, Serialize)]
+struct StatsBody {
+    /// Items matching the filters.
+    total: i64,
+    /// Per grouped field, the count of matching items per value (see `storage::stats`).
+    counts: BTreeMap<&'static str, BTreeMap<String, i64>>,
+    /// Queued and running runs of the entity, and its newest failures (entities with a
+    /// tracked action only; not narrowed by the filters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runs: Option<Activity>,
+}
+
 async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let filters = parse_filters(E::DEF, query.as_deref())?;
-    let stats = crate::storage::stats::stats(&db, E::DEF, filters)
-        .await
-        .map_err(|e| store_error::<E>(StoreError::Database(e)))?;
-    Ok(json(StatusCode::OK, &stats, None))
+    let database = |e| store_error::<E>(StoreError::Database(e));
+    let counted = counts(&db, E::DEF, &filters).await.map_err(database)?;
+    let runs = match E::DEF.tracked_action {
+        Some(_) => Some(activity(&db, E::DEF, RECENT_FAILURES).await.map_err(database)?),
+        None => None,
+    };
+    Ok(json(StatusCode::OK, &StatsBody { total: counted.total, counts: counted.counts, runs }, None))
 }
 
 async fn create<E: Entity>(
@@ -243,35 +223,6 @@ fn store_error<E: Entity>(error: StoreError) -> ApiError {
     }
 }
 
-/// `415` unless the body is declared as JSON (`application/json` or any `+json` type, e.g.
-/// `application/merge-patch+json`, which PATCH also accepts).
-pub(crate) fn require_json(headers: &HeaderMap, merge_patch: bool) -> Result<(), ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
-    if is_json {
-        Ok(())
-    } else if merge_patch {
-        Err(ApiError::unsupported_media_type("application/merge-patch+json` or `application/json"))
-    } else {
-        Err(ApiError::unsupported_media_type("application/json"))
-    }
-}
-
-pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::payload_too_large(BODY_LIMIT)
-        } else {
-            ApiError::malformed_body(rejection.body_text())
-        }
-    })
-}
-
-fn etag(version: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
-}
-
 /// `If-Match` uses strong comparison (RFC 9110 §13.1.1): `*` or one of the listed tags.
 fn matches_etag(condition: &HeaderValue, version: i64) -> bool {
     let current = format!("\"{version}\"");
@@ -294,19 +245,5 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IfNoneMatch {
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(IfNoneMatch(parts.headers.get(header::IF_NONE_MATCH).cloned()))
-    }
-}
-
-fn json<T: Serialize>(status: StatusCode, body: &T, version: Option<i64>) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut response = (status, bytes).into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            if let Some(version) = version {
-                response.headers_mut().insert(header::ETAG, etag(version));
-            }
-            response
-        }
-        Err(e) => ApiError::internal(&e).into_response(),
     }
 }

@@ -1,12 +1,19 @@
-//! Layer 4: the HTTP API. Imports only the layers below it.
+//! Layer 4: the HTTP API, written once for every entity. Imports only the layers below it.
+//!
+//! Requests come in through [`params`] (query strings) and [`bodies`] (JSON bodies); every
+//! success goes out through [`responses`] and every failure as a [`problem::ApiError`].
 
 pub mod action_routes;
 pub mod bodies;
 pub mod entity_routes;
 pub mod params;
 pub mod problem;
+pub mod responses;
+pub mod service;
 // The workbench stays beside `runtime/ui/`, whose files it compiles in by relative path.
 #[path = "../workbench.rs"]
 pub mod workbench;
 
-pub use entity_routes::{BODY_LIMIT, DOCS_PATH, OPENAPI_PATH, STATS_SEGMENT, entity_routes, service};
+pub use bodies::BODY_LIMIT;
+pub use entity_routes::{STATS_SEGMENT, entity_routes};
+pub use service::{DOCS_PATH, OPENAPI_PATH, service};

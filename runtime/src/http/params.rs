@@ -1,4 +1,5 @@
-//! The list contract: query parameters → a checked [`ListQuery`].
+//! Query strings: the list contract's parameters → a checked [`ListQuery`], and the filters
+//! the statistics endpoint takes.
 //!
 //! - Filters: `field=value` for every non-JSON, non-sensitive field (an enum filter takes a
 //!   comma list: `sync_status=failed,pending`); `field__in=a,b`; `field__gt`, `__gte`,
@@ -11,94 +12,17 @@
 //!
 //! Unknown parameters, repeated parameters and bad values are errors, never ignored.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::http::problem::{ApiError, printable};
+use crate::http::problem::{ApiError, closest, printable};
 use crate::model::def::{EntityDef, FieldDef, FieldKind};
-use crate::model::value::SqlValue;
+use crate::model::list_query::{CursorBody, Filter, FilterOp, ListQuery, Position, Sort};
+use crate::model::value::{SqlType, SqlValue};
 
 /// Page size when `limit` is absent.
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page a client may ask for.
 pub const MAX_LIMIT: u32 = 500;
-
-/// A checked list request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListQuery {
-    /// Conditions, all of which must hold.
-    pub filters: Vec<Filter>,
-    /// The sort field and direction.
-    pub sort: Sort,
-    /// Page size.
-    pub limit: u32,
-    /// Rows to skip (offset pagination).
-    pub offset: u64,
-    /// Where the previous page ended (keyset pagination).
-    pub after: Option<Position>,
-    /// A fingerprint of the filters and sort, carried in cursors so a cursor cannot be
-    /// replayed against a different query.
-    pub fingerprint: String,
-}
-
-/// One filter condition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Filter {
-    /// The filtered field.
-    pub field: &'static FieldDef,
-    /// The comparison.
-    pub op: FilterOp,
-}
-
-/// Comparisons a filter can make.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FilterOp {
-    /// `field = v`
-    Eq(SqlValue),
-    /// `field IN (…)`
-    In(Vec<SqlValue>),
-    /// `field > v`
-    Gt(SqlValue),
-    /// `field >= v`
-    Gte(SqlValue),
-    /// `field < v`
-    Lt(SqlValue),
-    /// `field <= v`
-    Lte(SqlValue),
-    /// `field IS NULL` (true) or `IS NOT NULL` (false)
-    IsNull(bool),
-}
-
-/// Sort order: one field, then the primary key in the same direction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sort {
-    /// The field.
-    pub field: &'static FieldDef,
-    /// Descending (`sort=-field`).
-    pub descending: bool,
-}
-
-/// The sort key and id of the last row of a page.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Position {
-    /// The sort field's value in that row (`Null` for a NULL).
-    pub value: SqlValue,
-    /// That row's primary key.
-    pub id: uuid::Uuid,
-}
-
-/// What a cursor holds, base64url-encoded JSON. Opaque to clients.
-#[derive(Serialize, Deserialize)]
-struct CursorBody {
-    /// Fingerprint of the query that issued it.
-    q: String,
-    /// The sort value of the last row (JSON null for NULL).
-    v: serde_json::Value,
-    /// The id of the last row.
-    id: uuid::Uuid,
-}
 
 const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
 
@@ -259,8 +183,7 @@ fn unknown_parameter_of(def: &EntityDef, key: &str, paging: bool) -> ApiError {
     let valid = valid_parameters(def);
     let candidates =
         valid.iter().map(String::as_str).filter(|p| paging || !["limit", "offset", "cursor", "sort"].contains(p));
-    let hint =
-        crate::http::bodies::closest(key, candidates).map(|c| format!(" Did you mean `{c}`?")).unwrap_or_default();
+    let hint = closest(key, candidates).map(|c| format!(" Did you mean `{c}`?")).unwrap_or_default();
     let paging = if paging { "limit, offset, cursor, sort, and " } else { "" };
     ApiError::invalid_parameter(
         &printable(key),
@@ -344,27 +267,9 @@ fn fingerprint(raw: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// Encodes the position after `value`/`id` for the next page of the query `fingerprint`.
-pub fn encode_cursor(fingerprint: &str, value: &SqlValue, id: uuid::Uuid) -> String {
-    let v = match value {
-        SqlValue::Null(_) => serde_json::Value::Null,
-        SqlValue::Bool(b) => (*b).into(),
-        SqlValue::Int(i) => (*i).into(),
-        SqlValue::Float(f) => (*f).into(),
-        SqlValue::Text(s) => s.clone().into(),
-        SqlValue::Uuid(u) => u.to_string().into(),
-        SqlValue::Json(j) => j.clone(),
-        SqlValue::DateTime(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
-        SqlValue::Date(d) => d.to_string().into(),
-    };
-    let body = CursorBody { q: fingerprint.to_owned(), v, id };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).unwrap_or_default())
-}
-
 fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Result<Position, ApiError> {
     let invalid = || ApiError::invalid_parameter("cursor", "invalid", "is not a cursor issued by this list".to_owned());
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).map_err(|_| invalid())?;
-    let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let body = CursorBody::decode(cursor).ok_or_else(invalid)?;
     if body.q != fingerprint {
         return Err(ApiError::invalid_parameter(
             "cursor",
@@ -373,7 +278,7 @@ fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Resu
         ));
     }
     let value = match &body.v {
-        serde_json::Value::Null => SqlValue::Null(crate::storage::store::sql_type(sort_field.kind)),
+        serde_json::Value::Null => SqlValue::Null(SqlType::of(sort_field.kind)),
         serde_json::Value::String(s) => parse_value(sort_field, "cursor", s).map_err(|_| invalid())?,
         serde_json::Value::Bool(b) => SqlValue::Bool(*b),
         serde_json::Value::Number(n) if sort_field.kind == FieldKind::Integer => {

@@ -1,8 +1,10 @@
 //! Layer 1, the bottom: what an entity is, with no database and no HTTP. The static
-//! descriptions generated from the spec, column values, secrets, validation, timestamps, the
-//! serde adapters of generated types, and the error of generated enums.
+//! descriptions generated from the spec, column values, a checked list request, secrets,
+//! validation, timestamps and the clock, the serde adapters of generated types, and the error
+//! of generated enums.
 
 pub mod def;
+pub mod list_query;
 pub mod secret;
 pub mod serde_helpers;
 pub mod timestamp;

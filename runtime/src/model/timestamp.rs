@@ -1,8 +1,22 @@
-//! RFC 3339 text of UTC timestamps, written digit by digit. chrono formats through `fmt`,
-//! which costs more than encoding the rest of a row; entities carry several timestamps, and
-//! SQLite stores every one as text.
+//! Timestamps: the clock at the precision both databases store, and RFC 3339 text of UTC
+//! timestamps written digit by digit (chrono formats through `fmt`, which costs more than
+//! encoding the rest of a row; entities carry several timestamps, and SQLite stores every
+//! one as text).
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
+
+/// The current time at the precision both databases store (microseconds), so a response and
+/// a later read of the same row agree.
+pub fn now() -> DateTime<Utc> {
+    truncate_to_micros(Utc::now())
+}
+
+/// Both backends store microseconds. Truncating here (towards the past, whatever the epoch)
+/// makes them agree: sqlx would round towards PostgreSQL's 2000-01-01 epoch, and a leap second
+/// (`23:59:60`) becomes the next second on both.
+pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
 
 /// How many fractional-second digits to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use crate::model::def::FieldKind;
 use crate::model::secret::Secret;
 
 /// A column's storage type. NULLs carry one because PostgreSQL types every bind parameter.
@@ -26,6 +27,22 @@ pub enum SqlType {
     DateTime,
     /// `DATE`
     Date,
+}
+
+impl SqlType {
+    /// The storage type of a field kind.
+    pub fn of(kind: FieldKind) -> SqlType {
+        match kind {
+            FieldKind::Uuid => SqlType::Uuid,
+            FieldKind::String | FieldKind::Text | FieldKind::Enum(_) => SqlType::Text,
+            FieldKind::Integer => SqlType::Int,
+            FieldKind::Float => SqlType::Float,
+            FieldKind::Boolean => SqlType::Bool,
+            FieldKind::Json => SqlType::Json,
+            FieldKind::DateTime => SqlType::DateTime,
+            FieldKind::Date => SqlType::Date,
+        }
+    }
 }
 
 /// One column value.

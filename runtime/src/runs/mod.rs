@@ -1,6 +1,15 @@
-//! Layer 3: tracked runs (e.g. a data source's sync). Imports only [`crate::storage`] and
+//! Layer 3: tracked runs (e.g. a data source's sync): a queue and history in the database, a
+//! bounded worker pool, leases, and a scheduler. Imports only [`crate::storage`] and
 //! [`crate::model`].
 
 pub mod engine;
+pub mod history;
+pub mod queue;
+pub mod status;
+pub mod table;
 
-pub use engine::*;
+pub use engine::{Engine, EngineConfig, RunHandler, RunResult};
+pub use history::Activity;
+pub use queue::Enqueued;
+pub use status::{ItemStatus, Outcome, RunStatus, Trigger};
+pub use table::{RUNS_TABLE, Run};

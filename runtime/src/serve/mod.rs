@@ -1,5 +1,9 @@
-//! Layer 5, the top: running a generated service.
+//! Layer 5, the top: starting a generated service. The start-up migration, which puts the
+//! spec's tables and the runtime's own together, and serving with logging and graceful
+//! shutdown.
 
+pub mod migrate;
 pub mod server;
 
+pub use migrate::migrate;
 pub use server::{DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, serve, shutdown_signal};

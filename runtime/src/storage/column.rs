@@ -5,21 +5,40 @@
 //! borrow text where the field does not keep it (UUIDs, enums, timestamps, JSON), and build
 //! no intermediate values: decoding a row costs what a hand-written decoder costs.
 //!
-//! The storage formats are those of [`crate::storage::db`]: on SQLite, UUIDs, dates, timestamps
-//! ([`crate::storage::db::sqlite_timestamp`]) and JSON are text; on PostgreSQL they have their own
-//! types, and timestamps are truncated to microseconds on the way in.
+//! This file also owns the storage formats, which the database handle uses for its values too:
+//! on SQLite, UUIDs, dates, timestamps ([`sqlite_timestamp`]) and JSON ([`json_text`]) are
+//! text; on PostgreSQL they have their own types, and timestamps are truncated to
+//! microseconds on the way in.
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::{Arguments, Row, ValueRef};
 use uuid::Uuid;
 
 use crate::model::secret::Secret;
-use crate::storage::db::{json_text, sqlite_timestamp, truncate_to_micros};
+use crate::model::timestamp::{Buffer, Fraction, rfc3339, truncate_to_micros};
 
 pub use sqlx::postgres::{PgArguments, PgRow};
 pub use sqlx::sqlite::{SqliteArguments, SqliteRow};
+
+/// SQLite stores timestamps as fixed-width RFC 3339 text in UTC with microseconds, so text
+/// order is time order (indexes and keyset pagination rely on that) and precision matches
+/// PostgreSQL's.
+pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
+    let t = truncate_to_micros(t);
+    let mut buffer = Buffer::default();
+    match rfc3339(&t, Fraction::Micros, &mut buffer) {
+        Some(text) => text.to_owned(),
+        None => t.to_rfc3339_opts(SecondsFormat::Micros, true),
+    }
+}
+
+/// JSON as text for SQLite. `serde_json::to_string` writes straight into a buffer; `Display`
+/// (`to_string()`) goes through `fmt` piece by piece.
+pub fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
 
 /// Why a value could not be bound (sqlx's encoding error; it surfaces when the statement runs).
 pub type BindError = sqlx::error::BoxDynError;
@@ -287,5 +306,13 @@ mod tests {
         let secret = Option::<Secret<Uuid>>::read_sqlite(&row, 1).unwrap_err();
         assert_eq!(secret.index, 1);
         assert!(!secret.cause.contains("hunter2"), "{}", secret.cause);
+    }
+
+    #[test]
+    fn sqlite_timestamps_sort_as_text() {
+        let early = DateTime::parse_from_rfc3339("2026-01-01T00:00:05Z").unwrap().with_timezone(&Utc);
+        let later = DateTime::parse_from_rfc3339("2026-01-01T00:00:05.5Z").unwrap().with_timezone(&Utc);
+        assert_eq!(sqlite_timestamp(early), "2026-01-01T00:00:05.000000Z");
+        assert!(sqlite_timestamp(early) < sqlite_timestamp(later));
     }
 }

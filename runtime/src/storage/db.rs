@@ -1,6 +1,7 @@
-//! The database: SQLite (embedded default) or PostgreSQL, behind one handle, and the only
-//! place that turns [`SqlValue`]s into bind parameters and rows back into values. Entities
-//! skip the values: they bind and read their fields natively (see [`crate::storage::column`]).
+//! The database: SQLite (embedded default) or PostgreSQL, behind one handle; statements
+//! ([`Sql`]) and transactions ([`Tx`]); and the only place that turns [`SqlValue`]s into bind
+//! parameters and rows back into values. Entities skip the values: they bind and read their
+//! fields natively (see [`crate::storage::column`]).
 //!
 //! `sqlx::Any` cannot carry UUID, JSON or timestamp types, so this is an enum of the two
 //! pools; every statement is built by [`Sql`], which quotes identifiers (all of them checked
@@ -11,7 +12,7 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -20,7 +21,9 @@ use sqlx::sqlite::{
 use sqlx::{Arguments, AssertSqlSafe, Row as _};
 use uuid::Uuid;
 
+use crate::model::timestamp::truncate_to_micros;
 use crate::model::value::{SqlType, SqlValue};
+use crate::storage::column::{BindError, json_text, sqlite_timestamp};
 
 /// The database URL used when `DATABASE_URL` is not set: a SQLite file in the working
 /// directory, created on first start.
@@ -368,7 +371,7 @@ impl Sql {
         self
     }
 
-    fn record(&mut self, result: Result<(), crate::storage::column::BindError>) {
+    fn record(&mut self, result: Result<(), BindError>) {
         if let (Err(error), None) = (result, &self.error) {
             self.error = Some(error.to_string());
         }
@@ -481,7 +484,7 @@ impl Args {
     }
 }
 
-fn bind_sqlite(args: &mut SqliteArguments, value: SqlValue) -> Result<(), crate::storage::column::BindError> {
+fn bind_sqlite(args: &mut SqliteArguments, value: SqlValue) -> Result<(), BindError> {
     match value {
         SqlValue::Null(SqlType::Int | SqlType::Bool) => args.add(None::<i64>),
         SqlValue::Null(SqlType::Float) => args.add(None::<f64>),
@@ -497,13 +500,7 @@ fn bind_sqlite(args: &mut SqliteArguments, value: SqlValue) -> Result<(), crate:
     }
 }
 
-/// JSON as text for SQLite. `serde_json::to_string` writes straight into a buffer; `Display`
-/// (`to_string()`) goes through `fmt` piece by piece.
-pub(crate) fn json_text(value: &serde_json::Value) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::storage::column::BindError> {
+fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), BindError> {
     match value {
         SqlValue::Null(SqlType::Bool) => args.add(None::<bool>),
         SqlValue::Null(SqlType::Int) => args.add(None::<i64>),
@@ -522,25 +519,6 @@ fn bind_postgres(args: &mut PgArguments, value: SqlValue) -> Result<(), crate::s
         SqlValue::DateTime(t) => args.add(truncate_to_micros(t)),
         SqlValue::Date(d) => args.add(d),
     }
-}
-
-/// SQLite stores timestamps as fixed-width RFC 3339 text in UTC with microseconds, so text
-/// order is time order (indexes and keyset pagination rely on that) and precision matches
-/// PostgreSQL's.
-pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
-    let t = truncate_to_micros(t);
-    let mut buffer = crate::model::timestamp::Buffer::default();
-    match crate::model::timestamp::rfc3339(&t, crate::model::timestamp::Fraction::Micros, &mut buffer) {
-        Some(text) => text.to_owned(),
-        None => t.to_rfc3339_opts(SecondsFormat::Micros, true),
-    }
-}
-
-/// Both backends store microseconds. Truncating here (towards the past, whatever the epoch)
-/// makes them agree: sqlx would round towards PostgreSQL's 2000-01-01 epoch, and a leap second
-/// (`23:59:60`) becomes the next second on both.
-pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 fn decode_error(column: usize, message: impl std::fmt::Display) -> sqlx::Error {
@@ -621,13 +599,5 @@ mod tests {
         let mut numbered = Sql::new(Backend::Sqlite);
         numbered.push_placeholder(2).push(", ").push_placeholder(1);
         assert_eq!(numbered.text(), "?2, ?1");
-    }
-
-    #[test]
-    fn sqlite_timestamps_sort_as_text() {
-        let early = DateTime::parse_from_rfc3339("2026-01-01T00:00:05Z").unwrap().with_timezone(&Utc);
-        let later = DateTime::parse_from_rfc3339("2026-01-01T00:00:05.5Z").unwrap().with_timezone(&Utc);
-        assert_eq!(sqlite_timestamp(early), "2026-01-01T00:00:05.000000Z");
-        assert!(sqlite_timestamp(early) < sqlite_timestamp(later));
     }
 }

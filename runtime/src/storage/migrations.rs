@@ -8,6 +8,9 @@
 //! stored rows unreadable (enum values still in use, NULLs in a column becoming NOT NULL, a
 //! new required field without default on a table with rows) are refused either way.
 //!
+//! The runtime's own tables (runs) are created in the same pass, from statements the caller
+//! passes in (the start-up migration, `serve::migrate`, passes those of `runs::table`).
+//!
 //! Everything runs in one transaction (DDL is transactional on both backends), under an
 //! advisory lock on PostgreSQL so instances starting together migrate once. Each applied
 //! change set is recorded in `_entity_spec_migrations` with the spec's hash.
@@ -16,8 +19,9 @@ use chrono::Utc;
 
 use crate::model::def::{DefaultDef, EntityDef, FieldDef, FieldKind, Setter};
 use crate::model::value::{SqlType, SqlValue};
+use crate::storage::column::sqlite_timestamp;
 use crate::storage::db::{Backend, Db, Sql, Tx};
-use crate::storage::store::VERSION_COLUMN;
+use crate::storage::schema::{VERSION_COLUMN, column_type, index_name};
 
 /// The table recording applied migrations.
 pub const MIGRATIONS_TABLE: &str = "_entity_spec_migrations";
@@ -55,25 +59,13 @@ pub enum MigrateError {
     Database(#[from] sqlx::Error),
 }
 
-/// The name of an index: `<table>_<fields>_key` (unique) or `_idx`, shortened with a hash
-/// when longer than PostgreSQL's 63-character limit.
-pub fn index_name(table: &str, fields: &[&str], unique: bool) -> String {
-    let name = format!("{table}_{}_{}", fields.join("_"), if unique { "key" } else { "idx" });
-    if name.len() <= 63 {
-        return name;
-    }
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in name.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    format!("{}_{hash:08x}", &name[..54])
-}
-
-/// Brings the database to the spec. See the module docs for what is applied.
-pub async fn migrate(
+/// Brings the database to the spec, after creating the runtime's own tables with
+/// `runtime_tables` (idempotent statements for this backend). See the module docs for what is
+/// applied.
+pub async fn migrate_schema(
     db: &Db,
     entities: &[&'static EntityDef],
+    runtime_tables: Vec<Sql>,
     spec_hash: &str,
     options: MigrateOptions,
 ) -> Result<MigrationReport, MigrateError> {
@@ -90,7 +82,7 @@ pub async fn migrate(
     create.push(" (applied_at TEXT NOT NULL, spec_hash TEXT NOT NULL, changes TEXT NOT NULL)");
     tx.execute(create).await?;
 
-    for statement in crate::runs::engine::schema(backend) {
+    for statement in runtime_tables {
         tx.execute(statement).await?;
     }
     let mut plan = Plan::default();
@@ -135,30 +127,6 @@ struct ExistingColumn {
     name: String,
     declared_type: String,
     nullable: bool,
-}
-
-/// The declared type of a field's column. SQLite types are affinities, so each kind gets a
-/// distinct name with the affinity it needs (`…TEXT` keeps JSON like `123` from turning into
-/// a number) and type changes stay visible to the next migration.
-pub fn column_type(backend: Backend, kind: FieldKind) -> &'static str {
-    match (backend, kind) {
-        (Backend::Postgres, FieldKind::Uuid) => "uuid",
-        (Backend::Postgres, FieldKind::String | FieldKind::Text | FieldKind::Enum(_)) => "text",
-        (Backend::Postgres, FieldKind::Integer) => "bigint",
-        (Backend::Postgres, FieldKind::Float) => "double precision",
-        (Backend::Postgres, FieldKind::Boolean) => "boolean",
-        (Backend::Postgres, FieldKind::Json) => "jsonb",
-        (Backend::Postgres, FieldKind::DateTime) => "timestamp with time zone",
-        (Backend::Postgres, FieldKind::Date) => "date",
-        (Backend::Sqlite, FieldKind::Uuid) => "UUID_TEXT",
-        (Backend::Sqlite, FieldKind::String | FieldKind::Text | FieldKind::Enum(_)) => "TEXT",
-        (Backend::Sqlite, FieldKind::Integer) => "INTEGER",
-        (Backend::Sqlite, FieldKind::Float) => "REAL",
-        (Backend::Sqlite, FieldKind::Boolean) => "BOOLEAN",
-        (Backend::Sqlite, FieldKind::Json) => "JSON_TEXT",
-        (Backend::Sqlite, FieldKind::DateTime) => "DATETIME_TEXT",
-        (Backend::Sqlite, FieldKind::Date) => "DATE_TEXT",
-    }
 }
 
 async fn existing_columns(tx: &mut Tx, table: &str) -> Result<Vec<ExistingColumn>, sqlx::Error> {
@@ -527,24 +495,7 @@ fn push_literal(sql: &mut Sql, backend: Backend, literal: &SqlLiteral) {
         (SqlLiteral::Default(DefaultDef::Json(j)), Backend::Postgres) => format!("{}::jsonb", quoted(j)),
         (SqlLiteral::Default(DefaultDef::Json(j)), Backend::Sqlite) => quoted(j),
         (SqlLiteral::Timestamp(t), Backend::Postgres) => format!("{}::timestamptz", quoted(&t.to_rfc3339())),
-        (SqlLiteral::Timestamp(t), Backend::Sqlite) => quoted(&crate::storage::db::sqlite_timestamp(*t)),
+        (SqlLiteral::Timestamp(t), Backend::Sqlite) => quoted(&sqlite_timestamp(*t)),
     };
     sql.push(&text);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_names_fit_postgres() {
-        assert_eq!(index_name("raw_data_sources", &["name"], true), "raw_data_sources_name_key");
-        assert_eq!(
-            index_name("raw_data_sources", &["source_type", "is_active"], false),
-            "raw_data_sources_source_type_is_active_idx"
-        );
-        let long = index_name(&"t".repeat(60), &["a_long_field", "another"], false);
-        assert_eq!(long.len(), 63);
-        assert_ne!(long, index_name(&"t".repeat(60), &["a_long_field", "other"], false));
-    }
 }

@@ -1,11 +1,14 @@
 //! Layer 2: SQL. The database handle and its statements, how fields are stored in columns,
-//! the rows of entities (insert, read, replace, delete, list), statistics, schema migration,
-//! and the upkeep of SQLite's write-ahead log. Imports only [`crate::model`].
+//! the rows of entities (insert, read, replace, delete, list), the list SQL, statistics,
+//! schema migration, and the upkeep of SQLite's write-ahead log. Imports only
+//! [`crate::model`].
 
 pub mod column;
 pub mod db;
 pub mod entity;
+pub mod list_sql;
 pub mod migrations;
+pub mod schema;
 pub mod sqlite_wal;
 pub mod stats;
 pub mod store;

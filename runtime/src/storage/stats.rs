@@ -1,36 +1,28 @@
-//! The aggregate endpoint, `GET {path}/stats`: how many items match the list filters, how
-//! they split over each enum and boolean field, and, for entities with a tracked action, what
-//! their runs are doing. Counted with `GROUP BY` in the database, never by fetching rows.
+//! The counts behind the aggregate endpoint, `GET {path}/stats`: how many items match the list
+//! filters and how they split over each enum and boolean field. Counted with `GROUP BY` in the
+//! database, never by fetching rows. (What the entity's runs are doing comes from
+//! `runs::history`; the endpoint puts both together.)
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::http::params::Filter;
 use crate::model::def::{EntityDef, FieldDef, FieldKind};
+use crate::model::list_query::Filter;
 use crate::model::value::{SqlType, SqlValue};
-use crate::runs::engine::Activity;
 use crate::storage::db::{Db, Sql};
-use crate::storage::store::{count, push_filters, sql_type};
-
-/// How many of the newest failed runs the statistics carry.
-pub const RECENT_FAILURES: u32 = 5;
+use crate::storage::list_sql::push_filters;
+use crate::storage::store::count;
 
 /// The key under which items without a value are counted.
 const NULL_KEY: &str = "null";
 
-/// The body of `GET {path}/stats`.
-#[derive(Debug, Serialize)]
-pub struct Stats {
+/// How the items that pass a set of filters split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts {
     /// Items matching the filters.
     pub total: i64,
     /// Per grouped field, the count of matching items per value: every enum value (and
     /// `true`/`false` for booleans) is present, zero included, and `null` for optional fields.
     pub counts: BTreeMap<&'static str, BTreeMap<String, i64>>,
-    /// Queued and running runs of the entity, and its newest failures (entities with a
-    /// tracked action only; not narrowed by the filters).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub runs: Option<Activity>,
 }
 
 /// Fields the statistics split by: enum and boolean fields that may be filtered on.
@@ -38,16 +30,16 @@ pub fn grouped_fields(def: &EntityDef) -> impl Iterator<Item = &'static FieldDef
     def.filterable_fields().filter(|f| matches!(f.kind, FieldKind::Enum(_) | FieldKind::Boolean))
 }
 
-/// Counts the items of `def` that pass `filters`.
-pub async fn stats(db: &Db, def: &'static EntityDef, filters: Vec<Filter>) -> Result<Stats, sqlx::Error> {
+/// Counts the items of `def` that pass `filters`, in all and per value of each grouped field.
+pub async fn counts(db: &Db, def: &'static EntityDef, filters: &[Filter]) -> Result<Counts, sqlx::Error> {
     let mut counts = BTreeMap::new();
     let mut total = None;
     for field in grouped_fields(def) {
         let mut sql = Sql::new(db.backend());
         sql.push("SELECT ").push_ident(field.name).push(", COUNT(*) FROM ").push_ident(def.table);
-        push_filters(&mut sql, &filters);
+        push_filters(&mut sql, filters);
         sql.push(" GROUP BY ").push_ident(field.name);
-        let rows = db.fetch_all(sql, &[sql_type(field.kind), SqlType::Int]).await?;
+        let rows = db.fetch_all(sql, &[SqlType::of(field.kind), SqlType::Int]).await?;
         let by_value = count_by_value(field, rows);
         // Every item falls in exactly one group, so the first split also gives the total.
         total.get_or_insert_with(|| by_value.values().sum());
@@ -55,13 +47,9 @@ pub async fn stats(db: &Db, def: &'static EntityDef, filters: Vec<Filter>) -> Re
     }
     let total = match total {
         Some(total) => total,
-        None => count(db, def, &filters).await?,
+        None => count(db, def, filters).await?,
     };
-    let runs = match def.tracked_action {
-        Some(_) => Some(crate::runs::engine::activity(db, def, RECENT_FAILURES).await?),
-        None => None,
-    };
-    Ok(Stats { total, counts, runs })
+    Ok(Counts { total, counts })
 }
 
 /// Grouped rows as a map with every possible value present, so clients see a stable shape.

@@ -1,4 +1,6 @@
-//! Persistence of entities: the same SQL for every entity, built from its [`EntityDef`].
+//! Persistence of entities: insert, read, replace, delete and list, the same SQL for every
+//! entity, built from its [`EntityDef`] (a list's statement is built in
+//! [`crate::storage::list_sql`]).
 //!
 //! Every table has a hidden `_version` column (field names cannot start with `_`), bumped on
 //! each write: it is the ETag, and the compare-and-swap that keeps concurrent read-modify-write
@@ -6,15 +8,14 @@
 
 use uuid::Uuid;
 
-use crate::http::params::{Filter, FilterOp, ListQuery, encode_cursor};
-use crate::model::def::{EntityDef, FieldKind};
+use crate::model::def::EntityDef;
+use crate::model::list_query::{Filter, ListQuery, encode_cursor};
 use crate::model::value::{DecodeError, SqlType, SqlValue};
 use crate::storage::column::{Column, ColumnError};
 use crate::storage::db::{Db, Row, Rows, Sql, shared_text};
 use crate::storage::entity::Entity;
-
-/// The hidden optimistic-concurrency column.
-pub const VERSION_COLUMN: &str = "_version";
+use crate::storage::list_sql::{count_matching, select_page};
+use crate::storage::schema::{VERSION_COLUMN, index_name, push_entity_columns};
 
 /// An entity as stored, with its version.
 #[derive(Debug, Clone)]
@@ -50,37 +51,13 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
-/// The storage type of a field kind.
-pub fn sql_type(kind: FieldKind) -> SqlType {
-    match kind {
-        FieldKind::Uuid => SqlType::Uuid,
-        FieldKind::String | FieldKind::Text | FieldKind::Enum(_) => SqlType::Text,
-        FieldKind::Integer => SqlType::Int,
-        FieldKind::Float => SqlType::Float,
-        FieldKind::Boolean => SqlType::Bool,
-        FieldKind::Json => SqlType::Json,
-        FieldKind::DateTime => SqlType::DateTime,
-        FieldKind::Date => SqlType::Date,
-    }
-}
-
-fn push_columns(sql: &mut Sql, def: &EntityDef) {
-    for (i, field) in def.fields.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push_ident(field.name);
-    }
-    sql.push(", ").push_ident(VERSION_COLUMN);
-}
-
 /// Names the column of a decoding failure: the fields in order, then `_version`.
 fn decode_error(def: &EntityDef, error: ColumnError) -> StoreError {
     let column = def.fields.get(error.index).map_or(VERSION_COLUMN, |f| f.name);
     DecodeError { column, cause: error.cause }.into()
 }
 
-/// Reads a row selected with [`push_columns`]: the entity with the generated decoder, then
+/// Reads a row selected with [`push_entity_columns`]: the entity with the generated decoder, then
 /// `_version`.
 fn decode<E: Entity>(row: &Row) -> Result<Versioned<E>, StoreError> {
     let version_index = E::DEF.fields.len();
@@ -108,13 +85,13 @@ pub async fn insert<E: Entity>(db: &Db, entity: &E) -> Result<Versioned<E>, Stor
     let text = shared_text(def, backend, "insert", || {
         let mut sql = Sql::new(backend);
         sql.push("INSERT INTO ").push_ident(def.table).push(" (");
-        push_columns(&mut sql, def);
+        push_entity_columns(&mut sql, def);
         sql.push(") VALUES (");
         for number in 1..=def.fields.len() {
             sql.push_placeholder(number).push(", ");
         }
         sql.push("1) RETURNING ");
-        push_columns(&mut sql, def);
+        push_entity_columns(&mut sql, def);
         sql
     });
     let mut sql = Sql::shared(backend, text);
@@ -130,7 +107,7 @@ pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, S
     let text = shared_text(def, backend, "get", || {
         let mut sql = Sql::new(backend);
         sql.push("SELECT ");
-        push_columns(&mut sql, def);
+        push_entity_columns(&mut sql, def);
         sql.push(" FROM ").push_ident(def.table).push(" WHERE ").push_ident(def.primary_key().name).push(" = ");
         sql.push_bind(SqlValue::Uuid(id));
         sql
@@ -169,7 +146,7 @@ pub async fn replace<E: Entity>(
         sql.push(" WHERE ").push_ident(key).push(" = ").push_placeholder(key_number);
         sql.push(" AND ").push_ident(VERSION_COLUMN).push(" = ").push_placeholder(def.fields.len() + 1);
         sql.push(" RETURNING ");
-        push_columns(&mut sql, def);
+        push_entity_columns(&mut sql, def);
         sql
     });
     let mut sql = Sql::shared(backend, text);
@@ -198,20 +175,7 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
 
     let total = count(db, def, &query.filters).await?;
 
-    let mut sql = Sql::new(backend);
-    sql.push("SELECT ");
-    push_columns(&mut sql, def);
-    sql.push(" FROM ").push_ident(def.table);
-    push_where(&mut sql, def, query, true);
-    push_order(&mut sql, def, query);
-    // One extra row tells whether a next page exists without a second query. Written as
-    // literals (validated integers, never text): a bound LIMIT makes SQLite re-prepare the
-    // statement on every request.
-    sql.push(&format!(" LIMIT {}", u64::from(query.limit) + 1));
-    if query.offset > 0 {
-        sql.push(&format!(" OFFSET {}", query.offset.min(i64::MAX as u64)));
-    }
-    let mut rows = db.fetch_rows(sql).await?;
+    let mut rows = db.fetch_rows(select_page(backend, def, query)).await?;
     let has_more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
 
@@ -219,7 +183,7 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
         Some(last) if has_more => {
             let sort_index = def.position(query.sort.field.name).unwrap_or(0);
             let key_index = def.position(def.primary_key().name).unwrap_or(0);
-            let value = rows.value(last, sort_index, sql_type(query.sort.field.kind))?;
+            let value = rows.value(last, sort_index, SqlType::of(query.sort.field.kind))?;
             let id = match rows.value(last, key_index, SqlType::Uuid)? {
                 Some(SqlValue::Uuid(id)) => id,
                 _ => Uuid::nil(),
@@ -233,112 +197,17 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
 }
 
 /// How many rows of `def` pass `filters`.
-pub(crate) async fn count(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, sqlx::Error> {
-    let mut sql = Sql::new(db.backend());
-    sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
-    push_filters(&mut sql, filters);
-    Ok(match db.fetch_optional(sql, &[SqlType::Int]).await?.and_then(|mut row| row.pop()) {
-        Some(SqlValue::Int(total)) => total,
-        _ => 0,
-    })
-}
-
-/// The list's conditions: the filters and, when `with_position`, the keyset position.
-fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
-    let filtered = push_filters(sql, &query.filters);
-    if let (true, Some(after)) = (with_position, &query.after) {
-        sql.push(if filtered { " AND " } else { " WHERE " });
-        push_after(sql, def, query, after);
-    }
-}
-
-/// ` WHERE` and every filter condition, joined by `AND`; nothing without filters. Returns
-/// whether it wrote a `WHERE`.
-pub(crate) fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
-    for (i, filter) in filters.iter().enumerate() {
-        sql.push(if i == 0 { " WHERE " } else { " AND " });
-        let column = filter.field.name;
-        let compare = |sql: &mut Sql, op: &str, value: &SqlValue| {
-            sql.push_ident(column).push(op).push_bind(value.clone());
-        };
-        match &filter.op {
-            FilterOp::Eq(value) => compare(sql, " = ", value),
-            FilterOp::Gt(value) => compare(sql, " > ", value),
-            FilterOp::Gte(value) => compare(sql, " >= ", value),
-            FilterOp::Lt(value) => compare(sql, " < ", value),
-            FilterOp::Lte(value) => compare(sql, " <= ", value),
-            FilterOp::IsNull(true) => {
-                sql.push_ident(column).push(" IS NULL");
-            }
-            FilterOp::IsNull(false) => {
-                sql.push_ident(column).push(" IS NOT NULL");
-            }
-            FilterOp::In(values) => {
-                sql.push_ident(column).push(" IN (");
-                for (i, value) in values.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push_bind(value.clone());
-                }
-                sql.push(")");
-            }
-        }
-    }
-    !filters.is_empty()
-}
-
-/// The keyset condition "comes after `after` in the sort order". Rows are ordered by the sort
-/// field (NULLs last ascending, first descending, the same on both backends), then the key.
-fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &crate::http::params::Position) {
-    let key = def.primary_key().name;
-    let column = query.sort.field.name;
-    let (greater, id) = (if query.sort.descending { " < " } else { " > " }, SqlValue::Uuid(after.id));
-    if column == key {
-        sql.push_ident(key).push(greater).push_bind(id);
-        return;
-    }
-    let row_compare = |sql: &mut Sql| {
-        sql.push("(").push_ident(column).push(", ").push_ident(key).push(")").push(greater);
-        sql.push("(").push_bind(after.value.clone()).push(", ").push_bind(id.clone()).push(")");
-    };
-    match (&after.value, query.sort.descending) {
-        // Within the NULL group only the key orders rows.
-        (SqlValue::Null(_), false) => {
-            sql.push("(")
-                .push_ident(column)
-                .push(" IS NULL AND ")
-                .push_ident(key)
-                .push(greater)
-                .push_bind(id.clone())
-                .push(")");
-        }
-        (SqlValue::Null(_), true) => {
-            sql.push("((").push_ident(column).push(" IS NULL AND ").push_ident(key).push(greater).push_bind(id.clone());
-            sql.push(") OR ").push_ident(column).push(" IS NOT NULL)");
-        }
-        // Ascending, NULLs come after every value.
-        (_, false) if query.sort.field.nullable => {
-            sql.push("(");
-            row_compare(sql);
-            sql.push(" OR ").push_ident(column).push(" IS NULL)");
-        }
-        _ => row_compare(sql),
-    }
-}
-
-fn push_order(sql: &mut Sql, def: &EntityDef, query: &ListQuery) {
-    let key = def.primary_key().name;
-    let direction = if query.sort.descending { " DESC" } else { " ASC" };
-    sql.push(" ORDER BY ");
-    if query.sort.field.name != key {
-        sql.push_ident(query.sort.field.name).push(direction);
-        if query.sort.field.nullable {
-            sql.push(if query.sort.descending { " NULLS FIRST" } else { " NULLS LAST" });
-        }
-        sql.push(", ");
-    }
-    sql.push_ident(key).push(direction);
+pub async fn count(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, sqlx::Error> {
+    Ok(
+        match db
+            .fetch_optional(count_matching(db.backend(), def, filters), &[SqlType::Int])
+            .await?
+            .and_then(|mut row| row.pop())
+        {
+            Some(SqlValue::Int(total)) => total,
+            _ => 0,
+        },
+    )
 }
 
 /// Turns a unique violation into [`StoreError::Unique`] naming the fields: PostgreSQL names
@@ -349,9 +218,9 @@ fn map_unique(def: &'static EntityDef, error: sqlx::Error) -> StoreError {
         return error.into();
     }
     let constraints = def.unique_constraints();
-    let from_index = db_error.constraint().and_then(|name| {
-        constraints.iter().find(|fields| crate::storage::migrations::index_name(def.table, fields, true) == name)
-    });
+    let from_index = db_error
+        .constraint()
+        .and_then(|name| constraints.iter().find(|fields| index_name(def.table, fields, true) == name));
     let from_message = || {
         // SQLite: "UNIQUE constraint failed: raw_data_sources.name, raw_data_sources.kind"
         let message = db_error.message();

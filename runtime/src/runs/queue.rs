@@ -1,0 +1,333 @@
+//! The queue of runs in the database: where runs are enqueued (one item, or every active or
+//! due item), claimed by a worker, kept alive by lease renewal, finished, and
+//! failed when their worker stopped. The item's status field follows each step.
+//!
+//! A partial unique index allows one queued or running run per item, so the same item never
+//! runs twice at once, whichever instance enqueued it. Workers claim runs with
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL (instances share the queue) and hold a lease they
+//! renew while working; a run whose lease expired (its process died) is failed by the next
+//! recovery pass, which also releases its item.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::model::def::{EntityDef, Setter, TrackingDef};
+use crate::model::timestamp::now;
+use crate::model::value::{SqlType, SqlValue};
+use crate::runs::status::{ItemStatus, Outcome, RunStatus, Trigger};
+use crate::runs::table::{RUN_TYPES, RUNS_TABLE, Run, decode_run, push_run_columns};
+use crate::storage::db::{Backend, Db, Sql};
+use crate::storage::schema::VERSION_COLUMN;
+
+/// Outcome of asking for a run.
+#[derive(Debug)]
+pub enum Enqueued {
+    /// Queued; here is the run.
+    Queued(Run),
+    /// The item already has a queued or running run.
+    AlreadyActive,
+}
+
+/// Queues a run of `action` for one item. The partial unique index turns a concurrent or
+/// repeated request into [`Enqueued::AlreadyActive`].
+pub async fn enqueue(
+    db: &Db,
+    def: &EntityDef,
+    item_id: Uuid,
+    action: &str,
+    trigger: Trigger,
+) -> Result<Enqueued, sqlx::Error> {
+    let now = now();
+    let mut sql = Sql::new(db.backend());
+    sql.push("INSERT INTO ")
+        .push_ident(RUNS_TABLE)
+        .push(" (\"id\", \"entity\", \"item_id\", \"action\", \"trigger\", \"status\", \"queued_at\") VALUES (");
+    let id = Uuid::now_v7();
+    for (i, value) in [
+        SqlValue::Uuid(id),
+        SqlValue::Text(def.name.to_owned()),
+        SqlValue::Uuid(item_id),
+        SqlValue::Text(action.to_owned()),
+        SqlValue::Text(trigger.as_str().to_owned()),
+        SqlValue::Text(RunStatus::Queued.as_str().to_owned()),
+        SqlValue::DateTime(now),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_bind(value);
+    }
+    sql.push(") ON CONFLICT DO NOTHING");
+    if db.execute(sql).await? == 0 {
+        return Ok(Enqueued::AlreadyActive);
+    }
+    if let Some(tracking) = def.tracking {
+        mark_pending(db, def, tracking, item_id, id).await?;
+    }
+    Ok(Enqueued::Queued(Run {
+        id,
+        item_id,
+        action: action.to_owned(),
+        trigger,
+        status: RunStatus::Queued,
+        queued_at: now,
+        started_at: None,
+        finished_at: None,
+        duration_ms: None,
+        message: None,
+    }))
+}
+
+/// Queues `action` for every active item that has no active run; returns how many were
+/// queued. Work goes in batches so 10,000 items are a few dozen statements.
+pub async fn enqueue_all(db: &Db, def: &EntityDef, action: &str, trigger: Trigger) -> Result<u64, sqlx::Error> {
+    let ids = active_item_ids(db, def, None).await?;
+    let mut queued = 0;
+    for id in ids {
+        if let Enqueued::Queued(_) = enqueue(db, def, id, action, trigger).await? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues a scheduled run of `action` for every active item whose refresh interval has passed
+/// at `now` (entities without an interval field are never scheduled); returns how many were
+/// queued.
+pub async fn enqueue_due(db: &Db, def: &EntityDef, action: &str, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let ids = active_item_ids(db, def, Some(now)).await?;
+    let mut queued = 0;
+    for id in ids {
+        if let Ok(Enqueued::Queued(_)) = enqueue(db, def, id, action, Trigger::Scheduled).await {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Ids of active items (all items when the entity declares no active flag), optionally only
+/// those due for a scheduled run at `due_at`.
+async fn active_item_ids(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>) -> Result<Vec<Uuid>, sqlx::Error> {
+    let key = def.primary_key().name;
+    let mut sql = Sql::new(db.backend());
+    sql.push("SELECT ").push_ident(key).push(" FROM ").push_ident(def.table).push(" WHERE 1 = 1");
+    if let Some(active) = def.tracking.and_then(|t| t.active) {
+        sql.push(" AND ").push_ident(active).push(" = ").push_bind(SqlValue::Bool(true));
+    }
+    if let (Some(now), Some(tracking)) = (due_at, def.tracking) {
+        let Some(interval) = tracking.interval else { return Ok(Vec::new()) };
+        let last = tracking.last_run;
+        sql.push(" AND (").push_ident(last).push(" IS NULL OR ");
+        match db.backend() {
+            Backend::Postgres => {
+                sql.push_ident(last)
+                    .push(" + ")
+                    .push_ident(interval)
+                    .push(" * INTERVAL '1 second' <= ")
+                    .push_bind(SqlValue::DateTime(now));
+            }
+            Backend::Sqlite => {
+                sql.push("CAST(strftime('%s', ")
+                    .push_ident(last)
+                    .push(") AS INTEGER) + ")
+                    .push_ident(interval)
+                    .push(" <= ");
+                sql.push_bind(SqlValue::Int(now.timestamp()));
+            }
+        }
+        sql.push(")");
+    }
+    let rows = db.fetch_all(sql, &[SqlType::Uuid]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut row| match row.pop() {
+            Some(SqlValue::Uuid(id)) => Some(id),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Marks the item `pending`, unless a worker already picked the run up: a fast worker may
+/// have claimed (or even finished) it since it was inserted, and its status must win.
+async fn mark_pending(
+    db: &Db,
+    def: &EntityDef,
+    tracking: &TrackingDef,
+    item_id: Uuid,
+    run_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new(db.backend());
+    sql.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
+    sql.push_bind(SqlValue::Text(ItemStatus::Pending.as_str().to_owned())).push(", ");
+    sql.push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
+    sql.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(item_id));
+    sql.push(" AND EXISTS (SELECT 1 FROM ")
+        .push_ident(RUNS_TABLE)
+        .push(" WHERE \"id\" = ")
+        .push_bind(SqlValue::Uuid(run_id));
+    sql.push(" AND \"status\" = ").push_bind(SqlValue::Text(RunStatus::Queued.as_str().to_owned())).push(")");
+    db.execute(sql).await.map(|_| ())
+}
+
+/// Sets the item's status field (and bumps its version, so ETags see the change).
+pub async fn set_item_status(
+    db: &Db,
+    def: &EntityDef,
+    tracking: &TrackingDef,
+    item_id: Uuid,
+    status: ItemStatus,
+) -> Result<(), sqlx::Error> {
+    let mut sql = Sql::new(db.backend());
+    sql.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
+    sql.push_bind(SqlValue::Text(status.as_str().to_owned()));
+    sql.push(", ").push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
+    sql.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(item_id));
+    db.execute(sql).await.map(|_| ())
+}
+
+/// Claims the oldest queued run of `def` for `owner`, leased for `lease`, or `None` when
+/// nothing is queued.
+pub async fn claim(db: &Db, def: &EntityDef, owner: &str, lease: Duration) -> Result<Option<Run>, sqlx::Error> {
+    let now = now();
+    let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    let queued = || SqlValue::Text(RunStatus::Queued.as_str().to_owned());
+    let backend = db.backend();
+    let mut sql = Sql::new(backend);
+    sql.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
+    sql.push_bind(SqlValue::Text(RunStatus::Running.as_str().to_owned()));
+    sql.push(", \"started_at\" = ").push_bind(SqlValue::DateTime(now));
+    sql.push(", \"lease_owner\" = ").push_bind(SqlValue::Text(owner.to_owned()));
+    sql.push(", \"lease_expires_at\" = ").push_bind(SqlValue::DateTime(lease_until));
+    sql.push(" WHERE \"id\" = (SELECT \"id\" FROM ").push_ident(RUNS_TABLE);
+    sql.push(" WHERE \"status\" = ").push_bind(queued());
+    sql.push(" AND \"entity\" = ").push_bind(SqlValue::Text(def.name.to_owned()));
+    sql.push(" ORDER BY \"queued_at\" LIMIT 1");
+    if backend == Backend::Postgres {
+        // Instances sharing the queue each skip the rows another is claiming.
+        sql.push(" FOR UPDATE SKIP LOCKED");
+    }
+    sql.push(") AND \"status\" = ").push_bind(queued()).push(" RETURNING ");
+    push_run_columns(&mut sql);
+    Ok(db.fetch_optional(sql, RUN_TYPES).await?.and_then(decode_run))
+}
+
+/// Extends the lease of a running run by `lease` from now; returns whether the run was still
+/// running (and so still this worker's).
+pub async fn renew_lease(db: &Db, run_id: Uuid, lease: Duration) -> Result<bool, sqlx::Error> {
+    let until = now() + chrono::Duration::from_std(lease).unwrap_or_default();
+    let mut sql = Sql::new(db.backend());
+    sql.push("UPDATE ")
+        .push_ident(RUNS_TABLE)
+        .push(" SET \"lease_expires_at\" = ")
+        .push_bind(SqlValue::DateTime(until));
+    sql.push(" WHERE \"id\" = ").push_bind(SqlValue::Uuid(run_id));
+    sql.push(" AND \"status\" = ").push_bind(SqlValue::Text(RunStatus::Running.as_str().to_owned()));
+    Ok(db.execute(sql).await? == 1)
+}
+
+/// How a run ended, as [`finish`] records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEnd {
+    /// Success or failure.
+    pub outcome: Outcome,
+    /// What the work reported (stored and shown: never a secret).
+    pub message: String,
+    /// How long it ran.
+    pub duration_ms: i64,
+    /// Client fields the work changed on the item (position in field order, new value); saved
+    /// with the item's status.
+    pub changes: Vec<(usize, SqlValue)>,
+}
+
+/// Records the end of a run: the item (its status, last run, error, and the fields the work
+/// changed), then the run row.
+pub async fn finish(db: &Db, def: &EntityDef, run: &Run, end: RunEnd) -> Result<(), sqlx::Error> {
+    let now = now();
+    if let Some(tracking) = def.tracking {
+        db.execute(finish_item(db.backend(), def, tracking, run.item_id, &end, now)).await?;
+    }
+    let mut done = Sql::new(db.backend());
+    done.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
+    done.push_bind(SqlValue::Text(end.outcome.run_status().as_str().to_owned()));
+    done.push(", \"finished_at\" = ").push_bind(SqlValue::DateTime(now));
+    done.push(", \"duration_ms\" = ").push_bind(SqlValue::Int(end.duration_ms));
+    done.push(", \"message\" = ").push_bind(SqlValue::Text(end.message));
+    done.push(", \"lease_owner\" = NULL, \"lease_expires_at\" = NULL WHERE \"id\" = ")
+        .push_bind(SqlValue::Uuid(run.id));
+    db.execute(done).await.map(|_| ())
+}
+
+/// The item's side of [`finish`].
+fn finish_item(
+    backend: Backend,
+    def: &EntityDef,
+    tracking: &TrackingDef,
+    item_id: Uuid,
+    end: &RunEnd,
+    now: DateTime<Utc>,
+) -> Sql {
+    let mut item = Sql::new(backend);
+    item.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
+    item.push_bind(SqlValue::Text(end.outcome.item_status().as_str().to_owned()));
+    item.push(", ").push_ident(tracking.last_run).push(" = ").push_bind(SqlValue::DateTime(now));
+    if let Some(error) = tracking.error {
+        let value = match end.outcome {
+            Outcome::Failed => SqlValue::Text(end.message.clone()),
+            Outcome::Success => SqlValue::Null(SqlType::Text),
+        };
+        item.push(", ").push_ident(error).push(" = ").push_bind(value);
+    }
+    for (index, value) in &end.changes {
+        let Some(field) = def.fields.get(*index) else { continue };
+        if tracking.manages(field.name) || field.setter != Setter::Client {
+            continue;
+        }
+        item.push(", ").push_ident(field.name).push(" = ").push_bind(value.clone());
+    }
+    item.push(", ").push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
+    item.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(item_id));
+    item
+}
+
+/// Fails the runs of `def` whose lease expired (their process stopped) and releases their
+/// items; returns how many.
+pub async fn recover_expired(db: &Db, def: &EntityDef) -> Result<u64, sqlx::Error> {
+    let now = now();
+    let message = "the worker running it stopped before finishing (lease expired)";
+    let mut sql = Sql::new(db.backend());
+    sql.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
+    sql.push_bind(SqlValue::Text(RunStatus::Failed.as_str().to_owned()));
+    sql.push(", \"finished_at\" = ").push_bind(SqlValue::DateTime(now));
+    sql.push(", \"message\" = ").push_bind(SqlValue::Text(message.to_owned()));
+    sql.push(", \"lease_owner\" = NULL, \"lease_expires_at\" = NULL WHERE \"status\" = ");
+    sql.push_bind(SqlValue::Text(RunStatus::Running.as_str().to_owned()));
+    sql.push(" AND \"entity\" = ").push_bind(SqlValue::Text(def.name.to_owned()));
+    sql.push(" AND \"lease_expires_at\" < ").push_bind(SqlValue::DateTime(now)).push(" RETURNING \"item_id\"");
+    let rows = db.fetch_all(sql, &[SqlType::Uuid]).await?;
+    if let Some(tracking) = def.tracking {
+        for row in &rows {
+            if let Some(SqlValue::Uuid(item_id)) = row.first() {
+                db.execute(release_item(db.backend(), def, tracking, *item_id, message)).await?;
+            }
+        }
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Marks an item whose run was lost as failed, with `message` as its error.
+fn release_item(backend: Backend, def: &EntityDef, tracking: &TrackingDef, item_id: Uuid, message: &str) -> Sql {
+    let mut item = Sql::new(backend);
+    item.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
+    item.push_bind(SqlValue::Text(ItemStatus::Failed.as_str().to_owned()));
+    if let Some(error) = tracking.error {
+        item.push(", ").push_ident(error).push(" = ").push_bind(SqlValue::Text(message.to_owned()));
+    }
+    item.push(", ").push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
+    item.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(item_id));
+    item
+}

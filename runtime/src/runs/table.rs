@@ -1,0 +1,162 @@
+//! The runs table, `_entity_spec_runs`: its DDL (run by the start-up migration), the [`Run`]
+//! a row decodes to, and the column list every query of it selects.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::model::def::FieldKind;
+use crate::model::value::{SqlType, SqlValue};
+use crate::runs::status::{RunStatus, Trigger};
+use crate::storage::db::{Backend, Sql};
+use crate::storage::schema::column_type;
+
+/// The table of runs.
+pub const RUNS_TABLE: &str = "_entity_spec_runs";
+
+/// One run as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    /// Run id.
+    pub id: Uuid,
+    /// The item it runs for.
+    pub item_id: Uuid,
+    /// The action, e.g. `sync`.
+    pub action: String,
+    /// Why it was started.
+    pub trigger: Trigger,
+    /// Where it is in its life.
+    pub status: RunStatus,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When a worker started it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// What the run reported (its outcome or its error, never a secret).
+    pub message: Option<String>,
+}
+
+/// The columns of a [`Run`], in the order [`decode_run`] reads them.
+const RUN_COLUMNS: &[&str] = &[
+    "id",
+    "item_id",
+    "action",
+    "trigger",
+    "status",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "message",
+];
+
+/// The types of [`RUN_COLUMNS`], to read rows with.
+pub const RUN_TYPES: &[SqlType] = &[
+    SqlType::Uuid,
+    SqlType::Uuid,
+    SqlType::Text,
+    SqlType::Text,
+    SqlType::Text,
+    SqlType::DateTime,
+    SqlType::DateTime,
+    SqlType::DateTime,
+    SqlType::Int,
+    SqlType::Text,
+];
+
+/// A run from a row read with [`RUN_TYPES`]; `None` if the row does not hold one.
+pub fn decode_run(row: Vec<SqlValue>) -> Option<Run> {
+    let mut values = row.into_iter();
+    let mut next = || values.next();
+    let uuid = |v: Option<SqlValue>| match v {
+        Some(SqlValue::Uuid(u)) => Some(u),
+        _ => None,
+    };
+    let text = |v: Option<SqlValue>| match v {
+        Some(SqlValue::Text(t)) => Some(t),
+        _ => None,
+    };
+    let time = |v: Option<SqlValue>| match v {
+        Some(SqlValue::DateTime(t)) => Some(t),
+        _ => None,
+    };
+    Some(Run {
+        id: uuid(next())?,
+        item_id: uuid(next())?,
+        action: text(next())?,
+        trigger: Trigger::from_name(&text(next())?)?,
+        status: RunStatus::from_name(&text(next())?)?,
+        queued_at: time(next())?,
+        started_at: time(next()),
+        finished_at: time(next()),
+        duration_ms: match next() {
+            Some(SqlValue::Int(ms)) => Some(ms),
+            _ => None,
+        },
+        message: text(next()),
+    })
+}
+
+/// Appends the columns of a [`Run`], comma-separated.
+pub fn push_run_columns(sql: &mut Sql) {
+    for (i, column) in RUN_COLUMNS.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_ident(column);
+    }
+}
+
+/// Statements that create the runs table and its indexes (run by the start-up migration).
+pub fn schema(backend: Backend) -> Vec<Sql> {
+    let column = |kind| column_type(backend, kind);
+    let mut create = Sql::new(backend);
+    create.push("CREATE TABLE IF NOT EXISTS ").push_ident(RUNS_TABLE).push(" (");
+    let columns: [(&str, &str, bool); 12] = [
+        ("id", column(FieldKind::Uuid), true),
+        ("entity", column(FieldKind::Text), true),
+        ("item_id", column(FieldKind::Uuid), true),
+        ("action", column(FieldKind::Text), true),
+        ("trigger", column(FieldKind::Text), true),
+        ("status", column(FieldKind::Text), true),
+        ("queued_at", column(FieldKind::DateTime), true),
+        ("started_at", column(FieldKind::DateTime), false),
+        ("finished_at", column(FieldKind::DateTime), false),
+        ("duration_ms", column(FieldKind::Integer), false),
+        ("message", column(FieldKind::Text), false),
+        ("lease_owner", column(FieldKind::Text), false),
+    ];
+    for (name, ty, not_null) in columns {
+        create.push_ident(name).push(" ").push(ty);
+        if not_null {
+            create.push(" NOT NULL");
+        }
+        create.push(", ");
+    }
+    create.push_ident("lease_expires_at").push(" ").push(column(FieldKind::DateTime));
+    create.push(", PRIMARY KEY (").push_ident("id").push("))");
+    let mut statements = vec![create];
+    let index = |name: &str, unique: bool, columns: &str, condition: &str| {
+        let mut sql = Sql::new(backend);
+        sql.push(if unique { "CREATE UNIQUE INDEX IF NOT EXISTS " } else { "CREATE INDEX IF NOT EXISTS " });
+        sql.push_ident(name).push(" ON ").push_ident(RUNS_TABLE).push(columns).push(condition);
+        sql
+    };
+    // The guarantee that an item never runs twice at once, enforced by the database. An
+    // index predicate cannot take parameters: the statuses are written as literals.
+    let [queued, running] = RunStatus::ACTIVE.map(RunStatus::as_str);
+    statements.push(index(
+        "_entity_spec_runs_one_active_key",
+        true,
+        " (\"entity\", \"item_id\")",
+        &format!(" WHERE \"status\" IN ('{queued}', '{running}')"),
+    ));
+    statements.push(index("_entity_spec_runs_history_idx", false, " (\"entity\", \"item_id\", \"queued_at\")", ""));
+    statements.push(index("_entity_spec_runs_queue_idx", false, " (\"status\", \"queued_at\")", ""));
+    // The workbench's "recent failures" reads the newest failed runs of an entity.
+    statements.push(index("_entity_spec_runs_outcome_idx", false, " (\"entity\", \"status\", \"finished_at\")", ""));
+    statements
+}

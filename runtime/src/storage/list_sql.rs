@@ -1,0 +1,134 @@
+//! The SQL of a list, built from a checked [`ListQuery`]: the filters as a `WHERE`, the
+//! keyset position of a cursor, the sort order with the primary key as tie-break, and the
+//! page size; and the `COUNT(*)` of the rows that pass the filters. The store runs them.
+
+use crate::model::def::EntityDef;
+use crate::model::list_query::{Filter, FilterOp, ListQuery, Position};
+use crate::model::value::SqlValue;
+use crate::storage::db::{Backend, Sql};
+use crate::storage::schema::push_entity_columns;
+
+/// One page of `query`: every entity column of the matching rows after the cursor's
+/// position, in the sort order, and one row more than the page, which tells whether a next
+/// page exists without a second query.
+pub fn select_page(backend: Backend, def: &EntityDef, query: &ListQuery) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT ");
+    push_entity_columns(&mut sql, def);
+    sql.push(" FROM ").push_ident(def.table);
+    push_where(&mut sql, def, query, true);
+    push_order(&mut sql, def, query);
+    // Written as literals (validated integers, never text): a bound LIMIT makes SQLite
+    // re-prepare the statement on every request.
+    sql.push(&format!(" LIMIT {}", u64::from(query.limit) + 1));
+    if query.offset > 0 {
+        sql.push(&format!(" OFFSET {}", query.offset.min(i64::MAX as u64)));
+    }
+    sql
+}
+
+/// `SELECT COUNT(*)` of the rows of `def` that pass `filters`.
+pub fn count_matching(backend: Backend, def: &EntityDef, filters: &[Filter]) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
+    push_filters(&mut sql, filters);
+    sql
+}
+
+/// The list's conditions: the filters and, when `with_position`, the keyset position.
+fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
+    let filtered = push_filters(sql, &query.filters);
+    if let (true, Some(after)) = (with_position, &query.after) {
+        sql.push(if filtered { " AND " } else { " WHERE " });
+        push_after(sql, def, query, after);
+    }
+}
+
+/// ` WHERE` and every filter condition, joined by `AND`; nothing without filters. Returns
+/// whether it wrote a `WHERE`.
+pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
+    for (i, filter) in filters.iter().enumerate() {
+        sql.push(if i == 0 { " WHERE " } else { " AND " });
+        let column = filter.field.name;
+        let compare = |sql: &mut Sql, op: &str, value: &SqlValue| {
+            sql.push_ident(column).push(op).push_bind(value.clone());
+        };
+        match &filter.op {
+            FilterOp::Eq(value) => compare(sql, " = ", value),
+            FilterOp::Gt(value) => compare(sql, " > ", value),
+            FilterOp::Gte(value) => compare(sql, " >= ", value),
+            FilterOp::Lt(value) => compare(sql, " < ", value),
+            FilterOp::Lte(value) => compare(sql, " <= ", value),
+            FilterOp::IsNull(true) => {
+                sql.push_ident(column).push(" IS NULL");
+            }
+            FilterOp::IsNull(false) => {
+                sql.push_ident(column).push(" IS NOT NULL");
+            }
+            FilterOp::In(values) => {
+                sql.push_ident(column).push(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push_bind(value.clone());
+                }
+                sql.push(")");
+            }
+        }
+    }
+    !filters.is_empty()
+}
+
+/// The keyset condition "comes after `after` in the sort order". Rows are ordered by the sort
+/// field (NULLs last ascending, first descending, the same on both backends), then the key.
+fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &Position) {
+    let key = def.primary_key().name;
+    let column = query.sort.field.name;
+    let (greater, id) = (if query.sort.descending { " < " } else { " > " }, SqlValue::Uuid(after.id));
+    if column == key {
+        sql.push_ident(key).push(greater).push_bind(id);
+        return;
+    }
+    let row_compare = |sql: &mut Sql| {
+        sql.push("(").push_ident(column).push(", ").push_ident(key).push(")").push(greater);
+        sql.push("(").push_bind(after.value.clone()).push(", ").push_bind(id.clone()).push(")");
+    };
+    match (&after.value, query.sort.descending) {
+        // Within the NULL group only the key orders rows.
+        (SqlValue::Null(_), false) => {
+            sql.push("(")
+                .push_ident(column)
+                .push(" IS NULL AND ")
+                .push_ident(key)
+                .push(greater)
+                .push_bind(id.clone())
+                .push(")");
+        }
+        (SqlValue::Null(_), true) => {
+            sql.push("((").push_ident(column).push(" IS NULL AND ").push_ident(key).push(greater).push_bind(id.clone());
+            sql.push(") OR ").push_ident(column).push(" IS NOT NULL)");
+        }
+        // Ascending, NULLs come after every value.
+        (_, false) if query.sort.field.nullable => {
+            sql.push("(");
+            row_compare(sql);
+            sql.push(" OR ").push_ident(column).push(" IS NULL)");
+        }
+        _ => row_compare(sql),
+    }
+}
+
+fn push_order(sql: &mut Sql, def: &EntityDef, query: &ListQuery) {
+    let key = def.primary_key().name;
+    let direction = if query.sort.descending { " DESC" } else { " ASC" };
+    sql.push(" ORDER BY ");
+    if query.sort.field.name != key {
+        sql.push_ident(query.sort.field.name).push(direction);
+        if query.sort.field.nullable {
+            sql.push(if query.sort.descending { " NULLS FIRST" } else { " NULLS LAST" });
+        }
+        sql.push(", ");
+    }
+    sql.push_ident(key).push(direction);
+}
