@@ -429,3 +429,77 @@ async fn the_scheduler_queues_active_sources_whose_interval_has_passed() {
         assert_eq!(off.body["total"], 0, "{backend:?}");
     }
 }
+
+/// Makes every statement that ends a run fail (an update of a run to another status than
+/// `running`), or stops doing so: a failure injected into the second statement of `finish`.
+async fn refuse_run_ends(db: &entity_spec::Db, refuse: bool) {
+    let runs = entity_spec::__private::runtime::runs::RUNS_TABLE;
+    let statements: Vec<String> = match (db.backend(), refuse) {
+        (Backend::Sqlite, true) => vec![format!(
+            "CREATE TRIGGER refuse_run_end BEFORE UPDATE ON \"{runs}\" WHEN NEW.\"status\" <> 'running' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )],
+        (Backend::Sqlite, false) => vec!["DROP TRIGGER refuse_run_end".to_owned()],
+        (Backend::Postgres, true) => vec![
+            "CREATE FUNCTION refuse_run_end() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER refuse_run_end BEFORE UPDATE ON \"{runs}\" FOR EACH ROW \
+                 WHEN (NEW.\"status\" <> 'running') EXECUTE FUNCTION refuse_run_end()"
+            ),
+        ],
+        (Backend::Postgres, false) => vec![format!("DROP TRIGGER refuse_run_end ON \"{runs}\"")],
+    };
+    for statement in statements {
+        let mut sql = entity_spec::__private::runtime::db::Sql::new(db.backend());
+        sql.push(&statement);
+        db.execute(sql).await.unwrap_or_else(|e| panic!("`{statement}`: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn the_end_of_a_run_updates_the_item_and_the_run_together_or_not_at_all() {
+    use entity_spec::__private::runtime::runs::queue::{RunEnd, claim, finish};
+    use entity_spec::__private::runtime::runs::status::Outcome;
+    use entity_spec::__private::runtime::value::SqlValue;
+    use entity_spec::Entity;
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        // No workers: the test claims and finishes the run itself.
+        let app = service(&test_db, 0).await;
+        let id = create(&app, json!({"name": "atomic", "source_type": "webhook", "connection_string": "x"})).await;
+        let queued = send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{backend:?}: {}", queued.text);
+        let def = RawDataSource::DEF;
+        let run =
+            claim(&test_db.db, def, "test-worker", Duration::from_secs(30)).await.unwrap().expect("the queued run");
+        let schema = def.position("schema_definition").unwrap();
+        let end = RunEnd {
+            outcome: Outcome::Success,
+            message: "read 2 table(s)".to_owned(),
+            duration_ms: 12,
+            changes: vec![(schema, SqlValue::Json(json!({"tables": ["a", "b"]})))],
+        };
+        let item_uri = format!("/raw-data-sources/{id}");
+        let run_uri = format!("/raw-data-sources/{id}/syncs/{}", run.id);
+        let before = send(&app, "GET", &item_uri, None, &[]).await;
+
+        refuse_run_ends(&test_db.db, true).await;
+        let error = finish(&test_db.db, def, &run, end.clone()).await.expect_err("the run's update is refused");
+        assert!(error.to_string().contains("injected failure"), "{backend:?}: {error}");
+        let after = send(&app, "GET", &item_uri, None, &[]).await;
+        assert_eq!(after.body, before.body, "{backend:?}: the item's update was rolled back with the run's");
+        assert_eq!(after.header("etag"), before.header("etag"), "{backend:?}");
+        assert_eq!(send(&app, "GET", &run_uri, None, &[]).await.body["status"], "running", "{backend:?}");
+
+        refuse_run_ends(&test_db.db, false).await;
+        finish(&test_db.db, def, &run, end).await.unwrap();
+        let item = send(&app, "GET", &item_uri, None, &[]).await.body;
+        let run = send(&app, "GET", &run_uri, None, &[]).await.body;
+        assert_eq!((&item["sync_status"], &run["status"]), (&json!("success"), &json!("success")), "{backend:?}");
+        assert_eq!(item["last_sync_at"], run["finished_at"], "{backend:?}: both rows tell the same end");
+        assert_eq!(item["schema_definition"], json!({"tables": ["a", "b"]}), "{backend:?}");
+        assert_eq!(run["message"], "read 2 table(s)");
+    }
+}

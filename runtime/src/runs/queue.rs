@@ -245,13 +245,15 @@ pub struct RunEnd {
 }
 
 /// Records the end of a run: the item (its status, last run, error, and the fields the work
-/// changed), then the run row.
+/// changed) and the run row change together, in one transaction, so that readers never see
+/// an item that says one thing and its run another.
 pub async fn finish(db: &Db, def: &EntityDef, run: &Run, end: RunEnd) -> Result<(), sqlx::Error> {
     let now = now();
+    let mut tx = db.begin().await?;
     if let Some(tracking) = def.tracking {
-        db.execute(finish_item(db.backend(), def, tracking, run.item_id, &end, now)).await?;
+        tx.execute(finish_item(tx.backend(), def, tracking, run.item_id, &end, now)).await?;
     }
-    let mut done = Sql::new(db.backend());
+    let mut done = Sql::new(tx.backend());
     done.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
     done.push_bind(SqlValue::Text(end.outcome.run_status().as_str().to_owned()));
     done.push(", \"finished_at\" = ").push_bind(SqlValue::DateTime(now));
@@ -259,7 +261,8 @@ pub async fn finish(db: &Db, def: &EntityDef, run: &Run, end: RunEnd) -> Result<
     done.push(", \"message\" = ").push_bind(SqlValue::Text(end.message));
     done.push(", \"lease_owner\" = NULL, \"lease_expires_at\" = NULL WHERE \"id\" = ")
         .push_bind(SqlValue::Uuid(run.id));
-    db.execute(done).await.map(|_| ())
+    tx.execute(done).await?;
+    tx.commit().await
 }
 
 /// The item's side of [`finish`].
@@ -295,11 +298,12 @@ fn finish_item(
 }
 
 /// Fails the runs of `def` whose lease expired (their process stopped) and releases their
-/// items; returns how many.
+/// items, in one transaction; returns how many.
 pub async fn recover_expired(db: &Db, def: &EntityDef) -> Result<u64, sqlx::Error> {
     let now = now();
     let message = "the worker running it stopped before finishing (lease expired)";
-    let mut sql = Sql::new(db.backend());
+    let mut tx = db.begin().await?;
+    let mut sql = Sql::new(tx.backend());
     sql.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
     sql.push_bind(SqlValue::Text(RunStatus::Failed.as_str().to_owned()));
     sql.push(", \"finished_at\" = ").push_bind(SqlValue::DateTime(now));
@@ -308,14 +312,15 @@ pub async fn recover_expired(db: &Db, def: &EntityDef) -> Result<u64, sqlx::Erro
     sql.push_bind(SqlValue::Text(RunStatus::Running.as_str().to_owned()));
     sql.push(" AND \"entity\" = ").push_bind(SqlValue::Text(def.name.to_owned()));
     sql.push(" AND \"lease_expires_at\" < ").push_bind(SqlValue::DateTime(now)).push(" RETURNING \"item_id\"");
-    let rows = db.fetch_all(sql, &[SqlType::Uuid]).await?;
+    let rows = tx.fetch_all(sql, &[SqlType::Uuid]).await?;
     if let Some(tracking) = def.tracking {
         for row in &rows {
             if let Some(SqlValue::Uuid(item_id)) = row.first() {
-                db.execute(release_item(db.backend(), def, tracking, *item_id, message)).await?;
+                tx.execute(release_item(tx.backend(), def, tracking, *item_id, message)).await?;
             }
         }
     }
+    tx.commit().await?;
     Ok(rows.len() as u64)
 }
 

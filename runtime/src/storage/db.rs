@@ -212,7 +212,8 @@ impl Rows {
     }
 }
 
-/// An open transaction on either backend (used by migrations, which must be all or nothing).
+/// An open transaction on either backend, for work that must be all or nothing (migrations,
+/// the end of a run). Dropped without [`Tx::commit`], it rolls back.
 #[derive(Debug)]
 pub enum Tx {
     /// SQLite transaction.
