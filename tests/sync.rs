@@ -503,3 +503,42 @@ async fn the_end_of_a_run_updates_the_item_and_the_run_together_or_not_at_all() 
         assert_eq!(run["message"], "read 2 table(s)");
     }
 }
+
+#[tokio::test]
+async fn sync_all_queues_every_idle_active_source_in_batches_with_an_exact_count() {
+    use entity_spec::__private::runtime::store;
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        // No workers: the runs stay queued, so the counts below are the queue's.
+        let app = service(&test_db, 0).await;
+        // More sources than one batch holds; stored directly, HTTP is not what is tested here.
+        let now = chrono::Utc::now();
+        for i in 0..1_100 {
+            let mut input = model::RawDataSourceCreate::new(format!("bulk-{i}"), "x");
+            input.is_active = i % 10 != 0;
+            store::insert(&test_db.db, &input.into_entity(uuid::Uuid::now_v7(), now)).await.unwrap();
+        }
+        // Settled sources, so that marking them pending shows.
+        let mut settle = entity_spec::__private::runtime::db::Sql::new(backend);
+        settle.push("UPDATE raw_data_sources SET sync_status = 'success'");
+        test_db.db.execute(settle).await.unwrap();
+        // One active source already has a queued run: it is neither queued again nor counted.
+        let busy =
+            send(&app, "GET", "/raw-data-sources?is_active=true&limit=1", None, &[]).await.body["items"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        let queued = send(&app, "POST", &format!("/raw-data-sources/{busy}/sync"), None, &[]).await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{backend:?}: {}", queued.text);
+
+        let all = send(&app, "POST", "/raw-data-sources/sync-all", None, &[]).await;
+        assert_eq!((all.status, &all.body), (StatusCode::ACCEPTED, &json!({"queued": 989})), "{backend:?}");
+        let stats = send(&app, "GET", "/raw-data-sources/stats", None, &[]).await.body;
+        assert_eq!(stats["runs"]["queued"], 990, "{backend:?}: one queued run per active source");
+        let statuses = &stats["counts"]["sync_status"];
+        assert_eq!((&statuses["pending"], &statuses["success"]), (&json!(990), &json!(110)), "{backend:?}");
+        // Every active source has its run now: nothing more to queue.
+        let again = send(&app, "POST", "/raw-data-sources/sync-all", None, &[]).await;
+        assert_eq!(again.body, json!({"queued": 0}), "{backend:?}");
+    }
+}

@@ -1,5 +1,5 @@
 //! The queue of runs in the database: where runs are enqueued (one item, or every active or
-//! due item), claimed by a worker, kept alive by lease renewal, finished, and
+//! due item in batches), claimed by a worker, kept alive by lease renewal, finished, and
 //! failed when their worker stopped. The item's status field follows each step.
 //!
 //! A partial unique index allows one queued or running run per item, so the same item never
@@ -20,6 +20,10 @@ use crate::runs::status::{ItemStatus, Outcome, RunStatus, Trigger};
 use crate::runs::table::{RUN_TYPES, RUNS_TABLE, Run, decode_run, push_run_columns};
 use crate::storage::db::{Backend, Db, Sql};
 use crate::storage::schema::VERSION_COLUMN;
+
+/// Items queued per statement by [`enqueue_all`] and [`enqueue_due`]: 10,000 items take 20
+/// batches of two statements. Each row binds two parameters, well under either backend's limit.
+const BATCH: usize = 500;
 
 /// Outcome of asking for a run.
 #[derive(Debug)]
@@ -67,7 +71,7 @@ pub async fn enqueue(
         return Ok(Enqueued::AlreadyActive);
     }
     if let Some(tracking) = def.tracking {
-        mark_pending(db, def, tracking, item_id, id).await?;
+        db.execute(mark_pending(db.backend(), def, tracking, &[id])).await?;
     }
     Ok(Enqueued::Queued(Run {
         id,
@@ -84,38 +88,36 @@ pub async fn enqueue(
 }
 
 /// Queues `action` for every active item that has no active run; returns how many were
-/// queued. Work goes in batches so 10,000 items are a few dozen statements.
+/// queued. Work goes in batches of [`BATCH`] items, each one `INSERT` of runs and one `UPDATE`
+/// of the items in a transaction, so 10,000 items are a few dozen statements.
 pub async fn enqueue_all(db: &Db, def: &EntityDef, action: &str, trigger: Trigger) -> Result<u64, sqlx::Error> {
-    let ids = active_item_ids(db, def, None).await?;
-    let mut queued = 0;
-    for id in ids {
-        if let Enqueued::Queued(_) = enqueue(db, def, id, action, trigger).await? {
-            queued += 1;
-        }
-    }
-    Ok(queued)
+    let items = idle_items(db, def, None).await?;
+    enqueue_batches(db, def, &items, action, trigger).await
 }
 
 /// Queues a scheduled run of `action` for every active item whose refresh interval has passed
 /// at `now` (entities without an interval field are never scheduled); returns how many were
 /// queued.
 pub async fn enqueue_due(db: &Db, def: &EntityDef, action: &str, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let ids = active_item_ids(db, def, Some(now)).await?;
-    let mut queued = 0;
-    for id in ids {
-        if let Ok(Enqueued::Queued(_)) = enqueue(db, def, id, action, Trigger::Scheduled).await {
-            queued += 1;
-        }
+    if def.tracking.and_then(|t| t.interval).is_none() {
+        return Ok(0);
     }
-    Ok(queued)
+    let items = idle_items(db, def, Some(now)).await?;
+    enqueue_batches(db, def, &items, action, Trigger::Scheduled).await
 }
 
-/// Ids of active items (all items when the entity declares no active flag), optionally only
-/// those due for a scheduled run at `due_at`.
-async fn active_item_ids(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>) -> Result<Vec<Uuid>, sqlx::Error> {
+/// Ids of active items (all items when the entity declares no active flag) without a queued
+/// or running run, optionally only those due for a scheduled run at `due_at`. In key order, so
+/// that instances queueing the same items at once insert them in the same order and wait for
+/// each other instead of deadlocking.
+async fn idle_items(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>) -> Result<Vec<Uuid>, sqlx::Error> {
     let key = def.primary_key().name;
     let mut sql = Sql::new(db.backend());
-    sql.push("SELECT ").push_ident(key).push(" FROM ").push_ident(def.table).push(" WHERE 1 = 1");
+    sql.push("SELECT ").push_ident(key).push(" FROM ").push_ident(def.table).push(" WHERE NOT EXISTS (SELECT 1 FROM ");
+    sql.push_ident(RUNS_TABLE).push(" WHERE \"entity\" = ").push_bind(SqlValue::Text(def.name.to_owned()));
+    sql.push(" AND \"item_id\" = ").push_ident(def.table).push(".").push_ident(key);
+    push_active_status(&mut sql);
+    sql.push(")");
     if let Some(active) = def.tracking.and_then(|t| t.active) {
         sql.push(" AND ").push_ident(active).push(" = ").push_bind(SqlValue::Bool(true));
     }
@@ -142,6 +144,7 @@ async fn active_item_ids(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>
         }
         sql.push(")");
     }
+    sql.push(" ORDER BY ").push_ident(key);
     let rows = db.fetch_all(sql, &[SqlType::Uuid]).await?;
     Ok(rows
         .into_iter()
@@ -152,26 +155,90 @@ async fn active_item_ids(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>
         .collect())
 }
 
-/// Marks the item `pending`, unless a worker already picked the run up: a fast worker may
-/// have claimed (or even finished) it since it was inserted, and its status must win.
-async fn mark_pending(
+/// ` AND "status" IN (queued, running)`, bound.
+fn push_active_status(sql: &mut Sql) {
+    let [queued, running] = RunStatus::ACTIVE.map(|s| SqlValue::Text(s.as_str().to_owned()));
+    sql.push(" AND \"status\" IN (").push_bind(queued).push(", ").push_bind(running).push(")");
+}
+
+/// Queues a run for each of `items`, [`BATCH`] at a time; returns how many were queued (items
+/// that got an active run in the meantime are skipped, not counted).
+async fn enqueue_batches(
     db: &Db,
     def: &EntityDef,
-    tracking: &TrackingDef,
-    item_id: Uuid,
-    run_id: Uuid,
-) -> Result<(), sqlx::Error> {
-    let mut sql = Sql::new(db.backend());
+    items: &[Uuid],
+    action: &str,
+    trigger: Trigger,
+) -> Result<u64, sqlx::Error> {
+    let mut queued = 0;
+    for batch in items.chunks(BATCH) {
+        let mut tx = db.begin().await?;
+        let (insert, runs) = insert_runs(tx.backend(), def, batch, action, trigger);
+        let inserted = tx.execute(insert).await?;
+        if let (Some(tracking), true) = (def.tracking, inserted > 0) {
+            tx.execute(mark_pending(tx.backend(), def, tracking, &runs)).await?;
+        }
+        tx.commit().await?;
+        queued += inserted;
+    }
+    Ok(queued)
+}
+
+/// One `INSERT` of a queued run per item, skipping items that already have an active run;
+/// returns it with the ids of the runs it may create.
+fn insert_runs(backend: Backend, def: &EntityDef, items: &[Uuid], action: &str, trigger: Trigger) -> (Sql, Vec<Uuid>) {
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO ")
+        .push_ident(RUNS_TABLE)
+        .push(" (\"id\", \"entity\", \"item_id\", \"action\", \"trigger\", \"status\", \"queued_at\") VALUES ");
+    // Parameters 1 to 5 are the same in every row; then each row's run id and item id.
+    let shared = [
+        SqlValue::Text(def.name.to_owned()),
+        SqlValue::Text(action.to_owned()),
+        SqlValue::Text(trigger.as_str().to_owned()),
+        SqlValue::Text(RunStatus::Queued.as_str().to_owned()),
+        SqlValue::DateTime(now()),
+    ];
+    let mut parameters = shared.len();
+    for value in shared {
+        sql.bind(value);
+    }
+    let mut runs = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let run = Uuid::now_v7();
+        runs.push(run);
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(SqlValue::Uuid(run)).push_placeholder(parameters + 1).push(", ").push_placeholder(1).push(", ");
+        sql.bind(SqlValue::Uuid(*item)).push_placeholder(parameters + 2);
+        for shared in 2..=5 {
+            sql.push(", ").push_placeholder(shared);
+        }
+        sql.push(")");
+        parameters += 2;
+    }
+    sql.push(" ON CONFLICT DO NOTHING");
+    (sql, runs)
+}
+
+/// Marks the items of `runs` `pending`, unless a worker already picked their run up: a fast
+/// worker may have claimed (or even finished) it since it was inserted, and its status must
+/// win.
+fn mark_pending(backend: Backend, def: &EntityDef, tracking: &TrackingDef, runs: &[Uuid]) -> Sql {
+    let mut sql = Sql::new(backend);
     sql.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
     sql.push_bind(SqlValue::Text(ItemStatus::Pending.as_str().to_owned())).push(", ");
     sql.push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
-    sql.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(item_id));
-    sql.push(" AND EXISTS (SELECT 1 FROM ")
-        .push_ident(RUNS_TABLE)
-        .push(" WHERE \"id\" = ")
-        .push_bind(SqlValue::Uuid(run_id));
-    sql.push(" AND \"status\" = ").push_bind(SqlValue::Text(RunStatus::Queued.as_str().to_owned())).push(")");
-    db.execute(sql).await.map(|_| ())
+    sql.push_ident(def.primary_key().name).push(" IN (SELECT \"item_id\" FROM ").push_ident(RUNS_TABLE);
+    sql.push(" WHERE \"status\" = ").push_bind(SqlValue::Text(RunStatus::Queued.as_str().to_owned()));
+    sql.push(" AND \"id\" IN (");
+    for (i, run) in runs.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_bind(SqlValue::Uuid(*run));
+    }
+    sql.push("))");
+    sql
 }
 
 /// Sets the item's status field (and bumps its version, so ETags see the change).
