@@ -542,3 +542,65 @@ async fn sync_all_queues_every_idle_active_source_in_batches_with_an_exact_count
         assert_eq!(again.body, json!({"queued": 0}), "{backend:?}");
     }
 }
+
+#[test]
+fn a_router_built_outside_a_tokio_runtime_does_not_panic() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let test_db = runtime.block_on(async {
+        let test_db = TestDb::new(Backend::Sqlite).await;
+        model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+        test_db
+    });
+    // No runtime here: the workers of tracked actions cannot be started, which must not panic.
+    let app = model::router_with_engine(test_db.db.clone(), engine(1), Connectors);
+    runtime.block_on(async {
+        let id = create(&app, json!({"name": "built-early", "source_type": "webhook", "connection_string": "x"})).await;
+        let source = send(&app, "GET", &format!("/raw-data-sources/{id}"), None, &[]).await;
+        assert_eq!(source.status, StatusCode::OK, "{}", source.text);
+    });
+}
+
+#[test]
+fn starting_workers_outside_a_runtime_is_an_error_that_says_so() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let test_db = runtime.block_on(TestDb::new(Backend::Sqlite));
+    let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
+        test_db.db.clone(),
+        Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
+        engine(1),
+    );
+    let error = engine.try_start().unwrap_err();
+    assert!(error.to_string().contains("need a Tokio runtime"), "{error}");
+    assert!(!engine.is_started());
+    // Inside one, the same engine starts.
+    let _inside = runtime.enter();
+    engine.try_start().unwrap();
+    assert!(engine.is_started());
+}
+
+#[tokio::test]
+async fn starting_an_engine_again_adds_no_workers() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    // The router's own engine has no workers: the one below runs every sync.
+    let app = service(&test_db, 0).await;
+    let api = slow_api(Duration::from_millis(300)).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let body = json!({"name": format!("s{i}"), "source_type": "api", "connection_string": api.url});
+        ids.push(create(&app, body).await);
+    }
+    let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
+        test_db.db.clone(),
+        Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
+        engine(2),
+    );
+    engine.start();
+    engine.start();
+    engine.try_start().unwrap();
+    assert_eq!(send(&app, "POST", "/raw-data-sources/sync-all", None, &[]).await.body, json!({"queued": 6}));
+    for id in &ids {
+        assert_eq!(settled(&app, id).await["sync_status"], "success");
+    }
+    let peak = api.peak.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&peak), "two workers, however often started: saw {peak} runs at once");
+}

@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -65,18 +66,33 @@ impl EngineConfig {
     }
 }
 
+/// Why [`Engine::try_start`] could not start the workers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineStartError {
+    /// There is no Tokio runtime to spawn the workers on.
+    #[error(
+        "the workers for `{entity}` runs need a Tokio runtime and none is running here: start them from async code \
+         (e.g. under `#[tokio::main]`) or inside `Runtime::enter`"
+    )]
+    NoRuntime {
+        /// The entity whose runs the workers would execute.
+        entity: &'static str,
+    },
+}
+
 /// The runs of one entity: the database, the work, and a wake-up for idle workers.
 pub struct Engine<E: Entity> {
     db: Db,
     handler: Arc<dyn RunHandler<E>>,
     config: EngineConfig,
     wake: tokio::sync::Notify,
+    started: AtomicBool,
 }
 
 impl<E: Entity> Engine<E> {
-    /// An engine; call [`Engine::start`] to run its workers.
+    /// An engine; call [`Engine::try_start`] to run its workers.
     pub fn new(db: Db, handler: Arc<dyn RunHandler<E>>, config: EngineConfig) -> Arc<Self> {
-        Arc::new(Engine { db, handler, config, wake: tokio::sync::Notify::new() })
+        Arc::new(Engine { db, handler, config, wake: tokio::sync::Notify::new(), started: AtomicBool::new(false) })
     }
 
     /// The database.
@@ -89,15 +105,22 @@ impl<E: Entity> Engine<E> {
         self.wake.notify_waiters();
     }
 
-    /// Spawns the workers and the scheduler on the current runtime. They stop with it.
-    pub fn start(self: &Arc<Self>) {
+    /// Spawns the workers and the scheduler on the current Tokio runtime; they stop with it.
+    /// Idempotent: once started, later calls do nothing. Outside a runtime nothing is
+    /// started and the error says so (a later call from inside one can still start them).
+    pub fn try_start(self: &Arc<Self>) -> Result<(), EngineStartError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| EngineStartError::NoRuntime { entity: E::DEF.name })?;
+        if self.started.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
         for _ in 0..self.config.workers {
             let engine = self.clone();
-            tokio::spawn(async move { engine.work().await });
+            runtime.spawn(async move { engine.work().await });
         }
         if let Some(interval) = self.config.schedule_interval {
             let engine = self.clone();
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 let mut ticker = tokio::time::interval(interval);
                 loop {
                     ticker.tick().await;
@@ -105,6 +128,20 @@ impl<E: Entity> Engine<E> {
                 }
             });
         }
+        Ok(())
+    }
+
+    /// [`Engine::try_start`], logging the error instead of returning it: the call generated
+    /// routers make today, which must not fail or panic when built outside a runtime.
+    pub fn start(self: &Arc<Self>) {
+        if let Err(error) = self.try_start() {
+            tracing::error!(%error, "tracked runs will stay queued");
+        }
+    }
+
+    /// Whether the workers were started.
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
     }
 
     /// One scheduler pass: fail runs whose lease expired, queue items that are due.

@@ -8,7 +8,7 @@ pub mod queue;
 pub mod status;
 pub mod table;
 
-pub use engine::{Engine, EngineConfig, RunHandler, RunResult};
+pub use engine::{Engine, EngineConfig, EngineStartError, RunHandler, RunResult};
 pub use history::Activity;
 pub use queue::Enqueued;
 pub use status::{ItemStatus, Outcome, RunStatus, Trigger};
