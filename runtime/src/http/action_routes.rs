@@ -1,5 +1,6 @@
 //! HTTP routes of custom actions: tracked runs (queue one, queue all active, history) and
-//! plain actions answered by the user's implementation.
+//! plain actions answered by the user's implementation. Bodies, responses and errors go
+//! through the same code as the entity routes.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,14 +9,15 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::http::problem::ApiError;
+use crate::http::responses::json;
 use crate::model::value::SqlValue;
 use crate::runs::engine::Engine;
 use crate::runs::history::{get_run, history};
@@ -78,9 +80,7 @@ async fn trigger<E: Entity>(engine: Arc<Engine<E>>, id: String, action: &'static
     match enqueue(engine.db(), E::DEF, stored.entity.id(), action, Trigger::Manual).await {
         Ok(Enqueued::Queued(run)) => {
             engine.wake();
-            let mut response = (StatusCode::ACCEPTED, json_bytes(&run)).into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            Ok(response)
+            Ok(json(StatusCode::ACCEPTED, &run, None))
         }
         Ok(Enqueued::AlreadyActive) => Err(ApiError::conflict(
             "already-running",
@@ -99,9 +99,7 @@ async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) ->
     let queued =
         enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll).await.map_err(|e| ApiError::internal(&e))?;
     engine.wake();
-    let mut response = (StatusCode::ACCEPTED, json_bytes(&Queued { queued })).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(response)
+    Ok(json(StatusCode::ACCEPTED, &Queued { queued }, None))
 }
 
 #[derive(Serialize)]
@@ -146,7 +144,7 @@ async fn list_runs<E: Entity>(
     }
     let (items, total) =
         history(engine.db(), E::DEF, stored.entity.id(), limit, offset).await.map_err(|e| ApiError::internal(&e))?;
-    Ok(json_response(StatusCode::OK, &RunPage { items, total }))
+    Ok(json(StatusCode::OK, &RunPage { items, total }, None))
 }
 
 async fn read_run<E: Entity>(
@@ -156,7 +154,7 @@ async fn read_run<E: Entity>(
     let stored = item::<E>(engine.db(), &id).await?;
     let run_key = Uuid::parse_str(&run_id).map_err(|_| ApiError::not_found("run", &run_id))?;
     match get_run(engine.db(), E::DEF, stored.entity.id(), run_key).await.map_err(|e| ApiError::internal(&e))? {
-        Some(run) => Ok(json_response(StatusCode::OK, &run)),
+        Some(run) => Ok(json(StatusCode::OK, &run, None)),
         None => Err(ApiError::not_found("run", &run_id)),
     }
 }
@@ -182,7 +180,7 @@ where
             let stored = item::<E>(&db, &id).await?;
             let input = parse_request::<Req>(request, &headers, body)?;
             let output = handler(stored.entity, input).await?;
-            Ok::<Response, ApiError>(json_response(StatusCode::OK, &output))
+            Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))
         }
     })
 }
@@ -204,7 +202,7 @@ where
         async move {
             let input = parse_request::<Req>(request, &headers, body)?;
             let output = handler(input).await?;
-            Ok::<Response, ApiError>(json_response(StatusCode::OK, &output))
+            Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))
         }
     })
 }
@@ -223,12 +221,34 @@ fn parse_request<Req: DeserializeOwned + crate::model::validation::Validate>(
     crate::http::bodies::parse_body::<Req>(def, &bytes, crate::http::bodies::BodyKind::Create)
 }
 
-fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
-}
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
 
-fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    let mut response = (status, json_bytes(value)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    use super::*;
+
+    /// A response value that cannot be written as JSON (a map with non-string keys, say).
+    struct Unserializable;
+
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("not representable as JSON"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_response_that_cannot_be_serialized_is_a_problem_not_an_empty_body() {
+        let action =
+            collection_action::<(), Unserializable, _, _>(MethodFilter::POST, None, |()| async { Ok(Unserializable) });
+        let app = Router::new().route("/things/export", action);
+        let request = Request::builder().method("POST").uri("/things/export").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], crate::http::problem::PROBLEM_JSON);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["type"], "urn:entity-spec:problem:internal-error");
+    }
 }
