@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::http::entity_routes::find_item;
 use crate::http::problem::ApiError;
 use crate::http::responses::json;
 use crate::model::value::SqlValue;
@@ -26,7 +27,6 @@ use crate::runs::status::Trigger;
 use crate::runs::table::Run;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
-use crate::storage::store;
 
 /// Routes of an entity's tracked action: `POST {path}/{id}/{run}` queues a run (202),
 /// `GET {path}/{id}/{history}` lists its runs newest first, `GET …/{history}/{run_id}` shows
@@ -55,16 +55,8 @@ pub fn tracked_routes<E: Entity>(
     router.with_state(engine)
 }
 
-async fn item<E: Entity>(db: &Db, id: &str) -> Result<store::Versioned<E>, ApiError> {
-    let key = Uuid::parse_str(id).map_err(|_| ApiError::not_found(E::DEF.name, id))?;
-    store::get::<E>(db, key)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .ok_or_else(|| ApiError::not_found(E::DEF.name, id))
-}
-
 async fn trigger<E: Entity>(engine: Arc<Engine<E>>, id: String, action: &'static str) -> Result<Response, ApiError> {
-    let stored = item::<E>(engine.db(), &id).await?;
+    let stored = find_item::<E>(engine.db(), &id).await?;
     if let Some(active) = E::DEF.tracking.and_then(|t| t.active) {
         let index = E::DEF.position(active).unwrap_or(0);
         if stored.entity.to_row().get(index) == Some(&SqlValue::Bool(false)) {
@@ -86,7 +78,7 @@ async fn trigger<E: Entity>(engine: Arc<Engine<E>>, id: String, action: &'static
             "already-running",
             format!("a `{action}` of this {} is already queued or running; wait for it to finish", E::DEF.name),
         )),
-        Err(error) => Err(ApiError::internal(&error)),
+        Err(error) => Err(ApiError::from_database(error)),
     }
 }
 
@@ -96,8 +88,7 @@ struct Queued {
 }
 
 async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) -> Result<Response, ApiError> {
-    let queued =
-        enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll).await.map_err(|e| ApiError::internal(&e))?;
+    let queued = enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll).await.map_err(ApiError::from_database)?;
     engine.wake();
     Ok(json(StatusCode::ACCEPTED, &Queued { queued }, None))
 }
@@ -113,7 +104,7 @@ async fn list_runs<E: Entity>(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let stored = item::<E>(engine.db(), &id).await?;
+    let stored = find_item::<E>(engine.db(), &id).await?;
     let (mut limit, mut offset) = (crate::http::params::DEFAULT_LIMIT, 0u64);
     for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
         match key.as_ref() {
@@ -143,7 +134,7 @@ async fn list_runs<E: Entity>(
         }
     }
     let (items, total) =
-        history(engine.db(), E::DEF, stored.entity.id(), limit, offset).await.map_err(|e| ApiError::internal(&e))?;
+        history(engine.db(), E::DEF, stored.entity.id(), limit, offset).await.map_err(ApiError::from_database)?;
     Ok(json(StatusCode::OK, &RunPage { items, total }, None))
 }
 
@@ -151,9 +142,9 @@ async fn read_run<E: Entity>(
     State(engine): State<Arc<Engine<E>>>,
     Path((id, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let stored = item::<E>(engine.db(), &id).await?;
+    let stored = find_item::<E>(engine.db(), &id).await?;
     let run_key = Uuid::parse_str(&run_id).map_err(|_| ApiError::not_found("run", &run_id))?;
-    match get_run(engine.db(), E::DEF, stored.entity.id(), run_key).await.map_err(|e| ApiError::internal(&e))? {
+    match get_run(engine.db(), E::DEF, stored.entity.id(), run_key).await.map_err(ApiError::from_database)? {
         Some(run) => Ok(json(StatusCode::OK, &run, None)),
         None => Err(ApiError::not_found("run", &run_id)),
     }
@@ -177,7 +168,7 @@ where
     on(method, move |Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
         let (db, handler) = (db.clone(), handler.clone());
         async move {
-            let stored = item::<E>(&db, &id).await?;
+            let stored = find_item::<E>(&db, &id).await?;
             let input = parse_request::<Req>(request, &headers, body)?;
             let output = handler(stored.entity, input).await?;
             Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))

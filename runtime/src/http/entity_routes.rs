@@ -26,7 +26,7 @@ use crate::runs::history::{Activity, activity};
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
 use crate::storage::stats::counts;
-use crate::storage::store::{self, StoreError, Versioned};
+use crate::storage::store::{self, Versioned};
 
 /// How often a write without `If-Match` is retried when another write got in between.
 const WRITE_ATTEMPTS: usize = 5;
@@ -54,7 +54,7 @@ struct ListBody<E> {
 
 async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query = parse_list_query(E::DEF, query.as_deref())?;
-    let page = store::list::<E>(&db, &query).await.map_err(store_error::<E>)?;
+    let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
 }
 
@@ -76,10 +76,9 @@ struct StatsBody {
 
 async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let filters = parse_filters(E::DEF, query.as_deref())?;
-    let database = |e| store_error::<E>(StoreError::Database(e));
-    let counted = counts(&db, E::DEF, &filters).await.map_err(database)?;
+    let counted = counts(&db, E::DEF, &filters).await.map_err(ApiError::from_database)?;
     let runs = match E::DEF.tracked_action {
-        Some(_) => Some(activity(&db, E::DEF, RECENT_FAILURES).await.map_err(database)?),
+        Some(_) => Some(activity(&db, E::DEF, RECENT_FAILURES).await.map_err(ApiError::from_database)?),
         None => None,
     };
     Ok(json(StatusCode::OK, &StatsBody { total: counted.total, counts: counted.counts, runs }, None))
@@ -93,7 +92,7 @@ async fn create<E: Entity>(
     require_json(&headers, false)?;
     let input: E::Create = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Create)?;
     let entity = E::from_create(input, Uuid::now_v7(), now());
-    let stored = store::insert(&db, &entity).await.map_err(store_error::<E>)?;
+    let stored = store::insert(&db, &entity).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     let mut response = json(StatusCode::CREATED, &stored.entity, Some(stored.version));
     let location = format!("{}/{}", E::DEF.collection_path, stored.entity.id());
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -107,7 +106,7 @@ async fn read<E: Entity>(
     Path(id): Path<String>,
     condition: IfNoneMatch,
 ) -> Result<Response, ApiError> {
-    let stored = fetch::<E>(&db, &id).await?;
+    let stored = find_item::<E>(&db, &id).await?;
     if if_none_match(condition.0.as_ref(), stored.version) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response.headers_mut().insert(header::ETAG, etag(stored.version));
@@ -123,7 +122,7 @@ async fn replace<E: Entity>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     // An unknown id is a 404 whatever the body says.
-    fetch::<E>(&db, &id).await?;
+    find_item::<E>(&db, &id).await?;
     require_json(&headers, false)?;
     let update: E::Update = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Replace)?;
     write_with_retry::<E>(&db, &id, &headers, |entity| {
@@ -139,7 +138,7 @@ async fn patch<E: Entity>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    fetch::<E>(&db, &id).await?;
+    find_item::<E>(&db, &id).await?;
     require_json(&headers, true)?;
     let patch: serde_json::Value = serde_json::from_slice(&body_bytes(body)?)
         .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
@@ -160,7 +159,7 @@ async fn remove<E: Entity>(
     let key = parse_id::<E>(&id)?;
     let expected = match headers.get(header::IF_MATCH) {
         Some(condition) => {
-            let stored = fetch::<E>(&db, &id).await?;
+            let stored = find_item::<E>(&db, &id).await?;
             if !matches_etag(condition, stored.version) {
                 return Err(ApiError::precondition_failed(E::DEF.name));
             }
@@ -168,7 +167,7 @@ async fn remove<E: Entity>(
         }
         None => None,
     };
-    let deleted = store::delete(&db, E::DEF, key, expected).await.map_err(store_error::<E>)?;
+    let deleted = store::delete(&db, E::DEF, key, expected).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     match (deleted, expected) {
         (true, _) => Ok(StatusCode::NO_CONTENT.into_response()),
         (false, Some(_)) => Err(ApiError::precondition_failed(E::DEF.name)),
@@ -186,14 +185,16 @@ async fn write_with_retry<E: Entity>(
 ) -> Result<Response, ApiError> {
     let condition = headers.get(header::IF_MATCH);
     for _ in 0..WRITE_ATTEMPTS {
-        let Versioned { mut entity, version } = fetch::<E>(db, id).await?;
+        let Versioned { mut entity, version } = find_item::<E>(db, id).await?;
         if let Some(condition) = condition
             && !matches_etag(condition, version)
         {
             return Err(ApiError::precondition_failed(E::DEF.name));
         }
         change(&mut entity)?;
-        if let Some(stored) = store::replace(db, &entity, version).await.map_err(store_error::<E>)? {
+        if let Some(stored) =
+            store::replace(db, &entity, version).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?
+        {
             return Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)));
         }
         if condition.is_some() {
@@ -209,18 +210,14 @@ fn parse_id<E: Entity>(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::not_found(E::DEF.name, id))
 }
 
-async fn fetch<E: Entity>(db: &Db, id: &str) -> Result<Versioned<E>, ApiError> {
+/// The stored item `id` of `E`, or the error to answer with: 404 for an unknown or malformed
+/// id, and the store's errors as [`ApiError::from_store`] maps them. Action routes use it too.
+pub async fn find_item<E: Entity>(db: &Db, id: &str) -> Result<Versioned<E>, ApiError> {
     let key = parse_id::<E>(id)?;
-    store::get::<E>(db, key).await.map_err(store_error::<E>)?.ok_or_else(|| ApiError::not_found(E::DEF.name, id))
-}
-
-fn store_error<E: Entity>(error: StoreError) -> ApiError {
-    match error {
-        StoreError::Unique(fields) => ApiError::unique_violation(E::DEF.name, &fields),
-        StoreError::Decode(e) => ApiError::internal(&e),
-        StoreError::Database(e @ (sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))) => ApiError::unavailable(&e),
-        StoreError::Database(e) => ApiError::internal(&e),
-    }
+    store::get::<E>(db, key)
+        .await
+        .map_err(|e| ApiError::from_store(E::DEF.name, e))?
+        .ok_or_else(|| ApiError::not_found(E::DEF.name, id))
 }
 
 /// `If-Match` uses strong comparison (RFC 9110 §13.1.1): `*` or one of the listed tags.

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::model::validation::{FieldViolation, ValidationErrors};
+use crate::storage::store::StoreError;
 
 /// The media type of error responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -159,6 +160,27 @@ impl ApiError {
             "Internal server error",
             "the server failed to handle the request; see its logs",
         )
+    }
+
+    /// The answer to a failed store operation on an `entity`: 409 naming the fields of a
+    /// unique violation, otherwise as [`ApiError::from_database`]. Every route maps store
+    /// errors through here, so CRUD and actions answer alike.
+    pub fn from_store(entity: &str, error: StoreError) -> Self {
+        match error {
+            StoreError::Unique(fields) => Self::unique_violation(entity, &fields),
+            StoreError::Decode(e) => Self::internal(&e),
+            StoreError::Database(e) => Self::from_database(e),
+        }
+    }
+
+    /// The answer to a failed database call: 503 when the database could not be reached in
+    /// time (no connection free before the pool's timeout, or the connection failed), 500
+    /// otherwise.
+    pub fn from_database(error: sqlx::Error) -> Self {
+        match error {
+            e @ (sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => Self::unavailable(&e),
+            e => Self::internal(&e),
+        }
     }
 
     /// 503: the database could not be reached in time.

@@ -1,0 +1,111 @@
+//! The routes of custom actions (a tracked action's queue and history, plain actions) follow
+//! the same HTTP rules as the CRUD routes, on SQLite and PostgreSQL: the same status for a
+//! database that cannot be reached in time.
+
+mod support;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use entity_spec::{Backend, Db, EngineConfig, MigrateOptions};
+use serde_json::{Value, json};
+use support::{BACKENDS, TestDb, send};
+
+#[entity_spec::entity_spec("specs/entities.json")]
+pub mod model {}
+
+support::raw_data_source_test_actions!(model);
+
+const PATH: &str = "/raw-data-sources";
+
+/// No workers and no scheduler: nothing but the requests of the test touches the database.
+fn no_workers() -> EngineConfig {
+    EngineConfig { workers: 0, ..support::quiet_engine() }
+}
+
+async fn create(app: &Router, name: &str) -> String {
+    let body = json!({"name": name, "source_type": "webhook", "connection_string": "https://hooks.example/in"});
+    let created = send(app, "POST", PATH, Some(body), &[]).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    created.body["id"].as_str().expect("an id").to_owned()
+}
+
+/// Polls the run history of `id` until it holds `count` finished runs (bounded: 30 s).
+async fn finished_runs(app: &Router, id: &str, count: usize) -> Vec<Value> {
+    for _ in 0..300 {
+        let history = send(app, "GET", &format!("{PATH}/{id}/syncs"), None, &[]).await;
+        let items = history.body["items"].as_array().cloned().unwrap_or_default();
+        if items.len() == count && items.iter().all(|run| run["finished_at"].is_string()) {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{id}: {count} run(s) did not finish");
+}
+
+/// A connection taken from a pool and kept, so that the pool has none left.
+enum Held {
+    Sqlite(#[allow(dead_code)] sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(#[allow(dead_code)] sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+/// A second pool on the test database with a single connection, which is held: every request
+/// through it waits 200 ms for a connection and gives up (`PoolTimedOut`).
+async fn starved_pool(test_db: &TestDb) -> (Db, Held) {
+    let wait = Duration::from_millis(200);
+    match test_db.db.backend() {
+        Backend::Sqlite => {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&test_db.url).expect("SQLite URL");
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(wait)
+                .connect_with(options)
+                .await
+                .expect("SQLite opens");
+            let held = Held::Sqlite(pool.acquire().await.expect("the only connection"));
+            (Db::Sqlite(pool), held)
+        }
+        Backend::Postgres => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(wait)
+                .connect(&test_db.url)
+                .await
+                .expect("PostgreSQL opens");
+            let held = Held::Postgres(pool.acquire().await.expect("the only connection"));
+            (Db::Postgres(pool), held)
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_database_out_of_connections_is_503_on_action_routes_as_on_crud_routes() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        model::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
+        let app = model::router_with_engine(test_db.db.clone(), support::quiet_engine(), TestActions);
+        let id = create(&app, "reachable").await;
+        let queued = send(&app, "POST", &format!("{PATH}/{id}/sync"), None, &[]).await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{backend:?}: {}", queued.text);
+        let run = finished_runs(&app, &id, 1).await[0]["id"].as_str().expect("a run id").to_owned();
+
+        let (db, _held) = starved_pool(&test_db).await;
+        let starved = model::router_with_engine(db, no_workers(), TestActions);
+        let requests = [
+            ("GET", format!("{PATH}/{id}")),
+            ("GET", format!("{PATH}/stats")),
+            ("POST", format!("{PATH}/{id}/sync")),
+            ("GET", format!("{PATH}/{id}/syncs")),
+            ("GET", format!("{PATH}/{id}/syncs/{run}")),
+            ("POST", format!("{PATH}/sync-all")),
+            ("POST", format!("{PATH}/{id}/test")),
+        ];
+        for (method, uri) in requests {
+            let response = send(&starved, method, &uri, None, &[]).await;
+            response.problem(StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.body["type"], "urn:entity-spec:problem:unavailable", "{backend:?}: {method} {uri}");
+        }
+    }
+}
