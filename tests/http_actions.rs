@@ -1,6 +1,7 @@
 //! The routes of custom actions (a tracked action's queue and history, plain actions) follow
 //! the same HTTP rules as the CRUD routes, on SQLite and PostgreSQL: the same status for a
-//! database that cannot be reached in time.
+//! database that cannot be reached in time, and the same paging parameters for run history
+//! as for lists.
 
 mod support;
 
@@ -107,5 +108,43 @@ async fn a_database_out_of_connections_is_503_on_action_routes_as_on_crud_routes
             response.problem(StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(response.body["type"], "urn:entity-spec:problem:unavailable", "{backend:?}: {method} {uri}");
         }
+    }
+}
+
+#[tokio::test]
+async fn run_history_takes_the_paging_parameters_of_lists_with_the_same_rules() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        model::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
+        let app = model::router_with_engine(test_db.db.clone(), support::quiet_engine(), TestActions);
+        let id = create(&app, "paged").await;
+        for count in 1..=3 {
+            let queued = send(&app, "POST", &format!("{PATH}/{id}/sync"), None, &[]).await;
+            assert_eq!(queued.status, StatusCode::ACCEPTED, "{backend:?}: {}", queued.text);
+            finished_runs(&app, &id, count).await;
+        }
+        let history = format!("{PATH}/{id}/syncs");
+
+        // Pages: newest first, `total` counts every run.
+        let all = send(&app, "GET", &history, None, &[]).await.body;
+        let newest_first: Vec<&Value> = all["items"].as_array().expect("items").iter().map(|run| &run["id"]).collect();
+        let page = send(&app, "GET", &format!("{history}?limit=2&offset=1"), None, &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{backend:?}: {}", page.text);
+        assert_eq!(page.body["total"], 3);
+        let paged: Vec<&Value> = page.body["items"].as_array().expect("items").iter().map(|run| &run["id"]).collect();
+        assert_eq!(paged, newest_first[1..], "{backend:?}");
+
+        // The same parameter errors as a list, with the same problem members.
+        for query in ["limit=5&limit=6", "offset=1&offset=2", "limit=0", "limit=501", "limit=x", "offset=-1"] {
+            let list = send(&app, "GET", &format!("{PATH}?{query}"), None, &[]).await;
+            list.problem(StatusCode::BAD_REQUEST);
+            let runs = send(&app, "GET", &format!("{history}?{query}"), None, &[]).await;
+            runs.problem(StatusCode::BAD_REQUEST);
+            assert_eq!(runs.body["errors"], list.body["errors"], "{backend:?}: ?{query}");
+            assert_eq!(runs.body["detail"], list.body["detail"], "{backend:?}: ?{query}");
+        }
+        let unknown = send(&app, "GET", &format!("{history}?sort=-queued_at"), None, &[]).await;
+        unknown.problem(StatusCode::BAD_REQUEST);
+        assert_eq!(unknown.error_codes(), [("sort".to_owned(), "unknown_parameter".to_owned())], "{backend:?}");
     }
 }

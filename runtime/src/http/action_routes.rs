@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::http::entity_routes::find_item;
+use crate::http::params::parse_paging;
 use crate::http::problem::ApiError;
 use crate::http::responses::json;
 use crate::model::value::SqlValue;
@@ -105,36 +106,9 @@ async fn list_runs<E: Entity>(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let stored = find_item::<E>(engine.db(), &id).await?;
-    let (mut limit, mut offset) = (crate::http::params::DEFAULT_LIMIT, 0u64);
-    for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        match key.as_ref() {
-            "limit" => {
-                limit = value.parse().ok().filter(|l| (1..=crate::http::params::MAX_LIMIT).contains(l)).ok_or_else(
-                    || {
-                        ApiError::invalid_parameter(
-                            "limit",
-                            "invalid",
-                            format!("must be an integer from 1 to {}", crate::http::params::MAX_LIMIT),
-                        )
-                    },
-                )?;
-            }
-            "offset" => {
-                offset = value.parse().map_err(|_| {
-                    ApiError::invalid_parameter("offset", "invalid", "must be a non-negative integer".to_owned())
-                })?;
-            }
-            other => {
-                return Err(ApiError::invalid_parameter(
-                    other,
-                    "unknown_parameter",
-                    "unknown query parameter; valid: limit, offset".to_owned(),
-                ));
-            }
-        }
-    }
+    let page = parse_paging(query.as_deref())?;
     let (items, total) =
-        history(engine.db(), E::DEF, stored.entity.id(), limit, offset).await.map_err(ApiError::from_database)?;
+        history(engine.db(), E::DEF, stored.entity.id(), page).await.map_err(ApiError::from_database)?;
     Ok(json(StatusCode::OK, &RunPage { items, total }, None))
 }
 

@@ -1,5 +1,6 @@
-//! Query strings: the list contract's parameters → a checked [`ListQuery`], and the filters
-//! the statistics endpoint takes.
+//! Query strings: the list contract's parameters → a checked [`ListQuery`], the filters the
+//! statistics endpoint takes, and the paging of run histories ([`parse_paging`]), all with
+//! the same rules.
 //!
 //! - Filters: `field=value` for every non-JSON, non-sensitive field (an enum filter takes a
 //!   comma list: `sync_status=failed,pending`); `field__in=a,b`; `field__gt`, `__gte`,
@@ -16,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::http::problem::{ApiError, closest, printable};
 use crate::model::def::{EntityDef, FieldDef, FieldKind};
-use crate::model::list_query::{CursorBody, Filter, FilterOp, ListQuery, Position, Sort};
+use crate::model::list_query::{CursorBody, Filter, FilterOp, ListQuery, Paging, Position, Sort};
 use crate::model::value::{SqlType, SqlValue};
 
 /// Page size when `limit` is absent.
@@ -37,16 +38,8 @@ pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Li
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         first_use(&mut seen, &key)?;
         match key.as_ref() {
-            "limit" => {
-                limit = value.parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-                    ApiError::invalid_parameter("limit", "invalid", format!("must be an integer from 1 to {MAX_LIMIT}"))
-                })?;
-            }
-            "offset" => {
-                offset = Some(value.parse::<u64>().map_err(|_| {
-                    ApiError::invalid_parameter("offset", "invalid", "must be a non-negative integer".to_owned())
-                })?);
-            }
+            "limit" => limit = parse_limit(&value)?,
+            "offset" => offset = Some(parse_offset(&value)?),
             "cursor" => cursor = Some(value.into_owned()),
             "sort" => sort = parse_sort(def, &value)?,
             _ => filters.push(parse_filter(def, &key, &value)?),
@@ -89,6 +82,42 @@ pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<F
         })?);
     }
     Ok(filters)
+}
+
+/// Parses the query string of a list that only pages (a run history): `limit` and `offset`
+/// with the list's defaults, bounds and rules (no repeats, nothing unknown).
+pub fn parse_paging(raw: Option<&str>) -> Result<Paging, ApiError> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut page = Paging { limit: DEFAULT_LIMIT, offset: 0 };
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        first_use(&mut seen, &key)?;
+        match key.as_ref() {
+            "limit" => page.limit = parse_limit(&value)?,
+            "offset" => page.offset = parse_offset(&value)?,
+            other => {
+                return Err(ApiError::invalid_parameter(
+                    &printable(other),
+                    "unknown_parameter",
+                    "unknown query parameter; valid: limit, offset".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(page)
+}
+
+/// `limit`: 1 to [`MAX_LIMIT`].
+fn parse_limit(value: &str) -> Result<u32, ApiError> {
+    value.parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+        ApiError::invalid_parameter("limit", "invalid", format!("must be an integer from 1 to {MAX_LIMIT}"))
+    })
+}
+
+/// `offset`: any non-negative integer.
+fn parse_offset(value: &str) -> Result<u64, ApiError> {
+    value
+        .parse::<u64>()
+        .map_err(|_| ApiError::invalid_parameter("offset", "invalid", "must be a non-negative integer".to_owned()))
 }
 
 /// A parameter given twice is an error, never "last one wins".

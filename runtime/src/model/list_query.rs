@@ -27,6 +27,16 @@ pub struct ListQuery {
     pub fingerprint: String,
 }
 
+/// A page of a list without filters or sort of its own (a run history): its size and how
+/// many rows come before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// Page size.
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u64,
+}
+
 /// One filter condition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {

@@ -5,19 +5,14 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::model::def::EntityDef;
+use crate::model::list_query::Paging;
 use crate::model::value::{SqlType, SqlValue};
 use crate::runs::status::RunStatus;
 use crate::runs::table::{RUN_TYPES, RUNS_TABLE, Run, decode_run, push_run_columns};
 use crate::storage::db::{Db, Sql};
 
 /// The runs of one item, newest first: one page and the total.
-pub async fn history(
-    db: &Db,
-    def: &EntityDef,
-    item_id: Uuid,
-    limit: u32,
-    offset: u64,
-) -> Result<(Vec<Run>, i64), sqlx::Error> {
+pub async fn history(db: &Db, def: &EntityDef, item_id: Uuid, page: Paging) -> Result<(Vec<Run>, i64), sqlx::Error> {
     let filter = |sql: &mut Sql| {
         sql.push(" WHERE \"entity\" = ").push_bind(SqlValue::Text(def.name.to_owned()));
         sql.push(" AND \"item_id\" = ").push_bind(SqlValue::Uuid(item_id));
@@ -34,8 +29,8 @@ pub async fn history(
     push_run_columns(&mut sql);
     sql.push(" FROM ").push_ident(RUNS_TABLE);
     filter(&mut sql);
-    sql.push(" ORDER BY \"queued_at\" DESC, \"id\" DESC LIMIT ").push_bind(SqlValue::Int(i64::from(limit)));
-    sql.push(" OFFSET ").push_bind(SqlValue::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+    // The page as literals, as lists write it.
+    sql.push(" ORDER BY \"queued_at\" DESC, \"id\" DESC").push_limit(u64::from(page.limit), page.offset);
     let rows = db.fetch_all(sql, RUN_TYPES).await?;
     Ok((rows.into_iter().filter_map(decode_run).collect(), total))
 }
@@ -91,7 +86,7 @@ pub async fn activity(db: &Db, def: &EntityDef, failures: u32) -> Result<Activit
     push_run_columns(&mut failed);
     failed.push(" FROM ").push_ident(RUNS_TABLE).push(" WHERE \"entity\" = ").push_bind(entity);
     failed.push(" AND \"status\" = ").push_bind(status(RunStatus::Failed));
-    failed.push(" ORDER BY \"finished_at\" DESC, \"id\" DESC").push(&format!(" LIMIT {failures}"));
+    failed.push(" ORDER BY \"finished_at\" DESC, \"id\" DESC").push_limit(u64::from(failures), 0);
     let recent_failures = db.fetch_all(failed, RUN_TYPES).await?.into_iter().filter_map(decode_run).collect();
     Ok(Activity { queued, running, recent_failures })
 }

@@ -431,6 +431,17 @@ impl Sql {
         self
     }
 
+    /// Appends ` LIMIT limit` and, unless it is 0, ` OFFSET offset`, written as literals
+    /// (validated integers, never text): a bound LIMIT makes SQLite prepare the statement
+    /// again on every request.
+    pub fn push_limit(&mut self, limit: u64, offset: u64) -> &mut Self {
+        self.push(&format!(" LIMIT {limit}"));
+        if offset > 0 {
+            self.push(&format!(" OFFSET {}", offset.min(i64::MAX as u64)));
+        }
+        self
+    }
+
     /// The statement text (for tests and debugging; values are not included).
     pub fn text(&self) -> &str {
         match &self.text {
@@ -600,5 +611,15 @@ mod tests {
         let mut numbered = Sql::new(Backend::Sqlite);
         numbered.push_placeholder(2).push(", ").push_placeholder(1);
         assert_eq!(numbered.text(), "?2, ?1");
+    }
+
+    #[test]
+    fn pages_are_literals_not_parameters() {
+        let mut page = Sql::new(Backend::Postgres);
+        page.push("SELECT 1").push_limit(51, 100);
+        assert_eq!(page.text(), "SELECT 1 LIMIT 51 OFFSET 100");
+        let mut first = Sql::new(Backend::Sqlite);
+        first.push("SELECT 1").push_limit(5, 0);
+        assert_eq!(first.text(), "SELECT 1 LIMIT 5");
     }
 }

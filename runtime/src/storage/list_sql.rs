@@ -18,12 +18,7 @@ pub fn select_page(backend: Backend, def: &EntityDef, query: &ListQuery) -> Sql 
     sql.push(" FROM ").push_ident(def.table);
     push_where(&mut sql, def, query, true);
     push_order(&mut sql, def, query);
-    // Written as literals (validated integers, never text): a bound LIMIT makes SQLite
-    // re-prepare the statement on every request.
-    sql.push(&format!(" LIMIT {}", u64::from(query.limit) + 1));
-    if query.offset > 0 {
-        sql.push(&format!(" OFFSET {}", query.offset.min(i64::MAX as u64)));
-    }
+    sql.push_limit(u64::from(query.limit) + 1, query.offset);
     sql
 }
 
