@@ -27,8 +27,8 @@ pub mod serve;
 pub mod storage;
 
 // Paths generated code, the facade and the tests name (`::entity_spec::__private::runtime::…`,
-// `entity_spec_runtime::…`). They stay put when files move between layers: change them only
-// together with codegen.
+// `entity_spec_runtime::…`) besides the layers' own (`runs::…`, `http::{entity_routes,
+// service, …}`, `serve::…`). Keep them when files move; change them only with codegen.
 pub use http::action_routes as actions;
 pub use model::validation::check;
 pub use model::{def, serde_helpers, value};

@@ -1,5 +1,7 @@
 //! Every error a generated service returns: one type, rendered as
-//! `application/problem+json` (RFC 9457) with a stable `type` URI.
+//! `application/problem+json` (RFC 9457) with a stable `type` URI; the one mapping from store
+//! and database errors to it; and the text helpers its messages use (client input made
+//! printable, "did you mean" suggestions).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,4 +1,4 @@
-//! Support for the enums generated from `enum` fields.
+//! The error of the enums generated from `enum` fields: a string that is none of their values.
 
 use std::fmt;
 

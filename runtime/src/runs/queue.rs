@@ -23,7 +23,7 @@ use crate::storage::schema::VERSION_COLUMN;
 
 /// Items queued per statement by [`enqueue_all`] and [`enqueue_due`]: 10,000 items take 20
 /// batches of two statements. Each row binds two parameters, well under either backend's limit.
-const BATCH: usize = 500;
+pub const BATCH: usize = 500;
 
 /// Outcome of asking for a run.
 #[derive(Debug)]

@@ -40,7 +40,7 @@ pub struct Run {
 }
 
 /// The columns of a [`Run`], in the order [`decode_run`] reads them.
-const RUN_COLUMNS: &[&str] = &[
+pub const RUN_COLUMNS: &[&str] = &[
     "id",
     "item_id",
     "action",

@@ -1,5 +1,5 @@
 //! The trait generated entities implement, through which the generic store and HTTP layer
-//! work on them.
+//! work on them: their description, their inputs, and their rows on either backend.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
