@@ -34,8 +34,6 @@ pub use model::validation::check;
 pub use model::{def, serde_helpers, value};
 pub use serve::migrate;
 pub use storage::{column, db, sqlite_wal, store};
-// `workbench.rs` (kept beside `runtime/ui/` and edited elsewhere) names `crate::problem`.
-use http::problem;
 
 pub use http::problem::ApiError;
 pub use model::secret::Secret;

@@ -10,8 +10,6 @@ pub mod params;
 pub mod problem;
 pub mod responses;
 pub mod service;
-// The workbench stays beside `runtime/ui/`, whose files it compiles in by relative path.
-#[path = "../workbench.rs"]
 pub mod workbench;
 
 pub use bodies::BODY_LIMIT;

@@ -11,30 +11,30 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 
 /// Where the workbench is served.
 pub const UI_PATH: &str = "/ui";
 
-const PAGE: &str = include_str!("../ui/workbench.html");
+const PAGE: &str = include_str!("../../ui/workbench.html");
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// What the page loads, served under `/ui/assets/`: (file name, content type, body). The
 /// scripts are native ES modules that import each other by these names.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("workbench.css", "text/css; charset=utf-8", include_str!("../ui/workbench.css")),
-    ("main.js", JAVASCRIPT, include_str!("../ui/main.js")),
-    ("api.js", JAVASCRIPT, include_str!("../ui/api.js")),
-    ("dom.js", JAVASCRIPT, include_str!("../ui/dom.js")),
-    ("display.js", JAVASCRIPT, include_str!("../ui/display.js")),
-    ("overview.js", JAVASCRIPT, include_str!("../ui/overview.js")),
-    ("entity-page.js", JAVASCRIPT, include_str!("../ui/entity-page.js")),
-    ("table.js", JAVASCRIPT, include_str!("../ui/table.js")),
-    ("detail.js", JAVASCRIPT, include_str!("../ui/detail.js")),
-    ("actions.js", JAVASCRIPT, include_str!("../ui/actions.js")),
-    ("editing.js", JAVASCRIPT, include_str!("../ui/editing.js")),
-    ("forms.js", JAVASCRIPT, include_str!("../ui/forms.js")),
+    ("workbench.css", "text/css; charset=utf-8", include_str!("../../ui/workbench.css")),
+    ("main.js", JAVASCRIPT, include_str!("../../ui/main.js")),
+    ("api.js", JAVASCRIPT, include_str!("../../ui/api.js")),
+    ("dom.js", JAVASCRIPT, include_str!("../../ui/dom.js")),
+    ("display.js", JAVASCRIPT, include_str!("../../ui/display.js")),
+    ("overview.js", JAVASCRIPT, include_str!("../../ui/overview.js")),
+    ("entity-page.js", JAVASCRIPT, include_str!("../../ui/entity-page.js")),
+    ("table.js", JAVASCRIPT, include_str!("../../ui/table.js")),
+    ("detail.js", JAVASCRIPT, include_str!("../../ui/detail.js")),
+    ("actions.js", JAVASCRIPT, include_str!("../../ui/actions.js")),
+    ("editing.js", JAVASCRIPT, include_str!("../../ui/editing.js")),
+    ("forms.js", JAVASCRIPT, include_str!("../../ui/forms.js")),
 ];
 
 /// Scripts and styles only from the service itself; nothing inline, no framing.
