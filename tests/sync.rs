@@ -460,8 +460,7 @@ async fn refuse_run_ends(db: &entity_spec::Db, refuse: bool) {
 
 #[tokio::test]
 async fn the_end_of_a_run_updates_the_item_and_the_run_together_or_not_at_all() {
-    use entity_spec::__private::runtime::runs::queue::{RunEnd, claim, finish};
-    use entity_spec::__private::runtime::runs::status::Outcome;
+    use entity_spec::__private::runtime::runs::queue::{Outcome, RunEnd, claim, finish};
     use entity_spec::__private::runtime::value::SqlValue;
     use entity_spec::Entity;
     for backend in BACKENDS {

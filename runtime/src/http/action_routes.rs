@@ -12,6 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, get, on, post};
+use entity_spec_contract::runs::RunTrigger;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -24,7 +25,6 @@ use crate::model::value::SqlValue;
 use crate::runs::engine::Engine;
 use crate::runs::history::{get_run, history};
 use crate::runs::queue::{Enqueued, enqueue, enqueue_all};
-use crate::runs::status::Trigger;
 use crate::runs::table::Run;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
@@ -70,7 +70,7 @@ async fn trigger<E: Entity>(engine: Arc<Engine<E>>, id: String, action: &'static
             ));
         }
     }
-    match enqueue(engine.db(), E::DEF, stored.entity.id(), action, Trigger::Manual).await {
+    match enqueue(engine.db(), E::DEF, stored.entity.id(), action, RunTrigger::Manual).await {
         Ok(Enqueued::Queued(run)) => {
             engine.wake();
             Ok(json(StatusCode::ACCEPTED, &run, None))
@@ -89,7 +89,8 @@ struct Queued {
 }
 
 async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) -> Result<Response, ApiError> {
-    let queued = enqueue_all(engine.db(), E::DEF, action, Trigger::SyncAll).await.map_err(ApiError::from_database)?;
+    let queued =
+        enqueue_all(engine.db(), E::DEF, action, RunTrigger::SyncAll).await.map_err(ApiError::from_database)?;
     engine.wake();
     Ok(json(StatusCode::ACCEPTED, &Queued { queued }, None))
 }

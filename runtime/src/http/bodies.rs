@@ -10,15 +10,14 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, NaiveDate};
+use entity_spec_contract::limits::BODY_LIMIT;
+use entity_spec_contract::text::printable;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::http::problem::{ApiError, closest, printable};
+use crate::http::problem::{ApiError, closest};
 use crate::model::def::{EntityDef, FieldDef, FieldKind, Setter};
 use crate::model::validation::{Validate, ValidationErrors};
-
-/// Request bodies above this size are refused with `413`.
-pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// `415` unless the body is declared as JSON (`application/json` or any `+json` type, e.g.
 /// `application/merge-patch+json`, which PATCH also accepts).

@@ -14,6 +14,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use entity_spec_contract::limits::RECENT_FAILURES;
+use entity_spec_contract::paths::STATS_SEGMENT;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -41,10 +43,6 @@ pub fn entity_routes<E: Entity>(db: Db) -> Router {
         .with_state(db)
 }
 
-/// The aggregate endpoint's segment under each collection: `GET {path}/stats`. A static
-/// segment wins over `{id}` in the router, and `stats` is never a valid UUID.
-pub const STATS_SEGMENT: &str = "stats";
-
 #[derive(Serialize)]
 struct ListBody<E> {
     items: Vec<E>,
@@ -57,9 +55,6 @@ async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Res
     let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
 }
-
-/// How many of the newest failed runs the statistics carry.
-pub const RECENT_FAILURES: u32 = 5;
 
 /// The body of `GET {path}/stats`.
 #[derive(Debug, Serialize)]

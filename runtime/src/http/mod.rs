@@ -12,6 +12,5 @@ pub mod responses;
 pub mod service;
 pub mod workbench;
 
-pub use bodies::BODY_LIMIT;
-pub use entity_routes::{STATS_SEGMENT, entity_routes};
-pub use service::{DOCS_PATH, OPENAPI_PATH, service};
+pub use entity_routes::entity_routes;
+pub use service::service;

@@ -14,16 +14,14 @@
 //! Unknown parameters, repeated parameters and bad values are errors, never ignored.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use entity_spec_contract::hash::StableHasher;
+use entity_spec_contract::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use entity_spec_contract::text::printable;
 
-use crate::http::problem::{ApiError, closest, printable};
+use crate::http::problem::{ApiError, closest};
 use crate::model::def::{EntityDef, FieldDef, FieldKind};
 use crate::model::list_query::{CursorBody, Filter, FilterOp, ListQuery, Paging, Position, Sort};
 use crate::model::value::{SqlType, SqlValue};
-
-/// Page size when `limit` is absent.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// Largest page a client may ask for.
-pub const MAX_LIMIT: u32 = 500;
 
 const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
 
@@ -32,7 +30,7 @@ pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Li
     let mut seen: Vec<String> = Vec::new();
     let mut filters = Vec::new();
     let mut sort = Sort { field: def.primary_key(), descending: false };
-    let mut limit = DEFAULT_LIMIT;
+    let mut limit = DEFAULT_PAGE_SIZE;
     let mut offset: Option<u64> = None;
     let mut cursor: Option<String> = None;
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
@@ -88,7 +86,7 @@ pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<F
 /// with the list's defaults, bounds and rules (no repeats, nothing unknown).
 pub fn parse_paging(raw: Option<&str>) -> Result<Paging, ApiError> {
     let mut seen: Vec<String> = Vec::new();
-    let mut page = Paging { limit: DEFAULT_LIMIT, offset: 0 };
+    let mut page = Paging { limit: DEFAULT_PAGE_SIZE, offset: 0 };
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         first_use(&mut seen, &key)?;
         match key.as_ref() {
@@ -106,10 +104,10 @@ pub fn parse_paging(raw: Option<&str>) -> Result<Paging, ApiError> {
     Ok(page)
 }
 
-/// `limit`: 1 to [`MAX_LIMIT`].
+/// `limit`: 1 to [`MAX_PAGE_SIZE`].
 fn parse_limit(value: &str) -> Result<u32, ApiError> {
-    value.parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-        ApiError::invalid_parameter("limit", "invalid", format!("must be an integer from 1 to {MAX_LIMIT}"))
+    value.parse::<u32>().ok().filter(|l| (1..=MAX_PAGE_SIZE).contains(l)).ok_or_else(|| {
+        ApiError::invalid_parameter("limit", "invalid", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))
     })
 }
 
@@ -278,22 +276,21 @@ fn parse_value(field: &FieldDef, key: &str, value: &str) -> Result<SqlValue, Api
     })
 }
 
-/// A stable fingerprint of everything but the pagination parameters (FNV-1a: stable across
-/// Rust versions and processes, unlike `DefaultHasher`).
+/// A stable fingerprint of everything but the pagination parameters (the contract's stable
+/// hash: the same across Rust versions and processes, unlike `DefaultHasher`).
 fn fingerprint(raw: &str) -> String {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .filter(|(k, _)| !matches!(k.as_ref(), "limit" | "offset" | "cursor"))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     pairs.sort();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = StableHasher::default();
     for (k, v) in &pairs {
-        for byte in k.bytes().chain([0]).chain(v.bytes()).chain([0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        for part in [k.as_bytes(), &[0], v.as_bytes(), &[0]] {
+            hash.write(part);
         }
     }
-    format!("{hash:016x}")
+    hash.finish_hex()
 }
 
 fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Result<Position, ApiError> {

@@ -1,10 +1,11 @@
 //! Every error a generated service returns: one type, rendered as
 //! `application/problem+json` (RFC 9457) with a stable `type` URI; the one mapping from store
-//! and database errors to it; and the text helpers its messages use (client input made
-//! printable, "did you mean" suggestions).
+//! and database errors to it; and the "did you mean" suggestions of its messages (client text
+//! is shown through the contract's `printable`).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use entity_spec_contract::text::printable;
 use serde::Serialize;
 
 use crate::model::validation::{FieldViolation, ValidationErrors};
@@ -195,13 +196,6 @@ impl ApiError {
             "the database is not reachable; retry later",
         )
     }
-}
-
-/// Client-supplied text echoed in messages: at most 64 characters, control characters escaped,
-/// so a hostile name or value cannot flood or garble a response or log line.
-pub fn printable(text: &str) -> String {
-    let shown: String = text.chars().take(64).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 64 { format!("{shown}…") } else { shown }
 }
 
 /// The closest known name within a small edit distance, for "did you mean".

@@ -6,17 +6,13 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::get;
+use entity_spec_contract::limits::BODY_LIMIT;
+use entity_spec_contract::paths::{DOCS_PATH, OPENAPI_PATH};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::http::bodies::BODY_LIMIT;
 use crate::http::problem::ApiError;
 use crate::http::workbench;
-
-/// Where the OpenAPI document is served.
-pub const OPENAPI_PATH: &str = "/openapi.json";
-/// Where the interactive API docs (Swagger UI, compiled into the binary) are served.
-pub const DOCS_PATH: &str = "/docs";
 
 /// Wraps entity routes into a service: the OpenAPI document and its docs page, the workbench
 /// UI, problem+json for unknown routes and methods, the body limit, and request logging (method, path,

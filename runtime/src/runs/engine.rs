@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use entity_spec_contract::runs::ItemStatus;
 use uuid::Uuid;
 
 use crate::model::timestamp::now;
 use crate::model::value::SqlValue;
-use crate::runs::queue::{self, RunEnd};
-use crate::runs::status::{ItemStatus, Outcome};
+use crate::runs::queue::{self, Outcome, RunEnd};
 use crate::runs::table::Run;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;

@@ -1,13 +1,13 @@
 //! Runs read back: one item's history (a page, newest first), one run, and what an entity's
 //! runs are doing (for the statistics endpoint).
 
+use entity_spec_contract::runs::RunStatus;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::model::def::EntityDef;
 use crate::model::list_query::Paging;
 use crate::model::value::{SqlType, SqlValue};
-use crate::runs::status::RunStatus;
 use crate::runs::table::{RUN_TYPES, RUNS_TABLE, Run, decode_run, push_run_columns};
 use crate::storage::db::{Db, Sql};
 
@@ -74,7 +74,7 @@ pub async fn activity(db: &Db, def: &EntityDef, failures: u32) -> Result<Activit
     let (mut queued, mut running) = (0, 0);
     for row in db.fetch_all(counts, &[SqlType::Text, SqlType::Int]).await? {
         if let (Some(SqlValue::Text(name)), Some(SqlValue::Int(n))) = (row.first(), row.get(1)) {
-            match RunStatus::from_name(name) {
+            match RunStatus::parse(name) {
                 Some(RunStatus::Queued) => queued = *n,
                 Some(RunStatus::Running) => running = *n,
                 _ => {}

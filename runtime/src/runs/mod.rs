@@ -5,11 +5,10 @@
 pub mod engine;
 pub mod history;
 pub mod queue;
-pub mod status;
 pub mod table;
 
 pub use engine::{Engine, EngineConfig, EngineStartError, RunHandler, RunResult};
+pub use entity_spec_contract::runs::{ItemStatus, RunStatus, RunTrigger};
 pub use history::Activity;
-pub use queue::Enqueued;
-pub use status::{ItemStatus, Outcome, RunStatus, Trigger};
+pub use queue::{Enqueued, Outcome, RunEnd};
 pub use table::{RUNS_TABLE, Run};

@@ -11,12 +11,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use entity_spec_contract::runs::{ItemStatus, RunStatus, RunTrigger};
 use uuid::Uuid;
 
 use crate::model::def::{EntityDef, Setter, TrackingDef};
 use crate::model::timestamp::now;
 use crate::model::value::{SqlType, SqlValue};
-use crate::runs::status::{ItemStatus, Outcome, RunStatus, Trigger};
 use crate::runs::table::{RUN_TYPES, RUNS_TABLE, Run, decode_run, push_run_columns};
 use crate::storage::db::{Backend, Db, Sql};
 use crate::storage::schema::VERSION_COLUMN;
@@ -41,7 +41,7 @@ pub async fn enqueue(
     def: &EntityDef,
     item_id: Uuid,
     action: &str,
-    trigger: Trigger,
+    trigger: RunTrigger,
 ) -> Result<Enqueued, sqlx::Error> {
     let now = now();
     let mut sql = Sql::new(db.backend());
@@ -90,7 +90,7 @@ pub async fn enqueue(
 /// Queues `action` for every active item that has no active run; returns how many were
 /// queued. Work goes in batches of [`BATCH`] items, each one `INSERT` of runs and one `UPDATE`
 /// of the items in a transaction, so 10,000 items are a few dozen statements.
-pub async fn enqueue_all(db: &Db, def: &EntityDef, action: &str, trigger: Trigger) -> Result<u64, sqlx::Error> {
+pub async fn enqueue_all(db: &Db, def: &EntityDef, action: &str, trigger: RunTrigger) -> Result<u64, sqlx::Error> {
     let items = idle_items(db, def, None).await?;
     enqueue_batches(db, def, &items, action, trigger).await
 }
@@ -103,7 +103,7 @@ pub async fn enqueue_due(db: &Db, def: &EntityDef, action: &str, now: DateTime<U
         return Ok(0);
     }
     let items = idle_items(db, def, Some(now)).await?;
-    enqueue_batches(db, def, &items, action, Trigger::Scheduled).await
+    enqueue_batches(db, def, &items, action, RunTrigger::Scheduled).await
 }
 
 /// Ids of active items (all items when the entity declares no active flag) without a queued
@@ -155,10 +155,16 @@ async fn idle_items(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>) -> 
         .collect())
 }
 
-/// ` AND "status" IN (queued, running)`, bound.
+/// ` AND "status" IN (…)` with the statuses of a run that holds its item, bound.
 fn push_active_status(sql: &mut Sql) {
-    let [queued, running] = RunStatus::ACTIVE.map(|s| SqlValue::Text(s.as_str().to_owned()));
-    sql.push(" AND \"status\" IN (").push_bind(queued).push(", ").push_bind(running).push(")");
+    sql.push(" AND \"status\" IN (");
+    for (i, status) in RunStatus::ALL.iter().filter(|s| s.is_active()).enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_bind(SqlValue::Text(status.as_str().to_owned()));
+    }
+    sql.push(")");
 }
 
 /// Queues a run for each of `items`, [`BATCH`] at a time; returns how many were queued (items
@@ -168,7 +174,7 @@ async fn enqueue_batches(
     def: &EntityDef,
     items: &[Uuid],
     action: &str,
-    trigger: Trigger,
+    trigger: RunTrigger,
 ) -> Result<u64, sqlx::Error> {
     let mut queued = 0;
     for batch in items.chunks(BATCH) {
@@ -186,7 +192,13 @@ async fn enqueue_batches(
 
 /// One `INSERT` of a queued run per item, skipping items that already have an active run;
 /// returns it with the ids of the runs it may create.
-fn insert_runs(backend: Backend, def: &EntityDef, items: &[Uuid], action: &str, trigger: Trigger) -> (Sql, Vec<Uuid>) {
+fn insert_runs(
+    backend: Backend,
+    def: &EntityDef,
+    items: &[Uuid],
+    action: &str,
+    trigger: RunTrigger,
+) -> (Sql, Vec<Uuid>) {
     let mut sql = Sql::new(backend);
     sql.push("INSERT INTO ")
         .push_ident(RUNS_TABLE)
@@ -295,6 +307,30 @@ pub async fn renew_lease(db: &Db, run_id: Uuid, lease: Duration) -> Result<bool,
     sql.push(" WHERE \"id\" = ").push_bind(SqlValue::Uuid(run_id));
     sql.push(" AND \"status\" = ").push_bind(SqlValue::Text(RunStatus::Running.as_str().to_owned()));
     Ok(db.execute(sql).await? == 1)
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The work returned `Ok`.
+    Success,
+    /// The work returned `Err`, timed out, or could not start.
+    Failed,
+}
+
+impl Outcome {
+    /// The run's final status.
+    pub fn run_status(self) -> RunStatus {
+        match self {
+            Outcome::Success => RunStatus::Success,
+            Outcome::Failed => RunStatus::Failed,
+        }
+    }
+
+    /// The item's status after the run.
+    pub fn item_status(self) -> ItemStatus {
+        ItemStatus::from(self.run_status())
+    }
 }
 
 /// How a run ended, as [`finish`] records it.

@@ -2,12 +2,12 @@
 //! a row decodes to, and the column list every query of it selects.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use entity_spec_contract::runs::{RunStatus, RunTrigger};
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::model::def::FieldKind;
 use crate::model::value::{SqlType, SqlValue};
-use crate::runs::status::{RunStatus, Trigger};
 use crate::storage::db::{Backend, Sql};
 use crate::storage::schema::column_type;
 
@@ -24,8 +24,10 @@ pub struct Run {
     /// The action, e.g. `sync`.
     pub action: String,
     /// Why it was started.
-    pub trigger: Trigger,
+    #[serde(serialize_with = "wire_name")]
+    pub trigger: RunTrigger,
     /// Where it is in its life.
+    #[serde(serialize_with = "wire_name")]
     pub status: RunStatus,
     /// When it was queued.
     pub queued_at: DateTime<Utc>,
@@ -37,6 +39,11 @@ pub struct Run {
     pub duration_ms: Option<i64>,
     /// What the run reported (its outcome or its error, never a secret).
     pub message: Option<String>,
+}
+
+/// A run value as its wire name (the contract's enums have no serde: it depends on nothing).
+fn wire_name<S: Serializer>(value: &impl std::fmt::Display, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 /// The columns of a [`Run`], in the order [`decode_run`] reads them.
@@ -87,8 +94,8 @@ pub fn decode_run(row: Vec<SqlValue>) -> Option<Run> {
         id: uuid(next())?,
         item_id: uuid(next())?,
         action: text(next())?,
-        trigger: Trigger::from_name(&text(next())?)?,
-        status: RunStatus::from_name(&text(next())?)?,
+        trigger: RunTrigger::parse(&text(next())?)?,
+        status: RunStatus::parse(&text(next())?)?,
         queued_at: time(next())?,
         started_at: time(next()),
         finished_at: time(next()),
@@ -147,16 +154,48 @@ pub fn schema(backend: Backend) -> Vec<Sql> {
     };
     // The guarantee that an item never runs twice at once, enforced by the database. An
     // index predicate cannot take parameters: the statuses are written as literals.
-    let [queued, running] = RunStatus::ACTIVE.map(RunStatus::as_str);
+    let active: Vec<String> =
+        RunStatus::ALL.iter().filter(|s| s.is_active()).map(|s| format!("'{}'", s.as_str())).collect();
     statements.push(index(
         "_entity_spec_runs_one_active_key",
         true,
         " (\"entity\", \"item_id\")",
-        &format!(" WHERE \"status\" IN ('{queued}', '{running}')"),
+        &format!(" WHERE \"status\" IN ({})", active.join(", ")),
     ));
     statements.push(index("_entity_spec_runs_history_idx", false, " (\"entity\", \"item_id\", \"queued_at\")", ""));
     statements.push(index("_entity_spec_runs_queue_idx", false, " (\"status\", \"queued_at\")", ""));
     // The workbench's "recent failures" reads the newest failed runs of an entity.
     statements.push(index("_entity_spec_runs_outcome_idx", false, " (\"entity\", \"status\", \"finished_at\")", ""));
     statements
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_show_trigger_and_status_by_their_wire_names() {
+        let at = DateTime::parse_from_rfc3339("2026-01-31T12:00:00Z").unwrap().to_utc();
+        let run = Run {
+            id: Uuid::nil(),
+            item_id: Uuid::nil(),
+            action: "sync".to_owned(),
+            trigger: RunTrigger::SyncAll,
+            status: RunStatus::Queued,
+            queued_at: at,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            message: None,
+        };
+        let json = serde_json::to_value(&run).unwrap();
+        assert_eq!((&json["trigger"], &json["status"]), (&"sync_all".into(), &"queued".into()));
+    }
+
+    #[test]
+    fn one_active_run_per_item_is_the_unique_index_of_queued_and_running_runs() {
+        let ddl = schema(Backend::Sqlite);
+        let one_active = ddl.iter().map(Sql::text).find(|text| text.contains("one_active")).unwrap();
+        assert!(one_active.ends_with(r#"WHERE "status" IN ('queued', 'running')"#), "{one_active}");
+    }
 }
