@@ -83,7 +83,9 @@ impl model::RawDataSourceActions for NoActions {
 /// work); one idle run worker remains.
 fn generated_router(db: Db) -> axum::Router {
     let engine = EngineConfig { schedule_interval: None, workers: 1, ..EngineConfig::from_env() };
-    model::router_with_engine(db, engine, NoActions)
+    let service = model::service(db, NoActions);
+    service.start_workers(&engine).expect("the benchmark runs on a Tokio runtime");
+    service.router()
 }
 
 type BoxError = Box<dyn Error + Send + Sync>;

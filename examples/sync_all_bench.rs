@@ -50,7 +50,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (api, requests, peak) = slow_api().await;
     let config = EngineConfig { workers: WORKERS, schedule_interval: None, ..EngineConfig::from_env() };
-    let app = model::router_with_engine(db.clone(), config, Connectors);
+    let service = model::service(db.clone(), Connectors);
+    service.start_workers(&config)?;
+    let app = service.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -86,14 +86,14 @@ async fn a_database_out_of_connections_is_503_on_action_routes_as_on_crud_routes
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         model::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
-        let app = model::router_with_engine(test_db.db.clone(), support::quiet_engine(), TestActions);
+        let app = support::started(model::service(test_db.db.clone(), TestActions), support::quiet_engine());
         let id = create(&app, "reachable").await;
         let queued = send(&app, "POST", &format!("{PATH}/{id}/sync"), None, &[]).await;
         assert_eq!(queued.status, StatusCode::ACCEPTED, "{backend:?}: {}", queued.text);
         let run = finished_runs(&app, &id, 1).await[0]["id"].as_str().expect("a run id").to_owned();
 
         let (db, _held) = starved_pool(&test_db).await;
-        let starved = model::router_with_engine(db, no_workers(), TestActions);
+        let starved = support::started(model::service(db, TestActions), no_workers());
         let requests = [
             ("GET", format!("{PATH}/{id}")),
             ("GET", format!("{PATH}/stats")),
@@ -116,7 +116,7 @@ async fn run_history_takes_the_paging_parameters_of_lists_with_the_same_rules() 
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         model::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
-        let app = model::router_with_engine(test_db.db.clone(), support::quiet_engine(), TestActions);
+        let app = support::started(model::service(test_db.db.clone(), TestActions), support::quiet_engine());
         let id = create(&app, "paged").await;
         for count in 1..=3 {
             let queued = send(&app, "POST", &format!("{PATH}/{id}/sync"), None, &[]).await;

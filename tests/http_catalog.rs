@@ -30,7 +30,7 @@ async fn setup(backend: Backend) -> (TestDb, Router) {
     catalog::migrate(&test_db.db, MigrateOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
-    let app = catalog::router_with_engine(test_db.db.clone(), support::quiet_engine(), OrderTestActions);
+    let app = support::started(catalog::service(test_db.db.clone(), OrderTestActions), support::quiet_engine());
     (test_db, app)
 }
 

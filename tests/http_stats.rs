@@ -48,7 +48,7 @@ async fn counts_split_by_every_enum_and_boolean_value_and_follow_the_filters() {
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         catalog::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
-        let app = catalog::router_with_engine(test_db.db.clone(), support::quiet_engine(), OrderTestActions);
+        let app = support::started(catalog::service(test_db.db.clone(), OrderTestActions), support::quiet_engine());
 
         // An empty collection already has every key, at zero.
         let empty = stats(&app, "/products/stats").await;
@@ -110,7 +110,7 @@ async fn counts_split_by_every_enum_and_boolean_value_and_follow_the_filters() {
 async fn paging_sorting_and_unknown_parameters_are_refused_by_name() {
     let test_db = TestDb::new(entity_spec::Backend::Sqlite).await;
     catalog::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
-    let app = catalog::router_with_engine(test_db.db.clone(), support::quiet_engine(), OrderTestActions);
+    let app = support::started(catalog::service(test_db.db.clone(), OrderTestActions), support::quiet_engine());
     for parameter in ["limit=5", "offset=0", "cursor=abc", "sort=price"] {
         let response = send(&app, "GET", &format!("/products/stats?{parameter}"), None, &[]).await;
         let problem = response.problem(StatusCode::BAD_REQUEST);
@@ -134,7 +134,7 @@ async fn a_tracked_entity_reports_its_runs_and_newest_failures() {
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         model::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
-        let app = model::router_with_engine(test_db.db.clone(), support::quiet_engine(), Picky);
+        let app = support::started(model::service(test_db.db.clone(), Picky), support::quiet_engine());
         let mut ids = Vec::new();
         for name in ["good-one", "bad-one", "idle"] {
             let body = json!({"name": name, "source_type": "api", "connection_string": "http://127.0.0.1:9/"});

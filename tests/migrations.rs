@@ -61,7 +61,7 @@ async fn adding_the_tags_field_keeps_every_row() {
             ["raw_data_sources: add column tags", "raw_data_sources: create index raw_data_sources_sync_status_idx"],
             "{backend:?}"
         );
-        let new = with_tags::router_with_engine(db.clone(), support::quiet_engine(), TestActions);
+        let new = support::started(with_tags::service(db.clone(), TestActions), support::quiet_engine());
         let after = list(&new, "/raw-data-sources").await;
         assert_eq!(after["total"], 30, "{backend:?}");
         let before_items = before["items"].as_array().unwrap();

@@ -25,11 +25,11 @@ async fn app(router: impl FnOnce(entity_spec::Db) -> axum::Router) -> (TestDb, a
 }
 
 fn raw_router(db: entity_spec::Db) -> axum::Router {
-    model::router_with_engine(db, support::quiet_engine(), TestActions)
+    support::started(model::service(db, TestActions), support::quiet_engine())
 }
 
 fn catalog_router(db: entity_spec::Db) -> axum::Router {
-    catalog::router_with_engine(db, support::quiet_engine(), OrderTestActions)
+    support::started(catalog::service(db, OrderTestActions), support::quiet_engine())
 }
 
 fn generated(spec: &str) -> Value {

@@ -50,7 +50,7 @@ fn engine(workers: usize) -> EngineConfig {
 
 async fn service(test_db: &TestDb, workers: usize) -> Router {
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    model::router_with_engine(test_db.db.clone(), engine(workers), Connectors)
+    support::started(model::service(test_db.db.clone(), Connectors), engine(workers))
 }
 
 async fn create(app: &Router, body: Value) -> String {
@@ -320,8 +320,8 @@ async fn two_instances_on_one_postgres_database_share_the_queue_without_running_
     }
     let test_db = TestDb::new(Backend::Postgres).await;
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let first = model::router_with_engine(test_db.db.clone(), engine(2), Connectors);
-    let second = model::router_with_engine(test_db.reconnect().await, engine(2), Connectors);
+    let first = support::started(model::service(test_db.db.clone(), Connectors), engine(2));
+    let second = support::started(model::service(test_db.reconnect().await, Connectors), engine(2));
     let api = slow_api(Duration::from_millis(100)).await;
     let mut ids = Vec::new();
     for i in 0..16 {
@@ -383,7 +383,6 @@ async fn a_run_whose_worker_died_is_failed_when_its_lease_expires() {
         let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
             test_db.db.clone(),
             Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
-            engine(1),
         );
         assert_eq!(engine.recover_expired().await.unwrap(), 1, "{backend:?}");
         let source = send(&app, "GET", &format!("/raw-data-sources/{id}"), None, &[]).await.body;
@@ -413,7 +412,6 @@ async fn the_scheduler_queues_active_sources_whose_interval_has_passed() {
         let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
             test_db.db.clone(),
             Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
-            engine(1),
         );
         engine.tick().await;
         let source = settled(&app, &never_synced).await;
@@ -550,8 +548,8 @@ fn a_router_built_outside_a_tokio_runtime_does_not_panic() {
         model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
         test_db
     });
-    // No runtime here: the workers of tracked actions cannot be started, which must not panic.
-    let app = model::router_with_engine(test_db.db.clone(), engine(1), Connectors);
+    // No runtime here: building the router starts nothing, so nothing can panic.
+    let app = model::router(test_db.db.clone(), Connectors);
     runtime.block_on(async {
         let id = create(&app, json!({"name": "built-early", "source_type": "webhook", "connection_string": "x"})).await;
         let source = send(&app, "GET", &format!("/raw-data-sources/{id}"), None, &[]).await;
@@ -562,40 +560,56 @@ fn a_router_built_outside_a_tokio_runtime_does_not_panic() {
 #[test]
 fn starting_workers_outside_a_runtime_is_an_error_that_says_so() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let test_db = runtime.block_on(TestDb::new(Backend::Sqlite));
-    let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
-        test_db.db.clone(),
-        Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
-        engine(1),
-    );
-    let error = engine.try_start().unwrap_err();
+    let test_db = runtime.block_on(async {
+        let test_db = TestDb::new(Backend::Sqlite).await;
+        model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+        test_db
+    });
+    let service = model::service(test_db.db.clone(), Connectors);
+    let error = service.start_workers(&engine(1)).unwrap_err();
     assert!(error.to_string().contains("need a Tokio runtime"), "{error}");
-    assert!(!engine.is_started());
-    // Inside one, the same engine starts.
+    // Inside one, the same service starts them, and its queued syncs run.
     let _inside = runtime.enter();
-    engine.try_start().unwrap();
-    assert!(engine.is_started());
+    service.start_workers(&engine(1)).unwrap();
+    let app = service.router();
+    runtime.block_on(async {
+        let id = create(&app, json!({"name": "later", "source_type": "webhook", "connection_string": "x"})).await;
+        send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await;
+        assert_eq!(settled(&app, &id).await["sync_status"], "success");
+    });
 }
 
 #[tokio::test]
-async fn starting_an_engine_again_adds_no_workers() {
+async fn a_router_alone_queues_runs_and_starts_no_worker() {
     let test_db = TestDb::new(Backend::Sqlite).await;
-    // The router's own engine has no workers: the one below runs every sync.
-    let app = service(&test_db, 0).await;
+    model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+    let app = model::router(test_db.db.clone(), Connectors);
+    let id = create(&app, json!({"name": "api-only", "source_type": "webhook", "connection_string": "x"})).await;
+    let queued = send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let runs = send(&app, "GET", &format!("/raw-data-sources/{id}/syncs"), None, &[]).await;
+    assert_eq!(runs.body["items"][0]["status"], "queued", "nobody runs it here: {}", runs.text);
+    // Another instance on the same database that starts its workers runs it.
+    let worker = support::started(model::service(test_db.reconnect().await, Connectors), engine(1));
+    assert_eq!(settled(&worker, &id).await["sync_status"], "success");
+}
+
+#[tokio::test]
+async fn starting_workers_again_adds_no_workers() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+    let service = model::service(test_db.db.clone(), Connectors);
+    let app = service.router();
     let api = slow_api(Duration::from_millis(300)).await;
     let mut ids = Vec::new();
     for i in 0..6 {
         let body = json!({"name": format!("s{i}"), "source_type": "api", "connection_string": api.url});
         ids.push(create(&app, body).await);
     }
-    let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
-        test_db.db.clone(),
-        Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
-        engine(2),
-    );
-    engine.start();
-    engine.start();
-    engine.try_start().unwrap();
+    service.start_workers(&engine(2)).unwrap();
+    service.start_workers(&engine(2)).unwrap();
+    service.start_workers(&engine(5)).unwrap();
     assert_eq!(send(&app, "POST", "/raw-data-sources/sync-all", None, &[]).await.body, json!({"queued": 6}));
     for id in &ids {
         assert_eq!(settled(&app, id).await["sync_status"], "success");

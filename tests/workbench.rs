@@ -52,12 +52,12 @@ where
 
 async fn raw_data_source_app(db: Db) -> axum::Router {
     model::migrate(&db, MigrateOptions::default()).await.expect("migrates");
-    model::router_with_engine(db, support::quiet_engine(), TestActions)
+    support::started(model::service(db, TestActions), support::quiet_engine())
 }
 
 async fn catalog_app(db: Db) -> axum::Router {
     catalog::migrate(&db, MigrateOptions::default()).await.expect("migrates");
-    catalog::router_with_engine(db, support::quiet_engine(), OrderTestActions)
+    support::started(catalog::service(db, OrderTestActions), support::quiet_engine())
 }
 
 /// Plain HTTP calls to the same service, as another user (or script) would make them.

@@ -11,7 +11,7 @@
 
 use std::process::ExitCode;
 
-use entity_spec::{ApiError, Db, MigrateOptions};
+use entity_spec::{ApiError, Db, EngineConfig, MigrateOptions};
 
 mod connectors;
 
@@ -68,7 +68,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("RawDataSource registry on http://{address}/raw-data-sources (set BIND_ADDR to change)");
     println!("Workbench on http://{address}/ui/raw-data-sources");
     println!("API docs on http://{address}/docs (OpenAPI document: /openapi.json)");
-    entity_spec::serve(listener, model::router(db.clone(), Connectors)).await?;
+    // Syncs run in this process; another instance on the same PostgreSQL database may run them too.
+    let service = model::service(db.clone(), Connectors);
+    service.start_workers(&EngineConfig::from_env())?;
+    entity_spec::serve(listener, service.router()).await?;
     db.close().await;
     Ok(())
 }

@@ -29,6 +29,7 @@ pub mod storage;
 // Paths generated code, the facade and the tests name (`::entity_spec::__private::runtime::…`,
 // `entity_spec_runtime::…`) besides the layers' own (`runs::…`, `http::{entity_routes,
 // service, …}`, `serve::…`). Keep them when files move; change them only with codegen.
+pub use entity_spec_contract as contract;
 pub use http::action_routes as actions;
 pub use model::validation::check;
 pub use model::{def, serde_helpers, value};
@@ -39,6 +40,8 @@ pub use http::problem::ApiError;
 pub use model::secret::Secret;
 pub use model::unknown_variant::UnknownVariant;
 pub use model::validation::{FieldViolation, Validate, ValidationErrors};
+pub use runs::engine::{EngineConfig, EngineStartError};
+pub use serve::service::Service;
 pub use storage::db::{Backend, Db};
 pub use storage::entity::Entity;
 pub use storage::migrations::{MigrateError, MigrateOptions, MigrationReport};

@@ -432,6 +432,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
         ],
         tracking: None,
         tracked_action: None,
+        actions: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1203,6 +1204,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
         ],
         tracking: None,
         tracked_action: None,
+        actions: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1815,6 +1817,22 @@ impl ::entity_spec::__private::runtime::Entity for Order {
         ],
         tracking: None,
         tracked_action: None,
+        actions: &[
+            ::entity_spec::__private::runtime::contract::ActionDef {
+                name: "cancel",
+                method: ::entity_spec::__private::runtime::contract::Method::Post,
+                scope: ::entity_spec::__private::runtime::contract::ActionScope::Item,
+                segment: "cancel",
+                kind: ::entity_spec::__private::runtime::contract::ActionKind::Plain,
+            },
+            ::entity_spec::__private::runtime::contract::ActionDef {
+                name: "export",
+                method: ::entity_spec::__private::runtime::contract::Method::Get,
+                scope: ::entity_spec::__private::runtime::contract::ActionScope::Collection,
+                segment: "export",
+                kind: ::entity_spec::__private::runtime::contract::ActionKind::Plain,
+            },
+        ],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1966,6 +1984,7 @@ impl OrderCancelRequest {
         indexes: &[],
         tracking: None,
         tracked_action: None,
+        actions: &[],
     };
 }
 impl ::entity_spec::Validate for OrderCancelRequest {
@@ -2086,94 +2105,81 @@ pub const SPEC_HASH: &str = "78edd615c2bcbbce";
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/catalog.openapi.json>";
 /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.
 pub const WORKBENCH_JSON: &str = "{\"entities\":[{\"actions\":[],\"columns\":[\"email\",\"display_name\",\"tier\",\"birthday\",\"created_at\"],\"default_sort\":\"-created_at\",\"description\":\"A person or company that places orders.\",\"fields\":[{\"label\":\"Id\",\"name\":\"id\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"uuid\",\"unique\":false},{\"description\":\"Login and contact address.\",\"label\":\"Email\",\"max_length\":254,\"name\":\"email\",\"nullable\":false,\"pattern\":\"^[^@\\\\s]+@[^@\\\\s]+$\",\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"string\",\"unique\":true},{\"label\":\"Display name\",\"max_length\":80,\"min_length\":2,\"name\":\"display_name\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"string\",\"unique\":false},{\"default\":\"free\",\"label\":\"Tier\",\"name\":\"tier\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"enum\",\"unique\":false,\"values\":[\"free\",\"pro\",\"enterprise\"]},{\"label\":\"Api key\",\"min_length\":16,\"name\":\"api_key\",\"nullable\":true,\"required\":false,\"sensitive\":true,\"server_set\":false,\"type\":\"string\",\"unique\":false},{\"label\":\"Birthday\",\"name\":\"birthday\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"date\",\"unique\":false},{\"label\":\"Notes\",\"name\":\"notes\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"text\",\"unique\":false},{\"label\":\"Created at\",\"name\":\"created_at\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false},{\"label\":\"Updated at\",\"name\":\"updated_at\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false}],\"filters\":[\"email\",\"display_name\",\"tier\"],\"grouped\":[\"tier\"],\"label_field\":\"email\",\"name\":\"Customer\",\"path\":\"/customers\",\"primary_key\":\"id\",\"singular\":\"customer\",\"sortable\":[\"id\",\"email\",\"tier\",\"created_at\",\"updated_at\"],\"title\":\"Customers\",\"tracking\":null},{\"actions\":[],\"columns\":[\"sku\",\"title\",\"price\",\"stock\",\"rating\",\"storage_temp_c\"],\"default_sort\":\"-created_at\",\"description\":\"Something the catalog sells. Quotes \\\"and\\\" back\\\\slashes survive.\",\"fields\":[{\"label\":\"Id\",\"name\":\"id\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"uuid\",\"unique\":false},{\"label\":\"Sku\",\"name\":\"sku\",\"nullable\":false,\"pattern\":\"^[A-Z]{3}-[0-9]{4}$\",\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"string\",\"unique\":false},{\"label\":\"Title\",\"max_length\":200,\"name\":\"title\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"string\",\"unique\":false},{\"label\":\"Summary\",\"max_length\":5000,\"name\":\"summary\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"text\",\"unique\":false},{\"label\":\"Price\",\"max\":1000000,\"min\":0,\"name\":\"price\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"float\",\"unique\":false},{\"default\":0,\"label\":\"Stock\",\"min\":0,\"name\":\"stock\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"integer\",\"unique\":false},{\"label\":\"Rating\",\"max\":5,\"min\":0,\"name\":\"rating\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"float\",\"unique\":false},{\"default\":-18,\"label\":\"Storage temp c\",\"max\":40,\"min\":-80,\"name\":\"storage_temp_c\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"integer\",\"unique\":false},{\"default\":0.5,\"label\":\"Discount\",\"max\":1,\"min\":0,\"name\":\"discount\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"float\",\"unique\":false},{\"default\":false,\"label\":\"Is published\",\"name\":\"is_published\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"boolean\",\"unique\":false},{\"default\":{\"color\":\"none\",\"note\":null,\"sizes\":[],\"weight\":{\"exact\":true,\"grams\":12.5}},\"label\":\"Attributes\",\"name\":\"attributes\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"json\",\"unique\":false},{\"default\":\"draft\",\"label\":\"Status\",\"name\":\"status\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"enum\",\"unique\":false,\"values\":[\"draft\",\"in_review\",\"active\",\"archived\"]},{\"label\":\"Launched on\",\"name\":\"launched_on\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"date\",\"unique\":false},{\"default\":\"unassigned\",\"label\":\"Internal code\",\"name\":\"internal_code\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"string\",\"unique\":false},{\"label\":\"Created at\",\"name\":\"created_at\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false}],\"filters\":[\"sku\",\"title\",\"is_published\",\"status\",\"internal_code\"],\"grouped\":[\"is_published\",\"status\"],\"label_field\":\"sku\",\"name\":\"Product\",\"path\":\"/products\",\"primary_key\":\"id\",\"singular\":\"product\",\"sortable\":[\"id\",\"sku\",\"price\",\"is_published\",\"status\",\"created_at\"],\"title\":\"Products\",\"tracking\":null},{\"actions\":[{\"history\":null,\"kind\":\"plain\",\"label\":\"Cancel\",\"method\":\"POST\",\"name\":\"cancel\",\"path\":\"/orders/{id}/cancel\",\"request\":[{\"label\":\"Reason\",\"max_length\":500,\"name\":\"reason\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"string\",\"unique\":false}],\"response\":null,\"runs\":null,\"scope\":\"item\",\"summary\":\"Cancel an order that has not shipped\"},{\"history\":null,\"kind\":\"plain\",\"label\":\"Export\",\"method\":\"GET\",\"name\":\"export\",\"path\":\"/orders/export\",\"request\":null,\"response\":[{\"label\":\"Format\",\"name\":\"format\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"enum\",\"unique\":false,\"values\":[\"csv\",\"json\"]},{\"label\":\"Rows\",\"name\":\"rows\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"integer\",\"unique\":false}],\"runs\":null,\"scope\":\"collection\",\"summary\":\"Export orders as a report\"}],\"columns\":[\"customer_id\",\"status\",\"total\",\"placed_at\",\"priority\",\"gift\"],\"default_sort\":\"-created_at\",\"description\":null,\"fields\":[{\"label\":\"Id\",\"name\":\"id\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"uuid\",\"unique\":false},{\"label\":\"Customer id\",\"name\":\"customer_id\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"uuid\",\"unique\":false},{\"default\":\"placed\",\"label\":\"Status\",\"name\":\"status\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"enum\",\"unique\":false,\"values\":[\"placed\",\"paid\",\"shipped\",\"cancelled\"]},{\"label\":\"Total\",\"min\":0,\"name\":\"total\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"float\",\"unique\":false},{\"label\":\"Placed at\",\"name\":\"placed_at\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"datetime\",\"unique\":false},{\"label\":\"Shipping address\",\"name\":\"shipping_address\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"json\",\"unique\":false},{\"default\":3,\"label\":\"Priority\",\"max\":5,\"min\":1,\"name\":\"priority\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"integer\",\"unique\":false},{\"label\":\"Gift\",\"name\":\"gift\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"boolean\",\"unique\":false},{\"label\":\"Delivery date\",\"name\":\"delivery_date\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"date\",\"unique\":false},{\"label\":\"Tracking code\",\"name\":\"tracking_code\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"string\",\"unique\":false},{\"label\":\"Created at\",\"name\":\"created_at\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false},{\"label\":\"Updated at\",\"name\":\"updated_at\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false}],\"filters\":[\"status\",\"gift\",\"tracking_code\"],\"grouped\":[\"status\",\"gift\"],\"label_field\":\"tracking_code\",\"name\":\"Order\",\"path\":\"/orders\",\"primary_key\":\"id\",\"singular\":\"order\",\"sortable\":[\"id\",\"customer_id\",\"status\",\"placed_at\",\"created_at\",\"updated_at\"],\"title\":\"Orders\",\"tracking\":null}]}";
-/// The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.
+/// The service of every entity in the spec: its HTTP routes and the workers of its tracked actions.
 ///
-/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the
-/// spec's custom actions, answered by the implementations passed here. Tracked actions run on a worker pool started
-/// on the current Tokio runtime (settings from the environment, see `EngineConfig::from_env`).
+/// Routes per entity come from its route table: `GET`/`POST` on the collection path, `GET {path}/stats`,
+/// `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the spec's custom actions, answered by the
+/// implementations passed here. Nothing starts here: call `start_workers` on the result to run tracked
+/// actions in this process, then serve `router()`.
+pub fn service(
+    db: ::entity_spec::Db,
+    order: impl OrderActions,
+) -> ::entity_spec::Service {
+    let order = ::std::sync::Arc::new(order);
+    ::entity_spec::Service::new(db, OPENAPI_JSON, WORKBENCH_JSON)
+        .with_entity::<Customer>(::std::vec::Vec::from([]), None)
+        .with_entity::<Product>(::std::vec::Vec::from([]), None)
+        .with_entity::<
+            Order,
+        >(
+            ::std::vec::Vec::from([
+                (
+                    "cancel",
+                    {
+                        let actions = order.clone();
+                        ::std::boxed::Box::new(move |method, db| ::entity_spec::__private::runtime::actions::item_action::<
+                            Order,
+                            OrderCancelRequest,
+                            _,
+                            _,
+                            _,
+                        >(
+                            db,
+                            method,
+                            Some(<OrderCancelRequest>::DEF),
+                            move |item, request: OrderCancelRequest| {
+                                let actions = actions.clone();
+                                async move {
+                                    let _ = &request;
+                                    actions.cancel(item, request).await
+                                }
+                            },
+                        )) as ::entity_spec::__private::runtime::http::PlainAction
+                    },
+                ),
+                (
+                    "export",
+                    {
+                        let actions = order.clone();
+                        ::std::boxed::Box::new(move |method, _| ::entity_spec::__private::runtime::actions::collection_action::<
+                            (),
+                            _,
+                            _,
+                            _,
+                        >(
+                            method,
+                            None,
+                            move |request: ()| {
+                                let actions = actions.clone();
+                                async move {
+                                    let _ = &request;
+                                    actions.export().await
+                                }
+                            },
+                        )) as ::entity_spec::__private::runtime::http::PlainAction
+                    },
+                ),
+            ]),
+            None,
+        )
+}
+/// The HTTP API of every entity in the spec (see [`service`]), with problem+json errors, the body limit and
+/// request logging. Tracked actions queue runs; building the router starts no worker (see [`service`]).
 pub fn router(
     db: ::entity_spec::Db,
     order: impl OrderActions,
 ) -> ::entity_spec::__private::axum::Router {
-    router_with_engine(
-        db,
-        ::entity_spec::__private::runtime::runs::EngineConfig::from_env(),
-        order,
-    )
-}
-/// [`router`] with explicit worker-pool settings for tracked actions.
-#[allow(unused_mut)]
-pub fn router_with_engine(
-    db: ::entity_spec::Db,
-    _engine: ::entity_spec::__private::runtime::runs::EngineConfig,
-    order: impl OrderActions,
-) -> ::entity_spec::__private::axum::Router {
-    let mut routes = ::entity_spec::__private::axum::Router::new()
-        .merge(
-            ::entity_spec::__private::runtime::http::entity_routes::<
-                Customer,
-            >(db.clone()),
-        )
-        .merge(
-            ::entity_spec::__private::runtime::http::entity_routes::<Product>(db.clone()),
-        )
-        .merge(
-            ::entity_spec::__private::runtime::http::entity_routes::<Order>(db.clone()),
-        );
-    let order = ::std::sync::Arc::new(order);
-    routes = routes
-        .route(
-            "/orders/{id}/cancel",
-            {
-                let actions = order.clone();
-                ::entity_spec::__private::runtime::actions::item_action::<
-                    Order,
-                    OrderCancelRequest,
-                    _,
-                    _,
-                    _,
-                >(
-                    db.clone(),
-                    ::entity_spec::__private::axum::routing::MethodFilter::POST,
-                    Some(<OrderCancelRequest>::DEF),
-                    move |item, request: OrderCancelRequest| {
-                        let actions = actions.clone();
-                        async move {
-                            let _ = &request;
-                            actions.cancel(item, request).await
-                        }
-                    },
-                )
-            },
-        );
-    routes = routes
-        .route(
-            "/orders/export",
-            {
-                let actions = order.clone();
-                ::entity_spec::__private::runtime::actions::collection_action::<
-                    (),
-                    _,
-                    _,
-                    _,
-                >(
-                    ::entity_spec::__private::axum::routing::MethodFilter::GET,
-                    None,
-                    move |request: ()| {
-                        let actions = actions.clone();
-                        async move {
-                            let _ = &request;
-                            actions.export().await
-                        }
-                    },
-                )
-            },
-        );
-    ::entity_spec::__private::runtime::http::service(
-        routes,
-        OPENAPI_JSON,
-        WORKBENCH_JSON,
-    )
+    service(db, order).router()
 }
 /// Creates the tables and indexes of every entity, or migrates them to the spec (see
 /// `MigrateOptions` for what needs an explicit opt-in).

@@ -657,6 +657,33 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
             },
         ),
         tracked_action: Some("sync"),
+        actions: &[
+            ::entity_spec::__private::runtime::contract::ActionDef {
+                name: "sync",
+                method: ::entity_spec::__private::runtime::contract::Method::Post,
+                scope: ::entity_spec::__private::runtime::contract::ActionScope::Item,
+                segment: "sync",
+                kind: ::entity_spec::__private::runtime::contract::ActionKind::Tracked {
+                    history: "syncs",
+                },
+            },
+            ::entity_spec::__private::runtime::contract::ActionDef {
+                name: "test_connection",
+                method: ::entity_spec::__private::runtime::contract::Method::Post,
+                scope: ::entity_spec::__private::runtime::contract::ActionScope::Item,
+                segment: "test",
+                kind: ::entity_spec::__private::runtime::contract::ActionKind::Plain,
+            },
+            ::entity_spec::__private::runtime::contract::ActionDef {
+                name: "sync_all",
+                method: ::entity_spec::__private::runtime::contract::Method::Post,
+                scope: ::entity_spec::__private::runtime::contract::ActionScope::Collection,
+                segment: "sync-all",
+                kind: ::entity_spec::__private::runtime::contract::ActionKind::RunsAll {
+                    action: "sync",
+                },
+            },
+        ],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -860,83 +887,57 @@ pub const SPEC_HASH: &str = "d0072cc6637b32b5";
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/entities.openapi.json>";
 /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.
 pub const WORKBENCH_JSON: &str = "{\"entities\":[{\"actions\":[{\"history\":\"/raw-data-sources/{id}/syncs\",\"kind\":\"tracked\",\"label\":\"Sync\",\"method\":\"POST\",\"name\":\"sync\",\"path\":\"/raw-data-sources/{id}/sync\",\"request\":null,\"response\":null,\"runs\":null,\"scope\":\"item\",\"summary\":\"Trigger a manual sync of this source\"},{\"history\":null,\"kind\":\"plain\",\"label\":\"Test connection\",\"method\":\"POST\",\"name\":\"test_connection\",\"path\":\"/raw-data-sources/{id}/test\",\"request\":null,\"response\":[{\"label\":\"Ok\",\"name\":\"ok\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"boolean\",\"unique\":false},{\"label\":\"Latency ms\",\"min\":0,\"name\":\"latency_ms\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"integer\",\"unique\":false},{\"label\":\"Message\",\"name\":\"message\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"string\",\"unique\":false}],\"runs\":null,\"scope\":\"item\",\"summary\":\"Test the connection without changing sync state\"},{\"history\":null,\"kind\":\"runs_all\",\"label\":\"Sync all\",\"method\":\"POST\",\"name\":\"sync_all\",\"path\":\"/raw-data-sources/sync-all\",\"request\":null,\"response\":null,\"runs\":\"sync\",\"scope\":\"collection\",\"summary\":\"Queue a sync of every active source\"}],\"columns\":[\"name\",\"source_type\",\"refresh_interval\",\"is_active\",\"last_sync_at\",\"sync_status\"],\"default_sort\":\"-created_at\",\"description\":\"An external data source (database, API, file, stream or webhook) that feeds the platform.\",\"fields\":[{\"label\":\"Id\",\"name\":\"id\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"uuid\",\"unique\":false},{\"label\":\"Name\",\"max_length\":100,\"name\":\"name\",\"nullable\":false,\"required\":true,\"sensitive\":false,\"server_set\":false,\"type\":\"string\",\"unique\":false},{\"label\":\"Source type\",\"name\":\"source_type\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"enum\",\"unique\":false,\"values\":[\"database\",\"api\",\"file\",\"stream\",\"webhook\"]},{\"label\":\"Connection string\",\"name\":\"connection_string\",\"nullable\":false,\"required\":true,\"sensitive\":true,\"server_set\":false,\"type\":\"string\",\"unique\":false},{\"label\":\"Schema definition\",\"name\":\"schema_definition\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"json\",\"unique\":false},{\"default\":3600,\"label\":\"Refresh interval\",\"min\":60,\"name\":\"refresh_interval\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"integer\",\"unique\":false},{\"default\":true,\"label\":\"Is active\",\"name\":\"is_active\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"boolean\",\"unique\":false},{\"label\":\"Last sync at\",\"name\":\"last_sync_at\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false},{\"default\":\"pending\",\"label\":\"Sync status\",\"name\":\"sync_status\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"enum\",\"unique\":false,\"values\":[\"pending\",\"syncing\",\"success\",\"failed\"]},{\"label\":\"Error message\",\"name\":\"error_message\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"string\",\"unique\":false},{\"label\":\"Metadata\",\"name\":\"metadata\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"json\",\"unique\":false},{\"label\":\"Created at\",\"name\":\"created_at\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false},{\"label\":\"Updated at\",\"name\":\"updated_at\",\"nullable\":false,\"required\":false,\"sensitive\":false,\"server_set\":true,\"type\":\"datetime\",\"unique\":false},{\"description\":\"Array of tags for categorization\",\"label\":\"Tags\",\"name\":\"tags\",\"nullable\":true,\"required\":false,\"sensitive\":false,\"server_set\":false,\"type\":\"json\",\"unique\":false}],\"filters\":[\"name\",\"source_type\",\"is_active\",\"sync_status\"],\"grouped\":[\"source_type\",\"is_active\",\"sync_status\"],\"label_field\":\"name\",\"name\":\"RawDataSource\",\"path\":\"/raw-data-sources\",\"primary_key\":\"id\",\"singular\":\"raw data source\",\"sortable\":[\"id\",\"name\",\"source_type\",\"is_active\",\"sync_status\",\"created_at\",\"updated_at\"],\"title\":\"Raw data sources\",\"tracking\":{\"active\":\"is_active\",\"error\":\"error_message\",\"interval\":\"refresh_interval\",\"last_run\":\"last_sync_at\",\"status\":\"sync_status\"}}]}";
-/// The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.
+/// The service of every entity in the spec: its HTTP routes and the workers of its tracked actions.
 ///
-/// Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the
-/// spec's custom actions, answered by the implementations passed here. Tracked actions run on a worker pool started
-/// on the current Tokio runtime (settings from the environment, see `EngineConfig::from_env`).
+/// Routes per entity come from its route table: `GET`/`POST` on the collection path, `GET {path}/stats`,
+/// `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the spec's custom actions, answered by the
+/// implementations passed here. Nothing starts here: call `start_workers` on the result to run tracked
+/// actions in this process, then serve `router()`.
+pub fn service(
+    db: ::entity_spec::Db,
+    raw_data_source: impl RawDataSourceActions,
+) -> ::entity_spec::Service {
+    let raw_data_source = ::std::sync::Arc::new(raw_data_source);
+    ::entity_spec::Service::new(db, OPENAPI_JSON, WORKBENCH_JSON)
+        .with_entity::<
+            RawDataSource,
+        >(
+            ::std::vec::Vec::from([
+                (
+                    "test_connection",
+                    {
+                        let actions = raw_data_source.clone();
+                        ::std::boxed::Box::new(move |method, db| ::entity_spec::__private::runtime::actions::item_action::<
+                            RawDataSource,
+                            (),
+                            _,
+                            _,
+                            _,
+                        >(
+                            db,
+                            method,
+                            None,
+                            move |item, request: ()| {
+                                let actions = actions.clone();
+                                async move {
+                                    let _ = &request;
+                                    actions.test_connection(item).await
+                                }
+                            },
+                        )) as ::entity_spec::__private::runtime::http::PlainAction
+                    },
+                ),
+            ]),
+            Some(::std::sync::Arc::new(RawDataSourceRunHandler(raw_data_source.clone()))),
+        )
+}
+/// The HTTP API of every entity in the spec (see [`service`]), with problem+json errors, the body limit and
+/// request logging. Tracked actions queue runs; building the router starts no worker (see [`service`]).
 pub fn router(
     db: ::entity_spec::Db,
     raw_data_source: impl RawDataSourceActions,
 ) -> ::entity_spec::__private::axum::Router {
-    router_with_engine(
-        db,
-        ::entity_spec::__private::runtime::runs::EngineConfig::from_env(),
-        raw_data_source,
-    )
-}
-/// [`router`] with explicit worker-pool settings for tracked actions.
-#[allow(unused_mut)]
-pub fn router_with_engine(
-    db: ::entity_spec::Db,
-    engine: ::entity_spec::__private::runtime::runs::EngineConfig,
-    raw_data_source: impl RawDataSourceActions,
-) -> ::entity_spec::__private::axum::Router {
-    let mut routes = ::entity_spec::__private::axum::Router::new()
-        .merge(
-            ::entity_spec::__private::runtime::http::entity_routes::<
-                RawDataSource,
-            >(db.clone()),
-        );
-    let raw_data_source = ::std::sync::Arc::new(raw_data_source);
-    let runs = ::entity_spec::__private::runtime::runs::Engine::<
-        RawDataSource,
-    >::new(
-        db.clone(),
-        ::std::sync::Arc::new(RawDataSourceRunHandler(raw_data_source.clone())),
-        engine.clone(),
-    );
-    runs.start();
-    routes = routes
-        .merge(
-            ::entity_spec::__private::runtime::actions::tracked_routes(
-                runs,
-                "sync",
-                "sync",
-                "syncs",
-                Some("sync-all"),
-            ),
-        );
-    routes = routes
-        .route(
-            "/raw-data-sources/{id}/test",
-            {
-                let actions = raw_data_source.clone();
-                ::entity_spec::__private::runtime::actions::item_action::<
-                    RawDataSource,
-                    (),
-                    _,
-                    _,
-                    _,
-                >(
-                    db.clone(),
-                    ::entity_spec::__private::axum::routing::MethodFilter::POST,
-                    None,
-                    move |item, request: ()| {
-                        let actions = actions.clone();
-                        async move {
-                            let _ = &request;
-                            actions.test_connection(item).await
-                        }
-                    },
-                )
-            },
-        );
-    ::entity_spec::__private::runtime::http::service(
-        routes,
-        OPENAPI_JSON,
-        WORKBENCH_JSON,
-    )
+    service(db, raw_data_source).router()
 }
 /// Creates the tables and indexes of every entity, or migrates them to the spec (see
 /// `MigrateOptions` for what needs an explicit opt-in).

@@ -309,6 +309,13 @@ pub fn percent_encode(value: &str) -> String {
 }
 
 /// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves).
+/// A service's router with the workers of its tracked actions started on this runtime (with
+/// `config`), as a service's `main` does.
+pub fn started(service: entity_spec::Service, config: entity_spec::EngineConfig) -> Router {
+    service.start_workers(&config).expect("tests run inside a Tokio runtime");
+    service.router()
+}
+
 pub fn quiet_engine() -> entity_spec::EngineConfig {
     entity_spec::EngineConfig { workers: 2, schedule_interval: None, ..entity_spec::EngineConfig::from_env() }
 }

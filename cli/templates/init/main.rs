@@ -41,7 +41,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {bind_addr} (set BIND_ADDR to change): {e}"))?;
     let address = listener.local_addr()?;
     println!("serving on http://{address} (workbench: http://{address}/ui, API docs: http://{address}/docs)");
-    entity_spec::serve(listener, model::router(db.clone())).await?;
+    // Tracked actions (e.g. syncs) run on this process's workers; `model::router` alone would
+    // serve the API and leave the runs to another instance on the same database.
+    let service = model::service(db.clone());
+    service.start_workers(&entity_spec::EngineConfig::from_env())?;
+    entity_spec::serve(listener, service.router()).await?;
     db.close().await;
     Ok(())
 }

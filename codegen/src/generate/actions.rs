@@ -168,6 +168,7 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
                 indexes: &[],
                 tracking: None,
                 tracked_action: None,
+                actions: &[],
             };
         }
 
@@ -275,45 +276,16 @@ fn action_route(entity: &EntityIr, action: &ActionIr) -> String {
     format!("{} {}", action.method, entity.action_path(action))
 }
 
-/// Statements adding the entity's action routes to `routes` (inside `router_with_engine`),
-/// where `#param` is the implementation and `db`/`engine` are in scope.
-pub(crate) fn render_action_routes(entity: &EntityIr) -> TokenStream {
-    if entity.actions.is_empty() {
-        return TokenStream::new();
-    }
+/// The arguments of `Service::with_entity::<E>(plain, runs)` for an entity: a handler for
+/// each plain action (the route table mounts it at the action's method and path) and the run
+/// handler of its tracked action, from the implementation `#param` in scope.
+pub(crate) fn render_entity_handlers(entity: &EntityIr) -> TokenStream {
     let rt = runtime();
     let entity_ident = ident(&entity.name);
     let param = ident(&entity.snake_name);
-    let mut statements = Vec::new();
-    if needs_implementation(entity) {
-        statements.push(quote!(let #param = ::std::sync::Arc::new(#param);));
-    }
-    if let Some(tracked) = entity.actions.iter().find(|a| matches!(a.kind, ActionKind::Tracked { .. })) {
-        let ActionKind::Tracked { history } = &tracked.kind else { unreachable!("filtered above") };
-        let handler = format_ident!("{}RunHandler", entity.name);
-        let name = tracked.name.as_str();
-        let segment = tracked.path_segment.as_str();
-        let all = match entity
-            .actions
-            .iter()
-            .find(|a| matches!(&a.kind, ActionKind::RunsAll { action } if *action == tracked.name))
-        {
-            Some(all) => {
-                let segment = all.path_segment.as_str();
-                quote!(Some(#segment))
-            }
-            None => quote!(None),
-        };
-        statements.push(quote! {
-            let runs = #rt::runs::Engine::<#entity_ident>::new(db.clone(), ::std::sync::Arc::new(#handler(#param.clone())), engine.clone());
-            runs.start();
-            routes = routes.merge(#rt::actions::tracked_routes(runs, #name, #segment, #history, #all));
-        });
-    }
-    for action in entity.actions.iter().filter(|a| a.kind == ActionKind::Plain) {
+    let plain = entity.actions.iter().filter(|a| a.kind == ActionKind::Plain).map(|action| {
+        let name = action.name.as_str();
         let method = ident(&action.name);
-        let path = entity.action_path(action);
-        let filter = format_ident!("{}", action.method);
         let request = request_type(entity, action);
         let request_def = match &action.request {
             Some(_) => quote!(Some(<#request>::DEF)),
@@ -325,41 +297,43 @@ pub(crate) fn render_action_routes(entity: &EntityIr) -> TokenStream {
             (Some(_), ActionScope::Collection) => quote!(actions.#method(request).await),
             (None, ActionScope::Collection) => quote!(actions.#method().await),
         };
-        let route = match action.scope {
+        let handler = match action.scope {
             ActionScope::Item => quote! {
-                #rt::actions::item_action::<#entity_ident, #request, _, _, _>(
-                    db.clone(),
-                    ::entity_spec::__private::axum::routing::MethodFilter::#filter,
-                    #request_def,
-                    move |item, request: #request| {
-                        let actions = actions.clone();
-                        async move {
-                            let _ = &request;
-                            #call
-                        }
-                    },
-                )
+                #rt::actions::item_action::<#entity_ident, #request, _, _, _>(db, method, #request_def, move |item, request: #request| {
+                    let actions = actions.clone();
+                    async move {
+                        let _ = &request;
+                        #call
+                    }
+                })
             },
             ActionScope::Collection => quote! {
-                #rt::actions::collection_action::<#request, _, _, _>(
-                    ::entity_spec::__private::axum::routing::MethodFilter::#filter,
-                    #request_def,
-                    move |request: #request| {
-                        let actions = actions.clone();
-                        async move {
-                            let _ = &request;
-                            #call
-                        }
-                    },
-                )
+                #rt::actions::collection_action::<#request, _, _, _>(method, #request_def, move |request: #request| {
+                    let actions = actions.clone();
+                    async move {
+                        let _ = &request;
+                        #call
+                    }
+                })
             },
         };
-        statements.push(quote! {
-            routes = routes.route(#path, {
+        // Collection actions read no item, so they need no database.
+        let db = match action.scope {
+            ActionScope::Item => quote!(db),
+            ActionScope::Collection => quote!(_),
+        };
+        quote! {
+            (#name, {
                 let actions = #param.clone();
-                #route
-            });
-        });
-    }
-    quote!(#(#statements)*)
+                ::std::boxed::Box::new(move |method, #db| #handler) as #rt::http::PlainAction
+            })
+        }
+    });
+    let runs = if entity.actions.iter().any(|a| matches!(a.kind, ActionKind::Tracked { .. })) {
+        let handler = format_ident!("{}RunHandler", entity.name);
+        quote!(Some(::std::sync::Arc::new(#handler(#param.clone()))))
+    } else {
+        quote!(None)
+    };
+    quote!(::std::vec::Vec::from([#(#plain),*]), #runs)
 }

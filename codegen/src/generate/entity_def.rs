@@ -1,12 +1,14 @@
 //! The `Entity` impl of each entity: the static `EntityDef` the generic store and HTTP layer
-//! read (table, path, one `FieldDef` per field, indexes, tracking) and the row conversions.
+//! read (table, path, one `FieldDef` per field, indexes, tracking, the actions the route table
+//! is walked from) and the row conversions.
 //! Action request bodies reuse `render_field_def` for the `EntityDef` they are checked
 //! against.
 
+use entity_spec_contract::{ActionKind as ContractActionKind, Method};
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
-use crate::ir::{ActionKind, DefaultValue, EntityIr, FieldIr, FieldType, Setter};
+use crate::ir::{ActionIr, ActionKind, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, Setter};
 use crate::json::ValueKind;
 
 use super::tokens::{ident, runtime};
@@ -48,6 +50,7 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
         }
         None => quote!(None),
     };
+    let actions = entity.actions.iter().map(render_action_def);
     quote! {
         impl #rt::Entity for #name {
             type Create = #create;
@@ -61,6 +64,7 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 indexes: &[#(#indexes),*],
                 tracking: #tracking,
                 tracked_action: #tracked_action,
+                actions: &[#(#actions),*],
             };
 
             fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
@@ -117,6 +121,42 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
 }
 
 /// The `FieldDef` of one field: its kind, who sets it, its default and flags.
+/// One action as the route table reads it (`entity_spec_contract::ActionDef`).
+fn render_action_def(action: &ActionIr) -> TokenStream {
+    let rt = runtime();
+    let contract = quote!(#rt::contract);
+    let def = action.def();
+    let (name, segment) = (def.name, def.segment);
+    let method = format_ident!(
+        "{}",
+        match def.method {
+            Method::Get => "Get",
+            Method::Post => "Post",
+            Method::Put => "Put",
+            Method::Patch => "Patch",
+            Method::Delete => "Delete",
+        }
+    );
+    let scope = match def.scope {
+        ActionScope::Item => quote!(Item),
+        ActionScope::Collection => quote!(Collection),
+    };
+    let kind = match def.kind {
+        ContractActionKind::Plain => quote!(Plain),
+        ContractActionKind::Tracked { history } => quote!(Tracked { history: #history }),
+        ContractActionKind::RunsAll { action } => quote!(RunsAll { action: #action }),
+    };
+    quote! {
+        #contract::ActionDef {
+            name: #name,
+            method: #contract::Method::#method,
+            scope: #contract::ActionScope::#scope,
+            segment: #segment,
+            kind: #contract::ActionKind::#kind,
+        }
+    }
+}
+
 pub(crate) fn render_field_def(field: &FieldIr) -> TokenStream {
     let rt = runtime();
     let name = field.name.as_str();

@@ -1,6 +1,6 @@
-//! The module-level items of a spec: `router` and `router_with_engine` (every entity's CRUD
-//! routes, the action routes, docs and workbench), `migrate`, and the `SPEC_ENTITIES`,
-//! `SPEC_HASH`, `OPENAPI_JSON` and `WORKBENCH_JSON` constants.
+//! The module-level items of a spec: `service` (every entity's routes and the workers of its
+//! tracked actions, as an `entity_spec::Service`), `router` (its HTTP routes alone), `migrate`,
+//! and the `SPEC_ENTITIES`, `SPEC_HASH`, `OPENAPI_JSON` and `WORKBENCH_JSON` constants.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -9,19 +9,24 @@ use crate::ir::{EntityIr, SpecIr};
 
 use super::tokens::{doc, ident, runtime};
 
-/// `router`, `migrate`, `SPEC_ENTITIES` and `SPEC_HASH` for the whole spec.
+/// `service`, `router`, `migrate` and the `SPEC_*`, `OPENAPI_JSON` and `WORKBENCH_JSON` constants.
 pub(crate) fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     let rt = runtime();
     let names: Vec<_> = spec.entities.iter().map(|e| ident(&e.name)).collect();
     // Compact: it is served as is; `entity-spec openapi` prints the same document pretty.
     let openapi_json = crate::openapi::openapi(spec, spec_hash).to_json().unwrap_or_default();
     let workbench_json = super::workbench::workbench_json(spec);
-    let router_doc = doc([
-        "The HTTP API of every entity in the spec, with problem+json errors, the body limit and request logging.",
+    let service_doc = doc([
+        "The service of every entity in the spec: its HTTP routes and the workers of its tracked actions.",
         "",
-        "Routes per entity: `GET`/`POST` on the collection path, `GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the",
-        "spec's custom actions, answered by the implementations passed here. Tracked actions run on a worker pool started",
-        "on the current Tokio runtime (settings from the environment, see `EngineConfig::from_env`).",
+        "Routes per entity come from its route table: `GET`/`POST` on the collection path, `GET {path}/stats`,",
+        "`GET`/`PUT`/`PATCH`/`DELETE` on `{path}/{id}`, and the spec's custom actions, answered by the",
+        "implementations passed here. Nothing starts here: call `start_workers` on the result to run tracked",
+        "actions in this process, then serve `router()`.",
+    ]);
+    let router_doc = doc([
+        "The HTTP API of every entity in the spec (see [`service`]), with problem+json errors, the body limit and",
+        "request logging. Tracked actions queue runs; building the router starts no worker (see [`service`]).",
     ]);
     let implemented: Vec<&EntityIr> =
         spec.entities.iter().filter(|e| super::actions::needs_implementation(e)).collect();
@@ -34,9 +39,14 @@ pub(crate) fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
         })
         .collect();
     let args: Vec<_> = implemented.iter().map(|e| ident(&e.snake_name)).collect();
-    let action_routes = spec.entities.iter().map(super::actions::render_action_routes);
-    let uses_engine = spec.entities.iter().any(|e| e.tracking.is_some());
-    let engine_param = if uses_engine { quote!(engine) } else { quote!(_engine) };
+    let shared: Vec<TokenStream> = implemented
+        .iter()
+        .map(|e| {
+            let param = ident(&e.snake_name);
+            quote!(let #param = ::std::sync::Arc::new(#param);)
+        })
+        .collect();
+    let handlers = spec.entities.iter().map(super::actions::render_entity_handlers);
     quote! {
         /// Every entity of the spec, in spec order.
         pub const SPEC_ENTITIES: &[&#rt::def::EntityDef] = &[#(<#names as #rt::Entity>::DEF),*];
@@ -50,22 +60,16 @@ pub(crate) fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
         /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.
         pub const WORKBENCH_JSON: &str = #workbench_json;
 
-        #router_doc
-        pub fn router(db: ::entity_spec::Db #(, #params)*) -> ::entity_spec::__private::axum::Router {
-            router_with_engine(db, #rt::runs::EngineConfig::from_env() #(, #args)*)
+        #service_doc
+        pub fn service(db: ::entity_spec::Db #(, #params)*) -> ::entity_spec::Service {
+            #(#shared)*
+            ::entity_spec::Service::new(db, OPENAPI_JSON, WORKBENCH_JSON)
+                #(.with_entity::<#names>(#handlers))*
         }
 
-        /// [`router`] with explicit worker-pool settings for tracked actions.
-        #[allow(unused_mut)]
-        pub fn router_with_engine(
-            db: ::entity_spec::Db,
-            #engine_param: #rt::runs::EngineConfig
-            #(, #params)*
-        ) -> ::entity_spec::__private::axum::Router {
-            let mut routes = ::entity_spec::__private::axum::Router::new()
-                #(.merge(#rt::http::entity_routes::<#names>(db.clone())))*;
-            #(#action_routes)*
-            #rt::http::service(routes, OPENAPI_JSON, WORKBENCH_JSON)
+        #router_doc
+        pub fn router(db: ::entity_spec::Db #(, #params)*) -> ::entity_spec::__private::axum::Router {
+            service(db #(, #args)*).router()
         }
 
         /// Creates the tables and indexes of every entity, or migrates them to the spec (see

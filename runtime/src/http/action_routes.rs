@@ -5,13 +5,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{MethodFilter, MethodRouter, get, on, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use entity_spec_contract::runs::RunTrigger;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,34 +28,12 @@ use crate::runs::table::Run;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
 
-/// Routes of an entity's tracked action: `POST {path}/{id}/{run}` queues a run (202),
-/// `GET {path}/{id}/{history}` lists its runs newest first, `GET …/{history}/{run_id}` shows
-/// one, and when `all` is given, `POST {path}/{all}` queues every active item (202).
-pub fn tracked_routes<E: Entity>(
+/// Queues a run of the tracked `action` on one item: `202` with the run.
+pub(crate) async fn trigger<E: Entity>(
     engine: Arc<Engine<E>>,
+    id: String,
     action: &'static str,
-    run: &str,
-    history: &str,
-    all: Option<&str>,
-) -> Router {
-    let path = E::DEF.collection_path;
-    let mut router = Router::new()
-        .route(
-            &format!("{path}/{{id}}/{run}"),
-            post(move |State(engine): State<Arc<Engine<E>>>, Path(id): Path<String>| trigger::<E>(engine, id, action)),
-        )
-        .route(&format!("{path}/{{id}}/{history}"), get(list_runs::<E>))
-        .route(&format!("{path}/{{id}}/{history}/{{run_id}}"), get(read_run::<E>));
-    if let Some(all) = all {
-        router = router.route(
-            &format!("{path}/{all}"),
-            post(move |State(engine): State<Arc<Engine<E>>>| trigger_all::<E>(engine, action)),
-        );
-    }
-    router.with_state(engine)
-}
-
-async fn trigger<E: Entity>(engine: Arc<Engine<E>>, id: String, action: &'static str) -> Result<Response, ApiError> {
+) -> Result<Response, ApiError> {
     let stored = find_item::<E>(engine.db(), &id).await?;
     if let Some(active) = E::DEF.tracking.and_then(|t| t.active) {
         let index = E::DEF.position(active).unwrap_or(0);
@@ -88,7 +65,8 @@ struct Queued {
     queued: u64,
 }
 
-async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) -> Result<Response, ApiError> {
+/// Queues the tracked `action` for every active item: `202 {"queued": N}`.
+pub(crate) async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) -> Result<Response, ApiError> {
     let queued =
         enqueue_all(engine.db(), E::DEF, action, RunTrigger::SyncAll).await.map_err(ApiError::from_database)?;
     engine.wake();
@@ -101,7 +79,8 @@ struct RunPage {
     total: i64,
 }
 
-async fn list_runs<E: Entity>(
+/// The runs of one item, newest first.
+pub(crate) async fn list_runs<E: Entity>(
     State(engine): State<Arc<Engine<E>>>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -113,7 +92,8 @@ async fn list_runs<E: Entity>(
     Ok(json(StatusCode::OK, &RunPage { items, total }, None))
 }
 
-async fn read_run<E: Entity>(
+/// One run of one item.
+pub(crate) async fn read_run<E: Entity>(
     State(engine): State<Arc<Engine<E>>>,
     Path((id, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -208,7 +188,7 @@ mod tests {
     async fn a_response_that_cannot_be_serialized_is_a_problem_not_an_empty_body() {
         let action =
             collection_action::<(), Unserializable, _, _>(MethodFilter::POST, None, |()| async { Ok(Unserializable) });
-        let app = Router::new().route("/things/export", action);
+        let app = axum::Router::new().route("/things/export", action);
         let request = Request::builder().method("POST").uri("/things/export").body(Body::empty()).unwrap();
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);

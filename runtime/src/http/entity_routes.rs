@@ -1,5 +1,5 @@
-//! The HTTP API of an entity: list, statistics, create, read, replace, merge-patch, delete,
-//! written once for every [`Entity`].
+//! The handlers of an entity's own routes: list, statistics, create, read, replace,
+//! merge-patch, delete, written once for every [`Entity`] (mounted by `http::router`).
 //!
 //! Writes are compare-and-swap on the hidden version: with `If-Match` a stale version is a
 //! `412`; without it a concurrent write is retried on the fresh row, so a PATCH never loses a
@@ -7,15 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use entity_spec_contract::limits::RECENT_FAILURES;
-use entity_spec_contract::paths::STATS_SEGMENT;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -33,16 +30,6 @@ use crate::storage::store::{self, Versioned};
 /// How often a write without `If-Match` is retried when another write got in between.
 const WRITE_ATTEMPTS: usize = 5;
 
-/// The routes of one entity, at its collection path.
-pub fn entity_routes<E: Entity>(db: Db) -> Router {
-    let collection = E::DEF.collection_path;
-    Router::new()
-        .route(collection, get(list::<E>).post(create::<E>))
-        .route(&format!("{collection}/{STATS_SEGMENT}"), get(stats::<E>))
-        .route(&format!("{collection}/{{id}}"), get(read::<E>).put(replace::<E>).patch(patch::<E>).delete(remove::<E>))
-        .with_state(db)
-}
-
 #[derive(Serialize)]
 struct ListBody<E> {
     items: Vec<E>,
@@ -50,7 +37,7 @@ struct ListBody<E> {
     next_cursor: Option<String>,
 }
 
-async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub(crate) async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query = parse_list_query(E::DEF, query.as_deref())?;
     let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
@@ -69,7 +56,7 @@ struct StatsBody {
     runs: Option<Activity>,
 }
 
-async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub(crate) async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let filters = parse_filters(E::DEF, query.as_deref())?;
     let counted = counts(&db, E::DEF, &filters).await.map_err(ApiError::from_database)?;
     let runs = match E::DEF.tracked_action {
@@ -79,7 +66,7 @@ async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Re
     Ok(json(StatusCode::OK, &StatsBody { total: counted.total, counts: counted.counts, runs }, None))
 }
 
-async fn create<E: Entity>(
+pub(crate) async fn create<E: Entity>(
     State(db): State<Db>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -96,7 +83,7 @@ async fn create<E: Entity>(
     Ok(response)
 }
 
-async fn read<E: Entity>(
+pub(crate) async fn read<E: Entity>(
     State(db): State<Db>,
     Path(id): Path<String>,
     condition: IfNoneMatch,
@@ -110,7 +97,7 @@ async fn read<E: Entity>(
     Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)))
 }
 
-async fn replace<E: Entity>(
+pub(crate) async fn replace<E: Entity>(
     State(db): State<Db>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -127,7 +114,7 @@ async fn replace<E: Entity>(
     .await
 }
 
-async fn patch<E: Entity>(
+pub(crate) async fn patch<E: Entity>(
     State(db): State<Db>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -146,7 +133,7 @@ async fn patch<E: Entity>(
     .await
 }
 
-async fn remove<E: Entity>(
+pub(crate) async fn remove<E: Entity>(
     State(db): State<Db>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -230,7 +217,7 @@ fn if_none_match(condition: Option<&HeaderValue>, version: i64) -> bool {
 
 /// The `If-None-Match` header alone: reads need nothing else, and copying the whole header
 /// map per request is measurable.
-struct IfNoneMatch(Option<HeaderValue>);
+pub(crate) struct IfNoneMatch(Option<HeaderValue>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IfNoneMatch {
     type Rejection = std::convert::Infallible;

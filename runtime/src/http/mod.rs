@@ -9,8 +9,9 @@ pub mod entity_routes;
 pub mod params;
 pub mod problem;
 pub mod responses;
+pub mod router;
 pub mod service;
 pub mod workbench;
 
-pub use entity_routes::entity_routes;
+pub use router::{PlainAction, entity_router};
 pub use service::service;

@@ -19,6 +19,8 @@ pub struct EntityDef {
     pub tracking: Option<&'static TrackingDef>,
     /// The name of the tracked item action (e.g. `sync`), which scheduled runs execute.
     pub tracked_action: Option<&'static str>,
+    /// The custom actions, as the route table reads them.
+    pub actions: &'static [entity_spec_contract::ActionDef<'static>],
 }
 
 /// The fields through which the runtime reports tracked runs on the item.

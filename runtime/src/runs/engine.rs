@@ -84,15 +84,27 @@ pub enum EngineStartError {
 pub struct Engine<E: Entity> {
     db: Db,
     handler: Arc<dyn RunHandler<E>>,
-    config: EngineConfig,
+    /// Set once, by the first successful start.
+    config: std::sync::OnceLock<EngineConfig>,
     wake: tokio::sync::Notify,
     started: AtomicBool,
 }
 
 impl<E: Entity> Engine<E> {
-    /// An engine; call [`Engine::try_start`] to run its workers.
-    pub fn new(db: Db, handler: Arc<dyn RunHandler<E>>, config: EngineConfig) -> Arc<Self> {
-        Arc::new(Engine { db, handler, config, wake: tokio::sync::Notify::new(), started: AtomicBool::new(false) })
+    /// An engine whose routes can queue runs; [`Engine::try_start`] runs its workers.
+    pub fn new(db: Db, handler: Arc<dyn RunHandler<E>>) -> Arc<Self> {
+        Arc::new(Engine {
+            db,
+            handler,
+            config: std::sync::OnceLock::new(),
+            wake: tokio::sync::Notify::new(),
+            started: AtomicBool::new(false),
+        })
+    }
+
+    fn config(&self) -> &EngineConfig {
+        // Workers only exist after `try_start` set it.
+        self.config.get_or_init(EngineConfig::from_env)
     }
 
     /// The database.
@@ -108,17 +120,18 @@ impl<E: Entity> Engine<E> {
     /// Spawns the workers and the scheduler on the current Tokio runtime; they stop with it.
     /// Idempotent: once started, later calls do nothing. Outside a runtime nothing is
     /// started and the error says so (a later call from inside one can still start them).
-    pub fn try_start(self: &Arc<Self>) -> Result<(), EngineStartError> {
+    pub fn try_start(self: &Arc<Self>, config: EngineConfig) -> Result<(), EngineStartError> {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| EngineStartError::NoRuntime { entity: E::DEF.name })?;
         if self.started.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        for _ in 0..self.config.workers {
+        let config = self.config.get_or_init(|| config);
+        for _ in 0..config.workers {
             let engine = self.clone();
             runtime.spawn(async move { engine.work().await });
         }
-        if let Some(interval) = self.config.schedule_interval {
+        if let Some(interval) = config.schedule_interval {
             let engine = self.clone();
             runtime.spawn(async move {
                 let mut ticker = tokio::time::interval(interval);
@@ -129,14 +142,6 @@ impl<E: Entity> Engine<E> {
             });
         }
         Ok(())
-    }
-
-    /// [`Engine::try_start`], logging the error instead of returning it: the call generated
-    /// routers make today, which must not fail or panic when built outside a runtime.
-    pub fn start(self: &Arc<Self>) {
-        if let Err(error) = self.try_start() {
-            tracing::error!(%error, "tracked runs will stay queued");
-        }
     }
 
     /// Whether the workers were started.
@@ -162,16 +167,16 @@ impl<E: Entity> Engine<E> {
 
     async fn work(self: Arc<Self>) {
         loop {
-            match queue::claim(&self.db, E::DEF, &self.config.owner, self.config.lease).await {
+            match queue::claim(&self.db, E::DEF, &self.config().owner, self.config().lease).await {
                 Ok(Some(run)) => self.execute(run).await,
                 Ok(None) => {
                     // Sleep until woken by a local enqueue or the poll interval (other
                     // instances' runs), whichever comes first.
-                    let _ = tokio::time::timeout(self.config.poll_interval, self.wake.notified()).await;
+                    let _ = tokio::time::timeout(self.config().poll_interval, self.wake.notified()).await;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "claiming a run failed");
-                    tokio::time::sleep(self.config.poll_interval).await;
+                    tokio::time::sleep(self.config().poll_interval).await;
                 }
             }
         }
@@ -190,9 +195,9 @@ impl<E: Entity> Engine<E> {
                 let mut item = stored.entity;
                 let before = item.to_row();
                 let renew = self.renew_lease(run.id);
-                let work = tokio::time::timeout(self.config.run_timeout, self.handler.run(&run.action, &mut item));
+                let work = tokio::time::timeout(self.config().run_timeout, self.handler.run(&run.action, &mut item));
                 let result = tokio::select! {
-                    result = work => result.unwrap_or_else(|_| Err(format!("timed out after {} s", self.config.run_timeout.as_secs()))),
+                    result = work => result.unwrap_or_else(|_| Err(format!("timed out after {} s", self.config().run_timeout.as_secs()))),
                     () = renew => Err("the lease could not be renewed".to_owned()),
                 };
                 let changes: Vec<(usize, SqlValue)> =
@@ -218,10 +223,10 @@ impl<E: Entity> Engine<E> {
 
     /// Extends the lease until the run ends; resolves only if renewal fails.
     async fn renew_lease(&self, run_id: Uuid) {
-        let period = self.config.lease / 3;
+        let period = self.config().lease / 3;
         loop {
             tokio::time::sleep(period).await;
-            if !matches!(queue::renew_lease(&self.db, run_id, self.config.lease).await, Ok(true)) {
+            if !matches!(queue::renew_lease(&self.db, run_id, self.config().lease).await, Ok(true)) {
                 return;
             }
         }
