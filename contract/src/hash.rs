@@ -32,11 +32,16 @@ impl StableHasher {
     }
 }
 
-/// The stable hash of a text as 16 hex digits.
-pub fn stable_hash_hex(text: &str) -> String {
+/// The stable hash of a text.
+pub fn stable_hash(text: &str) -> u64 {
     let mut hasher = StableHasher::default();
     hasher.write(text.as_bytes());
-    hasher.finish_hex()
+    hasher.finish()
+}
+
+/// The stable hash of a text as 16 hex digits.
+pub fn stable_hash_hex(text: &str) -> String {
+    format!("{:016x}", stable_hash(text))
 }
 
 #[cfg(test)]

@@ -40,8 +40,8 @@ impl IntoIterator for Backends {
 /// only other backends (quick mode). Tests that exist only for PostgreSQL check it and say so.
 pub fn postgres_enabled() -> bool {
     match std::env::var("ENTITY_SPEC_TEST_BACKENDS") {
-        Ok(list) => list.split(',').any(|name| name.trim().eq_ignore_ascii_case("postgres")),
-        Err(_) => true,
+        Ok(list) if !list.trim().is_empty() => list.split(',').any(|name| name.trim().eq_ignore_ascii_case("postgres")),
+        _ => true,
     }
 }
 

@@ -166,7 +166,7 @@ fn parse_filter(def: &'static EntityDef, key: &str, value: &str) -> Result<Filte
             "false" => false,
             _ => return Err(ApiError::invalid_parameter(key, "invalid", "must be `true` or `false`".to_owned())),
         }),
-        Some(op) if RANGE_OPS.contains(&op) && supports_ranges(field.kind) => {
+        Some(op) if RANGE_OPS.contains(&op) && def.facts(field).range_filterable() => {
             let value = parse_value(field, key, value)?;
             match op {
                 "gt" => FilterOp::Gt(value),
@@ -180,17 +180,13 @@ fn parse_filter(def: &'static EntityDef, key: &str, value: &str) -> Result<Filte
     Ok(Filter { field, op })
 }
 
-fn supports_ranges(kind: FieldKind) -> bool {
-    matches!(kind, FieldKind::Integer | FieldKind::Float | FieldKind::Date | FieldKind::DateTime)
-}
-
 /// Every parameter `def`'s list accepts, for error messages and documentation.
 pub fn valid_parameters(def: &EntityDef) -> Vec<String> {
     let mut names: Vec<String> = ["limit", "offset", "cursor", "sort"].map(String::from).to_vec();
     for field in def.filterable_fields() {
         names.push(field.name.to_owned());
         names.push(format!("{}__in", field.name));
-        if supports_ranges(field.kind) {
+        if def.facts(field).range_filterable() {
             names.extend(RANGE_OPS.iter().map(|op| format!("{}__{op}", field.name)));
         }
         if field.nullable {

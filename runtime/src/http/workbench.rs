@@ -14,7 +14,7 @@ use axum::routing::get;
 use crate::http::problem::ApiError;
 
 /// Where the workbench is served.
-pub const UI_PATH: &str = "/ui";
+pub use entity_spec_contract::paths::UI_PATH;
 
 const PAGE: &str = include_str!("../../ui/workbench.html");
 
@@ -50,8 +50,8 @@ struct Asset {
 
 impl Asset {
     fn new(body: &'static str, content_type: &'static str) -> Self {
-        let etag =
-            HeaderValue::from_str(&format!("\"{:016x}\"", fnv1a(body))).unwrap_or(HeaderValue::from_static("\"0\""));
+        let etag = HeaderValue::from_str(&format!("\"{:016x}\"", entity_spec_contract::hash::stable_hash(body)))
+            .unwrap_or(HeaderValue::from_static("\"0\""));
         Asset { body, content_type, etag }
     }
 
@@ -68,10 +68,6 @@ impl Asset {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
         response
     }
-}
-
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The page and the files it loads, each with its ETag computed once.

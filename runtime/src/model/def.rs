@@ -2,6 +2,8 @@
 //! persistence code reads these instead of being generated per entity, so the generated code
 //! stays small and the logic is written (and tested) once.
 
+use entity_spec_contract::{FieldFacts, ValueType};
+
 /// One entity: names, fields in column order, indexes.
 #[derive(Debug)]
 pub struct EntityDef {
@@ -93,6 +95,22 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
+    /// The value type, as the shared rules know it.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            FieldKind::Uuid => ValueType::Uuid,
+            FieldKind::String => ValueType::String,
+            FieldKind::Text => ValueType::Text,
+            FieldKind::Integer => ValueType::Integer,
+            FieldKind::Float => ValueType::Float,
+            FieldKind::Boolean => ValueType::Boolean,
+            FieldKind::Enum(_) => ValueType::Enum,
+            FieldKind::Json => ValueType::Json,
+            FieldKind::DateTime => ValueType::DateTime,
+            FieldKind::Date => ValueType::Date,
+        }
+    }
+
     /// What a JSON value of this kind looks like, for messages.
     pub fn expectation(self) -> &'static str {
         match self {
@@ -124,20 +142,8 @@ pub enum DefaultDef {
     Json(&'static str),
 }
 
-/// Who sets a field's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setter {
-    /// The client.
-    Client,
-    /// The server, once (the primary key).
-    PrimaryKey,
-    /// The server, on create.
-    AutoNowAdd,
-    /// The server, on create and update.
-    AutoNow,
-    /// The server owns it.
-    ReadOnly,
-}
+/// Who sets a field's value (the rule generated code and the runtime share).
+pub use entity_spec_contract::Setter;
 
 /// One index.
 #[derive(Debug)]
@@ -177,23 +183,29 @@ impl EntityDef {
         all
     }
 
-    /// Fields a list can be sorted by: the primary key, indexed and unique fields, and
-    /// server timestamps (which get an index of their own). JSON fields have no order.
-    pub fn sortable_fields(&self) -> Vec<&'static FieldDef> {
-        self.fields
-            .iter()
-            .filter(|f| {
-                f.kind != FieldKind::Json
-                    && (f.setter == Setter::PrimaryKey
-                        || f.unique
-                        || matches!(f.setter, Setter::AutoNow | Setter::AutoNowAdd)
-                        || self.indexes.iter().any(|i| i.fields.contains(&f.name)))
-            })
-            .collect()
+    /// What the list rules (`entity_spec_contract::fields`) need to know about a field.
+    pub fn facts(&self, field: &FieldDef) -> FieldFacts {
+        FieldFacts {
+            ty: field.kind.value_type(),
+            setter: field.setter,
+            unique: field.unique,
+            indexed: self.indexes.iter().any(|index| index.fields.contains(&field.name)),
+            sensitive: field.sensitive,
+        }
     }
 
-    /// Fields a list can be filtered by: every non-JSON, non-sensitive field.
+    /// Fields a list can be sorted by, in field order.
+    pub fn sortable_fields(&self) -> Vec<&'static FieldDef> {
+        self.fields.iter().filter(|f| self.facts(f).sortable()).collect()
+    }
+
+    /// Fields a list can be filtered by, in field order.
     pub fn filterable_fields(&self) -> impl Iterator<Item = &'static FieldDef> {
-        self.fields.iter().filter(|f| f.kind != FieldKind::Json && !f.sensitive)
+        self.fields.iter().filter(|f| self.facts(f).filterable())
+    }
+
+    /// Fields the statistics count rows by, in field order.
+    pub fn grouped_fields(&self) -> impl Iterator<Item = &'static FieldDef> {
+        self.fields.iter().filter(|f| self.facts(f).grouped())
     }
 }

@@ -25,16 +25,11 @@ pub struct Counts {
     pub counts: BTreeMap<&'static str, BTreeMap<String, i64>>,
 }
 
-/// Fields the statistics split by: enum and boolean fields that may be filtered on.
-pub fn grouped_fields(def: &EntityDef) -> impl Iterator<Item = &'static FieldDef> {
-    def.filterable_fields().filter(|f| matches!(f.kind, FieldKind::Enum(_) | FieldKind::Boolean))
-}
-
 /// Counts the items of `def` that pass `filters`, in all and per value of each grouped field.
 pub async fn counts(db: &Db, def: &'static EntityDef, filters: &[Filter]) -> Result<Counts, sqlx::Error> {
     let mut counts = BTreeMap::new();
     let mut total = None;
-    for field in grouped_fields(def) {
+    for field in def.grouped_fields() {
         let mut sql = Sql::new(db.backend());
         sql.push("SELECT ").push_ident(field.name).push(", COUNT(*) FROM ").push_ident(def.table);
         push_filters(&mut sql, filters);
