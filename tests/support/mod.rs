@@ -308,7 +308,6 @@ pub fn percent_encode(value: &str) -> String {
     encoded
 }
 
-/// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves).
 /// A service's router with the workers of its tracked actions started on this runtime (with
 /// `config`), as a service's `main` does.
 pub fn started(service: entity_spec::Service, config: entity_spec::EngineConfig) -> Router {
@@ -316,6 +315,7 @@ pub fn started(service: entity_spec::Service, config: entity_spec::EngineConfig)
     service.router()
 }
 
+/// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves).
 pub fn quiet_engine() -> entity_spec::EngineConfig {
     entity_spec::EngineConfig { workers: 2, schedule_interval: None, ..entity_spec::EngineConfig::from_env() }
 }
