@@ -434,6 +434,31 @@ async fn the_scheduler_queues_active_sources_whose_interval_has_passed() {
     }
 }
 
+#[tokio::test]
+async fn a_huge_refresh_interval_does_not_stop_the_scheduler_for_everyone_else() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        let app = service(&test_db, 2).await;
+        // Synced once, with an interval whose end lies beyond any date either database can
+        // hold: `last_sync_at + interval` must not be computed as a timestamp.
+        let body = json!({"name": "forever", "source_type": "webhook", "connection_string": "x", "refresh_interval": i64::MAX});
+        let forever = create(&app, body).await;
+        send(&app, "POST", &format!("/raw-data-sources/{forever}/sync"), None, &[]).await;
+        assert_eq!(settled(&app, &forever).await["sync_status"], "success", "{backend:?}");
+        let due = create(&app, json!({"name": "due", "source_type": "webhook", "connection_string": "x"})).await;
+
+        let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
+            test_db.db.clone(),
+            Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
+        );
+        engine.tick().await;
+        let runs = send(&app, "GET", &format!("/raw-data-sources/{due}/syncs"), None, &[]).await;
+        assert_eq!(runs.body["items"][0]["trigger"], "scheduled", "{backend:?}: {}", runs.text);
+        let runs = send(&app, "GET", &format!("/raw-data-sources/{forever}/syncs"), None, &[]).await;
+        assert_eq!(runs.body["total"], 1, "{backend:?}: not due for a very long time: {}", runs.text);
+    }
+}
+
 /// Makes every statement that ends a run fail (an update of a run to another status than
 /// `running`), or stops doing so: a failure injected into the second statement of `finish`.
 async fn refuse_run_ends(db: &entity_spec::Db, refuse: bool) {

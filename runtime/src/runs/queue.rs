@@ -125,13 +125,17 @@ async fn idle_items(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>) -> 
         let Some(interval) = tracking.interval else { return Ok(Vec::new()) };
         let last = tracking.last_run;
         sql.push(" AND (").push_ident(last).push(" IS NULL OR ");
+        // In seconds, never as a timestamp: `last + interval` overflows the timestamp range for a
+        // huge interval, and on PostgreSQL that error would fail the whole pass, so one bad row
+        // would stop every item's schedule. EXTRACT gives a numeric, which cannot overflow.
         match db.backend() {
             Backend::Postgres => {
-                sql.push_ident(last)
-                    .push(" + ")
+                sql.push("EXTRACT(EPOCH FROM ")
+                    .push_ident(last)
+                    .push(") + ")
                     .push_ident(interval)
-                    .push(" * INTERVAL '1 second' <= ")
-                    .push_bind(SqlValue::DateTime(now));
+                    .push(" <= ")
+                    .push_bind(SqlValue::Int(now.timestamp()));
             }
             Backend::Sqlite => {
                 sql.push("CAST(strftime('%s', ")
