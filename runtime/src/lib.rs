@@ -7,7 +7,8 @@
 //! # Layers
 //!
 //! One folder per layer. A file imports from its own layer and the ones before it, never from
-//! a later one, and there is no import cycle (`tests/layers.rs` checks both):
+//! a later one, and there is no import cycle (`cargo xtask layers` checks both, as does a test of
+//! the xtask crate):
 //!
 //! 1. [`model`]: what an entity is, without a database or HTTP: descriptions, values, a
 //!    checked list request, secrets, validation, timestamps.

@@ -1,6 +1,7 @@
 //! The module-graph check: within each crate, no two files may import each other, directly or
 //! through others. A cycle means two files each need the other, so neither can be read,
-//! tested or moved alone; layered crates keep every arrow pointing one way.
+//! tested or moved alone. A crate with declared layers ([`LAYERED`]) also keeps every arrow
+//! pointing down: a file imports from its own layer and the ones before it, never a later one.
 //!
 //! The graph is read from the source text: a file is a node; `crate::…`, `super::…`,
 //! `self::…` paths and `use child::…` are arrows to the file that defines the named item, with
@@ -13,24 +14,34 @@ use std::path::{Path, PathBuf};
 
 use crate::shell::Failure;
 
+/// Crates whose top-level modules are layers, bottom first (see docs/architecture.md).
+const LAYERED: &[(&str, &[&str])] = &[("runtime/src/lib.rs", &["model", "storage", "runs", "http", "serve"])];
+
 pub fn check(root: &Path) -> Result<(), Failure> {
-    let mut cycles = Vec::new();
+    let mut problems = Vec::new();
     let mut files = 0;
     for crate_root in crate_roots(root) {
         let graph = Graph::read(&crate_root);
         files += graph.modules.len();
         for cycle in graph.cycles() {
-            cycles.push(graph.describe(root, &cycle));
+            problems.push(graph.describe(root, &cycle));
+        }
+        let relative = crate_root.strip_prefix(root).unwrap_or(&crate_root);
+        if let Some((_, layers)) = LAYERED.iter().find(|(path, _)| relative == Path::new(path)) {
+            problems.extend(graph.layer_violations(root, layers));
         }
     }
-    if cycles.is_empty() {
-        println!("module graph: {files} files, no cycle");
+    if problems.is_empty() {
+        println!("module graph: {files} files, no cycle, every layer imports downwards");
         return Ok(());
     }
-    for cycle in &cycles {
-        eprintln!("{cycle}");
+    for problem in &problems {
+        eprintln!("{problem}");
     }
-    Err(Failure::new(format!("{} module cycle(s); move the shared item to a module both can import", cycles.len())))
+    Err(Failure::new(format!(
+        "{} module-graph problem(s); move the shared item to a module both can import, in the lower layer",
+        problems.len()
+    )))
 }
 
 /// `lib.rs` and `main.rs` of the root crate and of every crate folder beside it.
@@ -168,6 +179,39 @@ impl Graph {
             .filter(|component| component.len() > 1)
             .map(|component| component.into_iter().map(|i| nodes[i].clone()).collect())
             .collect()
+    }
+
+    /// Files outside every layer (other than the crate root) and imports of a later layer.
+    fn layer_violations(&self, root: &Path, layers: &[&str]) -> Vec<String> {
+        let layer_of = |module: &ModPath| layers.iter().position(|l| module.first().is_some_and(|m| m == l));
+        let file = |module: &ModPath| {
+            self.modules.get(module).map(|m| m.file.strip_prefix(root).unwrap_or(&m.file).display().to_string())
+        };
+        let mut problems = Vec::new();
+        for (from, targets) in self.edges() {
+            if from.is_empty() {
+                continue; // the crate root: table of contents and re-exports
+            }
+            let Some(own) = layer_of(&from) else {
+                problems.push(format!(
+                    "{} is in no layer: put it under one of {layers:?}",
+                    file(&from).unwrap_or_default()
+                ));
+                continue;
+            };
+            for (to, line) in targets {
+                if let Some(target) = layer_of(&to).filter(|target| *target > own) {
+                    problems.push(format!(
+                        "{}:{line}: the {} layer imports {} from the {} layer above it",
+                        file(&from).unwrap_or_default(),
+                        layers[own],
+                        file(&to).unwrap_or_default(),
+                        layers[target]
+                    ));
+                }
+            }
+        }
+        problems
     }
 
     fn describe(&self, root: &Path, cycle: &[ModPath]) -> String {
@@ -699,6 +743,37 @@ mod tests {
             ],
         );
         assert!(cycles.is_empty(), "{cycles:?}");
+    }
+
+    #[test]
+    fn an_import_of_a_later_layer_is_reported() {
+        let graph = Graph::read(&temp_crate(
+            "upward",
+            &[
+                ("lib.rs", "pub mod storage;\npub mod http;\nmod stray;\npub use http::Handler;\n"),
+                ("storage/mod.rs", "pub mod db;\n"),
+                // Through the root's re-export: still an import of http/mod.rs.
+                ("storage/db.rs", "use crate::Handler;\n"),
+                ("http/mod.rs", "pub struct Handler;\n"),
+                ("stray.rs", "use crate::storage::db;\n"),
+            ],
+        ));
+        let problems = graph.layer_violations(Path::new("/"), &["storage", "http"]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("storage/db.rs:1: the storage layer imports") && p.contains("http/mod.rs"))
+        );
+        assert!(problems.iter().any(|p| p.contains("stray.rs is in no layer")), "{problems:?}");
+    }
+
+    /// The workspace as it is: no cycle in any crate, every layer importing downwards. Here
+    /// (not only in `cargo xtask ci`) so that `cargo xtask test` and a plain `cargo test` check it.
+    #[test]
+    fn the_workspace_has_no_cycle_and_its_layers_import_downwards() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        check(root).unwrap_or_else(|failure| panic!("{failure}"));
     }
 
     #[test]

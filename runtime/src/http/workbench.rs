@@ -15,6 +15,7 @@ use crate::http::problem::ApiError;
 
 /// Where the workbench is served.
 pub use entity_spec_contract::paths::UI_PATH;
+use entity_spec_contract::paths::WORKBENCH_JSON_PATH;
 
 const PAGE: &str = include_str!("../../ui/workbench.html");
 
@@ -103,7 +104,7 @@ pub fn routes(workbench_json: &'static str) -> Router {
         .route(UI_PATH, index.clone())
         .route(&format!("{UI_PATH}/"), index)
         .route(
-            &format!("{UI_PATH}/workbench.json"),
+            WORKBENCH_JSON_PATH,
             get(move |headers: HeaderMap| async move { description.respond(StatusCode::OK, &headers) }),
         )
         .route(
