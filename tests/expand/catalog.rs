@@ -431,7 +431,6 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
             },
         ],
         tracking: None,
-        tracked_action: None,
         actions: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
@@ -1203,7 +1202,6 @@ impl ::entity_spec::__private::runtime::Entity for Product {
             },
         ],
         tracking: None,
-        tracked_action: None,
         actions: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
@@ -1816,7 +1814,6 @@ impl ::entity_spec::__private::runtime::Entity for Order {
             },
         ],
         tracking: None,
-        tracked_action: None,
         actions: &[
             ::entity_spec::__private::runtime::contract::ActionDef {
                 name: "cancel",
@@ -1983,7 +1980,6 @@ impl OrderCancelRequest {
         ],
         indexes: &[],
         tracking: None,
-        tracked_action: None,
         actions: &[],
     };
 }

@@ -656,7 +656,6 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 interval: Some("refresh_interval"),
             },
         ),
-        tracked_action: Some("sync"),
         actions: &[
             ::entity_spec::__private::runtime::contract::ActionDef {
                 name: "sync",

@@ -167,7 +167,6 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
                 fields: &[#(#defs),*],
                 indexes: &[],
                 tracking: None,
-                tracked_action: None,
                 actions: &[],
             };
         }

@@ -8,7 +8,7 @@ use entity_spec_contract::{ActionKind as ContractActionKind, Method};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{ActionIr, ActionKind, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, Setter};
+use crate::ir::{ActionIr, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, Setter};
 use crate::json::ValueKind;
 
 use super::tokens::{ident, runtime};
@@ -43,13 +43,6 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
         }
         None => quote!(None),
     };
-    let tracked_action = match entity.actions.iter().find(|a| matches!(a.kind, ActionKind::Tracked { .. })) {
-        Some(action) => {
-            let name = action.name.as_str();
-            quote!(Some(#name))
-        }
-        None => quote!(None),
-    };
     let actions = entity.actions.iter().map(render_action_def);
     quote! {
         impl #rt::Entity for #name {
@@ -63,7 +56,6 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 fields: &[#(#fields),*],
                 indexes: &[#(#indexes),*],
                 tracking: #tracking,
-                tracked_action: #tracked_action,
                 actions: &[#(#actions),*],
             };
 

@@ -59,7 +59,7 @@ struct StatsBody {
 pub(crate) async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let filters = parse_filters(E::DEF, query.as_deref())?;
     let counted = counts(&db, E::DEF, &filters).await.map_err(ApiError::from_database)?;
-    let runs = match E::DEF.tracked_action {
+    let runs = match E::DEF.tracked_action() {
         Some(_) => Some(activity(&db, E::DEF, RECENT_FAILURES).await.map_err(ApiError::from_database)?),
         None => None,
     };

@@ -19,8 +19,6 @@ pub struct EntityDef {
     pub indexes: &'static [IndexDef],
     /// Which fields a tracked action (e.g. sync) manages, if the entity has one.
     pub tracking: Option<&'static TrackingDef>,
-    /// The name of the tracked item action (e.g. `sync`), which scheduled runs execute.
-    pub tracked_action: Option<&'static str>,
     /// The custom actions, as the route table reads them.
     pub actions: &'static [entity_spec_contract::ActionDef<'static>],
 }
@@ -155,6 +153,14 @@ pub struct IndexDef {
 }
 
 impl EntityDef {
+    /// The name of the tracked item action (e.g. `sync`), which scheduled runs execute.
+    pub fn tracked_action(&self) -> Option<&'static str> {
+        self.actions
+            .iter()
+            .find(|action| matches!(action.kind, entity_spec_contract::ActionKind::Tracked { .. }))
+            .map(|action| action.name)
+    }
+
     /// The field with this name.
     pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
         self.fields.iter().find(|f| f.name == name)

@@ -154,7 +154,7 @@ impl<E: Entity> Engine<E> {
         if let Err(error) = self.recover_expired().await {
             tracing::warn!(%error, "recovering expired runs failed");
         }
-        let Some(action) = E::DEF.tracked_action else { return };
+        let Some(action) = E::DEF.tracked_action() else { return };
         match queue::enqueue_due(&self.db, E::DEF, action, now()).await {
             Ok(0) => {}
             Ok(queued) => {
