@@ -37,9 +37,7 @@ pub fn ensure(root: &Path, needs: Needs) -> Result<(), Failure> {
     }
     if needs.browser {
         ensure_browser(&apt)?;
-    }
-    // npm's packages serve both the browser tests (axe-core) and the JavaScript lint in CI.
-    if needs.browser {
+        // npm's packages serve both the browser tests (axe-core) and the JavaScript lint in CI.
         ensure_npm_packages(root, &apt)?;
     }
     Ok(())
@@ -153,12 +151,12 @@ fn trust_loopback(version: &str) -> Result<(), Failure> {
 }
 
 fn ensure_openapi_validator(apt: &Apt) -> Result<(), Failure> {
-    let python = if on_path("python3") { "python3" } else { "" };
-    if !python.is_empty() && succeeds(python, &["-c", "import openapi_spec_validator"]) {
+    let importable = || on_path("python3") && succeeds("python3", &["-c", "import openapi_spec_validator"]);
+    if importable() {
         println!("openapi-spec-validator is installed");
         return Ok(());
     }
-    if python.is_empty() || !succeeds("python3", &["-m", "pip", "--version"]) {
+    if !on_path("python3") || !succeeds("python3", &["-m", "pip", "--version"]) {
         apt.install("Python's pip", &["python3", "python3-pip"])?;
     }
     println!("installing {OPENAPI_SPEC_VALIDATOR}");
@@ -170,7 +168,7 @@ fn ensure_openapi_validator(apt: &Apt) -> Result<(), Failure> {
         user.extend(["--user", "--break-system-packages"]);
         run(Path::new("."), "python3", &user, &[])?;
     }
-    if succeeds("python3", &["-c", "import openapi_spec_validator"]) {
+    if importable() {
         Ok(())
     } else {
         Err(Failure::new("openapi-spec-validator was installed but python3 cannot import it"))
