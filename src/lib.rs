@@ -19,12 +19,17 @@
 #![deny(missing_docs)]
 
 pub use entity_spec_macros::entity_spec;
+/// API keys: create, list and revoke them from code (the service binary's `keys` command does the same).
+pub use entity_spec_runtime::auth::api_keys;
+pub use entity_spec_runtime::auth::jwt::JwtConfig;
 pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env, redact_url};
-pub use entity_spec_runtime::serve::{DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, serve, shutdown_signal};
+pub use entity_spec_runtime::serve::{
+    DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, run, serve, shutdown_signal,
+};
 pub use entity_spec_runtime::sqlite_wal::keep_wal_bounded;
 pub use entity_spec_runtime::{
-    ApiError, Backend, Db, EngineConfig, EngineStartError, Entity, FieldViolation, MigrateError, MigrateOptions,
-    MigrationReport, Secret, Service, UnknownVariant, Validate, ValidationErrors,
+    ApiError, AuthConfig, Backend, Db, EngineConfig, EngineStartError, Entity, FieldViolation, MigrateError,
+    MigrateOptions, MigrationReport, Secret, Service, UnknownVariant, Validate, ValidationErrors,
 };
 
 /// Paths generated code uses, so that users only depend on `entity-spec`. Not a public API.

@@ -50,7 +50,7 @@ async fn setup(backend: Backend) -> (TestDb, Router) {
     model::migrate(&test_db.db, MigrateOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
-    let app = model::router(test_db.db.clone());
+    let app = support::open(model::service(test_db.db.clone()));
     (test_db, app)
 }
 
@@ -1571,7 +1571,7 @@ async fn integers_may_be_written_with_a_zero_fraction() {
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         model::migrate(&test_db.db, entity_spec::MigrateOptions::default()).await.unwrap();
-        let app = model::router(test_db.db.clone());
+        let app = support::open(model::service(test_db.db.clone()));
         let body = json!({"name": "floaty", "connection_string": "x", "refresh_interval": 600.0});
         let created = send(&app, "POST", "/raw-data-sources", Some(body), &[]).await;
         assert_eq!(created.status, StatusCode::CREATED, "{backend:?}: {}", created.text);

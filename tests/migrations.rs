@@ -45,7 +45,7 @@ async fn adding_the_tags_field_keeps_every_row() {
         let test_db = TestDb::new(backend).await;
         let report = before_tags::migrate(&test_db.db, SAFE).await.unwrap();
         assert_eq!(report.applied, ["raw_data_sources: create table"], "{backend:?}");
-        let old = before_tags::router(test_db.db.clone());
+        let old = support::open(before_tags::service(test_db.db.clone()));
         for i in 0..30 {
             let body = json!({"name": format!("source-{i}"), "connection_string": format!("postgres://db{i}"), "source_type": "database"});
             let created = send(&old, "POST", "/raw-data-sources", Some(body), &[]).await;
@@ -92,7 +92,7 @@ async fn destructive_changes_stop_startup_unless_opted_in() {
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
-        let v1 = gadget_v1::router(test_db.db.clone());
+        let v1 = support::open(gadget_v1::service(test_db.db.clone()));
         for (name, weight) in [("a", 3), ("b", 4)] {
             let created =
                 send(&v1, "POST", "/gadgets", Some(json!({"name": name, "weight": weight, "note": "keep me"})), &[])
@@ -116,7 +116,7 @@ async fn destructive_changes_stop_startup_unless_opted_in() {
             "{backend:?}: {:?}",
             report.applied
         );
-        let v2 = gadget_v2::router(test_db.reconnect().await);
+        let v2 = support::open(gadget_v2::service(test_db.reconnect().await));
         let rows = list(&v2, "/gadgets").await;
         let mut weights: Vec<f64> =
             rows["items"].as_array().unwrap().iter().map(|r| r["weight"].as_f64().unwrap()).collect();
@@ -130,7 +130,7 @@ async fn changes_that_would_break_stored_rows_are_refused_even_with_opt_in() {
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
-        let v1 = gadget_v1::router(test_db.db.clone());
+        let v1 = support::open(gadget_v1::service(test_db.db.clone()));
         let created = send(&v1, "POST", "/gadgets", Some(json!({"name": "a", "color": "blue"})), &[]).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
 
@@ -148,7 +148,7 @@ async fn additive_changes_apply_in_place_with_defaults_for_existing_rows() {
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;
         gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
-        let v1 = gadget_v1::router(test_db.db.clone());
+        let v1 = support::open(gadget_v1::service(test_db.db.clone()));
         let created = send(&v1, "POST", "/gadgets", Some(json!({"name": "old", "color": "red"})), &[]).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
 
@@ -167,7 +167,7 @@ async fn additive_changes_apply_in_place_with_defaults_for_existing_rows() {
             ],
             "{backend:?}"
         );
-        let v4 = gadget_v4::router(test_db.reconnect().await);
+        let v4 = support::open(gadget_v4::service(test_db.reconnect().await));
         let rows = list(&v4, "/gadgets").await;
         let row = &rows["items"][0];
         assert_eq!(row["name"], "old");

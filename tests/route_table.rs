@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use entity_spec::__private::runtime::contract::paths::{AUDIT_PATH, AUTH_ME_PATH};
 use entity_spec::__private::runtime::contract::routes::{Method, routes};
 use entity_spec::__private::runtime::def::EntityDef;
 use entity_spec::{Backend, MigrateOptions};
@@ -22,12 +23,14 @@ pub mod catalog {}
 support::raw_data_source_test_actions!(model);
 support::order_test_actions!(catalog);
 
-/// Every (method, path template) of the table for these entities.
+/// Every (method, path template) of the table for these entities, and the service's own
+/// guarded routes (the caller's identity, the audit trail).
 fn table(entities: &[&EntityDef]) -> BTreeSet<(String, String)> {
     entities
         .iter()
         .flat_map(|def| routes(def.collection_path, def.actions))
         .map(|route| (route.method.as_str().to_owned(), route.path))
+        .chain([AUTH_ME_PATH, AUDIT_PATH].map(|path| ("GET".to_owned(), path.to_owned())))
         .collect()
 }
 
@@ -78,7 +81,7 @@ async fn the_raw_data_source_service_answers_and_documents_exactly_its_route_tab
     for backend in support::BACKENDS {
         let test_db = TestDb::new(backend).await;
         model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-        let app = model::router(test_db.db.clone(), TestActions);
+        let app = support::open(model::service(test_db.db.clone(), TestActions));
         check_router(&app, model::SPEC_ENTITIES).await;
         assert_eq!(documented(&served_openapi(&app).await), table(model::SPEC_ENTITIES), "{backend:?}");
     }
@@ -88,7 +91,7 @@ async fn the_raw_data_source_service_answers_and_documents_exactly_its_route_tab
 async fn the_catalog_service_answers_and_documents_exactly_its_route_table() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     catalog::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let app = catalog::router(test_db.db.clone(), OrderTestActions);
+    let app = support::open(catalog::service(test_db.db.clone(), OrderTestActions));
     check_router(&app, catalog::SPEC_ENTITIES).await;
     assert_eq!(documented(&served_openapi(&app).await), table(catalog::SPEC_ENTITIES));
     // Both of the catalog's actions are in it, the GET collection action included.

@@ -544,7 +544,7 @@ async fn sync_all_queues_every_idle_active_source_in_batches_with_an_exact_count
         for i in 0..1_100 {
             let mut input = model::RawDataSourceCreate::new(format!("bulk-{i}"), "x");
             input.is_active = i % 10 != 0;
-            store::insert(&test_db.db, &input.into_entity(uuid::Uuid::now_v7(), now)).await.unwrap();
+            store::insert(&test_db.db, &input.into_entity(uuid::Uuid::now_v7(), now), None).await.unwrap();
         }
         // Settled sources, so that marking them pending shows.
         let mut settle = entity_spec::__private::runtime::db::Sql::new(backend);
@@ -580,7 +580,7 @@ fn a_router_built_outside_a_tokio_runtime_does_not_panic() {
         test_db
     });
     // No runtime here: building the router starts nothing, so nothing can panic.
-    let app = model::router(test_db.db.clone(), Connectors);
+    let app = support::open(model::service(test_db.db.clone(), Connectors));
     runtime.block_on(async {
         let id = create(&app, json!({"name": "built-early", "source_type": "webhook", "connection_string": "x"})).await;
         let source = send(&app, "GET", &format!("/raw-data-sources/{id}"), None, &[]).await;
@@ -596,7 +596,7 @@ fn starting_workers_outside_a_runtime_is_an_error_that_says_so() {
         model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
         test_db
     });
-    let service = model::service(test_db.db.clone(), Connectors);
+    let service = model::service(test_db.db.clone(), Connectors).with_auth(entity_spec::AuthConfig::off());
     let error = service.start_workers(&engine(1)).unwrap_err();
     assert!(error.to_string().contains("need a Tokio runtime"), "{error}");
     // Inside one, the same service starts them, and its queued syncs run.
@@ -614,7 +614,7 @@ fn starting_workers_outside_a_runtime_is_an_error_that_says_so() {
 async fn a_router_alone_queues_runs_and_starts_no_worker() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let app = model::router(test_db.db.clone(), Connectors);
+    let app = support::open(model::service(test_db.db.clone(), Connectors));
     let id = create(&app, json!({"name": "api-only", "source_type": "webhook", "connection_string": "x"})).await;
     let queued = send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await;
     assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
@@ -630,7 +630,7 @@ async fn a_router_alone_queues_runs_and_starts_no_worker() {
 async fn starting_workers_again_adds_no_workers() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let service = model::service(test_db.db.clone(), Connectors);
+    let service = model::service(test_db.db.clone(), Connectors).with_auth(entity_spec::AuthConfig::off());
     let app = service.router();
     let api = slow_api(Duration::from_millis(300)).await;
     let mut ids = Vec::new();

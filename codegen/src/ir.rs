@@ -1,7 +1,7 @@
 //! The checked model every generator reads. Everything in it has been validated: names are
 //! valid identifiers, constraints fit their types, defaults satisfy their constraints.
 
-use entity_spec_contract::{ActionDef, FieldFacts, Method, ValueType, routes};
+use entity_spec_contract::{ActionDef, FieldFacts, Method, Permission, ValueType, routes};
 pub use entity_spec_contract::{ActionScope, Setter};
 
 use crate::json::{self, Number, Pos};
@@ -38,6 +38,8 @@ pub struct EntityIr {
     pub actions: Vec<ActionIr>,
     /// The fields tracked runs report through, if the entity has a tracked action.
     pub tracking: Option<TrackingIr>,
+    /// The scope each of its routes needs (defaults, renamed by `api.access.scopes`).
+    pub scopes: ScopesIr,
 }
 
 /// Field names through which the runtime reports tracked runs.
@@ -71,6 +73,37 @@ pub enum ActionKind {
         /// The tracked item action.
         action: String,
     },
+}
+
+/// The scope names of an entity, checked: see `entity_spec_contract::scopes`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScopesIr {
+    /// Lists, items, statistics, run history.
+    pub read: String,
+    /// Create, replace, patch, delete.
+    pub write: String,
+    /// Everything on the entity.
+    pub admin: String,
+    /// Per action with its own permission: name and scope, in spec order.
+    pub actions: Vec<(String, String)>,
+}
+
+impl ScopesIr {
+    /// The scope of a key of `api.access.scopes`: `read`, `write`, `admin` or an action's name.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "read" => Some(&self.read),
+            "write" => Some(&self.write),
+            "admin" => Some(&self.admin),
+            action => self.actions.iter().find(|(name, _)| name == action).map(|(_, scope)| scope.as_str()),
+        }
+    }
+
+    /// The scope `permission` needs, by the contract's rule (`Scopes::required`): an action
+    /// without its own scope needs the admin scope.
+    pub fn required(&self, permission: &Permission<'_>) -> &str {
+        self.get(permission.scope_key()).unwrap_or(&self.admin)
+    }
 }
 
 impl EntityIr {

@@ -122,6 +122,18 @@ pub(crate) struct ApiSpec {
     pub tracking: Option<TrackingSpec>,
     /// `actions`: custom endpoints.
     pub actions: Vec<ActionSpec>,
+    /// `access`: who may use the routes.
+    pub access: Option<AccessSpec>,
+}
+
+/// The `api.access` object: scope names.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AccessSpec {
+    /// How messages name it.
+    pub context: String,
+    /// `scopes`: permission key (`read`, `write`, `admin` or an action's name) → scope name,
+    /// in spec order; the keys are checked in `check::access`.
+    pub scopes: Vec<(Spanned<String>, Spanned<String>)>,
 }
 
 /// The `api.tracking` object: field names for tracked runs.
@@ -200,7 +212,8 @@ const FIELD_KEYS: &[&str] = &[
     "description",
 ];
 const INDEX_KEYS: &[&str] = &["fields", "unique"];
-const API_KEYS: &[&str] = &["path", "tracking", "actions"];
+const API_KEYS: &[&str] = &["path", "tracking", "actions", "access"];
+const ACCESS_KEYS: &[&str] = &["scopes"];
 const TRACKING_KEYS: &[&str] = &["status", "last_run", "error", "active", "interval"];
 const ACTION_KEYS: &[&str] =
     &["name", "scope", "method", "path", "summary", "description", "request", "response", "tracked", "runs", "history"];
@@ -355,7 +368,30 @@ fn read_api(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Option
         .enumerate()
         .filter_map(|(i, v)| read_action(v, owner, i, diagnostics))
         .collect();
-    Some(ApiSpec { pos: value.pos, path, tracking, actions })
+    let access = object.get("access").and_then(|v| read_access(v, owner, diagnostics));
+    Some(ApiSpec { pos: value.pos, path, tracking, actions, access })
+}
+
+fn read_access(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Option<AccessSpec> {
+    let context = format!("{owner}, api.access");
+    let object = Object::read(value, &context, ACCESS_KEYS, diagnostics)?;
+    let scopes = object.get("scopes").map_or_else(Vec::new, |v| {
+        let ctx = format!("{owner}, api.access.scopes");
+        let ValueKind::Object(members) = &v.kind else {
+            type_error(v, &context, "scopes", "an object", diagnostics);
+            return Vec::new();
+        };
+        let mut scopes: Vec<(Spanned<String>, Spanned<String>)> = Vec::new();
+        for member in members {
+            if scopes.iter().any(|(key, _)| key.value == member.key) {
+                diagnostics.error(member.key_pos, &ctx, format!("duplicate key `{}`", printable(&member.key)));
+            } else if let Some(scope) = string(&member.value, &ctx, &member.key, diagnostics) {
+                scopes.push((Spanned { pos: member.key_pos, value: member.key.clone() }, scope));
+            }
+        }
+        scopes
+    });
+    Some(AccessSpec { context, scopes })
 }
 
 fn read_action(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagnostics) -> Option<ActionSpec> {

@@ -4,7 +4,7 @@
 //! in `syn`), and the runtime cannot be one of the generator (it pulls in sqlx and axum); this
 //! crate is what both, and the CLI, share, as `sqlx-core` serves `sqlx-macros-core`. It holds
 //! rules, not machinery: the route table, reserved paths and limits, which fields can be
-//! sorted, filtered and grouped, the states and triggers of runs, "did you mean" suggestions,
+//! sorted, filtered and grouped, the scope each route needs, the states and triggers of runs, "did you mean" suggestions,
 //! how client text is shown in messages, and the stable hash.
 #![deny(missing_docs)]
 
@@ -14,9 +14,11 @@ pub mod limits;
 pub mod paths;
 pub mod routes;
 pub mod runs;
+pub mod scopes;
 pub mod suggest;
 pub mod text;
 
 pub use fields::{FieldFacts, Setter, ValueType};
 pub use routes::{ActionDef, ActionKind, ActionScope, Method, Operation, Permission, Route};
 pub use runs::{ItemStatus, RunStatus, RunTrigger};
+pub use scopes::Scopes;

@@ -13,13 +13,24 @@ pub const UI_PATH: &str = "/ui";
 /// What the workbench page reads about every entity.
 pub const WORKBENCH_JSON_PATH: &str = "/ui/workbench.json";
 
+/// The caller's identity and scopes (the workbench reads it to show what it may do).
+pub const AUTH_ME_PATH: &str = "/auth/me";
+
+/// The audit trail of every write and action, for the admin scope.
+pub const AUDIT_PATH: &str = "/audit-log";
+
 /// The statistics endpoint's segment under each collection: `GET {path}/stats`. A static
 /// segment wins over `{id}` in the router, and `stats` is never a valid UUID.
 pub const STATS_SEGMENT: &str = "stats";
 
 /// Top-level paths the service itself serves, and what it serves there (for messages).
-pub const RESERVED_PATHS: &[(&str, &str)] =
-    &[(DOCS_PATH, "its API docs"), (UI_PATH, "the workbench"), (OPENAPI_PATH, "its OpenAPI document")];
+pub const RESERVED_PATHS: &[(&str, &str)] = &[
+    (DOCS_PATH, "its API docs"),
+    (UI_PATH, "the workbench"),
+    (OPENAPI_PATH, "its OpenAPI document"),
+    ("/auth", "the caller's identity"),
+    (AUDIT_PATH, "the audit trail"),
+];
 
 /// The reserved path a collection path would collide with (itself or below it), with what the
 /// service serves there.

@@ -131,12 +131,18 @@ pub enum Permission<'a> {
 
 impl Permission<'_> {
     /// The scope name a credential needs by default, e.g. `raw_data_sources:read`,
-    /// `raw_data_sources:write`, `raw_data_sources:sync`.
+    /// `raw_data_sources:write`, `raw_data_sources:sync` (see [`crate::scopes`]).
     pub fn default_scope(&self, table: &str) -> String {
+        crate::scopes::default_scope(table, self.scope_key())
+    }
+
+    /// The key of the spec's `api.access.scopes` object that renames this permission's scope:
+    /// `read`, `write` or the action's name.
+    pub fn scope_key(&self) -> &str {
         match self {
-            Permission::Read => format!("{table}:read"),
-            Permission::Write => format!("{table}:write"),
-            Permission::Run(action) => format!("{table}:{action}"),
+            Permission::Read => "read",
+            Permission::Write => "write",
+            Permission::Run(action) => action,
         }
     }
 }

@@ -7,11 +7,14 @@
 //! BIND_ADDR=0.0.0.0:8080 cargo run --example raw_data_sources
 //! ```
 //!
-//! Logs go to stderr (`RUST_LOG` filters); Ctrl-C or SIGTERM shuts down gracefully.
+//! The first start prints an admin API key (once) and a link that signs the workbench in;
+//! `cargo run --example raw_data_sources -- keys create --name ci --scope raw_data_sources:read`
+//! makes narrower ones. Logs go to stderr (`RUST_LOG` filters); Ctrl-C or SIGTERM shuts down
+//! gracefully.
 
 use std::process::ExitCode;
 
-use entity_spec::{ApiError, Db, EngineConfig, MigrateOptions};
+use entity_spec::ApiError;
 
 mod connectors;
 
@@ -40,38 +43,9 @@ impl model::RawDataSourceActions for Connectors {
     }
 }
 
+/// `raw_data_sources` serves the registry; `raw_data_sources keys create|list|revoke` manages
+/// its API keys (see `--help`).
 #[tokio::main]
 async fn main() -> ExitCode {
-    entity_spec::init_tracing();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let database_url = entity_spec::database_url_from_env();
-    let bind_addr = entity_spec::bind_addr_from_env();
-    println!("database: {} (set DATABASE_URL to change)", entity_spec::redact_url(&database_url));
-    let db = Db::connect(&database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
-    let report = model::migrate(&db, MigrateOptions::from_env()).await?;
-    for change in &report.applied {
-        println!("migrated: {change}");
-    }
-    let listener = tokio::net::TcpListener::bind(&bind_addr)
-        .await
-        .map_err(|e| format!("cannot listen on {bind_addr} (set BIND_ADDR to change): {e}"))?;
-    let address = listener.local_addr()?;
-    println!("RawDataSource registry on http://{address}/raw-data-sources (set BIND_ADDR to change)");
-    println!("Workbench on http://{address}/ui/raw-data-sources");
-    println!("API docs on http://{address}/docs (OpenAPI document: /openapi.json)");
-    // Syncs run in this process; another instance on the same PostgreSQL database may run them too.
-    let service = model::service(db.clone(), Connectors);
-    service.start_workers(&EngineConfig::from_env())?;
-    entity_spec::serve(listener, service.router()).await?;
-    db.close().await;
-    Ok(())
+    entity_spec::run(|db| model::service(db, Connectors)).await
 }

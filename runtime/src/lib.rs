@@ -16,11 +16,13 @@
 //!    statistics, migrations.
 //! 3. [`runs`]: tracked actions: the runs table, the queue (where a run is claimed), history,
 //!    the worker engine.
-//! 4. [`http`]: the API: query strings, bodies, responses, problems, entity and action routes,
+//! 4. [`auth`]: who is calling: API keys, JWTs, the principal they resolve to.
+//! 5. [`http`]: the API: query strings, bodies, responses, problems, entity and action routes,
 //!    the service around them, the workbench.
-//! 5. [`serve`]: start-up: the migration of every table, serving and shutdown.
+//! 6. [`serve`]: start-up: the migration of every table, serving and shutdown.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod http;
 pub mod model;
 pub mod runs;
@@ -37,6 +39,7 @@ pub use model::{def, serde_helpers, value};
 pub use serve::migrate;
 pub use storage::{column, db, sqlite_wal, store};
 
+pub use auth::authenticator::AuthConfig;
 pub use http::problem::ApiError;
 pub use model::secret::Secret;
 pub use model::unknown_variant::UnknownVariant;

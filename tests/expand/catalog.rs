@@ -432,6 +432,12 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
         ],
         tracking: None,
         actions: &[],
+        scopes: ::entity_spec::__private::runtime::contract::Scopes {
+            read: "customers:read",
+            write: "customers:write",
+            admin: "customers:admin",
+            actions: &[],
+        },
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1203,6 +1209,12 @@ impl ::entity_spec::__private::runtime::Entity for Product {
         ],
         tracking: None,
         actions: &[],
+        scopes: ::entity_spec::__private::runtime::contract::Scopes {
+            read: "products:read",
+            write: "products:write",
+            admin: "products:admin",
+            actions: &[],
+        },
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1830,6 +1842,12 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 kind: ::entity_spec::__private::runtime::contract::ActionKind::Plain,
             },
         ],
+        scopes: ::entity_spec::__private::runtime::contract::Scopes {
+            read: "orders:read",
+            write: "orders:write",
+            admin: "orders:admin",
+            actions: &[("cancel", "orders:cancel"), ("export", "orders:export")],
+        },
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1981,6 +1999,7 @@ impl OrderCancelRequest {
         indexes: &[],
         tracking: None,
         actions: &[],
+        scopes: ::entity_spec::__private::runtime::contract::Scopes::ADMIN_ONLY,
     };
 }
 impl ::entity_spec::Validate for OrderCancelRequest {
@@ -2112,7 +2131,7 @@ pub fn service(
     order: impl OrderActions,
 ) -> ::entity_spec::Service {
     let order = ::std::sync::Arc::new(order);
-    ::entity_spec::Service::new(db, OPENAPI_JSON, WORKBENCH_JSON)
+    ::entity_spec::Service::new(db, SPEC_HASH, OPENAPI_JSON, WORKBENCH_JSON)
         .with_entity::<Customer>(::std::vec::Vec::from([]), None)
         .with_entity::<Product>(::std::vec::Vec::from([]), None)
         .with_entity::<
@@ -2131,6 +2150,7 @@ pub fn service(
                             _,
                         >(
                             db,
+                            "cancel",
                             method,
                             Some(<OrderCancelRequest>::DEF),
                             move |item, request: OrderCancelRequest| {
@@ -2147,12 +2167,15 @@ pub fn service(
                     "export",
                     {
                         let actions = order.clone();
-                        ::std::boxed::Box::new(move |method, _| ::entity_spec::__private::runtime::actions::collection_action::<
+                        ::std::boxed::Box::new(move |method, db| ::entity_spec::__private::runtime::actions::collection_action::<
                             (),
                             _,
                             _,
                             _,
                         >(
+                            db,
+                            "Order",
+                            "export",
                             method,
                             None,
                             move |request: ()| {

@@ -683,6 +683,15 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 },
             },
         ],
+        scopes: ::entity_spec::__private::runtime::contract::Scopes {
+            read: "raw_data_sources:read",
+            write: "raw_data_sources:write",
+            admin: "raw_data_sources:admin",
+            actions: &[
+                ("sync", "raw_data_sources:sync"),
+                ("test_connection", "raw_data_sources:test_connection"),
+            ],
+        },
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -897,7 +906,7 @@ pub fn service(
     raw_data_source: impl RawDataSourceActions,
 ) -> ::entity_spec::Service {
     let raw_data_source = ::std::sync::Arc::new(raw_data_source);
-    ::entity_spec::Service::new(db, OPENAPI_JSON, WORKBENCH_JSON)
+    ::entity_spec::Service::new(db, SPEC_HASH, OPENAPI_JSON, WORKBENCH_JSON)
         .with_entity::<
             RawDataSource,
         >(
@@ -914,6 +923,7 @@ pub fn service(
                             _,
                         >(
                             db,
+                            "test_connection",
                             method,
                             None,
                             move |item, request: ()| {

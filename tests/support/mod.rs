@@ -309,10 +309,16 @@ pub fn percent_encode(value: &str) -> String {
 }
 
 /// A service's router with the workers of its tracked actions started on this runtime (with
-/// `config`), as a service's `main` does.
+/// `config`), as a service's `main` does, with authentication off (tests/auth.rs tests it).
 pub fn started(service: entity_spec::Service, config: entity_spec::EngineConfig) -> Router {
+    let service = service.with_auth(entity_spec::AuthConfig::off());
     service.start_workers(&config).expect("tests run inside a Tokio runtime");
     service.router()
+}
+
+/// A service's router without workers, with authentication off (tests/auth.rs tests it).
+pub fn open(service: entity_spec::Service) -> Router {
+    service.with_auth(entity_spec::AuthConfig::off()).router()
 }
 
 /// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves).

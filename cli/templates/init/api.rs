@@ -1,5 +1,6 @@
 //! The generated service, exercised the way a client sees it: requests go through the router
-//! in-process (`tower::ServiceExt::oneshot`, no socket) against a fresh SQLite file.
+//! in-process (`tower::ServiceExt::oneshot`, no socket) against a fresh SQLite file, with an
+//! API key created the way `{{name}} keys create` does.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -12,8 +13,8 @@ use tower::ServiceExt;
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-/// A router over a new, migrated database in the temp directory.
-async fn app() -> axum::Router {
+/// A router over a new, migrated database in the temp directory, and an admin API key for it.
+async fn app() -> (axum::Router, String) {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let file = std::env::temp_dir().join(format!(
         "{{name}}-test-{}-{}.db",
@@ -23,11 +24,14 @@ async fn app() -> axum::Router {
     let _ = std::fs::remove_file(&file);
     let db = entity_spec::Db::connect(&format!("sqlite://{}", file.display())).await.expect("SQLite opens");
     model::migrate(&db, entity_spec::MigrateOptions::default()).await.expect("tables are created");
-    model::router(db)
+    let admin = entity_spec::api_keys::NewKey { name: "test".into(), scopes: vec!["admin".into()], expires_at: None };
+    let (key, _) = entity_spec::api_keys::create(&db, admin).await.expect("the key is created");
+    (model::router(db), key.expose().clone())
 }
 
-async fn send(app: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(uri);
+async fn send(app: &(axum::Router, String), method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let (app, key) = app;
+    let mut request = Request::builder().method(method).uri(uri).header(header::AUTHORIZATION, format!("Bearer {key}"));
     if body.is_some() {
         request = request.header(header::CONTENT_TYPE, "application/json");
     }
@@ -60,6 +64,15 @@ async fn invalid_notes_are_rejected_with_every_problem() {
     let (status, problem) = send(&app, "POST", "/notes", Some(json!({"title": " ", "pinned": true}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "title");
+}
+
+#[tokio::test]
+async fn requests_without_a_credential_are_refused() {
+    let (app, _) = app().await;
+    let request = Request::builder().uri("/notes").body(Body::empty()).unwrap();
+    let response = app.oneshot(request).await.expect("the router answers");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
 }
 
 #[tokio::test]

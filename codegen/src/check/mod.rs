@@ -7,11 +7,12 @@
 //!
 //! The rules live in one file per family, the same families as the compile-fail cases under
 //! `tests/ui/<family>/`: `names.rs`, `types.rs`, `keys.rs`, `constraints.rs`, `defaults.rs`,
-//! `indexes.rs`, `api.rs` (paths, methods, route clashes) and `actions.rs` (kinds, bodies,
-//! tracking); `fields.rs` lowers one field through the field rules. (`tests/ui/json/` and
+//! `indexes.rs`, `api.rs` (paths, methods, route clashes), `actions.rs` (kinds, bodies,
+//! tracking) and `access.rs` (scopes); `fields.rs` lowers one field through the field rules. (`tests/ui/json/` and
 //! `tests/ui/structure/` are the reader's, in `json.rs` and `spec.rs`.) This file runs them:
 //! each entity is lowered on its own, then the rules across entities run.
 
+mod access;
 mod actions;
 mod api;
 mod constraints;
@@ -29,6 +30,7 @@ use crate::ir::{ActionIr, EntityIr, FieldIr, SpecIr};
 use crate::naming;
 use crate::spec::{EntitySpec, Spanned, SpecDoc};
 
+use access::lower_scopes;
 use actions::{check_tracked_actions, check_tracking, hand_tracked_fields_to_runtime, lower_action};
 use api::{check_collection_path, check_unique_actions, check_unique_collection_paths};
 use fields::{FieldRole, lower_field};
@@ -89,12 +91,15 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
     if let Some(tracking) = &tracking {
         hand_tracked_fields_to_runtime(&mut fields, tracking);
     }
+    let table_name = table_name?;
+    let scopes = lower_scopes(entity.api.as_ref().and_then(|api| api.access.as_ref()), &table_name, &actions, d);
     let name = name?;
     Some(EntityIr {
         pos: entity.pos,
         snake_name: naming::pascal_to_snake(&name),
         name,
-        table_name: table_name?,
+        table_name,
+        scopes,
         collection_path: collection_path?,
         layer: entity.layer.as_ref().map(|l| l.value.clone()),
         description: entity.description.as_ref().map(|s| s.value.clone()),

@@ -168,6 +168,7 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
                 indexes: &[],
                 tracking: None,
                 actions: &[],
+                scopes: #rt::contract::Scopes::ADMIN_ONLY,
             };
         }
 
@@ -281,6 +282,7 @@ fn action_route(entity: &EntityIr, action: &ActionIr) -> String {
 pub(crate) fn render_entity_handlers(entity: &EntityIr) -> TokenStream {
     let rt = runtime();
     let entity_ident = ident(&entity.name);
+    let entity_name = entity.name.as_str();
     let param = ident(&entity.snake_name);
     let plain = entity.actions.iter().filter(|a| a.kind == ActionKind::Plain).map(|action| {
         let name = action.name.as_str();
@@ -298,7 +300,7 @@ pub(crate) fn render_entity_handlers(entity: &EntityIr) -> TokenStream {
         };
         let handler = match action.scope {
             ActionScope::Item => quote! {
-                #rt::actions::item_action::<#entity_ident, #request, _, _, _>(db, method, #request_def, move |item, request: #request| {
+                #rt::actions::item_action::<#entity_ident, #request, _, _, _>(db, #name, method, #request_def, move |item, request: #request| {
                     let actions = actions.clone();
                     async move {
                         let _ = &request;
@@ -307,7 +309,7 @@ pub(crate) fn render_entity_handlers(entity: &EntityIr) -> TokenStream {
                 })
             },
             ActionScope::Collection => quote! {
-                #rt::actions::collection_action::<#request, _, _, _>(method, #request_def, move |request: #request| {
+                #rt::actions::collection_action::<#request, _, _, _>(db, #entity_name, #name, method, #request_def, move |request: #request| {
                     let actions = actions.clone();
                     async move {
                         let _ = &request;
@@ -316,15 +318,10 @@ pub(crate) fn render_entity_handlers(entity: &EntityIr) -> TokenStream {
                 })
             },
         };
-        // Collection actions read no item, so they need no database.
-        let db = match action.scope {
-            ActionScope::Item => quote!(db),
-            ActionScope::Collection => quote!(_),
-        };
         quote! {
             (#name, {
                 let actions = #param.clone();
-                ::std::boxed::Box::new(move |method, #db| #handler) as #rt::http::PlainAction
+                ::std::boxed::Box::new(move |method, db| #handler) as #rt::http::PlainAction
             })
         }
     });

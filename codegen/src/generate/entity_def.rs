@@ -1,5 +1,5 @@
 //! The `Entity` impl of each entity: the static `EntityDef` the generic store and HTTP layer
-//! read (table, path, one `FieldDef` per field, indexes, tracking, the actions the route table
+//! read (table, path, one `FieldDef` per field, indexes, tracking, scopes, the actions the route table
 //! is walked from) and the row conversions.
 //! Action request bodies reuse `render_field_def` for the `EntityDef` they are checked
 //! against.
@@ -44,6 +44,11 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
         None => quote!(None),
     };
     let actions = entity.actions.iter().map(render_action_def);
+    let crate::ir::ScopesIr { read, write, admin, actions: action_scopes } = &entity.scopes;
+    let action_scopes = action_scopes.iter().map(|(action, scope)| quote!((#action, #scope)));
+    let scopes = quote! {
+        #rt::contract::Scopes { read: #read, write: #write, admin: #admin, actions: &[#(#action_scopes),*] }
+    };
     quote! {
         impl #rt::Entity for #name {
             type Create = #create;
@@ -57,6 +62,7 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 indexes: &[#(#indexes),*],
                 tracking: #tracking,
                 actions: &[#(#actions),*],
+                scopes: #scopes,
             };
 
             fn id(&self) -> ::entity_spec::__private::uuid::Uuid {

@@ -63,7 +63,7 @@ pub(crate) fn render_service(spec: &SpecIr, spec_hash: &str) -> TokenStream {
         #service_doc
         pub fn service(db: ::entity_spec::Db #(, #params)*) -> ::entity_spec::Service {
             #(#shared)*
-            ::entity_spec::Service::new(db, OPENAPI_JSON, WORKBENCH_JSON)
+            ::entity_spec::Service::new(db, SPEC_HASH, OPENAPI_JSON, WORKBENCH_JSON)
                 #(.with_entity::<#names>(#handlers))*
         }
 

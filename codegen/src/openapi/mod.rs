@@ -8,11 +8,13 @@
 //!
 //! This file assembles the document (info, paths, components, tags); `schemas.rs` builds the
 //! component schemas, `operations.rs` the collection and item operations, `actions.rs` the
-//! operations of custom actions and their runs.
+//! operations of custom actions and their runs, `security.rs` the credentials, each
+//! operation's scope and the routes about callers.
 
 mod actions;
 mod operations;
 mod schemas;
+mod security;
 
 pub(crate) use schemas::default_json;
 
@@ -36,6 +38,7 @@ use schemas::{
     InputKind, entity_schema, input_schema, page_schema, page_type_name, patch_type_name, problem_schema,
     queued_schema, run_page_schema, run_schema, stats_schema, stats_type_name, violation_schema,
 };
+use security::{identity_routes, secured, security_schemes};
 
 /// The OpenAPI document of the service generated for `spec`.
 pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
@@ -99,13 +102,23 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
             };
             // Every operation names an action of this entity: the table was built from them.
             if let Some(operation) = operation {
+                let scope = entity.scopes.required(&route.permission);
+                let operation = secured(operation, scope, Some(&entity.scopes.admin));
                 paths = paths
                     .path(route.path, PathItemBuilder::new().operation(http_method(route.method), operation).build());
             }
         }
     }
-    let tags =
-        spec.entities.iter().map(|e| TagBuilder::new().name(e.name.clone()).description(e.description.clone()).build());
+    let (paths, components) = identity_routes(paths, security_schemes(components));
+    let identity = TagBuilder::new()
+        .name("Identity")
+        .description(Some("The caller's identity and scopes, and the audit trail (admin scope)."))
+        .build();
+    let tags = spec
+        .entities
+        .iter()
+        .map(|e| TagBuilder::new().name(e.name.clone()).description(e.description.clone()).build())
+        .chain([identity]);
     OpenApiBuilder::new().info(info).paths(paths.build()).components(Some(components.build())).tags(Some(tags)).build()
 }
 

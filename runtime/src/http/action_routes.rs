@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::http::entity_routes::find_item;
+use crate::http::guard::Caller;
 use crate::http::params::parse_paging;
 use crate::http::problem::ApiError;
 use crate::http::responses::json;
@@ -25,12 +26,22 @@ use crate::runs::engine::Engine;
 use crate::runs::history::{get_run, history};
 use crate::runs::queue::{Enqueued, enqueue, enqueue_all};
 use crate::runs::table::Run;
+use crate::storage::audit;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
+
+/// Records that `caller` ran `action`. The action already happened, so a failure to record
+/// it is logged rather than answered.
+async fn record_action(db: &Db, caller: &Caller, entity: &str, id: Option<Uuid>, action: &str) {
+    if let Err(e) = audit::record(db, &caller.audit(entity, id, action, Vec::new())).await {
+        tracing::error!(cause = %e, entity, action, "could not store the audit row of an action");
+    }
+}
 
 /// Queues a run of the tracked `action` on one item: `202` with the run.
 pub(crate) async fn trigger<E: Entity>(
     engine: Arc<Engine<E>>,
+    caller: Caller,
     id: String,
     action: &'static str,
 ) -> Result<Response, ApiError> {
@@ -50,6 +61,7 @@ pub(crate) async fn trigger<E: Entity>(
     match enqueue(engine.db(), E::DEF, stored.entity.id(), action, RunTrigger::Manual).await {
         Ok(Enqueued::Queued(run)) => {
             engine.wake();
+            record_action(engine.db(), &caller, E::DEF.name, Some(run.item_id), action).await;
             Ok(json(StatusCode::ACCEPTED, &run, None))
         }
         Ok(Enqueued::AlreadyActive) => Err(ApiError::conflict(
@@ -65,11 +77,18 @@ struct Queued {
     queued: u64,
 }
 
-/// Queues the tracked `action` for every active item: `202 {"queued": N}`.
-pub(crate) async fn trigger_all<E: Entity>(engine: Arc<Engine<E>>, action: &'static str) -> Result<Response, ApiError> {
+/// Queues the tracked action `tracked` for every active item (the runs-all action `name`):
+/// `202 {"queued": N}`.
+pub(crate) async fn trigger_all<E: Entity>(
+    engine: Arc<Engine<E>>,
+    caller: Caller,
+    name: &'static str,
+    tracked: &'static str,
+) -> Result<Response, ApiError> {
     let queued =
-        enqueue_all(engine.db(), E::DEF, action, RunTrigger::SyncAll).await.map_err(ApiError::from_database)?;
+        enqueue_all(engine.db(), E::DEF, tracked, RunTrigger::SyncAll).await.map_err(ApiError::from_database)?;
     engine.wake();
+    record_action(engine.db(), &caller, E::DEF.name, None, name).await;
     Ok(json(StatusCode::ACCEPTED, &Queued { queued }, None))
 }
 
@@ -109,6 +128,7 @@ pub(crate) async fn read_run<E: Entity>(
 /// (checked like entity bodies against `request`; `()` without one), answered by `handler`.
 pub fn item_action<E, Req, Resp, F, Fut>(
     db: Db,
+    name: &'static str,
     method: MethodFilter,
     request: Option<&'static crate::model::def::EntityDef>,
     handler: F,
@@ -116,38 +136,47 @@ pub fn item_action<E, Req, Resp, F, Fut>(
 where
     E: Entity,
     Req: DeserializeOwned + crate::model::validation::Validate + Send + 'static,
-    Resp: Serialize + 'static,
+    Resp: Serialize + Send + 'static,
     F: Fn(E, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, ApiError>> + Send + 'static,
 {
-    on(method, move |Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
-        let (db, handler) = (db.clone(), handler.clone());
-        async move {
-            let stored = find_item::<E>(&db, &id).await?;
-            let input = parse_request::<Req>(request, &headers, body)?;
-            let output = handler(stored.entity, input).await?;
-            Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))
-        }
-    })
+    on(
+        method,
+        move |caller: Caller, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
+            let (db, handler) = (db.clone(), handler.clone());
+            async move {
+                let stored = find_item::<E>(&db, &id).await?;
+                let input = parse_request::<Req>(request, &headers, body)?;
+                let item = stored.entity.id();
+                let output = handler(stored.entity, input).await?;
+                record_action(&db, &caller, E::DEF.name, Some(item), name).await;
+                Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))
+            }
+        },
+    )
 }
 
-/// A plain collection action: `method {path}/{segment}`, answered by `handler`.
+/// A plain collection action of `entity`: `method {path}/{segment}`, answered by `handler`.
 pub fn collection_action<Req, Resp, F, Fut>(
+    db: Db,
+    entity: &'static str,
+    name: &'static str,
     method: MethodFilter,
     request: Option<&'static crate::model::def::EntityDef>,
     handler: F,
 ) -> MethodRouter
 where
     Req: DeserializeOwned + crate::model::validation::Validate + Send + 'static,
-    Resp: Serialize + 'static,
+    Resp: Serialize + Send + 'static,
     F: Fn(Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, ApiError>> + Send + 'static,
 {
-    on(method, move |headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
-        let handler = handler.clone();
+    on(method, move |caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
+        let (db, handler) = (db.clone(), handler.clone());
         async move {
             let input = parse_request::<Req>(request, &headers, body)?;
             let output = handler(input).await?;
+            record_action(&db, &caller, entity, None, name).await;
             Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))
         }
     })
@@ -174,6 +203,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+    use crate::auth::principal::Principal;
 
     /// A response value that cannot be written as JSON (a map with non-string keys, say).
     struct Unserializable;
@@ -186,10 +216,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_response_that_cannot_be_serialized_is_a_problem_not_an_empty_body() {
-        let action =
-            collection_action::<(), Unserializable, _, _>(MethodFilter::POST, None, |()| async { Ok(Unserializable) });
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let action = collection_action::<(), Unserializable, _, _>(
+            db,
+            "Thing",
+            "export",
+            MethodFilter::POST,
+            None,
+            |()| async { Ok(Unserializable) },
+        );
         let app = axum::Router::new().route("/things/export", action);
-        let request = Request::builder().method("POST").uri("/things/export").body(Body::empty()).unwrap();
+        let mut request = Request::builder().method("POST").uri("/things/export").body(Body::empty()).unwrap();
+        let caller = Caller { principal: Principal::anonymous(), client: None, request_id: "test".to_owned() };
+        request.extensions_mut().insert(caller);
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], crate::http::problem::PROBLEM_JSON);

@@ -1,7 +1,8 @@
 //! The handlers of an entity's own routes: list, statistics, create, read, replace,
 //! merge-patch, delete, written once for every [`Entity`] (mounted by `http::router`).
 //!
-//! Writes are compare-and-swap on the hidden version: with `If-Match` a stale version is a
+//! Every write stores an audit row naming its caller and the fields it changed, in the same
+//! transaction. Writes are compare-and-swap on the hidden version: with `If-Match` a stale version is a
 //! `412`; without it a concurrent write is retried on the fresh row, so a PATCH never loses a
 //! change made between its read and its write.
 
@@ -17,10 +18,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, require_json};
+use crate::http::guard::Caller;
 use crate::http::params::{parse_filters, parse_list_query};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
+use crate::model::def::Setter;
 use crate::model::timestamp::now;
+use crate::model::value::SqlValue;
 use crate::runs::history::{Activity, activity};
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
@@ -68,13 +72,15 @@ pub(crate) async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQ
 
 pub(crate) async fn create<E: Entity>(
     State(db): State<Db>,
+    caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     require_json(&headers, false)?;
     let input: E::Create = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Create)?;
     let entity = E::from_create(input, Uuid::now_v7(), now());
-    let stored = store::insert(&db, &entity).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
+    let audit = caller.audit(E::DEF.name, Some(entity.id()), "create", changed_fields(None, &entity));
+    let stored = store::insert(&db, &entity, Some(&audit)).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     let mut response = json(StatusCode::CREATED, &stored.entity, Some(stored.version));
     let location = format!("{}/{}", E::DEF.collection_path, stored.entity.id());
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -99,6 +105,7 @@ pub(crate) async fn read<E: Entity>(
 
 pub(crate) async fn replace<E: Entity>(
     State(db): State<Db>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -107,7 +114,7 @@ pub(crate) async fn replace<E: Entity>(
     find_item::<E>(&db, &id).await?;
     require_json(&headers, false)?;
     let update: E::Update = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Replace)?;
-    write_with_retry::<E>(&db, &id, &headers, |entity| {
+    write_with_retry::<E>(&db, &caller, "replace", &id, &headers, |entity| {
         entity.apply_update(update.clone(), now());
         Ok(())
     })
@@ -116,6 +123,7 @@ pub(crate) async fn replace<E: Entity>(
 
 pub(crate) async fn patch<E: Entity>(
     State(db): State<Db>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -124,7 +132,7 @@ pub(crate) async fn patch<E: Entity>(
     require_json(&headers, true)?;
     let patch: serde_json::Value = serde_json::from_slice(&body_bytes(body)?)
         .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
-    write_with_retry::<E>(&db, &id, &headers, |entity| {
+    write_with_retry::<E>(&db, &caller, "patch", &id, &headers, |entity| {
         let current = serde_json::to_value(&*entity).map_err(|e| ApiError::internal(&e))?;
         let update: E::Update = parse_merge_patch(E::DEF, current, patch.clone())?;
         entity.apply_update(update, now());
@@ -135,6 +143,7 @@ pub(crate) async fn patch<E: Entity>(
 
 pub(crate) async fn remove<E: Entity>(
     State(db): State<Db>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -149,7 +158,10 @@ pub(crate) async fn remove<E: Entity>(
         }
         None => None,
     };
-    let deleted = store::delete(&db, E::DEF, key, expected).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
+    let audit = caller.audit(E::DEF.name, Some(key), "delete", Vec::new());
+    let deleted = store::delete(&db, E::DEF, key, expected, Some(&audit))
+        .await
+        .map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     match (deleted, expected) {
         (true, _) => Ok(StatusCode::NO_CONTENT.into_response()),
         (false, Some(_)) => Err(ApiError::precondition_failed(E::DEF.name)),
@@ -161,6 +173,8 @@ pub(crate) async fn remove<E: Entity>(
 /// did not pin a version with `If-Match`.
 async fn write_with_retry<E: Entity>(
     db: &Db,
+    caller: &Caller,
+    operation: &str,
     id: &str,
     headers: &HeaderMap,
     mut change: impl FnMut(&mut E) -> Result<(), ApiError>,
@@ -173,9 +187,12 @@ async fn write_with_retry<E: Entity>(
         {
             return Err(ApiError::precondition_failed(E::DEF.name));
         }
+        let before = entity.to_row();
         change(&mut entity)?;
-        if let Some(stored) =
-            store::replace(db, &entity, version).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?
+        let audit = caller.audit(E::DEF.name, Some(entity.id()), operation, changed_fields(Some(before), &entity));
+        if let Some(stored) = store::replace(db, &entity, version, Some(&audit))
+            .await
+            .map_err(|e| ApiError::from_store(E::DEF.name, e))?
         {
             return Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)));
         }
@@ -185,6 +202,28 @@ async fn write_with_retry<E: Entity>(
     }
     // The client set no precondition, so 412 would be wrong: this is write contention.
     Err(ApiError::concurrent_modification(E::DEF.name))
+}
+
+/// The names of the fields a write changed, for its audit row (values never: some are
+/// secrets). A create names the client fields it gave a value; `auto_now` stamps, which every
+/// write changes, are left out.
+fn changed_fields<E: Entity>(before: Option<Vec<SqlValue>>, after: &E) -> Vec<String> {
+    let after_row = after.to_row();
+    let updated = before.is_some();
+    let changed = |i: usize| match &before {
+        Some(row) => row.get(i) != after_row.get(i),
+        None => !matches!(after_row.get(i), None | Some(SqlValue::Null(_))),
+    };
+    E::DEF
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|&(i, field)| match updated {
+            true => field.setter != Setter::AutoNow && changed(i),
+            false => field.setter == Setter::Client && changed(i),
+        })
+        .map(|(_, field)| field.name.to_owned())
+        .collect()
 }
 
 fn parse_id<E: Entity>(id: &str) -> Result<Uuid, ApiError> {

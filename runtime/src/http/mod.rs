@@ -6,6 +6,8 @@
 pub mod action_routes;
 pub mod bodies;
 pub mod entity_routes;
+pub mod guard;
+pub mod identity_routes;
 pub mod params;
 pub mod problem;
 pub mod responses;

@@ -1,6 +1,6 @@
 //! Query strings: the list contract's parameters → a checked [`ListQuery`], the filters the
-//! statistics endpoint takes, and the paging of run histories ([`parse_paging`]), all with
-//! the same rules.
+//! statistics endpoint takes, the paging of run histories ([`parse_paging`]) and the audit
+//! trail's ([`parse_audit_query`]), all with the same rules.
 //!
 //! - Filters: `field=value` for every non-JSON, non-sensitive field (an enum filter takes a
 //!   comma list: `sync_status=failed,pending`); `field__in=a,b`; `field__gt`, `__gte`,
@@ -22,6 +22,7 @@ use crate::http::problem::{ApiError, closest};
 use crate::model::def::{EntityDef, FieldDef, FieldKind};
 use crate::model::list_query::{CursorBody, Filter, FilterOp, ListQuery, Paging, Position, Sort};
 use crate::model::value::{SqlType, SqlValue};
+use crate::storage::audit::AuditQuery;
 
 const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
 
@@ -102,6 +103,42 @@ pub fn parse_paging(raw: Option<&str>) -> Result<Paging, ApiError> {
         }
     }
     Ok(page)
+}
+
+/// Parses the audit trail's query string: `entity` (one of `entities`), `entity_id`, `limit`
+/// and `cursor` (the `next_cursor` of the previous page).
+pub fn parse_audit_query(raw: Option<&str>, entities: &[&str]) -> Result<AuditQuery, ApiError> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut query = AuditQuery { limit: u64::from(DEFAULT_PAGE_SIZE), ..AuditQuery::default() };
+    let uuid = |key: &str, value: &str| {
+        uuid::Uuid::parse_str(value)
+            .map_err(|_| ApiError::invalid_parameter(key, "invalid", "must be a UUID".to_owned()))
+    };
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        first_use(&mut seen, &key)?;
+        match key.as_ref() {
+            "entity" if entities.contains(&value.as_ref()) => query.entity = Some(value.into_owned()),
+            "entity" => {
+                let hint = closest(&value, entities.iter().copied()).map(|c| format!("; did you mean `{c}`?"));
+                return Err(ApiError::invalid_parameter(
+                    "entity",
+                    "invalid",
+                    format!("must be one of: {}{}", entities.join(", "), hint.unwrap_or_default()),
+                ));
+            }
+            "entity_id" => query.entity_id = Some(uuid("entity_id", &value)?),
+            "cursor" => query.before = Some(uuid("cursor", &value)?),
+            "limit" => query.limit = u64::from(parse_limit(&value)?),
+            other => {
+                return Err(ApiError::invalid_parameter(
+                    &printable(other),
+                    "unknown_parameter",
+                    "unknown query parameter; valid: entity, entity_id, limit, cursor".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(query)
 }
 
 /// `limit`: 1 to [`MAX_PAGE_SIZE`].

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use entity_spec_contract::text::printable;
 use serde::Serialize;
 
+use crate::auth::authenticator::Refusal;
 use crate::model::validation::{FieldViolation, ValidationErrors};
 use crate::storage::store::StoreError;
 
@@ -28,11 +29,13 @@ pub struct ApiError {
     pub detail: String,
     /// Per-field (or per-parameter) problems, if any.
     pub errors: Vec<FieldViolation>,
+    /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3).
+    pub challenge: Option<&'static str>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, kind, title, detail: detail.into(), errors: Vec::new() }
+        ApiError { status, kind, title, detail: detail.into(), errors: Vec::new(), challenge: None }
     }
 
     /// 400: a query parameter is unknown or has a bad value.
@@ -50,6 +53,30 @@ impl ApiError {
     /// 400: the body is not valid JSON, or not a JSON object.
     pub fn malformed_body(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "malformed-body", "Malformed request body", detail)
+    }
+
+    /// 401: no credential, or one that is not valid (503 when it could not be checked). The
+    /// detail never says whether a key exists.
+    pub fn unauthenticated(refusal: &Refusal) -> Self {
+        let challenge = match refusal {
+            Refusal::Missing => "Bearer",
+            Refusal::Malformed => "Bearer error=\"invalid_request\"",
+            Refusal::InvalidKey | Refusal::InvalidToken(_) => "Bearer error=\"invalid_token\"",
+            Refusal::Unavailable => return Self::unavailable(&"the credential store is unreachable"),
+        };
+        let mut error = Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Unauthenticated", refusal.to_string());
+        error.challenge = Some(challenge);
+        error
+    }
+
+    /// 403: the credential lacks the scope this route needs.
+    pub fn forbidden(scope: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!("this route needs the `{scope}` scope (or an admin scope), which the credential does not hold"),
+        )
     }
 
     /// 404: no such item (also for ids that are not UUIDs: they cannot exist).
@@ -224,6 +251,9 @@ impl IntoResponse for ApiError {
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, bytes).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(challenge) = self.challenge {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
         response
     }
 }

@@ -1,17 +1,20 @@
 //! An entity's router, built by walking its route table (`entity_spec_contract::routes`): the
 //! same table the OpenAPI document's paths and the CLI's endpoint lists come from, so the
 //! service answers exactly the routes it documents. Each route's method and path come from
-//! the table; this file only says which handler answers each operation.
+//! the table; this file only says which handler answers each operation, and puts the guard
+//! in front of each with the scope its permission needs (`http::guard`).
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use entity_spec_contract::routes::{ActionKind, Method, Operation, routes};
 
 use crate::http::action_routes::{list_runs, read_run, trigger, trigger_all};
 use crate::http::entity_routes::{create, list, patch, read, remove, replace, stats};
+use crate::http::guard::{Caller, Requirement, require};
 use crate::runs::engine::Engine;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
@@ -54,21 +57,26 @@ pub fn entity_router<E: Entity>(
             }
             Operation::QueueRun(action) => {
                 let name = action.name;
-                let handler =
-                    move |State(engine): State<Arc<Engine<E>>>, Path(id): Path<String>| trigger::<E>(engine, id, name);
+                let handler = move |State(engine): State<Arc<Engine<E>>>, caller: Caller, Path(id): Path<String>| {
+                    trigger::<E>(engine, caller, id, name)
+                };
                 on(method, handler).with_state(engine())
             }
             Operation::QueueAll(action) => {
                 let ActionKind::RunsAll { action: tracked } = action.kind else {
                     unreachable!("the table makes QueueAll only of runs-all actions")
                 };
-                let handler = move |State(engine): State<Arc<Engine<E>>>| trigger_all::<E>(engine, tracked);
+                let name = action.name;
+                let handler = move |State(engine): State<Arc<Engine<E>>>, caller: Caller| {
+                    trigger_all::<E>(engine, caller, name, tracked)
+                };
                 on(method, handler).with_state(engine())
             }
             Operation::ListRuns(_) => on(method, list_runs::<E>).with_state(engine()),
             Operation::ReadRun(_) => on(method, read_run::<E>).with_state(engine()),
         };
-        router = router.route(&route.path, handler);
+        let requirement = Requirement { scopes: &E::DEF.scopes, scope: E::DEF.scopes.required(&route.permission) };
+        router = router.route(&route.path, handler.route_layer(from_fn_with_state(requirement, require)));
     }
     router
 }

@@ -1,25 +1,52 @@
-//! The whole HTTP service around the entity and action routes: the OpenAPI document and
-//! its docs page, the workbench, problem+json for unknown routes and methods, the body
-//! limit, and request logging.
+//! The whole HTTP service around the entity and action routes: the guard in front of them, the
+//! caller's identity and the audit trail, the OpenAPI document and its docs page, the
+//! workbench, problem+json for unknown routes and methods, the body limit, and request
+//! logging.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use entity_spec_contract::limits::BODY_LIMIT;
-use entity_spec_contract::paths::{DOCS_PATH, OPENAPI_PATH};
+use entity_spec_contract::paths::{AUDIT_PATH, AUTH_ME_PATH, DOCS_PATH, OPENAPI_PATH};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::authenticator::Authenticator;
+use crate::http::guard::authenticate;
+use crate::http::identity_routes::{AuditState, audit_log, me};
 use crate::http::problem::ApiError;
 use crate::http::workbench;
+use crate::model::def::EntityDef;
+use crate::storage::db::Db;
 
-/// Wraps entity routes into a service: the OpenAPI document and its docs page, the workbench
-/// UI, problem+json for unknown routes and methods, the body limit, and request logging (method, path,
-/// status, latency; never bodies or query strings, which could carry secrets).
-pub fn service(routes: Router, openapi_json: &'static str, workbench_json: &'static str) -> Router {
-    let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
+/// What the guarded part of a service needs besides its routes.
+pub struct Guarded {
+    /// Checks credentials.
+    pub authenticator: Authenticator,
+    /// The service's database (the audit trail).
+    pub db: Db,
+    /// The service's entities.
+    pub entities: Arc<[&'static EntityDef]>,
+}
+
+/// Wraps entity routes into a service: the guard in front of them (each route already requires
+/// its scope, see `http::router`), `/auth/me` and `/audit-log`, the OpenAPI document and its
+/// docs page, the workbench UI, problem+json for unknown routes and methods, the body limit,
+/// and request logging (method, path, status, latency; never bodies, query strings or
+/// credentials).
+pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, workbench_json: &'static str) -> Router {
+    let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH)
+        .config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]).persist_authorization(true));
+    let audit = AuditState { db: guarded.db, entities: guarded.entities };
     routes
+        .route(AUTH_ME_PATH, get(me))
+        .route(AUDIT_PATH, get(audit_log).with_state(audit))
+        // Everything above needs a caller; what is merged below (docs, workbench files) does not.
+        .layer(from_fn_with_state(guarded.authenticator, authenticate))
         .route(
             OPENAPI_PATH,
             get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),

@@ -21,6 +21,8 @@ pub struct EntityDef {
     pub tracking: Option<&'static TrackingDef>,
     /// The custom actions, as the route table reads them.
     pub actions: &'static [entity_spec_contract::ActionDef<'static>],
+    /// The scope each of its routes needs.
+    pub scopes: entity_spec_contract::Scopes<'static>,
 }
 
 /// The fields through which the runtime reports tracked runs on the item.

@@ -1,9 +1,12 @@
 //! The start-up migration generated code calls: the spec's tables
-//! ([`crate::storage::migrations`]) and, in the same transaction, the runtime's own table of
-//! runs ([`crate::runs::table`]).
+//! ([`crate::storage::migrations`]) and, in the same transaction, the runtime's own tables:
+//! runs ([`crate::runs::table`]), API keys ([`crate::auth::api_keys`]) and the audit trail
+//! ([`crate::storage::audit`]).
 
+use crate::auth::api_keys;
 use crate::model::def::EntityDef;
 use crate::runs::table;
+use crate::storage::audit;
 use crate::storage::db::Db;
 use crate::storage::migrations::{MigrateError, MigrateOptions, MigrationReport, migrate_schema};
 
@@ -15,5 +18,9 @@ pub async fn migrate(
     spec_hash: &str,
     options: MigrateOptions,
 ) -> Result<MigrationReport, MigrateError> {
-    migrate_schema(db, entities, table::schema(db.backend()), spec_hash, options).await
+    let backend = db.backend();
+    let mut runtime_tables = table::schema(backend);
+    runtime_tables.extend(api_keys::schema(backend));
+    runtime_tables.extend(audit::schema(backend));
+    migrate_schema(db, entities, runtime_tables, spec_hash, options).await
 }

@@ -1,12 +1,14 @@
 //! Layer 5, the top: starting a generated service. The [`Service`] value (routes and the
 //! workers of tracked actions, started explicitly), the start-up migration, which puts the
-//! spec's tables and the runtime's own together, and serving with logging and graceful
-//! shutdown.
+//! spec's tables and the runtime's own together, serving with logging and graceful
+//! shutdown, and the command line of a service binary (`launch.rs`: serve, `keys`).
 
+pub mod launch;
 pub mod migrate;
 pub mod server;
 pub mod service;
 
+pub use launch::run;
 pub use migrate::migrate;
 pub use server::{DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, serve, shutdown_signal};
 pub use service::Service;

@@ -24,8 +24,11 @@ pub fn init_tracing() {
 }
 
 /// Serves `app` on `listener` until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+/// Handlers see the client's address (the audit trail records it).
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix (what process managers send).

@@ -8,11 +8,14 @@ use std::sync::Arc;
 
 use axum::Router;
 
+use crate::auth::authenticator::{AuthConfig, Authenticator};
 use crate::http::router::{PlainAction, entity_router};
-use crate::http::service::service;
+use crate::http::service::{Guarded, service};
+use crate::model::def::EntityDef;
 use crate::runs::engine::{Engine, EngineConfig, EngineStartError, RunHandler};
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
+use crate::storage::migrations::{MigrateError, MigrateOptions, MigrationReport};
 
 type StartWorkers = Box<dyn Fn(&EngineConfig) -> Result<(), EngineStartError> + Send + Sync>;
 
@@ -20,16 +23,52 @@ type StartWorkers = Box<dyn Fn(&EngineConfig) -> Result<(), EngineStartError> + 
 /// `service(db, …)` functions build it.
 pub struct Service {
     db: Db,
+    auth: AuthConfig,
+    entities: Vec<&'static EntityDef>,
     routes: Router,
     engines: Vec<StartWorkers>,
+    spec_hash: &'static str,
     openapi_json: &'static str,
     workbench_json: &'static str,
 }
 
 impl Service {
-    /// A service with no entity yet, serving this OpenAPI document and workbench description.
-    pub fn new(db: Db, openapi_json: &'static str, workbench_json: &'static str) -> Service {
-        Service { db, routes: Router::new(), engines: Vec::new(), openapi_json, workbench_json }
+    /// A service with no entity yet, of the spec hashed `spec_hash`, serving this OpenAPI
+    /// document and workbench description. Every entity route needs a credential: API keys
+    /// from `db` (see [`Service::with_auth`]).
+    pub fn new(db: Db, spec_hash: &'static str, openapi_json: &'static str, workbench_json: &'static str) -> Service {
+        Service {
+            db,
+            spec_hash,
+            auth: AuthConfig::api_keys(),
+            entities: Vec::new(),
+            routes: Router::new(),
+            engines: Vec::new(),
+            openapi_json,
+            workbench_json,
+        }
+    }
+
+    /// Authenticates as `config` says (e.g. [`AuthConfig::from_env`], or [`AuthConfig::off`] in
+    /// tests and behind a gateway that authenticates).
+    pub fn with_auth(mut self, config: AuthConfig) -> Service {
+        self.auth = config;
+        self
+    }
+
+    /// How requests are authenticated.
+    pub fn auth(&self) -> &AuthConfig {
+        &self.auth
+    }
+
+    /// The service's database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The service's entities, in spec order.
+    pub fn entities(&self) -> &[&'static EntityDef] {
+        &self.entities
     }
 
     /// Adds an entity's routes (walked from its route table), answering its plain actions
@@ -39,12 +78,19 @@ impl Service {
         plain: Vec<(&'static str, PlainAction)>,
         runs: Option<Arc<dyn RunHandler<E>>>,
     ) -> Service {
+        self.entities.push(E::DEF);
         let engine = runs.map(|handler| Engine::<E>::new(self.db.clone(), handler));
         self.routes = self.routes.merge(entity_router::<E>(self.db.clone(), plain, engine.clone()));
         if let Some(engine) = engine {
             self.engines.push(Box::new(move |config| engine.try_start(config.clone())));
         }
         self
+    }
+
+    /// Creates or migrates the tables of every entity and of the runtime (see
+    /// [`crate::storage::migrations`]).
+    pub async fn migrate(&self, options: MigrateOptions) -> Result<MigrationReport, MigrateError> {
+        crate::serve::migrate::migrate(&self.db, &self.entities, self.spec_hash, options).await
     }
 
     /// Starts the workers and the scheduler of every tracked action on the current Tokio
@@ -54,11 +100,16 @@ impl Service {
         self.engines.iter().try_for_each(|start| start(config))
     }
 
-    /// The HTTP service: every entity's routes, `/openapi.json`, `/docs`, the workbench,
-    /// problem+json for unknown routes, the body limit and request logging. Tracked actions
-    /// queue runs; they run once [`Service::start_workers`] was called, here or in another
-    /// instance on the same database.
+    /// The HTTP service: every entity's routes behind the guard, `/auth/me`, `/audit-log`,
+    /// `/openapi.json`, `/docs`, the workbench, problem+json for unknown routes, the body limit
+    /// and request logging. Tracked actions queue runs; they run once
+    /// [`Service::start_workers`] was called, here or in another instance on the same database.
     pub fn router(&self) -> Router {
-        service(self.routes.clone(), self.openapi_json, self.workbench_json)
+        let guarded = Guarded {
+            authenticator: Authenticator::new(self.db.clone(), &self.auth),
+            db: self.db.clone(),
+            entities: self.entities.clone().into(),
+        };
+        service(self.routes.clone(), guarded, self.openapi_json, self.workbench_json)
     }
 }

@@ -249,6 +249,14 @@ impl Tx {
         }
     }
 
+    /// Runs a query expected to return at most one row, as the backend delivered it.
+    pub async fn fetch_row(&mut self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => Ok(sql.sqlite_query()?.fetch_optional(&mut **tx).await?.map(Row::Sqlite)),
+            Tx::Postgres(tx) => Ok(sql.postgres_query()?.fetch_optional(&mut **tx).await?.map(Row::Postgres)),
+        }
+    }
+
     /// Runs a query and reads every row as values of the given column types.
     pub async fn fetch_all(&mut self, sql: Sql, columns: &[SqlType]) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
         let rows = match self {

@@ -1,8 +1,10 @@
 //! Layer 2: SQL. The database handle and its statements, how fields are stored in columns,
-//! the rows of entities (insert, read, replace, delete, list), the list SQL, statistics,
+//! the rows of entities (insert, read, replace, delete, list), the audit trail written with
+//! them, the list SQL, statistics,
 //! schema migration, and the upkeep of SQLite's write-ahead log. Imports only
 //! [`crate::model`].
 
+pub mod audit;
 pub mod column;
 pub mod db;
 pub mod entity;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::model::def::EntityDef;
 use crate::model::list_query::{Filter, ListQuery, encode_cursor};
 use crate::model::value::{DecodeError, SqlType, SqlValue};
+use crate::storage::audit::{self, AuditRecord};
 use crate::storage::column::{Column, ColumnError};
 use crate::storage::db::{Db, Row, Rows, Sql, shared_text};
 use crate::storage::entity::Entity;
@@ -78,8 +79,20 @@ fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
     decoded.map_err(|e| decode_error(E::DEF, e))
 }
 
-/// Inserts a new entity and returns it as stored.
-pub async fn insert<E: Entity>(db: &Db, entity: &E) -> Result<Versioned<E>, StoreError> {
+/// Runs `sql`, and when it returned a row, stores `audit` in the same transaction.
+async fn fetch_row_audited(db: &Db, sql: Sql, audit: Option<&AuditRecord>) -> Result<Option<Row>, sqlx::Error> {
+    let Some(record) = audit else { return db.fetch_row(sql).await };
+    let mut tx = db.begin().await?;
+    let row = tx.fetch_row(sql).await?;
+    if row.is_some() {
+        tx.execute(audit::insert(db.backend(), record)).await?;
+        tx.commit().await?;
+    }
+    Ok(row)
+}
+
+/// Inserts a new entity and returns it as stored; `audit` is stored with it.
+pub async fn insert<E: Entity>(db: &Db, entity: &E, audit: Option<&AuditRecord>) -> Result<Versioned<E>, StoreError> {
     let def = E::DEF;
     let backend = db.backend();
     let text = shared_text(def, backend, "insert", || {
@@ -96,7 +109,7 @@ pub async fn insert<E: Entity>(db: &Db, entity: &E) -> Result<Versioned<E>, Stor
     });
     let mut sql = Sql::shared(backend, text);
     sql.bind_entity(entity);
-    let row = db.fetch_row(sql).await.map_err(|e| map_unique(def, e))?;
+    let row = fetch_row_audited(db, sql, audit).await.map_err(|e| map_unique(def, e))?;
     decode(&row.ok_or(sqlx::Error::RowNotFound)?)
 }
 
@@ -120,12 +133,14 @@ pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, S
     }
 }
 
-/// Writes every column of `entity` if its stored version is still `expected_version`.
-/// Returns the stored result, or `None` when the version moved on (or the row is gone).
+/// Writes every column of `entity` if its stored version is still `expected_version`, with
+/// `audit` when it did. Returns the stored result, or `None` when the version moved on (or the
+/// row is gone).
 pub async fn replace<E: Entity>(
     db: &Db,
     entity: &E,
     expected_version: i64,
+    audit: Option<&AuditRecord>,
 ) -> Result<Option<Versioned<E>>, StoreError> {
     let def = E::DEF;
     let backend = db.backend();
@@ -151,21 +166,30 @@ pub async fn replace<E: Entity>(
     });
     let mut sql = Sql::shared(backend, text);
     sql.bind_entity(entity).bind(SqlValue::Int(expected_version));
-    match db.fetch_row(sql).await.map_err(|e| map_unique(def, e))? {
+    match fetch_row_audited(db, sql, audit).await.map_err(|e| map_unique(def, e))? {
         Some(row) => decode(&row).map(Some),
         None => Ok(None),
     }
 }
 
-/// Deletes by id, only at `expected_version` when given. Returns whether a row was deleted.
-pub async fn delete(db: &Db, def: &EntityDef, id: Uuid, expected_version: Option<i64>) -> Result<bool, StoreError> {
+/// Deletes by id, only at `expected_version` when given, with `audit` when it did. Returns
+/// whether a row was deleted.
+pub async fn delete(
+    db: &Db,
+    def: &EntityDef,
+    id: Uuid,
+    expected_version: Option<i64>,
+    audit: Option<&AuditRecord>,
+) -> Result<bool, StoreError> {
+    let key = def.primary_key().name;
     let mut sql = Sql::new(db.backend());
-    sql.push("DELETE FROM ").push_ident(def.table).push(" WHERE ").push_ident(def.primary_key().name).push(" = ");
+    sql.push("DELETE FROM ").push_ident(def.table).push(" WHERE ").push_ident(key).push(" = ");
     sql.push_bind(SqlValue::Uuid(id));
     if let Some(version) = expected_version {
         sql.push(" AND ").push_ident(VERSION_COLUMN).push(" = ").push_bind(SqlValue::Int(version));
     }
-    Ok(db.execute(sql).await? > 0)
+    sql.push(" RETURNING ").push_ident(key);
+    Ok(fetch_row_audited(db, sql, audit).await?.is_some())
 }
 
 /// One page of entities matching `query`, and the total number of matches.

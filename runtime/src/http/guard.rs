@@ -1,0 +1,115 @@
+//! The guard in front of every entity, action, audit and identity route: who is calling
+//! ([`authenticate`], once per request, before routing reaches a handler) and whether it may
+//! use this route ([`require`], per route, with the scope the route table and the entity's
+//! scopes name). The docs page, the OpenAPI document and the workbench's static files are
+//! served without it.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use entity_spec_contract::Scopes;
+use uuid::Uuid;
+
+use crate::auth::authenticator::{Authenticator, Refusal};
+use crate::auth::principal::Principal;
+use crate::http::problem::ApiError;
+use crate::model::timestamp::now;
+use crate::storage::audit::AuditRecord;
+
+/// The request id header: read when the client sends a usable one, otherwise generated, and
+/// returned on every guarded response.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest client-sent request id kept.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The caller of a guarded request: who, from where, and the request's id.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who, with its scopes.
+    pub principal: Principal,
+    /// The client's address, when the server knows it.
+    pub client: Option<SocketAddr>,
+    /// The request's id.
+    pub request_id: String,
+}
+
+impl Caller {
+    /// An audit row of `operation` on `entity` (and item `id`) by this caller, naming `fields`.
+    pub fn audit(&self, entity: &str, id: Option<Uuid>, operation: &str, fields: Vec<String>) -> AuditRecord {
+        AuditRecord {
+            id: Uuid::now_v7(),
+            at: now(),
+            actor: self.principal.subject.to_string(),
+            credential: self.principal.kind.as_str().to_owned(),
+            entity: entity.to_owned(),
+            entity_id: id,
+            operation: operation.to_owned(),
+            fields,
+            client: self.client.map(|address| address.ip().to_string()),
+            request_id: Some(self.request_id.clone()),
+        }
+    }
+
+    /// Whether the caller holds `required`, one of the scopes in `scopes`.
+    pub fn may(&self, scopes: &Scopes<'_>, required: &str) -> bool {
+        scopes.allows(&self.principal.scopes, required)
+    }
+}
+
+/// A handler's caller. A route mounted without [`authenticate`] in front has none: it answers
+/// 401, so a route forgotten by the guard fails closed.
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| ApiError::unauthenticated(&Refusal::Missing))
+    }
+}
+
+/// Authenticates the request: a [`Caller`] for the handlers, or a 401 (503 when the
+/// credential store is unreachable). Every response carries the request id.
+pub async fn authenticate(State(authenticator): State<Authenticator>, mut request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| Uuid::now_v7().simple().to_string(), str::to_owned);
+    let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    let mut response = match authenticator.authenticate(authorization).await {
+        Ok(principal) => {
+            let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+            request.extensions_mut().insert(Caller { principal, client, request_id: request_id.clone() });
+            next.run(request).await
+        }
+        Err(refusal) => ApiError::unauthenticated(&refusal).into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
+    response
+}
+
+/// What one route needs: a scope among an entity's scopes.
+#[derive(Debug, Clone, Copy)]
+pub struct Requirement {
+    /// The entity's scopes (its admin scope holds all of them).
+    pub scopes: &'static Scopes<'static>,
+    /// The scope the route needs.
+    pub scope: &'static str,
+}
+
+/// Lets the request through when its caller holds the route's scope; 403 naming the scope
+/// otherwise.
+pub async fn require(State(requirement): State<Requirement>, request: Request, next: Next) -> Response {
+    let allowed = match request.extensions().get::<Caller>() {
+        None => return ApiError::unauthenticated(&Refusal::Missing).into_response(),
+        Some(caller) => caller.may(requirement.scopes, requirement.scope),
+    };
+    if allowed { next.run(request).await } else { ApiError::forbidden(requirement.scope).into_response() }
+}

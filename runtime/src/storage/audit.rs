@@ -1,0 +1,197 @@
+//! The audit trail, `_entity_spec_audit`: one row per create, replace, patch, delete and
+//! action, written in the same transaction as the change it records (so a change without its
+//! row, or a row without its change, cannot exist). Rows name who, when, what (entity, id,
+//! operation, the names of the fields that changed: never a value) and from where.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::model::def::FieldKind;
+use crate::model::value::{SqlType, SqlValue};
+use crate::storage::db::{Backend, Db, Sql};
+use crate::storage::schema::column_type;
+
+/// The table of audit rows.
+pub const AUDIT_TABLE: &str = "_entity_spec_audit";
+
+/// One audit row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    /// Its id (time-ordered: the newest row has the largest).
+    pub id: Uuid,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who: `key:<name>` for an API key, the token's subject for a JWT, `anonymous` when
+    /// authentication is off.
+    pub actor: String,
+    /// How the actor authenticated: `api_key`, `jwt` or `anonymous`.
+    pub credential: String,
+    /// The entity, e.g. `RawDataSource`.
+    pub entity: String,
+    /// The item, when the operation has one.
+    pub entity_id: Option<Uuid>,
+    /// `create`, `replace`, `patch`, `delete`, or the action's name.
+    pub operation: String,
+    /// The names of the fields that changed (create: those given a value).
+    pub fields: Vec<String>,
+    /// The client's address, when known.
+    pub client: Option<String>,
+    /// The request's id (`X-Request-Id`, or generated).
+    pub request_id: Option<String>,
+}
+
+const COLUMNS: [&str; 10] =
+    ["id", "at", "actor", "credential", "entity", "entity_id", "operation", "fields", "client", "request_id"];
+
+const TYPES: [SqlType; 10] = [
+    SqlType::Uuid,
+    SqlType::DateTime,
+    SqlType::Text,
+    SqlType::Text,
+    SqlType::Text,
+    SqlType::Uuid,
+    SqlType::Text,
+    SqlType::Text,
+    SqlType::Text,
+    SqlType::Text,
+];
+
+/// Statements that create the audit table and its index (run by the start-up migration).
+pub fn schema(backend: Backend) -> Vec<Sql> {
+    let column = |kind| column_type(backend, kind);
+    let kinds = [
+        FieldKind::Uuid,
+        FieldKind::DateTime,
+        FieldKind::Text,
+        FieldKind::Text,
+        FieldKind::Text,
+        FieldKind::Uuid,
+        FieldKind::Text,
+        FieldKind::Text,
+        FieldKind::Text,
+        FieldKind::Text,
+    ];
+    let mut create = Sql::new(backend);
+    create.push("CREATE TABLE IF NOT EXISTS ").push_ident(AUDIT_TABLE).push(" (");
+    for (name, kind) in COLUMNS.iter().zip(kinds) {
+        create.push_ident(name).push(" ").push(column(kind));
+        if !matches!(*name, "entity_id" | "client" | "request_id") {
+            create.push(" NOT NULL");
+        }
+        create.push(", ");
+    }
+    create.push("PRIMARY KEY (").push_ident("id").push("))");
+    let mut by_item = Sql::new(backend);
+    by_item.push("CREATE INDEX IF NOT EXISTS ").push_ident("_entity_spec_audit_item_idx").push(" ON ");
+    by_item.push_ident(AUDIT_TABLE).push(r#" ("entity", "entity_id", "id")"#);
+    vec![create, by_item]
+}
+
+/// The statement that stores `record`.
+pub fn insert(backend: Backend, record: &AuditRecord) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.push("INSERT INTO ").push_ident(AUDIT_TABLE).push(" (");
+    for (i, column) in COLUMNS.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_ident(column);
+    }
+    sql.push(") VALUES (");
+    let text = |value: &Option<String>| value.clone().map_or(SqlValue::Null(SqlType::Text), SqlValue::Text);
+    let values = [
+        SqlValue::Uuid(record.id),
+        SqlValue::DateTime(record.at),
+        SqlValue::Text(record.actor.clone()),
+        SqlValue::Text(record.credential.clone()),
+        SqlValue::Text(record.entity.clone()),
+        record.entity_id.map_or(SqlValue::Null(SqlType::Uuid), SqlValue::Uuid),
+        SqlValue::Text(record.operation.clone()),
+        SqlValue::Text(record.fields.join(" ")),
+        text(&record.client),
+        text(&record.request_id),
+    ];
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_bind(value);
+    }
+    sql.push(")");
+    sql
+}
+
+/// Stores `record` on its own (for actions, whose work is not one statement).
+pub async fn record(db: &Db, record: &AuditRecord) -> Result<(), sqlx::Error> {
+    db.execute(insert(db.backend(), record)).await.map(|_| ())
+}
+
+/// Which audit rows to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only this entity's.
+    pub entity: Option<String>,
+    /// Only this item's.
+    pub entity_id: Option<Uuid>,
+    /// Only rows older than this one (the cursor: the last id of the previous page).
+    pub before: Option<Uuid>,
+    /// At most this many.
+    pub limit: u64,
+}
+
+/// Audit rows matching `query`, newest first, and whether there are more.
+pub async fn list(db: &Db, query: &AuditQuery) -> Result<(Vec<AuditRecord>, bool), sqlx::Error> {
+    let mut sql = Sql::new(db.backend());
+    sql.push("SELECT ");
+    for (i, column) in COLUMNS.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_ident(column);
+    }
+    sql.push(" FROM ").push_ident(AUDIT_TABLE).push(" WHERE 1 = 1");
+    if let Some(entity) = &query.entity {
+        sql.push(" AND ").push_ident("entity").push(" = ").push_bind(SqlValue::Text(entity.clone()));
+    }
+    if let Some(id) = query.entity_id {
+        sql.push(" AND ").push_ident("entity_id").push(" = ").push_bind(SqlValue::Uuid(id));
+    }
+    if let Some(before) = query.before {
+        sql.push(" AND ").push_ident("id").push(" < ").push_bind(SqlValue::Uuid(before));
+    }
+    sql.push(" ORDER BY ").push_ident("id").push(" DESC");
+    sql.push_limit(query.limit + 1, 0);
+    let mut rows: Vec<AuditRecord> = db.fetch_all(sql, &TYPES).await?.into_iter().filter_map(decode).collect();
+    let more = rows.len() as u64 > query.limit;
+    rows.truncate(query.limit as usize);
+    Ok((rows, more))
+}
+
+fn decode(row: Vec<SqlValue>) -> Option<AuditRecord> {
+    let mut values = row.into_iter();
+    let mut next = || values.next();
+    let text = |v: Option<SqlValue>| match v {
+        Some(SqlValue::Text(t)) => Some(t),
+        _ => None,
+    };
+    let uuid = |v: Option<SqlValue>| match v {
+        Some(SqlValue::Uuid(u)) => Some(u),
+        _ => None,
+    };
+    Some(AuditRecord {
+        id: uuid(next())?,
+        at: match next() {
+            Some(SqlValue::DateTime(at)) => at,
+            _ => return None,
+        },
+        actor: text(next())?,
+        credential: text(next())?,
+        entity: text(next())?,
+        entity_id: uuid(next()),
+        operation: text(next())?,
+        fields: text(next())?.split_whitespace().map(str::to_owned).collect(),
+        client: text(next()),
+        request_id: text(next()),
+    })
+}
