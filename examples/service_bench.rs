@@ -23,6 +23,12 @@
 //! Endpoints: create, read by random id, filtered list, first page and a page 18,000 rows
 //! deep (reached by following `next_cursor` with `limit=500`).
 //!
+//! Every request carries `Authorization: Bearer <API key>` (an admin key created in each scratch
+//! database): the generated service checks it and writes an audit row per create, as in
+//! production; the hand-written one has no authentication and ignores it.
+//! `SERVICE_BENCH_CALIBRATE=auth` measures what authentication alone costs: the first column
+//! runs the generated service with `ENTITY_SPEC_AUTH=off`, the second with it on.
+//!
 //! For profiling, `SERVICE_BENCH_ENDPOINTS` (comma list of `read`, `filtered`, `first-page`,
 //! `deep-page`, `create`), `SERVICE_BENCH_SERVICES` (`hand-written`, `generated`) and
 //! `SERVICE_BENCH_ROUNDS` narrow the run. `SERVICE_BENCH_CALIBRATE=generated` (or
@@ -45,7 +51,8 @@ use std::time::{Duration, Instant};
 
 use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
-use entity_spec::{ApiError, Db, EngineConfig, MigrateOptions};
+use entity_spec::api_keys::{self, NewKey};
+use entity_spec::{ApiError, AuthConfig, Db, EngineConfig, MigrateOptions};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, QueryBuilder};
 use tokio::net::TcpListener;
@@ -81,9 +88,9 @@ impl model::RawDataSourceActions for NoActions {
 /// The generated router as the benchmark runs it: the scheduler that queues due syncs is off
 /// (the seeded rows would all be due, and the hand-written service has no such background
 /// work); one idle run worker remains.
-fn generated_router(db: Db) -> axum::Router {
+fn generated_router(db: Db, auth: AuthConfig) -> axum::Router {
     let engine = EngineConfig { schedule_interval: None, workers: 1, ..EngineConfig::from_env() };
-    let service = model::service(db, NoActions);
+    let service = model::service(db, NoActions).with_auth(auth);
     service.start_workers(&engine).expect("the benchmark runs on a Tokio runtime");
     service.router()
 }
@@ -138,7 +145,11 @@ fn serve(kind: &str, url: &str) -> Result<(), BoxError> {
         let (router, pool) = match kind {
             GENERATED => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone()), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::api_keys()), Pool::Generated(db))
+            }
+            GENERATED_OPEN => {
+                let db = Db::connect(url).await?;
+                (generated_router(db.clone(), AuthConfig::off()), Pool::Generated(db))
             }
             HAND_WRITTEN => {
                 let pool = handwritten::Pool::connect(url).await?;
@@ -231,8 +242,11 @@ impl Settings {
             None => None,
             Some(GENERATED) => Some(GENERATED),
             Some(HAND_WRITTEN) => Some(HAND_WRITTEN),
+            Some("auth") => Some(GENERATED_OPEN),
             Some(other) => {
-                return Err(format!("SERVICE_BENCH_CALIBRATE: `generated` or `hand-written`, not `{other}`").into());
+                return Err(
+                    format!("SERVICE_BENCH_CALIBRATE: `generated`, `hand-written` or `auth`, not `{other}`").into()
+                );
             }
         };
         Ok(Settings { rounds, endpoints, services, calibrate })
@@ -347,6 +361,8 @@ fn with_database(url: &str, name: &str) -> String {
 
 const GENERATED: &str = "generated";
 const HAND_WRITTEN: &str = "hand-written";
+/// The generated service with authentication off (`SERVICE_BENCH_CALIBRATE=auth`).
+const GENERATED_OPEN: &str = "generated-open";
 
 /// A service running in a child process of its own: its own runtime, allocator and threads,
 /// as in production, so that neither service's state can slow the other down. (In one
@@ -355,13 +371,15 @@ const HAND_WRITTEN: &str = "hand-written";
 struct Service {
     label: &'static str,
     addr: SocketAddr,
+    /// The header lines every request to it carries (its API key).
+    headers: String,
     deep_cursor: String,
     process: Child,
 }
 
 impl Service {
     /// Starts `kind` on `url` and waits until it listens.
-    fn start(label: &'static str, kind: &str, url: &str) -> Result<Service, BoxError> {
+    fn start(label: &'static str, kind: &str, url: &str, key: &str) -> Result<Service, BoxError> {
         let mut process = Command::new(std::env::current_exe()?)
             .args([SERVE_FLAG, kind, url])
             .stdin(Stdio::piped())
@@ -374,7 +392,13 @@ impl Service {
             BufReader::new(stdout).read_line(&mut line)?;
         }
         match line.trim().strip_prefix("listening ").and_then(|addr| addr.parse().ok()) {
-            Some(addr) => Ok(Service { label, addr, deep_cursor: String::new(), process }),
+            Some(addr) => Ok(Service {
+                label,
+                addr,
+                headers: format!("Authorization: Bearer {key}\r\n"),
+                deep_cursor: String::new(),
+                process,
+            }),
             None => {
                 let _ = process.kill();
                 let _ = process.wait();
@@ -523,16 +547,16 @@ async fn seed(url: &str, rows: &[SeedRow]) -> Result<(), BoxError> {
 
 /// One request on a fresh connection, for setup and checks.
 async fn fetch(
-    addr: SocketAddr,
+    service: &Service,
     method: &str,
     path: &str,
     body: Option<&Value>,
 ) -> Result<(u16, Value, Conn), BoxError> {
-    let mut conn = Conn::connect(addr).await?;
+    let mut conn = Conn::connect(service.addr).await?;
     let mut request = Vec::new();
     match (method, body) {
-        ("POST", Some(body)) => load::post_json(&mut request, path, body.to_string().as_bytes()),
-        _ => load::get(&mut request, path),
+        ("POST", Some(body)) => load::post_json(&mut request, path, body.to_string().as_bytes(), &service.headers),
+        _ => load::get(&mut request, path, &service.headers),
     }
     let status = conn.send(&request).await?;
     let value = if conn.body().is_empty() { Value::Null } else { serde_json::from_slice(conn.body())? };
@@ -547,14 +571,14 @@ fn expect(condition: bool, what: impl FnOnce() -> String) -> Result<(), BoxError
 async fn check_contract(services: &[Service; 2], rows: &[SeedRow]) -> Result<(), BoxError> {
     let [a, b] = services;
     let path = format!("{COLLECTION}/{}", rows[1234].id);
-    let (sa, va, ca) = fetch(a.addr, "GET", &path, None).await?;
-    let (sb, vb, cb) = fetch(b.addr, "GET", &path, None).await?;
+    let (sa, va, ca) = fetch(a, "GET", &path, None).await?;
+    let (sb, vb, cb) = fetch(b, "GET", &path, None).await?;
     expect(sa == 200 && sb == 200 && va == vb, || format!("GET {path}: {sa} {va}\nvs {sb} {vb}"))?;
     expect(ca.header("etag") == Some("\"1\"") && cb.header("etag") == Some("\"1\""), || "GET: ETag".to_owned())?;
     expect(va.get("connection_string").is_none(), || "GET returns connection_string".to_owned())?;
 
-    let (sa, va, _) = fetch(a.addr, "GET", FILTERED, None).await?;
-    let (sb, vb, _) = fetch(b.addr, "GET", FILTERED, None).await?;
+    let (sa, va, _) = fetch(a, "GET", FILTERED, None).await?;
+    let (sb, vb, _) = fetch(b, "GET", FILTERED, None).await?;
     expect(sa == 200 && sb == 200 && va["items"] == vb["items"] && va["total"] == vb["total"], || {
         format!("filtered list differs: {sa} total {} vs {sb} total {}", va["total"], vb["total"])
     })?;
@@ -564,7 +588,7 @@ async fn check_contract(services: &[Service; 2], rows: &[SeedRow]) -> Result<(),
 
     for service in services {
         let body = json!({"name": "contract-check", "connection_string": "postgres://x@y/z", "source_type": "api"});
-        let (status, created, conn) = fetch(service.addr, "POST", COLLECTION, Some(&body)).await?;
+        let (status, created, conn) = fetch(service, "POST", COLLECTION, Some(&body)).await?;
         let location = conn.header("location").unwrap_or("").to_owned();
         expect(status == 201 && conn.header("etag") == Some("\"1\""), || {
             format!("{}: POST {status} {created}", service.label)
@@ -575,14 +599,14 @@ async fn check_contract(services: &[Service; 2], rows: &[SeedRow]) -> Result<(),
         expect(location == format!("{COLLECTION}/{}", created["id"].as_str().unwrap_or("")), || {
             format!("{}: Location {location}", service.label)
         })?;
-        let (status, read, _) = fetch(service.addr, "GET", &location, None).await?;
+        let (status, read, _) = fetch(service, "GET", &location, None).await?;
         expect(status == 200 && read == created, || format!("{}: read after create", service.label))?;
-        let (status, _, _) = fetch(service.addr, "POST", COLLECTION, Some(&body)).await?;
+        let (status, _, _) = fetch(service, "POST", COLLECTION, Some(&body)).await?;
         expect(status == 409, || format!("{}: duplicate name gave {status}", service.label))?;
         let bad = json!({"name": " ", "connection_string": "x", "refresh_interval": 10});
-        let (status, _, _) = fetch(service.addr, "POST", COLLECTION, Some(&bad)).await?;
+        let (status, _, _) = fetch(service, "POST", COLLECTION, Some(&bad)).await?;
         expect(status == 422, || format!("{}: invalid body gave {status}", service.label))?;
-        let (status, _, _) = fetch(service.addr, "GET", &format!("{COLLECTION}/{}", Uuid::now_v7()), None).await?;
+        let (status, _, _) = fetch(service, "GET", &format!("{COLLECTION}/{}", Uuid::now_v7()), None).await?;
         expect(status == 404, || format!("{}: unknown id gave {status}", service.label))?;
     }
     Ok(())
@@ -596,7 +620,7 @@ async fn deep_cursor(service: &Service) -> Result<String, BoxError> {
             Some(cursor) => format!("{COLLECTION}?limit={FOLLOW_LIMIT}&cursor={cursor}"),
             None => format!("{COLLECTION}?limit={FOLLOW_LIMIT}"),
         };
-        let (status, page, _) = fetch(service.addr, "GET", &path, None).await?;
+        let (status, page, _) = fetch(service, "GET", &path, None).await?;
         expect(status == 200, || format!("{}: {path}: {status} {page}", service.label))?;
         let next =
             page["next_cursor"].as_str().ok_or_else(|| format!("{}: no next_cursor at {path}", service.label))?;
@@ -650,9 +674,13 @@ impl Endpoint {
     }
 
     fn workload(self, service: &Service, ids: &Arc<Vec<Uuid>>, run: &str) -> Workload {
-        let fixed = |path: String, expect: u16| Workload {
-            expect,
-            make: Arc::new(move |_: &mut load::Ctx, out: &mut Vec<u8>| load::get(out, &path)),
+        let headers = service.headers.clone();
+        let fixed = |path: String, expect: u16| {
+            let headers = headers.clone();
+            Workload {
+                expect,
+                make: Arc::new(move |_: &mut load::Ctx, out: &mut Vec<u8>| load::get(out, &path, &headers)),
+            }
         };
         match self {
             Endpoint::Read => {
@@ -661,7 +689,7 @@ impl Endpoint {
                     expect: 200,
                     make: Arc::new(move |ctx, out| {
                         let id = ids[(ctx.next_u64() % ids.len() as u64) as usize];
-                        load::get(out, &format!("{COLLECTION}/{id}"));
+                        load::get(out, &format!("{COLLECTION}/{id}"), &headers);
                     }),
                 }
             }
@@ -674,7 +702,7 @@ impl Endpoint {
                             r#"{{"name":"bench-{run}-{}-{}","source_type":"api","connection_string":"postgres://etl:s3cret@warehouse.internal:5432/raw","refresh_interval":900,"metadata":{{"owner":"bench"}},"tags":["bench","load"]}}"#,
                             ctx.conn, ctx.seq
                         );
-                        load::post_json(out, COLLECTION, body.as_bytes());
+                        load::post_json(out, COLLECTION, body.as_bytes(), &headers);
                     }),
                 }
             }
@@ -750,10 +778,13 @@ async fn bench_databases(
     generated_url: &str,
     handwritten_url: &str,
 ) -> Result<String, BoxError> {
-    // The same schema in both: the generated migration creates it.
-    for url in [generated_url, handwritten_url] {
+    // The same schema in both: the generated migration creates it, with an admin API key each.
+    let mut keys = Vec::new();
+    for url in [handwritten_url, generated_url] {
         let schema_only = Db::connect(url).await?;
         model::migrate(&schema_only, MigrateOptions::default()).await?;
+        let admin = NewKey { name: "bench".to_owned(), scopes: vec!["admin".to_owned()], expires_at: None };
+        keys.push(api_keys::create(&schema_only, admin).await?.0.expose().clone());
         schema_only.close().await;
     }
 
@@ -766,11 +797,12 @@ async fn bench_databases(
     // The services start only now, on settled databases. In an A/A calibration both slots
     // run the same service, each on its own copy of the data.
     let [first_kind, second_kind] = match settings.calibrate {
+        Some(GENERATED_OPEN) => [GENERATED_OPEN, GENERATED],
         Some(kind) => [kind, kind],
         None => [HAND_WRITTEN, GENERATED],
     };
-    let hand = Service::start(HAND_WRITTEN, first_kind, handwritten_url)?;
-    let generated = match Service::start(GENERATED, second_kind, generated_url) {
+    let hand = Service::start(HAND_WRITTEN, first_kind, handwritten_url, &keys[0])?;
+    let generated = match Service::start(GENERATED, second_kind, generated_url, &keys[1]) {
         Ok(service) => service,
         Err(error) => {
             hand.stop().await;
@@ -802,7 +834,7 @@ async fn measure(
     let mut first_ids = Vec::new();
     for service in services.iter() {
         let path = format!("{FIRST_PAGE}&cursor={}", service.deep_cursor);
-        let (_, page, _) = fetch(service.addr, "GET", &path, None).await?;
+        let (_, page, _) = fetch(service, "GET", &path, None).await?;
         first_ids.push(page["items"][0]["id"].clone());
     }
     expect(first_ids[0] == first_ids[1] && first_ids[0] == json!(rows_sorted_at(rows, DEEP_ROWS)), || {
@@ -862,9 +894,21 @@ fn render(engine: &Engine, settings: &Settings, results: &[(Endpoint, [Vec<Stats
         engine.label(),
         settings.rounds
     );
-    if let Some(kind) = settings.calibrate {
-        let _ =
-            writeln!(out, "A/A calibration: both columns run the {kind} service, each on its own copy of the data.\n");
+    match settings.calibrate {
+        Some(GENERATED_OPEN) => {
+            let _ = writeln!(
+                out,
+                "Authentication cost: the first column runs the generated service with authentication off, the second \
+                 with it on (API key checked per request).\n"
+            );
+        }
+        Some(kind) => {
+            let _ = writeln!(
+                out,
+                "A/A calibration: both columns run the {kind} service, each on its own copy of the data.\n"
+            );
+        }
+        None => {}
     }
     let _ = writeln!(
         out,

@@ -173,6 +173,25 @@ fn diff_entity(old: Option<&EntityIr>, new: &EntityIr, diff: &mut SpecDiff) {
     }
     diff_indexes(old, new, &subject, diff);
     diff_actions(&old.actions, &new.actions, &subject, diff);
+    diff_scopes(old, new, &subject, diff);
+}
+
+/// A renamed scope changes who may do what: keys and tokens holding the old name lose access,
+/// holders of the new one gain it. Always a human decision.
+fn diff_scopes(old: &EntityIr, new: &EntityIr, subject: &str, diff: &mut SpecDiff) {
+    let keys = ["read", "write", "admin"].into_iter().chain(new.scopes.actions.iter().map(|(name, _)| name.as_str()));
+    for key in keys {
+        if let (Some(before), Some(after)) = (old.scopes.get(key), new.scopes.get(key))
+            && before != after
+        {
+            diff.breaking(
+                subject.to_owned(),
+                format!(
+                    "the `{key}` scope changes from `{before}` to `{after}`: credentials holding `{before}` lose that access"
+                ),
+            );
+        }
+    }
 }
 
 fn new_field(field: &FieldIr, subject: String, diff: &mut SpecDiff) {
@@ -505,6 +524,21 @@ mod tests {
         }
         assert!(
             diff.changes.iter().any(|c| c.to_string().contains("new enum value `z`") && c.impact == Impact::Additive)
+        );
+    }
+
+    #[test]
+    fn renamed_scopes_need_review() {
+        let old = spec("", "");
+        let new = spec("", r#", "api": {"access": {"scopes": {"read": "catalog:read"}}}"#);
+        let diff = diff_specs(&old, &new);
+        assert_eq!(diff.label(), NEEDS_REVIEW);
+        let reasons: Vec<String> = diff.reasons().map(ToString::to_string).collect();
+        assert_eq!(
+            reasons,
+            [
+                "entity `Item`: the `read` scope changes from `items:read` to `catalog:read`: credentials holding `items:read` lose that access"
+            ]
         );
     }
 

@@ -56,7 +56,7 @@ fn a_scaffolded_service_builds_tests_and_serves() {
         text
     };
     let tests = cargo(&["test"]);
-    assert!(tests.contains("test result: ok. 3 passed; 0 failed"), "{tests}");
+    assert!(tests.contains("test result: ok. 4 passed; 0 failed"), "{tests}");
     cargo(&["build"]);
 
     // The binary starts, migrates a new SQLite file and answers on the port it printed.
@@ -69,19 +69,32 @@ fn a_scaffolded_service_builds_tests_and_serves() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The first start prints the admin key once, then where each entity is served.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut key = None;
     let address = loop {
         let line = lines.next().expect("the service prints its address").unwrap();
-        if let Some(rest) = line.strip_prefix("serving on http://") {
-            break rest.split_whitespace().next().unwrap().to_owned();
+        if line.trim().starts_with("esk_") {
+            key = Some(line.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("Note on http://") {
+            break rest.trim_end_matches("/notes").to_owned();
         }
     };
-    let mut stream = TcpStream::connect(&address).unwrap();
-    stream.write_all(b"GET /notes HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let key = key.expect("the first start prints an admin key");
+    let get = |headers: &str| {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        let request = format!("GET /notes HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let anonymous = get("");
+    let response = get(&format!("Authorization: Bearer {key}\r\n"));
     child.kill().unwrap();
     child.wait().unwrap();
+    assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(response.contains(r#""items":[]"#) && response.contains(r#""total":0"#), "{response}");
 }

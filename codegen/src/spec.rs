@@ -375,8 +375,8 @@ fn read_api(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Option
 fn read_access(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Option<AccessSpec> {
     let context = format!("{owner}, api.access");
     let object = Object::read(value, &context, ACCESS_KEYS, diagnostics)?;
+    let ctx = format!("{owner}, api.access.scopes");
     let scopes = object.get("scopes").map_or_else(Vec::new, |v| {
-        let ctx = format!("{owner}, api.access.scopes");
         let ValueKind::Object(members) = &v.kind else {
             type_error(v, &context, "scopes", "an object", diagnostics);
             return Vec::new();
@@ -391,7 +391,7 @@ fn read_access(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Opt
         }
         scopes
     });
-    Some(AccessSpec { context, scopes })
+    Some(AccessSpec { context: ctx, scopes })
 }
 
 fn read_action(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagnostics) -> Option<ActionSpec> {

@@ -84,10 +84,11 @@ pub fn scope_problem(name: &str) -> Option<String> {
         return Some(format!("a scope has at most {MAX_SCOPE_LEN} characters"));
     }
     if let Some(c) = name.chars().find(|c| !matches!(c, '!' | '#'..='[' | ']'..='~')) {
-        return Some(format!(
-            "a scope is printable ASCII without spaces, quotes or backslashes (found {})",
-            crate::text::printable(&c.to_string())
-        ));
+        let found = match c {
+            ' ' => "a space".to_owned(),
+            c => format!("`{}`", crate::text::printable(&c.to_string())),
+        };
+        return Some(format!("a scope is printable ASCII without spaces, quotes or backslashes (found {found})"));
     }
     None
 }

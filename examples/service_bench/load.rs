@@ -174,20 +174,23 @@ fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
-/// Appends a GET request for `path` to `out`.
-pub fn get(out: &mut Vec<u8>, path: &str) {
+/// Appends a GET request for `path` to `out`, with `headers` (whole `Name: value\r\n` lines).
+pub fn get(out: &mut Vec<u8>, path: &str, headers: &str) {
     out.extend_from_slice(b"GET ");
     out.extend_from_slice(path.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n");
+    out.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n");
+    out.extend_from_slice(headers.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
-/// Appends a POST request with a JSON body to `out`.
-pub fn post_json(out: &mut Vec<u8>, path: &str, body: &[u8]) {
+/// Appends a POST request with a JSON body to `out`, with `headers` as in [`get`].
+pub fn post_json(out: &mut Vec<u8>, path: &str, body: &[u8], headers: &str) {
     out.extend_from_slice(b"POST ");
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(
         b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\n",
     );
+    out.extend_from_slice(headers.as_bytes());
     out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
     out.extend_from_slice(body);
 }

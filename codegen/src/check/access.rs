@@ -95,7 +95,9 @@ pub(super) fn lower_scopes(
         d.error(
             pos,
             ctx,
-            format!("the admin scope `{clash}` is also another of this entity's scopes; a holder of it would see every owner's rows"),
+            format!(
+                "the admin scope `{clash}` is also another of this entity's scopes; its holders would hold all of them"
+            ),
         );
     }
     scopes

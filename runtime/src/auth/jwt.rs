@@ -110,6 +110,14 @@ impl JwtConfig {
         let issuer = trimmed(&var, ISSUER_VAR)?;
         let audience = trimmed(&var, AUDIENCE_VAR)?;
         if secret.is_none() && jwks.is_none() {
+            // An issuer or audience without keys is a half-done configuration: say so at start
+            // rather than refuse every token later.
+            if let Some(var) = [(ISSUER_VAR, &issuer), (AUDIENCE_VAR, &audience)].iter().find(|(_, v)| v.is_some()) {
+                return Err(JwtConfigError::new(
+                    var.0,
+                    format!("is set, but neither {SECRET_VAR} nor {JWKS_VAR} is: no JWT could be verified"),
+                ));
+            }
             return Ok(None);
         }
         Ok(Some(JwtConfig { secret, jwks, issuer, audience, refetch_interval: DEFAULT_REFETCH_INTERVAL }))
@@ -1171,9 +1179,12 @@ mod tests {
     }
 
     #[test]
-    fn no_secret_and_no_jwks_means_no_jwt_config() {
+    fn no_secret_and_no_jwks_means_no_jwt_config_unless_half_configured() {
         assert!(config(&[]).unwrap().is_none());
-        assert!(config(&[(ISSUER_VAR, "https://idp.example")]).unwrap().is_none());
+        let half = config(&[(ISSUER_VAR, "https://idp.example")]).unwrap_err();
+        assert_eq!(half.var(), ISSUER_VAR);
+        assert!(half.to_string().contains(JWKS_VAR), "{half}");
+        assert_eq!(config(&[(AUDIENCE_VAR, "registry")]).unwrap_err().var(), AUDIENCE_VAR);
     }
 
     #[test]
