@@ -1,8 +1,8 @@
 //! The workbench UI in a real browser (headless Chromium through chromedriver), against the
 //! generated service listening on loopback: the RawDataSource story on both databases (create
 //! through the form, a validation message, filters, the detail panel, a sync, a stale edit),
-//! keyboard use of the table, a narrow window, the multi-entity catalog spec, and axe-core's
-//! accessibility rules.
+//! keyboard use of the table, a narrow window, the multi-entity catalog spec, signing in with
+//! authentication on (and what a read-only key is offered), and axe-core's accessibility rules.
 
 mod support;
 
@@ -11,6 +11,8 @@ mod webdriver;
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use entity_spec::api_keys::{self, NewKey};
 use entity_spec::{Backend, Db, MigrateOptions};
 use serde_json::{Value, json};
 use support::{BACKENDS, TestDb};
@@ -29,7 +31,17 @@ support::order_test_actions!(catalog);
 struct Served {
     base: String,
     runtime: tokio::runtime::Runtime,
-    _db: TestDb,
+    db: TestDb,
+}
+
+impl Served {
+    /// A new API key named `name` holding `scopes`, valid until `expires_at` (None: for good).
+    fn key(&self, name: &str, scopes: &[&str], expires_at: Option<DateTime<Utc>>) -> String {
+        let new =
+            NewKey { name: name.to_owned(), scopes: scopes.iter().map(|s| (*s).to_owned()).collect(), expires_at };
+        let (key, _) = self.runtime.block_on(api_keys::create(&self.db.db, new)).expect("key created");
+        key.expose().clone()
+    }
 }
 
 fn serve<F, Fut>(backend: Backend, app: F) -> Served
@@ -47,12 +59,20 @@ where
         tokio::spawn(async move { axum::serve(listener, router).await.expect("server runs") });
         (db, base)
     });
-    Served { base, runtime, _db: db }
+    Served { base, runtime, db }
 }
 
 async fn raw_data_source_app(db: Db) -> axum::Router {
     model::migrate(&db, MigrateOptions::default()).await.expect("migrates");
     support::started(model::service(db, TestActions), support::quiet_engine())
+}
+
+/// The service as deployed: authentication on (the default), API keys accepted.
+async fn secured_raw_data_source_app(db: Db) -> axum::Router {
+    model::migrate(&db, MigrateOptions::default()).await.expect("migrates");
+    let service = model::service(db, TestActions);
+    service.start_workers(&support::quiet_engine()).expect("tests run inside a Tokio runtime");
+    service.router()
 }
 
 async fn catalog_app(db: Db) -> axum::Router {
@@ -253,6 +273,128 @@ fn raw_data_source_story(browser: &Browser, base: &str, backend: Backend) {
     });
     let stats = http("GET", &format!("{collection}/stats"), None, &[]).1;
     assert_eq!(stats["counts"]["sync_status"]["success"], 4, "{backend:?}");
+}
+
+#[test]
+fn signing_in_shows_what_the_credential_may_do_on_both_databases() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, secured_raw_data_source_app);
+        sign_in_story(&browser, &served, backend);
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}
+
+/// The stored session values of the page's origin.
+fn session_storage(browser: &Browser) -> String {
+    browser.script("return JSON.stringify(Object.values(sessionStorage))", vec![]).as_str().unwrap_or("").to_owned()
+}
+
+fn sign_in_with(browser: &Browser, credential: &str) {
+    let input = browser.find("[data-testid=sign-in] #credential");
+    input.clear();
+    input.send_keys(credential);
+    browser.find("[data-testid=sign-in] button[type=submit]").click();
+}
+
+fn sign_in_story(browser: &Browser, served: &Served, backend: Backend) {
+    let base = &served.base;
+    let admin = served.key("admin", &["admin"], None);
+    let reader = served.key("reader", &["raw_data_sources:read"], None);
+    let stranger = served.key("stranger", &["other_things:read"], None);
+    let body = json!({"name": "warehouse", "source_type": "database", "connection_string": "sqlite::memory:"});
+    let (status, _, _) =
+        http("POST", &format!("{base}/raw-data-sources"), Some(body), &[("Authorization", &format!("Bearer {admin}"))]);
+    assert_eq!(status, 201, "{backend:?}");
+
+    // (a) Without a credential: the sign-in form, and nothing of the data.
+    browser.goto(&format!("{base}/ui/raw-data-sources"));
+    browser.wait_for_text("[data-testid=sign-in] h1", "Sign in");
+    let page = browser.wait_for_text("main", "API key or token");
+    assert!(!page.contains("warehouse"), "{backend:?}: no data before signing in:\n{page}");
+    assert!(browser.find_all("table").is_empty() && browser.find_all("[data-testid=subject]").is_empty());
+    assert!(accessibility_violations(browser).is_empty(), "{:?}", accessibility_violations(browser));
+
+    // (f) Something that is not a key is refused before it is sent; a key the server does not
+    // know gets the server's 401 detail. Neither is kept.
+    sign_in_with(browser, "my password");
+    browser.wait_for_text("#sign-in-error", "neither an API key");
+    sign_in_with(browser, &format!("esk_{}", "A".repeat(43)));
+    browser.wait_for_text("#sign-in-error", "the API key is not valid");
+    assert_eq!(session_storage(browser), "[]");
+    assert!(browser.find_all("table").is_empty());
+    let found = accessibility_violations(browser);
+    assert!(found.is_empty(), "the form with its message: {found:?}");
+
+    // (b) The admin key signs in: the rows, the caller in the header, every control usable.
+    sign_in_with(browser, &admin);
+    browser.wait_for("the row", |b| (table_labels(b) == ["warehouse"]).then_some(()));
+    browser.wait_for_text("[data-testid=subject]", "key:admin");
+    assert_eq!(browser.find("button.primary").attribute("disabled"), None, "the admin may create");
+
+    // (e) Signing out brings the form back and forgets the key.
+    browser.find("#session button").click();
+    browser.wait_for_text("[data-testid=sign-in] h1", "Sign in");
+    assert!(!session_storage(browser).contains(&admin), "the key is forgotten");
+    assert_eq!(session_storage(browser), "[]");
+    assert!(browser.find_all("table").is_empty() && browser.find_all("[data-testid=subject]").is_empty());
+
+    // (c) The sign-in link the service prints: signed in, and the key leaves the address bar.
+    browser.goto(&format!("{base}/ui#key={admin}"));
+    browser.wait_for_text("main .cards", "1 in all");
+    browser.wait_for_text("[data-testid=subject]", "key:admin");
+    let address = browser.script("return location.href", vec![]);
+    assert_eq!(address.as_str(), Some(format!("{base}/ui").as_str()), "the key is out of the address bar");
+    browser.find("#session button").click();
+    browser.wait_for_text("[data-testid=sign-in] h1", "Sign in");
+
+    // (d) A read-only key sees the rows, but creating, deleting, editing and the actions are
+    // greyed out, each saying which scope it needs.
+    browser.goto(&format!("{base}/ui/raw-data-sources#key={reader}"));
+    browser.wait_for("the row", |b| (table_labels(b) == ["warehouse"]).then_some(()));
+    browser.wait_for_text("[data-testid=subject]", "key:reader");
+    let new = browser.find("button.primary");
+    assert!(new.attribute("disabled").is_some(), "{backend:?}: a reader cannot create");
+    assert!(new.attribute("title").unwrap_or_default().contains("raw_data_sources:write"));
+    let sync_all = browser.find("button[data-action=sync_all]");
+    assert!(sync_all.attribute("disabled").is_some());
+    assert!(sync_all.attribute("title").unwrap_or_default().contains("raw_data_sources:sync"));
+    browser.find_all("tbody tr[data-id]")[0].click();
+    browser.wait_for_text("#detail-title", "warehouse");
+    for button in ["Edit", "Delete", "Sync", "Test connection"] {
+        let found = browser.script(
+            "return [...document.querySelectorAll('[data-testid=detail] .toolbar button')]
+                .filter(b => b.innerText === arguments[0]).map(b => [b.disabled, b.title])",
+            vec![json!(button)],
+        );
+        let (Some(disabled), Some(title)) = (found[0][0].as_bool(), found[0][1].as_str()) else {
+            panic!("{backend:?}: no {button} button: {found}");
+        };
+        assert!(disabled, "{backend:?}: {button} is not offered to a reader");
+        assert!(title.starts_with("Needs the raw_data_sources:"), "{button}: {title}");
+    }
+    assert!(accessibility_violations(browser).is_empty(), "{:?}", accessibility_violations(browser));
+
+    // A key that cannot read the entity: no page for it, the scope it would need instead.
+    browser.find("#session button").click();
+    sign_in_with(browser, &stranger);
+    let denied = browser.wait_for_text("main [role=alert]", "raw_data_sources:read");
+    assert!(denied.contains("does not hold"), "{denied}");
+    assert!(browser.find_all("table").is_empty() && browser.texts("#entity-nav a").is_empty());
+
+    // A key that expires while the page is open: the next request's 401 forgets it and brings
+    // the form back with the server's reason.
+    let expiry = Utc::now() + chrono::Duration::seconds(3);
+    let brief = served.key("brief", &["raw_data_sources:read"], Some(expiry));
+    browser.find("#session button").click();
+    sign_in_with(browser, &brief);
+    browser.wait_for("the row", |b| (table_labels(b) == ["warehouse"]).then_some(()));
+    let left = (expiry - Utc::now()).to_std().unwrap_or_default();
+    std::thread::sleep(left + Duration::from_millis(300));
+    browser.find_all("tbody tr[data-id]")[0].click();
+    browser.wait_for_text("#sign-in-error", "the API key is not valid");
+    assert_eq!(session_storage(browser), "[]", "{backend:?}: the expired key is forgotten");
+    assert!(browser.find_all("table").is_empty() && browser.find_all("[data-testid=subject]").is_empty());
 }
 
 #[test]

@@ -1,11 +1,17 @@
 // The service's HTTP API, as any other client uses it. Failures come back as values, not
 // exceptions, so every caller has a sentence to show (problem+json, RFC 9457).
 
+import { credential, rejected } from "./credential.js";
+
 /** A response: status, headers and the parsed JSON body (null when there is none).
+ *  Every request carries the session's credential; a 401 means it is missing, expired or
+ *  revoked, and the sign-in form takes over (see credential.js).
  *  `ifMatch` sends the version an edit started from, so the server refuses (412) to overwrite
  *  a change someone else made meanwhile. */
 export async function api(method, path, options = {}) {
+  const sent = credential();
   const headers = { Accept: "application/json" };
+  if (sent) headers.Authorization = `Bearer ${sent}`;
   if (options.ifMatch) headers["If-Match"] = options.ifMatch;
   const init = { method, headers };
   if (options.body !== undefined) {
@@ -28,7 +34,9 @@ export async function api(method, path, options = {}) {
       body = { detail: text };
     }
   }
-  return { status: response.status, ok: response.ok, headers: response.headers, body };
+  const result = { status: response.status, ok: response.ok, headers: response.headers, body };
+  if (response.status === 401) rejected(sent, problemText(result));
+  return result;
 }
 
 /** The sentence to show for a failed request (problem+json `detail`, else its title). */

@@ -74,12 +74,13 @@ export class Detail {
           type: "button",
           class: action.kind === "tracked" ? "primary" : false,
           "data-action": action.name,
-          title: action.summary || false,
-          disabled: this.busy.has(id),
+          ...page.permitAction(action),
+          ...(this.busy.has(id) ? { disabled: true } : {}),
           onclick: (ev) => runItemAction(page, action, item, ev.currentTarget),
         },
         action.label,
       );
+    const write = page.permit(e.scopes.write);
     replace(
       this.element,
       h(
@@ -92,8 +93,8 @@ export class Detail {
         "div",
         { class: "toolbar" },
         e.actions.filter((a) => a.scope === "item").map(actionButton),
-        h("button", { type: "button", onclick: () => openForm(page, item) }, "Edit"),
-        h("button", { type: "button", class: "danger", onclick: () => confirmDelete(page, item) }, "Delete"),
+        h("button", { type: "button", ...write, onclick: () => openForm(page, item) }, "Edit"),
+        h("button", { type: "button", class: "danger", ...write, onclick: () => confirmDelete(page, item) }, "Delete"),
       ),
       this.status,
       this.result,

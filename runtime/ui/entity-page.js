@@ -1,5 +1,6 @@
 // One entity's page: the statistics tile, the table and the detail panel, the state they
-// share (the open item, kept in the URL), and the dialog their forms open in.
+// share (the open item, kept in the URL, and what the caller may do), and the dialog their
+// forms open in.
 
 import { query } from "./api.js";
 import { h, replace } from "./dom.js";
@@ -7,15 +8,17 @@ import { runCollectionAction } from "./actions.js";
 import { Detail } from "./detail.js";
 import { openForm } from "./editing.js";
 import { StatsTile } from "./overview.js";
+import { actionScope } from "./session.js";
 import { Table } from "./table.js";
 
 // Scheduled runs change rows while nobody clicks: the visible page is refreshed this often.
 const REFRESH_MS = 15 * 1000;
 
 export class EntityPage {
-  constructor(entity, main) {
+  constructor(entity, main, access) {
     this.entity = entity;
     this.main = main;
+    this.access = access;
     this.fields = new Map(entity.fields.map((f) => [f.name, f]));
     this.labelField = this.fields.get(entity.label_field);
     // The open item lives in the URL fragment, so a link can point at it.
@@ -31,6 +34,18 @@ export class EntityPage {
     const value = item && item[this.labelField.name];
     const missing = value === null || value === undefined || value === "";
     return missing ? `${this.entity.singular} ${item[this.entity.primary_key]}` : String(value);
+  }
+
+  /** A control's `disabled` and `title` for something that needs scope `required`: usable, or
+   *  greyed out with the scope it needs. */
+  permit(required, title) {
+    const denial = this.access.denial(this.entity, required);
+    return { disabled: Boolean(denial), title: denial || title || false };
+  }
+
+  /** The same for running `action`. */
+  permitAction(action) {
+    return this.permit(actionScope(this.entity, action), action.summary);
   }
 
   itemPath(id) {
@@ -52,16 +67,21 @@ export class EntityPage {
         {
           type: "button",
           "data-action": action.name,
-          title: action.summary || false,
+          ...this.permitAction(action),
           onclick: (ev) => runCollectionAction(this, action, ev.currentTarget),
         },
         action.label,
       );
+    const newButton = h(
+      "button",
+      { type: "button", class: "primary", ...this.permit(e.scopes.write), onclick: () => openForm(this, null) },
+      `New ${e.singular}`,
+    );
     const toolbar = h(
       "div",
       { class: "toolbar" },
       e.actions.filter((a) => a.scope === "collection").map(collectionActionButton),
-      h("button", { type: "button", class: "primary", onclick: () => openForm(this, null) }, `New ${e.singular}`),
+      newButton,
     );
     const tableTile = this.table.tile(toolbar, [this.collectionStatus, this.collectionResult]);
     this.dialog = h("dialog", { "aria-labelledby": "form-title" });
@@ -71,12 +91,17 @@ export class EntityPage {
     this.stats.load();
     this.table.load();
     if (this.selectedId) this.detail.load(this.selectedId, false);
-    setInterval(() => {
+    this.timer = setInterval(() => {
       if (document.visibilityState === "visible" && !this.dialog.open) {
         this.stats.load();
         this.table.load();
       }
     }, REFRESH_MS);
+  }
+
+  /** Stops refreshing: the page is being taken down (signed out). */
+  stop() {
+    clearInterval(this.timer);
   }
 
   /** Opens item `id` in the detail panel; `moveFocus` when the keyboard asked for it. */

@@ -5,14 +5,15 @@ import { api, problemText } from "./api.js";
 import { append, h, replace } from "./dom.js";
 import { badge, numberFormat, timeAgo } from "./display.js";
 
-/** The index page: a card per entity, each with its total once that has loaded. */
+/** The index page: a card per entity (those the caller may read), each with its total once
+ *  that has loaded. */
 export function renderIndex(main, entities) {
   const cards = h("div", { class: "cards" });
   replace(
     main,
     h("h1", {}, "Workbench"),
     h("p", { class: "lead" }, "Every entity of the spec, with its data, statistics and actions."),
-    cards,
+    entities.length ? cards : h("p", { class: "placeholder" }, "Your credential can read none of these entities."),
   );
   for (const entity of entities) {
     const total = h("p", { class: "stat-sub" }, "…");

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use entity_spec_contract::routes::history_path;
+use entity_spec_contract::routes::{Operation, history_path, routes};
 
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
 
@@ -45,6 +45,31 @@ fn entity(entity: &EntityIr) -> Value {
         "grouped": grouped(entity),
         "tracking": tracking,
         "actions": entity.actions.iter().map(|a| action(entity, a)).collect::<Vec<_>>(),
+        "scopes": scopes(entity),
+    })
+}
+
+/// The scope names the UI compares with the caller's (`GET /auth/me`) to offer only what the
+/// credential may do. `actions` holds every action's name and the scope its route needs, read
+/// from the route table as the guard reads it: a runs-all action needs the scope of the action
+/// it queues, an action without a scope of its own the admin scope. The server still decides;
+/// this only spares the user buttons that would answer 403.
+fn scopes(entity: &EntityIr) -> Value {
+    let defs = entity.action_defs();
+    let actions: Map<String, Value> = routes(&entity.collection_path, &defs)
+        .into_iter()
+        .filter_map(|route| match route.operation {
+            Operation::Action(def) | Operation::QueueRun(def) | Operation::QueueAll(def) => {
+                Some((def.name.to_owned(), json!(entity.scopes.required(&route.permission))))
+            }
+            _ => None,
+        })
+        .collect();
+    json!({
+        "read": entity.scopes.read,
+        "write": entity.scopes.write,
+        "admin": entity.scopes.admin,
+        "actions": actions,
     })
 }
 
@@ -221,5 +246,19 @@ mod tests {
         assert_eq!(actions[0]["history"], "/raw-data-sources/{id}/syncs");
         assert_eq!(actions[2]["kind"], "runs_all");
         assert_eq!(actions[1]["response"][1]["name"], "latency_ms");
+        assert_eq!(
+            entity["scopes"],
+            json!({
+                "read": "raw_data_sources:read",
+                "write": "raw_data_sources:write",
+                "admin": "raw_data_sources:admin",
+                "actions": {
+                    "sync": "raw_data_sources:sync",
+                    "test_connection": "raw_data_sources:test_connection",
+                    "sync_all": "raw_data_sources:sync",
+                },
+            }),
+            "a runs-all action needs the scope of the action it queues"
+        );
     }
 }

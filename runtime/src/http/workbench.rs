@@ -27,6 +27,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("workbench.css", "text/css; charset=utf-8", include_str!("../../ui/workbench.css")),
     ("main.js", JAVASCRIPT, include_str!("../../ui/main.js")),
     ("api.js", JAVASCRIPT, include_str!("../../ui/api.js")),
+    ("credential.js", JAVASCRIPT, include_str!("../../ui/credential.js")),
+    ("session.js", JAVASCRIPT, include_str!("../../ui/session.js")),
     ("dom.js", JAVASCRIPT, include_str!("../../ui/dom.js")),
     ("display.js", JAVASCRIPT, include_str!("../../ui/display.js")),
     ("overview.js", JAVASCRIPT, include_str!("../../ui/overview.js")),
