@@ -130,12 +130,6 @@ pub enum Permission<'a> {
 }
 
 impl Permission<'_> {
-    /// The scope name a credential needs by default, e.g. `raw_data_sources:read`,
-    /// `raw_data_sources:write`, `raw_data_sources:sync` (see [`crate::scopes`]).
-    pub fn default_scope(&self, table: &str) -> String {
-        crate::scopes::default_scope(table, self.scope_key())
-    }
-
     /// The key of the spec's `api.access.scopes` object that renames this permission's scope:
     /// `read`, `write` or the action's name.
     pub fn scope_key(&self) -> &str {
@@ -259,25 +253,23 @@ mod tests {
     #[test]
     fn the_raw_data_source_table() {
         let table = routes("/raw-data-sources", ACTIONS);
-        let lines: Vec<String> = table
-            .iter()
-            .map(|r| format!("{} {} {}", r.method, r.path, r.permission.default_scope("raw_data_sources")))
-            .collect();
+        let lines: Vec<String> =
+            table.iter().map(|r| format!("{} {} {}", r.method, r.path, r.permission.scope_key())).collect();
         assert_eq!(
             lines,
             [
-                "GET /raw-data-sources raw_data_sources:read",
-                "POST /raw-data-sources raw_data_sources:write",
-                "GET /raw-data-sources/stats raw_data_sources:read",
-                "GET /raw-data-sources/{id} raw_data_sources:read",
-                "PUT /raw-data-sources/{id} raw_data_sources:write",
-                "PATCH /raw-data-sources/{id} raw_data_sources:write",
-                "DELETE /raw-data-sources/{id} raw_data_sources:write",
-                "POST /raw-data-sources/{id}/sync raw_data_sources:sync",
-                "GET /raw-data-sources/{id}/syncs raw_data_sources:read",
-                "GET /raw-data-sources/{id}/syncs/{run_id} raw_data_sources:read",
-                "POST /raw-data-sources/{id}/test raw_data_sources:test_connection",
-                "POST /raw-data-sources/sync-all raw_data_sources:sync",
+                "GET /raw-data-sources read",
+                "POST /raw-data-sources write",
+                "GET /raw-data-sources/stats read",
+                "GET /raw-data-sources/{id} read",
+                "PUT /raw-data-sources/{id} write",
+                "PATCH /raw-data-sources/{id} write",
+                "DELETE /raw-data-sources/{id} write",
+                "POST /raw-data-sources/{id}/sync sync",
+                "GET /raw-data-sources/{id}/syncs read",
+                "GET /raw-data-sources/{id}/syncs/{run_id} read",
+                "POST /raw-data-sources/{id}/test test_connection",
+                "POST /raw-data-sources/sync-all sync",
             ]
         );
         assert!(collisions(&table).is_empty());
