@@ -330,12 +330,23 @@ async fn every_write_and_action_leaves_an_audit_row_without_values() {
 
 #[tokio::test]
 async fn a_failed_write_leaves_no_audit_row() {
-    let (test_db, app) = secured(entity_spec::Backend::Sqlite).await;
-    let admin = key(&test_db.db, "ops", &["admin"]).await;
-    create_source(&app, &admin, "taken").await;
-    let duplicate = json!({"name": "taken", "connection_string": "x"});
-    let refused = send(&app, "POST", "/raw-data-sources", Some(duplicate), &[("authorization", &bearer(&admin))]).await;
-    refused.problem(StatusCode::CONFLICT);
-    let log = send(&app, "GET", AUDIT_PATH, None, &[("authorization", &bearer(&admin))]).await;
-    assert_eq!(log.body["items"].as_array().unwrap().len(), 1, "only the successful create: {}", log.text);
+    for backend in support::BACKENDS {
+        let (test_db, app) = secured(backend).await;
+        let admin = key(&test_db.db, "ops", &["admin"]).await;
+        let auth = [("authorization", bearer(&admin))];
+        let auth: Vec<(&str, &str)> = auth.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        create_source(&app, &admin, "taken").await;
+        let id = create_source(&app, &admin, "other").await;
+        let duplicate = json!({"name": "taken", "connection_string": "x"});
+        send(&app, "POST", "/raw-data-sources", Some(duplicate), &auth).await.problem(StatusCode::CONFLICT);
+        let rename = json!({"name": "taken", "connection_string": "x"});
+        let item = format!("/raw-data-sources/{id}");
+        send(&app, "PUT", &item, Some(rename), &auth).await.problem(StatusCode::CONFLICT);
+        let stale = [auth[0], ("if-match", "\"7\"")];
+        send(&app, "DELETE", &item, None, &stale).await.problem(StatusCode::PRECONDITION_FAILED);
+        let log = send(&app, "GET", AUDIT_PATH, None, &auth).await;
+        let operations: Vec<&str> =
+            log.body["items"].as_array().unwrap().iter().map(|row| row["operation"].as_str().unwrap()).collect();
+        assert_eq!(operations, ["create", "create"], "{backend:?}: only the successful writes: {}", log.text);
+    }
 }

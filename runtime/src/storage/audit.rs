@@ -1,5 +1,6 @@
 //! The audit trail, `_entity_spec_audit`: one row per create, replace, patch, delete and
-//! action, written in the same transaction as the change it records (so a change without its
+//! action, written atomically with the change it records (one statement on PostgreSQL, one
+//! immediate transaction on SQLite) (so a change without its
 //! row, or a row without its change, cannot exist). Rows name who, when, what (entity, id,
 //! operation, the names of the fields that changed: never a value) and from where.
 
@@ -91,6 +92,27 @@ pub fn schema(backend: Backend) -> Vec<Sql> {
 /// The statement that stores `record`.
 pub fn insert(backend: Backend, record: &AuditRecord) -> Sql {
     let mut sql = Sql::new(backend);
+    push_insert_head(&mut sql);
+    sql.push("VALUES (");
+    push_values(&mut sql, record);
+    sql.push(")");
+    sql
+}
+
+/// `write` (a statement with `RETURNING`) and the insert of `record`, as one PostgreSQL
+/// statement: the row is stored exactly when `write` returned a row, and the result is
+/// `write`'s. One round trip instead of a transaction's four.
+pub fn with_write(mut write: Sql, record: &AuditRecord) -> Sql {
+    write.prepend("WITH written AS (");
+    write.push("), audited AS (");
+    push_insert_head(&mut write);
+    write.push("SELECT ");
+    push_values(&mut write, record);
+    write.push(" FROM written LIMIT 1) SELECT * FROM written");
+    write
+}
+
+fn push_insert_head(sql: &mut Sql) {
     sql.push("INSERT INTO ").push_ident(AUDIT_TABLE).push(" (");
     for (i, column) in COLUMNS.iter().enumerate() {
         if i > 0 {
@@ -98,7 +120,10 @@ pub fn insert(backend: Backend, record: &AuditRecord) -> Sql {
         }
         sql.push_ident(column);
     }
-    sql.push(") VALUES (");
+    sql.push(") ");
+}
+
+fn push_values(sql: &mut Sql, record: &AuditRecord) {
     let text = |value: &Option<String>| value.clone().map_or(SqlValue::Null(SqlType::Text), SqlValue::Text);
     let values = [
         SqlValue::Uuid(record.id),
@@ -118,8 +143,6 @@ pub fn insert(backend: Backend, record: &AuditRecord) -> Sql {
         }
         sql.push_bind(value);
     }
-    sql.push(")");
-    sql
 }
 
 /// Stores `record` on its own (for actions, whose work is not one statement).

@@ -230,6 +230,16 @@ impl Db {
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
+
+    /// Starts a transaction that will write: on SQLite `BEGIN IMMEDIATE`, which takes the write
+    /// lock up front (a deferred transaction that upgrades later can only wait out, or fail on,
+    /// a concurrent writer it could have queued behind); on PostgreSQL a plain `BEGIN`.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
 }
 
 impl Tx {
@@ -394,6 +404,14 @@ impl Sql {
             SqlText::Built(text) => text,
             SqlText::Shared(_) => unreachable!("converted above"),
         }
+    }
+
+    /// Puts trusted SQL text before the statement, keeping its bound values (to nest it in a
+    /// larger statement).
+    pub fn prepend(&mut self, text: &str) -> &mut Self {
+        let built = self.built();
+        built.insert_str(0, text);
+        self
     }
 
     /// Appends trusted SQL text (keywords and punctuation written in this crate, never input).

@@ -13,7 +13,7 @@ use crate::model::list_query::{Filter, ListQuery, encode_cursor};
 use crate::model::value::{DecodeError, SqlType, SqlValue};
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::column::{Column, ColumnError};
-use crate::storage::db::{Db, Row, Rows, Sql, shared_text};
+use crate::storage::db::{Backend, Db, Row, Rows, Sql, shared_text};
 use crate::storage::entity::Entity;
 use crate::storage::list_sql::{count_matching, select_page};
 use crate::storage::schema::{VERSION_COLUMN, index_name, push_entity_columns};
@@ -79,10 +79,15 @@ fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
     decoded.map_err(|e| decode_error(E::DEF, e))
 }
 
-/// Runs `sql`, and when it returned a row, stores `audit` in the same transaction.
+/// Runs `sql` (a statement with `RETURNING`), and when it returned a row, stores `audit`
+/// atomically with it: in the same statement on PostgreSQL, the same transaction on SQLite
+/// (in-process, where statements cost no round trip).
 async fn fetch_row_audited(db: &Db, sql: Sql, audit: Option<&AuditRecord>) -> Result<Option<Row>, sqlx::Error> {
     let Some(record) = audit else { return db.fetch_row(sql).await };
-    let mut tx = db.begin().await?;
+    if db.backend() == Backend::Postgres {
+        return db.fetch_row(audit::with_write(sql, record)).await;
+    }
+    let mut tx = db.begin_write().await?;
     let row = tx.fetch_row(sql).await?;
     if row.is_some() {
         tx.execute(audit::insert(db.backend(), record)).await?;
