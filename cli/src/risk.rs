@@ -179,6 +179,18 @@ fn diff_entity(old: Option<&EntityIr>, new: &EntityIr, diff: &mut SpecDiff) {
 /// A renamed scope changes who may do what: keys and tokens holding the old name lose access,
 /// holders of the new one gain it. Always a human decision.
 fn diff_scopes(old: &EntityIr, new: &EntityIr, subject: &str, diff: &mut SpecDiff) {
+    if old.owner != new.owner {
+        let what = match (&old.owner, &new.owner) {
+            (None, Some(field)) => {
+                format!("rows become owned (`{field}`): callers without the admin scope see only their own")
+            }
+            (Some(field), None) => {
+                format!("rows are no longer owned (`{field}`): every caller with the read scope sees all")
+            }
+            (_, _) => "the owner field changes: existing rows keep their old owners".to_owned(),
+        };
+        diff.breaking(subject.to_owned(), what);
+    }
     let keys = ["read", "write", "admin"].into_iter().chain(new.scopes.actions.iter().map(|(name, _)| name.as_str()));
     for key in keys {
         if let (Some(before), Some(after)) = (old.scopes.get(key), new.scopes.get(key))

@@ -40,6 +40,8 @@ pub struct EntityIr {
     pub tracking: Option<TrackingIr>,
     /// The scope each of its routes needs (defaults, renamed by `api.access.scopes`).
     pub scopes: ScopesIr,
+    /// The field holding each row's owner (`api.access.owner`), if rows are owned.
+    pub owner: Option<String>,
 }
 
 /// Field names through which the runtime reports tracked runs.

@@ -134,6 +134,10 @@ pub(crate) struct AccessSpec {
     /// `scopes`: permission key (`read`, `write`, `admin` or an action's name) → scope name,
     /// in spec order; the keys are checked in `check::access`.
     pub scopes: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `owner`: the field holding each row's owner (the creating credential's subject).
+    pub owner: Option<Spanned<String>>,
+    /// How messages name the `access` object itself.
+    pub owner_context: String,
 }
 
 /// The `api.tracking` object: field names for tracked runs.
@@ -213,7 +217,7 @@ const FIELD_KEYS: &[&str] = &[
 ];
 const INDEX_KEYS: &[&str] = &["fields", "unique"];
 const API_KEYS: &[&str] = &["path", "tracking", "actions", "access"];
-const ACCESS_KEYS: &[&str] = &["scopes"];
+const ACCESS_KEYS: &[&str] = &["scopes", "owner"];
 const TRACKING_KEYS: &[&str] = &["status", "last_run", "error", "active", "interval"];
 const ACTION_KEYS: &[&str] =
     &["name", "scope", "method", "path", "summary", "description", "request", "response", "tracked", "runs", "history"];
@@ -391,7 +395,8 @@ fn read_access(value: &Value, owner: &str, diagnostics: &mut Diagnostics) -> Opt
         }
         scopes
     });
-    Some(AccessSpec { context: ctx, scopes })
+    let owner = object.get("owner").and_then(|v| string(v, &context, "owner", diagnostics));
+    Some(AccessSpec { context: ctx, scopes, owner, owner_context: context })
 }
 
 fn read_action(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagnostics) -> Option<ActionSpec> {

@@ -438,6 +438,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
             admin: "customers:admin",
             actions: &[],
         },
+        owner: None,
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1215,6 +1216,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
             admin: "products:admin",
             actions: &[],
         },
+        owner: None,
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1848,6 +1850,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
             admin: "orders:admin",
             actions: &[("cancel", "orders:cancel"), ("export", "orders:export")],
         },
+        owner: None,
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -2000,6 +2003,7 @@ impl OrderCancelRequest {
         tracking: None,
         actions: &[],
         scopes: ::entity_spec::__private::runtime::contract::Scopes::ADMIN_ONLY,
+        owner: None,
     };
 }
 impl ::entity_spec::Validate for OrderCancelRequest {

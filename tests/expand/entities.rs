@@ -692,6 +692,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 ("test_connection", "raw_data_sources:test_connection"),
             ],
         },
+        owner: None,
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id

@@ -1,6 +1,7 @@
-//! Access: the scope each route of an entity needs. Defaults come from the table name
-//! (`raw_data_sources:read`, `…:write`, `…:admin`, `…:<action>`); `api.access.scopes` renames or
-//! regroups them. Compile-fail cases: `tests/ui/access/`.
+//! Access: the scope each route of an entity needs, and who owns its rows. Defaults come from
+//! the table name (`raw_data_sources:read`, `…:write`, `…:admin`, `…:<action>`);
+//! `api.access.scopes` renames or regroups them; `api.access.owner` names the field that holds
+//! each row's owner. Compile-fail cases: `tests/ui/access/`.
 
 use entity_spec_contract::routes::{Permission, routes};
 use entity_spec_contract::scopes::{ADMIN_SCOPE, SCOPE_KEYS, default_scope, scope_problem};
@@ -8,7 +9,7 @@ use entity_spec_contract::suggest::suggestion;
 use entity_spec_contract::text::printable;
 
 use crate::diagnostics::Diagnostics;
-use crate::ir::{ActionIr, ActionKind, ScopesIr};
+use crate::ir::{ActionIr, ActionKind, FieldIr, FieldType, ScopesIr, Setter};
 use crate::spec::AccessSpec;
 
 /// Each key of `api.access.scopes` is `read`, `write`, `admin` or an action with its own
@@ -101,4 +102,39 @@ pub(super) fn lower_scopes(
         );
     }
     scopes
+}
+
+/// `api.access.owner` names an optional `string` field that is not unique, not sensitive, has
+/// no default and no other server role; it becomes server-set (the creating credential's
+/// subject), so clients can never write it.
+pub(super) fn lower_owner(access: Option<&AccessSpec>, fields: &mut [FieldIr], d: &mut Diagnostics) -> Option<String> {
+    let access = access?;
+    let owner = access.owner.as_ref()?;
+    let ctx = access.owner_context.as_str();
+    let Some(field) = fields.iter_mut().find(|f| f.name == owner.value) else {
+        let hint = suggestion(&owner.value, fields.iter().map(|f| f.name.as_str()));
+        d.error(owner.pos, ctx, format!("`owner` names unknown field `{}`{hint}", printable(&owner.value)));
+        return None;
+    };
+    let problem = if !matches!(field.ty, FieldType::String) {
+        Some("must be a `string` field")
+    } else if field.setter != Setter::Client {
+        Some("is already set by the server; the owner needs a field of its own")
+    } else if field.required {
+        Some("cannot be `required`: the server sets it, clients never send it")
+    } else if field.unique {
+        Some("cannot be `unique`: an owner owns many rows")
+    } else if field.sensitive {
+        Some("cannot be `sensitive`: rows are filtered by it")
+    } else if field.default.is_some() {
+        Some("cannot have a `default`: the server sets it from the credential")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        d.error(owner.pos, ctx, format!("`owner` field `{}` {problem}", field.name));
+        return None;
+    }
+    field.setter = Setter::ReadOnly;
+    Some(field.name.clone())
 }

@@ -30,7 +30,7 @@ use crate::ir::{ActionIr, EntityIr, FieldIr, SpecIr};
 use crate::naming;
 use crate::spec::{EntitySpec, Spanned, SpecDoc};
 
-use access::lower_scopes;
+use access::{lower_owner, lower_scopes};
 use actions::{check_tracked_actions, check_tracking, hand_tracked_fields_to_runtime, lower_action};
 use api::{check_collection_path, check_unique_actions, check_unique_collection_paths};
 use fields::{FieldRole, lower_field};
@@ -91,8 +91,10 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
     if let Some(tracking) = &tracking {
         hand_tracked_fields_to_runtime(&mut fields, tracking);
     }
+    let access = entity.api.as_ref().and_then(|api| api.access.as_ref());
+    let owner = lower_owner(access, &mut fields, d);
     let table_name = table_name?;
-    let scopes = lower_scopes(entity.api.as_ref().and_then(|api| api.access.as_ref()), &table_name, &actions, d);
+    let scopes = lower_scopes(access, &table_name, &actions, d);
     let name = name?;
     Some(EntityIr {
         pos: entity.pos,
@@ -100,6 +102,7 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
         name,
         table_name,
         scopes,
+        owner,
         collection_path: collection_path?,
         layer: entity.layer.as_ref().map(|l| l.value.clone()),
         description: entity.description.as_ref().map(|s| s.value.clone()),

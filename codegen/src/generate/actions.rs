@@ -169,6 +169,7 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
                 tracking: None,
                 actions: &[],
                 scopes: #rt::contract::Scopes::ADMIN_ONLY,
+                owner: None,
             };
         }
 

@@ -49,6 +49,19 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
     let scopes = quote! {
         #rt::contract::Scopes { read: #read, write: #write, admin: #admin, actions: &[#(#action_scopes),*] }
     };
+    let owner = match &entity.owner {
+        Some(field) => quote!(Some(#field)),
+        None => quote!(None),
+    };
+    // The owner field is an optional string (the checks make sure).
+    let set_owner = entity.owner.as_ref().map(|field| {
+        let field = ident(field);
+        quote! {
+            fn set_owner(&mut self, owner: &str) {
+                self.#field = ::std::option::Option::Some(owner.to_owned());
+            }
+        }
+    });
     quote! {
         impl #rt::Entity for #name {
             type Create = #create;
@@ -63,7 +76,10 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 tracking: #tracking,
                 actions: &[#(#actions),*],
                 scopes: #scopes,
+                owner: #owner,
             };
+
+            #set_owner
 
             fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
                 self.#key

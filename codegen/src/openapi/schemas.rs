@@ -246,7 +246,12 @@ pub(super) fn stats_schema(entity: &EntityIr) -> ObjectBuilder {
     if entity.tracking.is_some() {
         let runs = ObjectBuilder::new()
             .schema_type(Type::Object)
-            .description(Some("What the entity's runs are doing (not narrowed by the filters)."))
+            .description(Some(if entity.owner.is_some() {
+                "What the entity's runs are doing (not narrowed by the filters). Rows are owned: only callers with the \
+                 entity's admin scope get it."
+            } else {
+                "What the entity's runs are doing (not narrowed by the filters)."
+            }))
             .property("queued", count())
             .required("queued")
             .property("running", count())
@@ -257,7 +262,10 @@ pub(super) fn stats_schema(entity: &EntityIr) -> ObjectBuilder {
             )
             .required("recent_failures")
             .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
-        stats = stats.property("runs", runs).required("runs");
+        stats = stats.property("runs", runs);
+        if entity.owner.is_none() {
+            stats = stats.required("runs");
+        }
     }
     stats.additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
 }

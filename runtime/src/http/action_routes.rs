@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::http::entity_routes::find_item;
+use crate::http::entity_routes::find_owned;
 use crate::http::guard::Caller;
 use crate::http::params::parse_paging;
 use crate::http::problem::ApiError;
@@ -45,7 +45,7 @@ pub(crate) async fn trigger<E: Entity>(
     id: String,
     action: &'static str,
 ) -> Result<Response, ApiError> {
-    let stored = find_item::<E>(engine.db(), &id).await?;
+    let stored = find_owned::<E>(engine.db(), &caller, &id).await?;
     if let Some(active) = E::DEF.tracking.and_then(|t| t.active) {
         let index = E::DEF.position(active).unwrap_or(0);
         if stored.entity.to_row().get(index) == Some(&SqlValue::Bool(false)) {
@@ -85,8 +85,9 @@ pub(crate) async fn trigger_all<E: Entity>(
     name: &'static str,
     tracked: &'static str,
 ) -> Result<Response, ApiError> {
+    let owner = caller.owner_scope(E::DEF).zip(E::DEF.owner).map(|(subject, field)| (field, subject));
     let queued =
-        enqueue_all(engine.db(), E::DEF, tracked, RunTrigger::SyncAll).await.map_err(ApiError::from_database)?;
+        enqueue_all(engine.db(), E::DEF, tracked, RunTrigger::SyncAll, owner).await.map_err(ApiError::from_database)?;
     engine.wake();
     record_action(engine.db(), &caller, E::DEF.name, None, name).await;
     Ok(json(StatusCode::ACCEPTED, &Queued { queued }, None))
@@ -101,10 +102,11 @@ struct RunPage {
 /// The runs of one item, newest first.
 pub(crate) async fn list_runs<E: Entity>(
     State(engine): State<Arc<Engine<E>>>,
+    caller: Caller,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let stored = find_item::<E>(engine.db(), &id).await?;
+    let stored = find_owned::<E>(engine.db(), &caller, &id).await?;
     let page = parse_paging(query.as_deref())?;
     let (items, total) =
         history(engine.db(), E::DEF, stored.entity.id(), page).await.map_err(ApiError::from_database)?;
@@ -114,9 +116,10 @@ pub(crate) async fn list_runs<E: Entity>(
 /// One run of one item.
 pub(crate) async fn read_run<E: Entity>(
     State(engine): State<Arc<Engine<E>>>,
+    caller: Caller,
     Path((id, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let stored = find_item::<E>(engine.db(), &id).await?;
+    let stored = find_owned::<E>(engine.db(), &caller, &id).await?;
     let run_key = Uuid::parse_str(&run_id).map_err(|_| ApiError::not_found("run", &run_id))?;
     match get_run(engine.db(), E::DEF, stored.entity.id(), run_key).await.map_err(ApiError::from_database)? {
         Some(run) => Ok(json(StatusCode::OK, &run, None)),
@@ -145,7 +148,7 @@ where
         move |caller: Caller, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
             let (db, handler) = (db.clone(), handler.clone());
             async move {
-                let stored = find_item::<E>(&db, &id).await?;
+                let stored = find_owned::<E>(&db, &caller, &id).await?;
                 let input = parse_request::<Req>(request, &headers, body)?;
                 let item = stored.entity.id();
                 let output = handler(stored.entity, input).await?;

@@ -22,7 +22,8 @@ use crate::http::guard::Caller;
 use crate::http::params::{parse_filters, parse_list_query};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
-use crate::model::def::Setter;
+use crate::model::def::{EntityDef, Setter};
+use crate::model::list_query::{Filter, FilterOp};
 use crate::model::timestamp::now;
 use crate::model::value::SqlValue;
 use crate::runs::history::{Activity, activity};
@@ -41,8 +42,13 @@ struct ListBody<E> {
     next_cursor: Option<String>,
 }
 
-pub(crate) async fn list<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
-    let query = parse_list_query(E::DEF, query.as_deref())?;
+pub(crate) async fn list<E: Entity>(
+    State(db): State<Db>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut query = parse_list_query(E::DEF, query.as_deref())?;
+    query.filters.extend(owner_filter(E::DEF, &caller));
     let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
 }
@@ -60,12 +66,21 @@ struct StatsBody {
     runs: Option<Activity>,
 }
 
-pub(crate) async fn stats<E: Entity>(State(db): State<Db>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
-    let filters = parse_filters(E::DEF, query.as_deref())?;
+pub(crate) async fn stats<E: Entity>(
+    State(db): State<Db>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut filters = parse_filters(E::DEF, query.as_deref())?;
+    filters.extend(owner_filter(E::DEF, &caller));
     let counted = counts(&db, E::DEF, &filters).await.map_err(ApiError::from_database)?;
+    // The run activity covers every row (its failures carry other owners' messages): shown
+    // only to callers who see every row.
     let runs = match E::DEF.tracked_action() {
-        Some(_) => Some(activity(&db, E::DEF, RECENT_FAILURES).await.map_err(ApiError::from_database)?),
-        None => None,
+        Some(_) if caller.owner_scope(E::DEF).is_none() => {
+            Some(activity(&db, E::DEF, RECENT_FAILURES).await.map_err(ApiError::from_database)?)
+        }
+        _ => None,
     };
     Ok(json(StatusCode::OK, &StatsBody { total: counted.total, counts: counted.counts, runs }, None))
 }
@@ -78,7 +93,10 @@ pub(crate) async fn create<E: Entity>(
 ) -> Result<Response, ApiError> {
     require_json(&headers, false)?;
     let input: E::Create = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Create)?;
-    let entity = E::from_create(input, Uuid::now_v7(), now());
+    let mut entity = E::from_create(input, Uuid::now_v7(), now());
+    if E::DEF.owner.is_some() {
+        entity.set_owner(&caller.principal.subject);
+    }
     let audit = caller.audit(E::DEF.name, Some(entity.id()), "create", changed_fields(None, &entity));
     let stored = store::insert(&db, &entity, Some(&audit)).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     let mut response = json(StatusCode::CREATED, &stored.entity, Some(stored.version));
@@ -91,10 +109,11 @@ pub(crate) async fn create<E: Entity>(
 
 pub(crate) async fn read<E: Entity>(
     State(db): State<Db>,
+    caller: Caller,
     Path(id): Path<String>,
     condition: IfNoneMatch,
 ) -> Result<Response, ApiError> {
-    let stored = find_item::<E>(&db, &id).await?;
+    let stored = find_owned::<E>(&db, &caller, &id).await?;
     if if_none_match(condition.0.as_ref(), stored.version) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response.headers_mut().insert(header::ETAG, etag(stored.version));
@@ -110,8 +129,8 @@ pub(crate) async fn replace<E: Entity>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    // An unknown id is a 404 whatever the body says.
-    find_item::<E>(&db, &id).await?;
+    // An unknown id (or another owner's) is a 404 whatever the body says.
+    find_owned::<E>(&db, &caller, &id).await?;
     require_json(&headers, false)?;
     let update: E::Update = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Replace)?;
     write_with_retry::<E>(&db, &caller, "replace", &id, &headers, |entity| {
@@ -128,7 +147,7 @@ pub(crate) async fn patch<E: Entity>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    find_item::<E>(&db, &id).await?;
+    find_owned::<E>(&db, &caller, &id).await?;
     require_json(&headers, true)?;
     let patch: serde_json::Value = serde_json::from_slice(&body_bytes(body)?)
         .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
@@ -148,6 +167,10 @@ pub(crate) async fn remove<E: Entity>(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let key = parse_id::<E>(&id)?;
+    if caller.owner_scope(E::DEF).is_some() {
+        // Owners never change, so a row found owned here is still the caller's at the delete.
+        find_owned::<E>(&db, &caller, &id).await?;
+    }
     let expected = match headers.get(header::IF_MATCH) {
         Some(condition) => {
             let stored = find_item::<E>(&db, &id).await?;
@@ -239,6 +262,26 @@ pub async fn find_item<E: Entity>(db: &Db, id: &str) -> Result<Versioned<E>, Api
         .await
         .map_err(|e| ApiError::from_store(E::DEF.name, e))?
         .ok_or_else(|| ApiError::not_found(E::DEF.name, id))
+}
+
+/// [`find_item`], limited to the caller's own rows where rows are owned: another owner's row
+/// is a 404, like a missing one, so its existence is not revealed.
+pub async fn find_owned<E: Entity>(db: &Db, caller: &Caller, id: &str) -> Result<Versioned<E>, ApiError> {
+    let stored = find_item::<E>(db, id).await?;
+    if let (Some(owner), Some(field)) = (caller.owner_scope(E::DEF), E::DEF.owner) {
+        let index = E::DEF.position(field).unwrap_or(usize::MAX);
+        if stored.entity.to_row().get(index) != Some(&SqlValue::Text(owner.to_owned())) {
+            return Err(ApiError::not_found(E::DEF.name, id));
+        }
+    }
+    Ok(stored)
+}
+
+/// The filter that limits a list or a count to the caller's own rows, where it must.
+fn owner_filter(def: &'static EntityDef, caller: &Caller) -> Option<Filter> {
+    let owner = caller.owner_scope(def)?;
+    let field = def.field(def.owner?)?;
+    Some(Filter { field, op: FilterOp::Eq(SqlValue::Text(owner.to_owned())) })
 }
 
 /// `If-Match` uses strong comparison (RFC 9110 §13.1.1): `*` or one of the listed tags.

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::auth::authenticator::{Authenticator, Refusal};
 use crate::auth::principal::Principal;
 use crate::http::problem::ApiError;
+use crate::model::def::EntityDef;
 use crate::model::timestamp::now;
 use crate::storage::audit::AuditRecord;
 
@@ -53,6 +54,13 @@ impl Caller {
             client: self.client.map(|address| address.ip().to_string()),
             request_id: Some(self.request_id.clone()),
         }
+    }
+
+    /// The owner whose rows of `def` this caller is limited to: its own subject, unless the
+    /// rows of `def` have no owner or the caller holds the entity's admin scope.
+    pub fn owner_scope(&self, def: &EntityDef) -> Option<&str> {
+        def.owner?;
+        (!def.scopes.is_admin(&self.principal.scopes)).then_some(&*self.principal.subject)
     }
 
     /// Whether the caller holds `required`, one of the scopes in `scopes`.

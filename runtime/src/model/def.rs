@@ -23,6 +23,9 @@ pub struct EntityDef {
     pub actions: &'static [entity_spec_contract::ActionDef<'static>],
     /// The scope each of its routes needs.
     pub scopes: entity_spec_contract::Scopes<'static>,
+    /// The field holding each row's owner, if rows are owned: a caller without the entity's
+    /// admin scope sees and changes only the rows it created.
+    pub owner: Option<&'static str>,
 }
 
 /// The fields through which the runtime reports tracked runs on the item.

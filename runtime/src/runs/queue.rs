@@ -87,11 +87,17 @@ pub async fn enqueue(
     }))
 }
 
-/// Queues `action` for every active item that has no active run; returns how many were
-/// queued. Work goes in batches of [`BATCH`] items, each one `INSERT` of runs and one `UPDATE`
+/// Queues `action` for every active item that has no active run (only those whose `owner`
+/// field, when given, holds the subject); returns how many were queued. Work goes in batches of [`BATCH`] items, each one `INSERT` of runs and one `UPDATE`
 /// of the items in a transaction, so 10,000 items are a few dozen statements.
-pub async fn enqueue_all(db: &Db, def: &EntityDef, action: &str, trigger: RunTrigger) -> Result<u64, sqlx::Error> {
-    let items = idle_items(db, def, None).await?;
+pub async fn enqueue_all(
+    db: &Db,
+    def: &EntityDef,
+    action: &str,
+    trigger: RunTrigger,
+    owner: Option<(&str, &str)>,
+) -> Result<u64, sqlx::Error> {
+    let items = idle_items(db, def, None, owner).await?;
     enqueue_batches(db, def, &items, action, trigger).await
 }
 
@@ -102,7 +108,7 @@ pub async fn enqueue_due(db: &Db, def: &EntityDef, action: &str, now: DateTime<U
     if def.tracking.and_then(|t| t.interval).is_none() {
         return Ok(0);
     }
-    let items = idle_items(db, def, Some(now)).await?;
+    let items = idle_items(db, def, Some(now), None).await?;
     enqueue_batches(db, def, &items, action, RunTrigger::Scheduled).await
 }
 
@@ -110,7 +116,12 @@ pub async fn enqueue_due(db: &Db, def: &EntityDef, action: &str, now: DateTime<U
 /// or running run, optionally only those due for a scheduled run at `due_at`. In key order, so
 /// that instances queueing the same items at once insert them in the same order and wait for
 /// each other instead of deadlocking.
-async fn idle_items(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>) -> Result<Vec<Uuid>, sqlx::Error> {
+async fn idle_items(
+    db: &Db,
+    def: &EntityDef,
+    due_at: Option<DateTime<Utc>>,
+    owner: Option<(&str, &str)>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
     let key = def.primary_key().name;
     let mut sql = Sql::new(db.backend());
     sql.push("SELECT ").push_ident(key).push(" FROM ").push_ident(def.table).push(" WHERE NOT EXISTS (SELECT 1 FROM ");
@@ -120,6 +131,9 @@ async fn idle_items(db: &Db, def: &EntityDef, due_at: Option<DateTime<Utc>>) -> 
     sql.push(")");
     if let Some(active) = def.tracking.and_then(|t| t.active) {
         sql.push(" AND ").push_ident(active).push(" = ").push_bind(SqlValue::Bool(true));
+    }
+    if let Some((field, subject)) = owner {
+        sql.push(" AND ").push_ident(field).push(" = ").push_bind(SqlValue::Text(subject.to_owned()));
     }
     if let (Some(now), Some(tracking)) = (due_at, def.tracking) {
         let Some(interval) = tracking.interval else { return Ok(Vec::new()) };

@@ -46,4 +46,7 @@ pub trait Entity: Serialize + Send + Sync + Sized + 'static {
 
     /// Applies a replace input.
     fn apply_update(&mut self, update: Self::Update, now: DateTime<Utc>);
+
+    /// Sets the owner field (entities whose rows are owned; others have none).
+    fn set_owner(&mut self, _owner: &str) {}
 }
