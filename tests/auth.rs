@@ -348,5 +348,14 @@ async fn a_failed_write_leaves_no_audit_row() {
         let operations: Vec<&str> =
             log.body["items"].as_array().unwrap().iter().map(|row| row["operation"].as_str().unwrap()).collect();
         assert_eq!(operations, ["create", "create"], "{backend:?}: only the successful writes: {}", log.text);
+        // No connection was left inside a transaction by the failures: every later write of
+        // every pooled connection is committed and seen by the others.
+        for i in 0..24 {
+            create_source(&app, &admin, &format!("later-{i}")).await;
+        }
+        let listed = send(&app, "GET", "/raw-data-sources?limit=1", None, &auth).await;
+        assert_eq!(listed.body["total"], 26, "{backend:?}: {}", listed.text);
+        let log = send(&app, "GET", &format!("{AUDIT_PATH}?limit=100"), None, &auth).await;
+        assert_eq!(log.body["items"].as_array().unwrap().len(), 26, "{backend:?}");
     }
 }

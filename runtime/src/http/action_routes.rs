@@ -219,9 +219,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_response_that_cannot_be_serialized_is_a_problem_not_an_empty_body() {
-        let db = Db::connect("sqlite::memory:").await.unwrap();
+        // The action fails before its audit row, so the database stays empty.
+        let file = std::env::temp_dir().join(format!("entity-spec-action-test-{}.db", Uuid::now_v7()));
+        let db = Db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
         let action = collection_action::<(), Unserializable, _, _>(
-            db,
+            db.clone(),
             "Thing",
             "export",
             MethodFilter::POST,
@@ -238,5 +240,9 @@ mod tests {
         let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
         let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(problem["type"], "urn:entity-spec:problem:internal-error");
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The audit trail, `_entity_spec_audit`: one row per create, replace, patch, delete and
 //! action, written atomically with the change it records (one statement on PostgreSQL, one
-//! immediate transaction on SQLite) (so a change without its
+//! transaction sent in one call on SQLite) (so a change without its
 //! row, or a row without its change, cannot exist). Rows name who, when, what (entity, id,
 //! operation, the names of the fields that changed: never a value) and from where.
 
@@ -99,16 +99,29 @@ pub fn insert(backend: Backend, record: &AuditRecord) -> Sql {
     sql
 }
 
-/// `write` (a statement with `RETURNING`) and the insert of `record`, as one PostgreSQL
-/// statement: the row is stored exactly when `write` returned a row, and the result is
-/// `write`'s. One round trip instead of a transaction's four.
+/// `write` (a statement with `RETURNING`) and the insert of `record`, stored exactly when
+/// `write` changed a row; the result is `write`'s. On PostgreSQL one statement (a data-modifying
+/// `WITH`); on SQLite, which has none, two statements for
+/// [`Db::fetch_row_in_transaction`](crate::storage::db::Db::fetch_row_in_transaction).
 pub fn with_write(mut write: Sql, record: &AuditRecord) -> Sql {
-    write.prepend("WITH written AS (");
-    write.push("), audited AS (");
-    push_insert_head(&mut write);
-    write.push("SELECT ");
-    push_values(&mut write, record);
-    write.push(" FROM written LIMIT 1) SELECT * FROM written");
+    match write.backend() {
+        Backend::Postgres => {
+            write.prepend("WITH written AS (");
+            write.push("), audited AS (");
+            push_insert_head(&mut write);
+            write.push("SELECT ");
+            push_values(&mut write, record);
+            write.push(" FROM written LIMIT 1) SELECT * FROM written");
+        }
+        Backend::Sqlite => {
+            write.push("; ");
+            push_insert_head(&mut write);
+            write.push("SELECT ");
+            push_values(&mut write, record);
+            // `changes()`: the rows the write just changed (none for a stale version).
+            write.push(" WHERE changes() > 0");
+        }
+    }
     write
 }
 
@@ -141,7 +154,7 @@ fn push_values(sql: &mut Sql, record: &AuditRecord) {
         if i > 0 {
             sql.push(", ");
         }
-        sql.push_bind(value);
+        sql.push_bind_numbered(value);
     }
 }
 

@@ -231,14 +231,42 @@ impl Db {
         })
     }
 
-    /// Starts a transaction that will write: on SQLite `BEGIN IMMEDIATE`, which takes the write
-    /// lock up front (a deferred transaction that upgrades later can only wait out, or fail on,
-    /// a concurrent writer it could have queued behind); on PostgreSQL a plain `BEGIN`.
-    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+    /// Runs `script`, statements separated by `;` that write, as one transaction in one call
+    /// to the database: on SQLite, where every statement of a transaction is a hop to the
+    /// connection's thread, this is what makes a write and its audit row cost about what the
+    /// write alone does. The first row any statement returns is the result. If a statement
+    /// fails, the transaction is rolled back on the same connection, also when the caller
+    /// stops waiting (the work runs in a task of its own, so a connection never goes back to
+    /// the pool inside a transaction). On PostgreSQL the script runs in a transaction too.
+    pub async fn fetch_row_in_transaction(&self, script: Sql) -> Result<Option<Row>, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => {
+                let mut transaction = Sql::new(Backend::Sqlite);
+                transaction.push("BEGIN IMMEDIATE; ").push(script.text()).push("; COMMIT");
+                transaction.args = script.args;
+                transaction.error = script.error;
+                let query = transaction.sqlite_query()?;
+                let pool = pool.clone();
+                let work = tokio::spawn(async move {
+                    let mut connection = pool.acquire().await?;
+                    match query.fetch_all(&mut *connection).await {
+                        Ok(rows) => Ok(rows.into_iter().next().map(Row::Sqlite)),
+                        Err(error) => {
+                            // Nothing to roll back when `BEGIN` itself failed: that error is moot.
+                            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+                            Err(error)
+                        }
+                    }
+                });
+                work.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let row = script.postgres_query()?.fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(row.map(Row::Postgres))
+            }
+        }
     }
 }
 
@@ -370,6 +398,14 @@ impl Sql {
         Sql { text: SqlText::Shared(text), args: Args::new(backend), error: None }
     }
 
+    /// Which backend the statement is for.
+    pub fn backend(&self) -> Backend {
+        match self.args {
+            Args::Sqlite(_) => Backend::Sqlite,
+            Args::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     /// Binds the next placeholder's value without touching the text.
     pub fn bind(&mut self, value: SqlValue) -> &mut Self {
         let result = match &mut self.args {
@@ -441,6 +477,15 @@ impl Sql {
                 self.push_placeholder(number)
             }
         }
+    }
+
+    /// Appends a numbered placeholder (`?NNN` even on SQLite) and binds `value` to it: for a
+    /// statement that follows others in one script, whose unnumbered `?`s SQLite would count
+    /// from the script's first statement.
+    pub fn push_bind_numbered(&mut self, value: SqlValue) -> &mut Self {
+        self.bind(value);
+        let number = self.args.len();
+        self.push_placeholder(number)
     }
 
     /// Appends the numbered placeholder of parameter `number` (1-based; `?NNN` on SQLite,

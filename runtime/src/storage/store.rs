@@ -79,21 +79,14 @@ fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
     decoded.map_err(|e| decode_error(E::DEF, e))
 }
 
-/// Runs `sql` (a statement with `RETURNING`), and when it returned a row, stores `audit`
-/// atomically with it: in the same statement on PostgreSQL, the same transaction on SQLite
-/// (in-process, where statements cost no round trip).
+/// Runs `sql` (a statement with `RETURNING`), and when it changed a row, stores `audit`
+/// atomically with it (see [`audit::with_write`]).
 async fn fetch_row_audited(db: &Db, sql: Sql, audit: Option<&AuditRecord>) -> Result<Option<Row>, sqlx::Error> {
     let Some(record) = audit else { return db.fetch_row(sql).await };
-    if db.backend() == Backend::Postgres {
-        return db.fetch_row(audit::with_write(sql, record)).await;
+    match db.backend() {
+        Backend::Postgres => db.fetch_row(audit::with_write(sql, record)).await,
+        Backend::Sqlite => db.fetch_row_in_transaction(audit::with_write(sql, record)).await,
     }
-    let mut tx = db.begin_write().await?;
-    let row = tx.fetch_row(sql).await?;
-    if row.is_some() {
-        tx.execute(audit::insert(db.backend(), record)).await?;
-        tx.commit().await?;
-    }
-    Ok(row)
 }
 
 /// Inserts a new entity and returns it as stored; `audit` is stored with it.
