@@ -3,17 +3,17 @@
 //! answers, and the routes about callers (`/auth/me`, `/audit-log`).
 
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItemBuilder};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, PathsBuilder, Required};
+use utoipa::openapi::{ComponentsBuilder, PathsBuilder};
 
 use entity_spec_contract::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use entity_spec_contract::paths::{AUDIT_PATH, AUTH_ME_PATH};
 use entity_spec_contract::scopes::ADMIN_SCOPE;
 
-use super::operations::{json_body, problem};
+use super::operations::{json_body, problem, query_parameter};
 use super::schemas::schema_ref;
 
 /// The security scheme of API keys.
@@ -134,13 +134,7 @@ pub(super) fn identity_routes(paths: PathsBuilder, components: ComponentsBuilder
     // Any valid credential may ask who it is: the requirement lists no scope.
     let me = authenticated(me, &[]);
     let query = |name: &str, description: &str, schema: ObjectBuilder| {
-        ParameterBuilder::new()
-            .name(name)
-            .parameter_in(ParameterIn::Query)
-            .required(Required::False)
-            .description(Some(description))
-            .schema(Some(schema))
-            .build()
+        query_parameter(name.to_owned(), description.to_owned(), schema)
     };
     let audit = OperationBuilder::new()
         .operation_id(Some("listAuditLog"))

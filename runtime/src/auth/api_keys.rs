@@ -17,7 +17,7 @@ use crate::model::secret::Secret;
 use crate::model::timestamp::now;
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::db::{Backend, Db, Sql};
-use crate::storage::schema::column_type;
+use crate::storage::schema::create_runtime_table;
 
 /// The table of API keys.
 pub const KEYS_TABLE: &str = "_entity_spec_api_keys";
@@ -138,28 +138,21 @@ fn check_name(name: &str) -> Result<(), KeyError> {
 
 /// Statements that create the keys table (run by the start-up migration).
 pub fn schema(backend: Backend) -> Vec<Sql> {
-    let column = |kind| column_type(backend, kind);
-    let mut create = Sql::new(backend);
-    create.push("CREATE TABLE IF NOT EXISTS ").push_ident(KEYS_TABLE).push(" (");
-    let columns: [(&str, &str, bool); 9] = [
-        ("id", column(FieldKind::Uuid), true),
-        ("name", column(FieldKind::Text), true),
-        ("shown", column(FieldKind::Text), true),
-        ("hash", column(FieldKind::Text), true),
-        ("scopes", column(FieldKind::Text), true),
-        ("created_at", column(FieldKind::DateTime), true),
-        ("last_used_at", column(FieldKind::DateTime), false),
-        ("expires_at", column(FieldKind::DateTime), false),
-        ("revoked_at", column(FieldKind::DateTime), false),
-    ];
-    for (name, ty, not_null) in columns {
-        create.push_ident(name).push(" ").push(ty);
-        if not_null {
-            create.push(" NOT NULL");
-        }
-        create.push(", ");
-    }
-    create.push("PRIMARY KEY (").push_ident("id").push("))");
+    let create = create_runtime_table(
+        backend,
+        KEYS_TABLE,
+        &[
+            ("id", FieldKind::Uuid, true),
+            ("name", FieldKind::Text, true),
+            ("shown", FieldKind::Text, true),
+            ("hash", FieldKind::Text, true),
+            ("scopes", FieldKind::Text, true),
+            ("created_at", FieldKind::DateTime, true),
+            ("last_used_at", FieldKind::DateTime, false),
+            ("expires_at", FieldKind::DateTime, false),
+            ("revoked_at", FieldKind::DateTime, false),
+        ],
+    );
     let index = |name: &str, column: &str| {
         let mut sql = Sql::new(backend);
         sql.push("CREATE UNIQUE INDEX IF NOT EXISTS ").push_ident(name).push(" ON ").push_ident(KEYS_TABLE);
@@ -185,26 +178,15 @@ const INFO_TYPES: &[SqlType] = &[
 fn decode_info(row: Vec<SqlValue>) -> Option<KeyInfo> {
     let mut values = row.into_iter();
     let mut next = || values.next();
-    let text = |v: Option<SqlValue>| match v {
-        Some(SqlValue::Text(t)) => Some(t),
-        _ => None,
-    };
-    let time = |v: Option<SqlValue>| match v {
-        Some(SqlValue::DateTime(t)) => Some(t),
-        _ => None,
-    };
     Some(KeyInfo {
-        id: match next() {
-            Some(SqlValue::Uuid(id)) => id,
-            _ => return None,
-        },
-        name: text(next())?,
-        shown: text(next())?,
-        scopes: text(next())?.split_whitespace().map(str::to_owned).collect(),
-        created_at: time(next())?,
-        last_used_at: time(next()),
-        expires_at: time(next()),
-        revoked_at: time(next()),
+        id: next()?.into_uuid()?,
+        name: next()?.into_text()?,
+        shown: next()?.into_text()?,
+        scopes: next()?.into_text()?.split_whitespace().map(str::to_owned).collect(),
+        created_at: next()?.into_datetime()?,
+        last_used_at: next().and_then(SqlValue::into_datetime),
+        expires_at: next().and_then(SqlValue::into_datetime),
+        revoked_at: next().and_then(SqlValue::into_datetime),
     })
 }
 

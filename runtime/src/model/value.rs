@@ -83,6 +83,38 @@ impl SqlValue {
             SqlValue::Date(_) => "date",
         }
     }
+
+    /// The text, if this is text (reading the runtime's own tables).
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            SqlValue::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The UUID, if this is one.
+    pub fn into_uuid(self) -> Option<Uuid> {
+        match self {
+            SqlValue::Uuid(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The timestamp, if this is one.
+    pub fn into_datetime(self) -> Option<DateTime<Utc>> {
+        match self {
+            SqlValue::DateTime(at) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is one.
+    pub fn into_int(self) -> Option<i64> {
+        match self {
+            SqlValue::Int(n) => Some(n),
+            _ => None,
+        }
+    }
 }
 
 /// A stored value that does not fit the field it is read into (a schema changed by hand, or

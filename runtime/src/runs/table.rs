@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::model::def::FieldKind;
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::db::{Backend, Sql};
-use crate::storage::schema::column_type;
+use crate::storage::schema::create_runtime_table;
 
 /// The table of runs.
 pub const RUNS_TABLE: &str = "_entity_spec_runs";
@@ -78,32 +78,17 @@ pub const RUN_TYPES: &[SqlType] = &[
 pub fn decode_run(row: Vec<SqlValue>) -> Option<Run> {
     let mut values = row.into_iter();
     let mut next = || values.next();
-    let uuid = |v: Option<SqlValue>| match v {
-        Some(SqlValue::Uuid(u)) => Some(u),
-        _ => None,
-    };
-    let text = |v: Option<SqlValue>| match v {
-        Some(SqlValue::Text(t)) => Some(t),
-        _ => None,
-    };
-    let time = |v: Option<SqlValue>| match v {
-        Some(SqlValue::DateTime(t)) => Some(t),
-        _ => None,
-    };
     Some(Run {
-        id: uuid(next())?,
-        item_id: uuid(next())?,
-        action: text(next())?,
-        trigger: RunTrigger::parse(&text(next())?)?,
-        status: RunStatus::parse(&text(next())?)?,
-        queued_at: time(next())?,
-        started_at: time(next()),
-        finished_at: time(next()),
-        duration_ms: match next() {
-            Some(SqlValue::Int(ms)) => Some(ms),
-            _ => None,
-        },
-        message: text(next()),
+        id: next()?.into_uuid()?,
+        item_id: next()?.into_uuid()?,
+        action: next()?.into_text()?,
+        trigger: RunTrigger::parse(&next()?.into_text()?)?,
+        status: RunStatus::parse(&next()?.into_text()?)?,
+        queued_at: next()?.into_datetime()?,
+        started_at: next().and_then(SqlValue::into_datetime),
+        finished_at: next().and_then(SqlValue::into_datetime),
+        duration_ms: next().and_then(SqlValue::into_int),
+        message: next().and_then(SqlValue::into_text),
     })
 }
 
@@ -119,32 +104,25 @@ pub fn push_run_columns(sql: &mut Sql) {
 
 /// Statements that create the runs table and its indexes (run by the start-up migration).
 pub fn schema(backend: Backend) -> Vec<Sql> {
-    let column = |kind| column_type(backend, kind);
-    let mut create = Sql::new(backend);
-    create.push("CREATE TABLE IF NOT EXISTS ").push_ident(RUNS_TABLE).push(" (");
-    let columns: [(&str, &str, bool); 12] = [
-        ("id", column(FieldKind::Uuid), true),
-        ("entity", column(FieldKind::Text), true),
-        ("item_id", column(FieldKind::Uuid), true),
-        ("action", column(FieldKind::Text), true),
-        ("trigger", column(FieldKind::Text), true),
-        ("status", column(FieldKind::Text), true),
-        ("queued_at", column(FieldKind::DateTime), true),
-        ("started_at", column(FieldKind::DateTime), false),
-        ("finished_at", column(FieldKind::DateTime), false),
-        ("duration_ms", column(FieldKind::Integer), false),
-        ("message", column(FieldKind::Text), false),
-        ("lease_owner", column(FieldKind::Text), false),
-    ];
-    for (name, ty, not_null) in columns {
-        create.push_ident(name).push(" ").push(ty);
-        if not_null {
-            create.push(" NOT NULL");
-        }
-        create.push(", ");
-    }
-    create.push_ident("lease_expires_at").push(" ").push(column(FieldKind::DateTime));
-    create.push(", PRIMARY KEY (").push_ident("id").push("))");
+    let create = create_runtime_table(
+        backend,
+        RUNS_TABLE,
+        &[
+            ("id", FieldKind::Uuid, true),
+            ("entity", FieldKind::Text, true),
+            ("item_id", FieldKind::Uuid, true),
+            ("action", FieldKind::Text, true),
+            ("trigger", FieldKind::Text, true),
+            ("status", FieldKind::Text, true),
+            ("queued_at", FieldKind::DateTime, true),
+            ("started_at", FieldKind::DateTime, false),
+            ("finished_at", FieldKind::DateTime, false),
+            ("duration_ms", FieldKind::Integer, false),
+            ("message", FieldKind::Text, false),
+            ("lease_owner", FieldKind::Text, false),
+            ("lease_expires_at", FieldKind::DateTime, false),
+        ],
+    );
     let mut statements = vec![create];
     let index = |name: &str, unique: bool, columns: &str, condition: &str| {
         let mut sql = Sql::new(backend);

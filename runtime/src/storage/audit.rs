@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::model::def::FieldKind;
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::db::{Backend, Db, Sql};
-use crate::storage::schema::column_type;
+use crate::storage::schema::create_runtime_table;
 
 /// The table of audit rows.
 pub const AUDIT_TABLE: &str = "_entity_spec_audit";
@@ -60,7 +60,6 @@ const TYPES: [SqlType; 10] = [
 
 /// Statements that create the audit table and its index (run by the start-up migration).
 pub fn schema(backend: Backend) -> Vec<Sql> {
-    let column = |kind| column_type(backend, kind);
     let kinds = [
         FieldKind::Uuid,
         FieldKind::DateTime,
@@ -73,16 +72,12 @@ pub fn schema(backend: Backend) -> Vec<Sql> {
         FieldKind::Text,
         FieldKind::Text,
     ];
-    let mut create = Sql::new(backend);
-    create.push("CREATE TABLE IF NOT EXISTS ").push_ident(AUDIT_TABLE).push(" (");
-    for (name, kind) in COLUMNS.iter().zip(kinds) {
-        create.push_ident(name).push(" ").push(column(kind));
-        if !matches!(*name, "entity_id" | "client" | "request_id") {
-            create.push(" NOT NULL");
-        }
-        create.push(", ");
-    }
-    create.push("PRIMARY KEY (").push_ident("id").push("))");
+    let columns: Vec<(&str, FieldKind, bool)> = COLUMNS
+        .iter()
+        .zip(kinds)
+        .map(|(name, kind)| (*name, kind, !matches!(*name, "entity_id" | "client" | "request_id")))
+        .collect();
+    let create = create_runtime_table(backend, AUDIT_TABLE, &columns);
     let mut by_item = Sql::new(backend);
     by_item.push("CREATE INDEX IF NOT EXISTS ").push_ident("_entity_spec_audit_item_idx").push(" ON ");
     by_item.push_ident(AUDIT_TABLE).push(r#" ("entity", "entity_id", "id")"#);
@@ -207,27 +202,16 @@ pub async fn list(db: &Db, query: &AuditQuery) -> Result<(Vec<AuditRecord>, bool
 fn decode(row: Vec<SqlValue>) -> Option<AuditRecord> {
     let mut values = row.into_iter();
     let mut next = || values.next();
-    let text = |v: Option<SqlValue>| match v {
-        Some(SqlValue::Text(t)) => Some(t),
-        _ => None,
-    };
-    let uuid = |v: Option<SqlValue>| match v {
-        Some(SqlValue::Uuid(u)) => Some(u),
-        _ => None,
-    };
     Some(AuditRecord {
-        id: uuid(next())?,
-        at: match next() {
-            Some(SqlValue::DateTime(at)) => at,
-            _ => return None,
-        },
-        actor: text(next())?,
-        credential: text(next())?,
-        entity: text(next())?,
-        entity_id: uuid(next()),
-        operation: text(next())?,
-        fields: text(next())?.split_whitespace().map(str::to_owned).collect(),
-        client: text(next()),
-        request_id: text(next()),
+        id: next()?.into_uuid()?,
+        at: next()?.into_datetime()?,
+        actor: next()?.into_text()?,
+        credential: next()?.into_text()?,
+        entity: next()?.into_text()?,
+        entity_id: next().and_then(SqlValue::into_uuid),
+        operation: next()?.into_text()?,
+        fields: next()?.into_text()?.split_whitespace().map(str::to_owned).collect(),
+        client: next().and_then(SqlValue::into_text),
+        request_id: next().and_then(SqlValue::into_text),
     })
 }

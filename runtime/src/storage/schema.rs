@@ -60,6 +60,22 @@ pub fn push_entity_columns(sql: &mut Sql, def: &EntityDef) {
     sql.push(", ").push_ident(VERSION_COLUMN);
 }
 
+/// `CREATE TABLE IF NOT EXISTS` for a table the runtime owns (runs, API keys, the audit
+/// trail): `(name, kind, not null)` per column, the first one the primary key.
+pub fn create_runtime_table(backend: Backend, table: &str, columns: &[(&str, FieldKind, bool)]) -> Sql {
+    let mut create = Sql::new(backend);
+    create.push("CREATE TABLE IF NOT EXISTS ").push_ident(table).push(" (");
+    for (name, kind, not_null) in columns {
+        create.push_ident(name).push(" ").push(column_type(backend, *kind));
+        if *not_null {
+            create.push(" NOT NULL");
+        }
+        create.push(", ");
+    }
+    create.push("PRIMARY KEY (").push_ident(columns[0].0).push("))");
+    create
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
