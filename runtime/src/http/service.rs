@@ -39,8 +39,9 @@ pub struct Guarded {
 /// and request logging (method, path, status, latency; never bodies, query strings or
 /// credentials).
 pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, workbench_json: &'static str) -> Router {
-    let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH)
-        .config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]).persist_authorization(true));
+    // The Authorize button comes from the document's security schemes. Authorization is not
+    // persisted: Swagger UI would keep the key in localStorage, where any script could read it.
+    let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
     let audit = AuditState { db: guarded.db, entities: guarded.entities };
     routes
         .route(AUTH_ME_PATH, get(me))
