@@ -185,7 +185,7 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     let out = cli(&["implement", "1", "--no-push"]);
     let stdout = out.success();
     assert!(stdout.contains("[4/7] cargo build: ok"), "{out:?}");
-    assert!(stdout.contains("[5/7] cargo test: 3 passed, 0 failed"), "{out:?}");
+    assert!(stdout.contains("[5/7] cargo test: 4 passed, 0 failed"), "{out:?}");
     assert!(stdout.contains("not pushed (--no-push)"), "{out:?}");
     assert_eq!(git(&service, &["log", "-1", "--format=%s", BRANCH]), "feat(RawDataSource): add entity and API (#1)");
     assert_eq!(bare_git(&bare, &["branch", "--list", BRANCH]), "", "nothing was pushed");
@@ -199,12 +199,12 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
         stdout.contains("[3/7] specs/entities.json: replaced `RawDataSource`; against main: low-risk (additive only)"),
         "{out:?}"
     );
-    assert!(stdout.contains("[5/7] cargo test: 3 passed, 0 failed"), "{out:?}");
+    assert!(stdout.contains("[5/7] cargo test: 4 passed, 0 failed"), "{out:?}");
     assert!(
         stdout.contains("opened pull request #2: https://github.com/acme/registry/pull/2 (label low-risk)"),
         "{out:?}"
     );
-    assert!(stdout.contains("  tests:        3 passed, 0 failed"), "{out:?}");
+    assert!(stdout.contains("  tests:        4 passed, 0 failed"), "{out:?}");
     assert_eq!(bare_git(&bare, &["log", "-1", "--format=%s", BRANCH]), "feat(RawDataSource): add entity and API (#1)");
     let pushed_spec = bare_git(&bare, &["show", &format!("{BRANCH}:specs/entities.json")]);
     let spec: Value = serde_json::from_str(&pushed_spec).unwrap();
@@ -233,7 +233,7 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
         "- `GET /raw-data-sources` - List RawDataSource items",
         "- `DELETE /raw-data-sources/{id}` - Delete a RawDataSource",
         "## Risk: `low-risk`",
-        "`cargo test`: 3 passed, 0 failed",
+        "`cargo test`: 4 passed, 0 failed",
     ] {
         assert!(pr_body.contains(expected), "missing {expected:?} in the pull request body:\n{pr_body}");
     }
