@@ -85,7 +85,7 @@ pub(crate) async fn trigger_all<E: Entity>(
     name: &'static str,
     tracked: &'static str,
 ) -> Result<Response, ApiError> {
-    let owner = caller.owner_scope(E::DEF).zip(E::DEF.owner).map(|(subject, field)| (field, subject));
+    let owner = caller.owner_scope(E::DEF);
     let queued =
         enqueue_all(engine.db(), E::DEF, tracked, RunTrigger::SyncAll, owner).await.map_err(ApiError::from_database)?;
     engine.wake();

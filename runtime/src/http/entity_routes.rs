@@ -1,10 +1,10 @@
 //! The handlers of an entity's own routes: list, statistics, create, read, replace,
 //! merge-patch, delete, written once for every [`Entity`] (mounted by `http::router`).
 //!
-//! Every write stores an audit row naming its caller and the fields it changed, in the same
-//! transaction. Writes are compare-and-swap on the hidden version: with `If-Match` a stale version is a
-//! `412`; without it a concurrent write is retried on the fresh row, so a PATCH never loses a
-//! change made between its read and its write.
+//! Every write stores an audit row naming its caller and the fields it changed, atomically
+//! with the write. Writes are compare-and-swap on the hidden version: with `If-Match` a stale
+//! version is a `412`; without it a concurrent write is retried on the fresh row, so a PATCH
+//! never loses a change made between its read and its write.
 
 use std::collections::BTreeMap;
 
@@ -167,19 +167,21 @@ pub(crate) async fn remove<E: Entity>(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let key = parse_id::<E>(&id)?;
-    if caller.owner_scope(E::DEF).is_some() {
-        // Owners never change, so a row found owned here is still the caller's at the delete.
-        find_owned::<E>(&db, &caller, &id).await?;
-    }
-    let expected = match headers.get(header::IF_MATCH) {
-        Some(condition) => {
-            let stored = find_item::<E>(&db, &id).await?;
+    let condition = headers.get(header::IF_MATCH);
+    // One read answers both questions: whose row it is (owners never change, so a row found
+    // owned here is still the caller's at the delete) and which version If-Match names.
+    let stored = match condition.is_some() || caller.owner_scope(E::DEF).is_some() {
+        true => Some(find_owned::<E>(&db, &caller, &id).await?),
+        false => None,
+    };
+    let expected = match (condition, stored) {
+        (Some(condition), Some(stored)) => {
             if !matches_etag(condition, stored.version) {
                 return Err(ApiError::precondition_failed(E::DEF.name));
             }
             Some(stored.version)
         }
-        None => None,
+        _ => None,
     };
     let audit = caller.audit(E::DEF.name, Some(key), "delete", Vec::new());
     let deleted = store::delete(&db, E::DEF, key, expected, Some(&audit))
@@ -268,9 +270,9 @@ pub async fn find_item<E: Entity>(db: &Db, id: &str) -> Result<Versioned<E>, Api
 /// is a 404, like a missing one, so its existence is not revealed.
 pub async fn find_owned<E: Entity>(db: &Db, caller: &Caller, id: &str) -> Result<Versioned<E>, ApiError> {
     let stored = find_item::<E>(db, id).await?;
-    if let (Some(owner), Some(field)) = (caller.owner_scope(E::DEF), E::DEF.owner) {
+    if let Some((field, owner)) = caller.owner_scope(E::DEF) {
         let index = E::DEF.position(field).unwrap_or(usize::MAX);
-        if stored.entity.to_row().get(index) != Some(&SqlValue::Text(owner.to_owned())) {
+        if !matches!(stored.entity.to_row().get(index), Some(SqlValue::Text(held)) if held == owner) {
             return Err(ApiError::not_found(E::DEF.name, id));
         }
     }
@@ -279,9 +281,8 @@ pub async fn find_owned<E: Entity>(db: &Db, caller: &Caller, id: &str) -> Result
 
 /// The filter that limits a list or a count to the caller's own rows, where it must.
 fn owner_filter(def: &'static EntityDef, caller: &Caller) -> Option<Filter> {
-    let owner = caller.owner_scope(def)?;
-    let field = def.field(def.owner?)?;
-    Some(Filter { field, op: FilterOp::Eq(SqlValue::Text(owner.to_owned())) })
+    let (field, owner) = caller.owner_scope(def)?;
+    Some(Filter { field: def.field(field)?, op: FilterOp::Eq(SqlValue::Text(owner.to_owned())) })
 }
 
 /// `If-Match` uses strong comparison (RFC 9110 §13.1.1): `*` or one of the listed tags.

@@ -56,11 +56,12 @@ impl Caller {
         }
     }
 
-    /// The owner whose rows of `def` this caller is limited to: its own subject, unless the
-    /// rows of `def` have no owner or the caller holds the entity's admin scope.
-    pub fn owner_scope(&self, def: &EntityDef) -> Option<&str> {
-        def.owner?;
-        (!def.scopes.is_admin(&self.principal.scopes)).then_some(&*self.principal.subject)
+    /// The rows of `def` this caller is limited to, as the owner field and the value it must
+    /// hold (the caller's subject); `None` when rows of `def` have no owner or the caller holds
+    /// the entity's admin scope.
+    pub fn owner_scope(&self, def: &EntityDef) -> Option<(&'static str, &str)> {
+        let field = def.owner?;
+        (!def.scopes.is_admin(&self.principal.scopes)).then_some((field, &*self.principal.subject))
     }
 
     /// Whether the caller holds `required`, one of the scopes in `scopes`.

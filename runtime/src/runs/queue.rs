@@ -87,9 +87,10 @@ pub async fn enqueue(
     }))
 }
 
-/// Queues `action` for every active item that has no active run (only those whose `owner`
-/// field, when given, holds the subject); returns how many were queued. Work goes in batches of [`BATCH`] items, each one `INSERT` of runs and one `UPDATE`
-/// of the items in a transaction, so 10,000 items are a few dozen statements.
+/// Queues `action` for every active item that has no active run (with `owner`, a field and a
+/// subject: only the items whose field holds it); returns how many were queued. Work goes in
+/// batches of [`BATCH`] items, each one `INSERT` of runs and one `UPDATE` of the items in a
+/// transaction, so 10,000 items are a few dozen statements.
 pub async fn enqueue_all(
     db: &Db,
     def: &EntityDef,
