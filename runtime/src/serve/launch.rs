@@ -80,17 +80,18 @@ pub async fn run(build: impl FnOnce(Db) -> Service) -> ExitCode {
 
 type Failure = Box<dyn std::error::Error>;
 
-/// Opens and migrates the database, then builds the service on it.
-async fn open(build: impl FnOnce(Db) -> Service, verbose: bool) -> Result<Service, Failure> {
+/// Opens and migrates the database, then builds the service on it, saying what it did on
+/// stdout for `serve` and on stderr for `keys` (whose stdout is the new key alone, for
+/// `KEY=$(… keys create …)`).
+async fn open(build: impl FnOnce(Db) -> Service, serving: bool) -> Result<Service, Failure> {
+    let say = |line: String| if serving { println!("{line}") } else { eprintln!("{line}") };
     let url = database_url_from_env();
-    if verbose {
-        println!("database: {} (set DATABASE_URL to change)", redact_url(&url));
-    }
+    say(format!("database: {} (set DATABASE_URL to change)", redact_url(&url)));
     let db = Db::connect(&url).await.map_err(|e| format!("cannot open the database {}: {e}", redact_url(&url)))?;
     let service = build(db);
     let report = service.migrate(MigrateOptions::from_env()).await?;
     for change in &report.applied {
-        println!("migrated: {change}");
+        say(format!("migrated: {change}"));
     }
     Ok(service)
 }
