@@ -96,8 +96,8 @@ pub fn insert(backend: Backend, record: &AuditRecord) -> Sql {
 
 /// `write` (a statement with `RETURNING`) and the insert of `record`, stored exactly when
 /// `write` changed a row; the result is `write`'s. On PostgreSQL one statement (a data-modifying
-/// `WITH`); on SQLite, which has none, two statements for
-/// [`Db::fetch_row_in_transaction`](crate::storage::db::Db::fetch_row_in_transaction).
+/// `WITH`); on SQLite, which has none, two statements. Run it with
+/// [`Db::fetch_row_atomically`](crate::storage::db::Db::fetch_row_atomically).
 pub fn with_write(mut write: Sql, record: &AuditRecord) -> Sql {
     match write.backend() {
         Backend::Postgres => {

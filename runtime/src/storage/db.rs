@@ -231,14 +231,14 @@ impl Db {
         })
     }
 
-    /// Runs `script`, statements separated by `;` that write, as one transaction in one call
-    /// to the database: on SQLite, where every statement of a transaction is a hop to the
-    /// connection's thread, this is what makes a write and its audit row cost about what the
-    /// write alone does. The first row any statement returns is the result. If a statement
-    /// fails, the transaction is rolled back on the same connection, also when the caller
-    /// stops waiting (the work runs in a task of its own, so a connection never goes back to
-    /// the pool inside a transaction). On PostgreSQL the script runs in a transaction too.
-    pub async fn fetch_row_in_transaction(&self, script: Sql) -> Result<Option<Row>, sqlx::Error> {
+    /// Runs `script` atomically in one call to the database and returns the first row any of
+    /// its statements returned. On PostgreSQL `script` is one statement, atomic by itself. On
+    /// SQLite, which has no data-modifying `WITH`, it is statements separated by `;`, run
+    /// between `BEGIN IMMEDIATE` and `COMMIT`: every statement of a transaction would otherwise
+    /// be a hop to the connection's thread. If a statement fails, the transaction is rolled
+    /// back on the same connection, also when the caller stops waiting (the work runs in a
+    /// task of its own), so a connection never goes back to the pool inside a transaction.
+    pub async fn fetch_row_atomically(&self, script: Sql) -> Result<Option<Row>, sqlx::Error> {
         match self {
             Db::Sqlite(pool) => {
                 let mut transaction = Sql::new(Backend::Sqlite);
@@ -260,12 +260,7 @@ impl Db {
                 });
                 work.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let row = script.postgres_query()?.fetch_optional(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(row.map(Row::Postgres))
-            }
+            Db::Postgres(_) => self.fetch_row(script).await,
         }
     }
 }

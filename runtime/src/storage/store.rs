@@ -13,7 +13,7 @@ use crate::model::list_query::{Filter, ListQuery, encode_cursor};
 use crate::model::value::{DecodeError, SqlType, SqlValue};
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::column::{Column, ColumnError};
-use crate::storage::db::{Backend, Db, Row, Rows, Sql, shared_text};
+use crate::storage::db::{Db, Row, Rows, Sql, shared_text};
 use crate::storage::entity::Entity;
 use crate::storage::list_sql::{count_matching, select_page};
 use crate::storage::schema::{VERSION_COLUMN, index_name, push_entity_columns};
@@ -82,10 +82,9 @@ fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
 /// Runs `sql` (a statement with `RETURNING`), and when it changed a row, stores `audit`
 /// atomically with it (see [`audit::with_write`]).
 async fn fetch_row_audited(db: &Db, sql: Sql, audit: Option<&AuditRecord>) -> Result<Option<Row>, sqlx::Error> {
-    let Some(record) = audit else { return db.fetch_row(sql).await };
-    match db.backend() {
-        Backend::Postgres => db.fetch_row(audit::with_write(sql, record)).await,
-        Backend::Sqlite => db.fetch_row_in_transaction(audit::with_write(sql, record)).await,
+    match audit {
+        Some(record) => db.fetch_row_atomically(audit::with_write(sql, record)).await,
+        None => db.fetch_row(sql).await,
     }
 }
 
