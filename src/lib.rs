@@ -22,7 +22,9 @@ pub use entity_spec_macros::entity_spec;
 /// API keys: create, list and revoke them from code (the service binary's `keys` command does the same).
 pub use entity_spec_runtime::auth::api_keys;
 pub use entity_spec_runtime::auth::jwt::JwtConfig;
-pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env, redact_url};
+pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env};
+/// The one redactor: removes credentials from any text before it is stored, answered or logged.
+pub use entity_spec_runtime::redact::{redact, redact_known};
 pub use entity_spec_runtime::serve::{
     DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, run, serve, shutdown_signal,
 };

@@ -46,7 +46,7 @@ pub async fn probe(source_type: Option<&str>, connection: &str) -> Result<Probe,
         }
     };
     match tokio::time::timeout(STEP_TIMEOUT * 3, work).await {
-        Ok(result) => result.map_err(|error| redact(&error, connection)),
+        Ok(result) => result.map_err(|error| entity_spec::redact_known(&error, connection)),
         Err(_) => Err(format!("timed out after {} s", (STEP_TIMEOUT * 3).as_secs())),
     }
 }
@@ -60,24 +60,6 @@ pub async fn test(source_type: Option<&str>, connection: &str) -> (bool, i64, St
         Ok(probe) => (true, latency_ms, probe.message),
         Err(message) => (false, latency_ms, message),
     }
-}
-
-/// Removes the connection string, and any password in it, from a message.
-fn redact(message: &str, connection: &str) -> String {
-    let safe = entity_spec::redact_url(connection);
-    let mut message = message.replace(connection, &safe);
-    if let Some(password) = password(connection) {
-        message = message.replace(&password, "***");
-    }
-    message
-}
-
-fn password(connection: &str) -> Option<String> {
-    let (_, rest) = connection.split_once("://")?;
-    let authority = rest.split('/').next()?;
-    let (credentials, _) = authority.rsplit_once('@')?;
-    let (_, password) = credentials.split_once(':')?;
-    (!password.is_empty()).then(|| password.to_owned())
 }
 
 async fn timed<T>(what: &str, future: impl std::future::Future<Output = T>) -> Result<T, String> {

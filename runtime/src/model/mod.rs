@@ -5,6 +5,7 @@
 
 pub mod def;
 pub mod list_query;
+pub mod redact;
 pub mod secret;
 pub mod serde_helpers;
 pub mod timestamp;

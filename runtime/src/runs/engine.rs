@@ -12,6 +12,7 @@ use std::time::Duration;
 use entity_spec_contract::runs::ItemStatus;
 use uuid::Uuid;
 
+use crate::model::redact::redact;
 use crate::model::timestamp::now;
 use crate::model::value::SqlValue;
 use crate::runs::queue::{self, Outcome, RunEnd};
@@ -213,6 +214,9 @@ impl<E: Entity> Engine<E> {
             Some((Err(message), changes)) => (Outcome::Failed, message, changes),
             None => (Outcome::Failed, "the item was deleted before the run started".to_owned(), Vec::new()),
         };
+        // Stored, shown in the history and copied to the item's error field: whatever the
+        // user's work or a driver put in it, no credential goes further.
+        let message = redact(&message).into_owned();
         let end = RunEnd { outcome, message, duration_ms, changes };
         if let Err(error) = queue::finish(&self.db, E::DEF, &run, end).await {
             tracing::error!(%error, run = %run.id, "recording the end of a run failed");

@@ -16,7 +16,8 @@ use crate::auth::authenticator::AuthConfig;
 use crate::runs::engine::EngineConfig;
 use crate::serve::server::{bind_addr_from_env, init_tracing, serve};
 use crate::serve::service::Service;
-use crate::storage::db::{Db, database_url_from_env, redact_url};
+use crate::model::redact::redact;
+use crate::storage::db::{Db, database_url_from_env};
 use crate::storage::migrations::MigrateOptions;
 
 #[derive(Parser)]
@@ -86,8 +87,8 @@ type Failure = Box<dyn std::error::Error>;
 async fn open(build: impl FnOnce(Db) -> Service, serving: bool) -> Result<Service, Failure> {
     let say = |line: String| if serving { println!("{line}") } else { eprintln!("{line}") };
     let url = database_url_from_env();
-    say(format!("database: {} (set DATABASE_URL to change)", redact_url(&url)));
-    let db = Db::connect(&url).await.map_err(|e| format!("cannot open the database {}: {e}", redact_url(&url)))?;
+    say(format!("database: {} (set DATABASE_URL to change)", redact(&url)));
+    let db = Db::connect(&url).await.map_err(|e| redact(&format!("cannot open the database {url}: {e}")).into_owned())?;
     let service = build(db);
     let report = service.migrate(MigrateOptions::from_env()).await?;
     for change in &report.applied {

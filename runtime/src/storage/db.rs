@@ -21,6 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{Arguments, AssertSqlSafe, Row as _};
 use uuid::Uuid;
 
+use crate::model::redact::redact;
 use crate::model::timestamp::truncate_to_micros;
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::column::{BindError, json_text, sqlite_timestamp};
@@ -77,7 +78,7 @@ impl Db {
             return Ok(Db::Sqlite(pool));
         }
         Err(sqlx::Error::Configuration(
-            format!("unsupported database URL `{}`: use sqlite://FILE or postgres://…", redact_url(url)).into(),
+            format!("unsupported database URL `{}`: use sqlite://FILE or postgres://…", redact(url)).into(),
         ))
     }
 
@@ -314,23 +315,6 @@ pub fn database_url_from_env() -> String {
         .ok()
         .filter(|url| !url.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
-}
-
-/// The URL with any password replaced by `***`, safe to print and log.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
-    let redacted = match authority.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => format!("{credentials}@{host}"),
-        },
-        None => authority.to_owned(),
-    };
-    match path {
-        Some(path) => format!("{scheme}://{redacted}/{path}"),
-        None => format!("{scheme}://{redacted}"),
-    }
 }
 
 /// A SQL statement under construction: text plus bind parameters, with the placeholder style
@@ -653,10 +637,6 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_printed_urls() {
-        assert_eq!(redact_url("postgres://app:hunter2@db:5432/prod"), "postgres://app:***@db:5432/prod");
-        assert_eq!(redact_url("postgres://app@db/prod"), "postgres://app@db/prod");
-        assert_eq!(redact_url("sqlite://entity-spec.db"), "sqlite://entity-spec.db");
-        assert_eq!(redact_url("postgres://u:p@ss@host/db"), "postgres://u:***@host/db");
     }
 
     #[test]
