@@ -22,6 +22,8 @@ pub use entity_spec_macros::entity_spec;
 /// API keys: create, list and revoke them from code (the service binary's `keys` command does the same).
 pub use entity_spec_runtime::auth::api_keys;
 pub use entity_spec_runtime::auth::jwt::JwtConfig;
+/// Calls of one plain action an instance runs at once (`ENTITY_SPEC_ACTION_CONCURRENCY`).
+pub use entity_spec_runtime::contract::limits::DEFAULT_ACTION_CONCURRENCY;
 pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env};
 /// The one redactor: removes credentials from any text before it is stored, answered or logged.
 pub use entity_spec_runtime::redact::{redact, redact_known};

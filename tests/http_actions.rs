@@ -148,3 +148,61 @@ async fn run_history_takes_the_paging_parameters_of_lists_with_the_same_rules() 
         assert_eq!(unknown.error_codes(), [("sort".to_owned(), "unknown_parameter".to_owned())], "{backend:?}");
     }
 }
+
+/// `test_connection` waits for the gate: each call holds its slot until the test opens it.
+struct GatedActions {
+    entered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl model::RawDataSourceActions for GatedActions {
+    async fn sync(&self, _item: &mut model::RawDataSource) -> Result<String, String> {
+        Ok("synced".to_owned())
+    }
+
+    async fn test_connection(
+        &self,
+        _item: model::RawDataSource,
+    ) -> Result<model::RawDataSourceTestConnectionResponse, entity_spec::ApiError> {
+        self.entered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _open = self.gate.acquire().await.expect("the gate stays open");
+        Ok(model::RawDataSourceTestConnectionResponse { ok: true, latency_ms: 0, message: "reachable".to_owned() })
+    }
+}
+
+#[tokio::test]
+async fn a_plain_action_beyond_its_concurrency_bound_is_429_with_retry_after_and_nothing_waits() {
+    let limit = entity_spec::DEFAULT_ACTION_CONCURRENCY;
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    model::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrates");
+    let entered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let actions = GatedActions { entered: entered.clone(), gate: gate.clone() };
+    let app = support::started(model::service(test_db.db.clone(), actions), no_workers());
+    let id = create(&app, "slow").await;
+    let uri = format!("{PATH}/{id}/test");
+
+    let mut held = Vec::new();
+    for _ in 0..limit {
+        let (app, uri) = (app.clone(), uri.clone());
+        held.push(tokio::spawn(async move { send(&app, "POST", &uri, None, &[]).await }));
+    }
+    while entered.load(std::sync::atomic::Ordering::SeqCst) < limit {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let refused = send(&app, "POST", &uri, None, &[]).await;
+    refused.problem(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.body["type"], "urn:entity-spec:problem:too-many-requests");
+    assert_eq!(refused.header("retry-after"), "1");
+    let detail = refused.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("`test_connection`") && detail.contains(&limit.to_string()), "{detail}");
+    assert_eq!(entered.load(std::sync::atomic::Ordering::SeqCst), limit, "the refused call never reached the action");
+
+    gate.add_permits(limit + 1);
+    for call in held {
+        assert_eq!(call.await.expect("the call finishes").status, StatusCode::OK);
+    }
+    let again = send(&app, "POST", &uri, None, &[]).await;
+    assert_eq!(again.status, StatusCode::OK, "a slot is free again once the calls end: {}", again.text);
+}

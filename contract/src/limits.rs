@@ -14,3 +14,7 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 
 /// How many of an entity's newest failed runs its statistics show.
 pub const RECENT_FAILURES: u32 = 5;
+
+/// Calls of one plain action an instance runs at once unless `ENTITY_SPEC_ACTION_CONCURRENCY`
+/// says otherwise; one more is a `429` with `Retry-After`.
+pub const DEFAULT_ACTION_CONCURRENCY: usize = 16;

@@ -2,12 +2,13 @@
 //! their run history and single runs, and `runs` actions that queue every item. Where each is
 //! mounted comes from the route table (`openapi/mod.rs`).
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{RefOr, Required};
 
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr};
-use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_ACTION_CONCURRENCY, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use super::operations::{body, id_parameter, json_body, problem, query_parameter};
 use super::schemas::{body_schema, schema_ref};
@@ -112,6 +113,20 @@ pub(super) fn queue_all_operation(entity: &EntityIr, action: &ActionIr, tracked:
         .response("default", server_error())
 }
 
+/// The 429 of a plain action called more often at once than the instance allows.
+fn too_many_calls() -> utoipa::openapi::Response {
+    let mut response = problem(&format!(
+        "This action is already running as often as this instance allows at once ({DEFAULT_ACTION_CONCURRENCY} \
+         unless `ENTITY_SPEC_ACTION_CONCURRENCY` says otherwise); retry after `Retry-After` seconds."
+    ));
+    let retry_after = HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
+        .description(Some("Seconds to wait before retrying."))
+        .build();
+    response.headers.insert("Retry-After".to_owned(), retry_after.into());
+    response
+}
+
 /// A plain action, answered by the service's implementation.
 pub(super) fn plain_action_operation(entity: &EntityIr, action: &ActionIr) -> OperationBuilder {
     let mut operation = base(entity, action);
@@ -132,5 +147,6 @@ pub(super) fn plain_action_operation(entity: &EntityIr, action: &ActionIr) -> Op
     };
     operation
         .response("200", json_body("The action's result.", response_schema, false).build())
+        .response("429", too_many_calls())
         .response("default", problem("The action failed, or a server error."))
 }

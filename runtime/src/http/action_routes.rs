@@ -11,6 +11,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
+use entity_spec_contract::limits::DEFAULT_ACTION_CONCURRENCY;
 use entity_spec_contract::runs::RunTrigger;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -127,6 +128,38 @@ pub(crate) async fn read_run<E: Entity>(
     }
 }
 
+/// Seconds a refused caller is told to wait: plain actions are expected to take seconds.
+const ACTION_RETRY_AFTER_SECS: u32 = 1;
+
+/// The bound of one plain action ([`DEFAULT_ACTION_CONCURRENCY`] calls at once unless
+/// `ENTITY_SPEC_ACTION_CONCURRENCY` says otherwise): a call beyond it is a 429 at once, never a
+/// queue. Plain actions usually reach outside (a connection test holds an outbound connection
+/// for seconds); without a bound, a burst holds as many connections as clients care to open.
+#[derive(Clone)]
+struct ActionLimit {
+    permits: Arc<tokio::sync::Semaphore>,
+    limit: usize,
+    what: &'static str,
+}
+
+impl ActionLimit {
+    fn from_env(what: &'static str) -> Self {
+        let limit = std::env::var("ENTITY_SPEC_ACTION_CONCURRENCY")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(DEFAULT_ACTION_CONCURRENCY);
+        ActionLimit { permits: Arc::new(tokio::sync::Semaphore::new(limit)), limit, what }
+    }
+
+    fn enter(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::too_many_requests(&format!("`{}`", self.what), self.limit, ACTION_RETRY_AFTER_SECS))
+    }
+}
+
 /// A plain item action: `method {path}/{id}/{segment}`, with an optional JSON request body
 /// (checked like entity bodies against `request`; `()` without one), answered by `handler`.
 pub fn item_action<E, Req, Resp, F, Fut>(
@@ -143,15 +176,18 @@ where
     F: Fn(E, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, ApiError>> + Send + 'static,
 {
+    let limit = ActionLimit::from_env(name);
     on(
         method,
         move |caller: Caller, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
-            let (db, handler) = (db.clone(), handler.clone());
+            let (db, handler, limit) = (db.clone(), handler.clone(), limit.clone());
             async move {
                 let stored = find_owned::<E>(&db, &caller, &id).await?;
                 let input = parse_request::<Req>(request, &headers, body)?;
                 let item = stored.entity.id();
+                let permit = limit.enter()?;
                 let output = handler(stored.entity, input).await?;
+                drop(permit);
                 record_action(&db, &caller, E::DEF.name, Some(item), name).await;
                 Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))
             }
@@ -174,11 +210,14 @@ where
     F: Fn(Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, ApiError>> + Send + 'static,
 {
+    let limit = ActionLimit::from_env(name);
     on(method, move |caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
-        let (db, handler) = (db.clone(), handler.clone());
+        let (db, handler, limit) = (db.clone(), handler.clone(), limit.clone());
         async move {
             let input = parse_request::<Req>(request, &headers, body)?;
+            let permit = limit.enter()?;
             let output = handler(input).await?;
+            drop(permit);
             record_action(&db, &caller, entity, None, name).await;
             Ok::<Response, ApiError>(json(StatusCode::OK, &output, None))
         }

@@ -31,11 +31,13 @@ pub struct ApiError {
     pub errors: Vec<FieldViolation>,
     /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3).
     pub challenge: Option<&'static str>,
+    /// Seconds for the `Retry-After` header of a 429 or 503 (RFC 9110 §10.2.3).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, kind, title, detail: detail.into(), errors: Vec::new(), challenge: None }
+        ApiError { status, kind, title, detail: detail.into(), errors: Vec::new(), challenge: None, retry_after: None }
     }
 
     /// 400: a query parameter is unknown or has a bad value.
@@ -97,6 +99,21 @@ impl ApiError {
             "Method not allowed",
             format!("`{method}` is not allowed on `{}`", printable(path)),
         )
+    }
+
+    /// 429: `what` is already running as often as this instance allows at once; the client
+    /// may retry after `retry_after` seconds.
+    pub fn too_many_requests(what: &str, limit: usize, retry_after: u32) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Too many requests",
+            format!(
+                "{what} is already running {limit} time(s) at once, the most this service allows; retry in {retry_after} s"
+            ),
+        );
+        error.retry_after = Some(retry_after);
+        error
     }
 
     /// 409: a unique constraint would be violated.
@@ -253,6 +270,9 @@ impl IntoResponse for ApiError {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(challenge) = self.challenge {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
