@@ -28,7 +28,7 @@ pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env};
 /// The one redactor: removes credentials from any text before it is stored, answered or logged.
 pub use entity_spec_runtime::redact::{redact, redact_known};
 pub use entity_spec_runtime::serve::{
-    DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, run, serve, shutdown_signal,
+    DEFAULT_BIND_ADDR, ServerLimits, bind_addr_from_env, init_tracing, run, serve, serve_with, shutdown_signal,
 };
 pub use entity_spec_runtime::sqlite_wal::keep_wal_bounded;
 pub use entity_spec_runtime::{

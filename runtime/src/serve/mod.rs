@@ -1,7 +1,7 @@
 //! Layer 5, the top: starting a generated service. The [`Service`] value (routes and the
 //! workers of tracked actions, started explicitly), the start-up migration, which puts the
-//! spec's tables and the runtime's own together, serving with logging and graceful
-//! shutdown, and the command line of a service binary (`launch.rs`: serve, `keys`).
+//! spec's tables and the runtime's own together, serving (connection cap, header
+//! timeout) with logging and graceful shutdown, and the command line of a service binary (`launch.rs`: serve, `keys`).
 
 pub mod launch;
 pub mod migrate;
@@ -10,5 +10,7 @@ pub mod service;
 
 pub use launch::run;
 pub use migrate::migrate;
-pub use server::{DEFAULT_BIND_ADDR, bind_addr_from_env, init_tracing, serve, shutdown_signal};
+pub use server::{
+    DEFAULT_BIND_ADDR, ServerLimits, bind_addr_from_env, init_tracing, serve, serve_with, shutdown_signal,
+};
 pub use service::Service;

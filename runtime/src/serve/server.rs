@@ -1,9 +1,19 @@
 //! Running a generated service: bind address, logging and graceful shutdown.
 
+use std::future::Future;
 use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt as _;
 
 use crate::model::redact::redact;
 
@@ -45,12 +55,107 @@ impl Write for RedactingStderr {
     }
 }
 
-/// Serves `app` on `listener` until Ctrl-C or SIGTERM, then lets in-flight requests finish.
-/// Handlers see the client's address (the audit trail records it).
+/// How many connections a service holds open at once and how long a connection may take to
+/// send a request's head: what keeps a few slow or idle clients from taking the whole server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections served at once (`ENTITY_SPEC_MAX_CONNECTIONS`, default 1024); the next
+    /// one waits in the kernel's accept queue until one closes.
+    pub max_connections: usize,
+    /// Time to receive a request's head, counted from the connection's start or, on a
+    /// keep-alive connection, from the end of the previous response — so it is also the idle
+    /// timeout (`ENTITY_SPEC_HEADER_TIMEOUT_SECS`, default 10).
+    pub header_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits { max_connections: 1024, header_timeout: Duration::from_secs(10) }
+    }
+}
+
+impl ServerLimits {
+    /// The limits from the environment, with the defaults above for what is unset or not a
+    /// positive number.
+    pub fn from_env() -> Self {
+        let number =
+            |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).filter(|&n| n > 0);
+        let defaults = ServerLimits::default();
+        ServerLimits {
+            max_connections: number("ENTITY_SPEC_MAX_CONNECTIONS")
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(defaults.max_connections),
+            header_timeout: number("ENTITY_SPEC_HEADER_TIMEOUT_SECS")
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.header_timeout),
+        }
+    }
+}
+
+/// Serves `app` on `listener` with [`ServerLimits::from_env`] until Ctrl-C or SIGTERM, then
+/// lets in-flight requests finish. Handlers see the client's address (the audit trail
+/// records it).
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_with(listener, app, ServerLimits::from_env(), shutdown_signal()).await
+}
+
+/// [`serve`] with explicit limits, until `shutdown` resolves.
+///
+/// HTTP/1.1 through hyper directly rather than `axum::serve`, which offers neither a
+/// connection cap nor a header-read timeout.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    // Connections watch this; it turns true at shutdown and each finishes its current request.
+    let (stopping, stop) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(client));
+            request.map(Body::new)
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).with_upgrades();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    // Every connection task holds a permit until it ends: all of them back means all done.
+    let _all_closed = permits.acquire_many(u32::try_from(limits.max_connections).unwrap_or(u32::MAX)).await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix (what process managers send).

@@ -1,0 +1,109 @@
+//! The HTTP server's own limits, over real loopback connections: a client that never finishes
+//! its request head, or sits idle on a keep-alive connection, is disconnected after the header
+//! timeout; connections beyond the cap wait until one closes; shutdown lets the request in
+//! flight finish.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use entity_spec::{ServerLimits, serve_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+const REQUEST: &[u8] = b"GET /hello HTTP/1.1\r\nHost: test\r\n\r\n";
+
+/// Serves a one-route app with `limits`; the sender stops it.
+async fn server(limits: ServerLimits) -> (std::net::SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let app = Router::new().route("/hello", get(|| async { "hello" })).route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            "slow"
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let address = listener.local_addr().expect("an address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        serve_with(listener, app, limits, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("serves");
+    });
+    (address, stop, task)
+}
+
+/// Reads until the server closes the connection (bounded, so a failure cannot hang the
+/// suite); returns what was read.
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open; read so far: {:?}", String::from_utf8_lossy(&received));
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+fn limits(max_connections: usize) -> ServerLimits {
+    ServerLimits { max_connections, header_timeout: Duration::from_millis(300) }
+}
+
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_cut_off_after_the_header_timeout() {
+    let (address, _stop, _task) = server(limits(8)).await;
+    let mut slow = TcpStream::connect(address).await.expect("connects");
+    slow.write_all(b"GET /hello HTTP/1.1\r\nHost: te").await.expect("writes");
+    let answer = read_until_closed(&mut slow).await;
+    assert!(!answer.contains("hello"), "an unfinished request was answered: {answer}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let (address, _stop, _task) = server(limits(8)).await;
+    let mut client = TcpStream::connect(address).await.expect("connects");
+    client.write_all(REQUEST).await.expect("writes");
+    let answer = read_until_closed(&mut client).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("hello"), "{answer}");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_one_to_close() {
+    let (address, _stop, _task) =
+        server(ServerLimits { max_connections: 2, header_timeout: Duration::from_secs(30) }).await;
+    let first = TcpStream::connect(address).await.expect("connects");
+    let second = TcpStream::connect(address).await.expect("connects");
+    // The kernel accepts the third; the server does not serve it while two are open.
+    let mut third = TcpStream::connect(address).await.expect("connects");
+    third.write_all(b"GET /hello HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await.expect("writes");
+    let mut buffer = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_millis(300), third.read(&mut buffer)).await;
+    assert!(early.is_err(), "a connection beyond the cap was served: {early:?}");
+
+    drop(first);
+    let answer = read_until_closed(&mut third).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("hello"), "{answer}");
+    drop(second);
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight_then_stops_accepting() {
+    let (address, stop, task) = server(limits(8)).await;
+    let mut client = TcpStream::connect(address).await.expect("connects");
+    client.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("writes");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).expect("the server is running");
+    let answer = read_until_closed(&mut client).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("slow"), "{answer}");
+    tokio::time::timeout(Duration::from_secs(20), task).await.expect("the server stops").expect("cleanly");
+    assert!(TcpStream::connect(address).await.is_err(), "the listener is closed after shutdown");
+}
