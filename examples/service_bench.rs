@@ -28,6 +28,8 @@
 //! production; the hand-written one has no authentication and ignores it.
 //! `SERVICE_BENCH_CALIBRATE=auth` measures what authentication alone costs: the first column
 //! runs the generated service with `ENTITY_SPEC_AUTH=off`, the second with it on.
+//! `SERVICE_BENCH_CALIBRATE=audit` measures what the audit trail costs: the first column runs
+//! the generated service with `ENTITY_SPEC_AUDIT=off`, the second with it on (both check keys).
 //!
 //! For profiling, `SERVICE_BENCH_ENDPOINTS` (comma list of `read`, `filtered`, `first-page`,
 //! `deep-page`, `create`), `SERVICE_BENCH_SERVICES` (`hand-written`, `generated`) and
@@ -151,6 +153,10 @@ fn serve(kind: &str, url: &str) -> Result<(), BoxError> {
                 let db = Db::connect(url).await?;
                 (generated_router(db.clone(), AuthConfig::off()), Pool::Generated(db))
             }
+            GENERATED_UNAUDITED => {
+                let db = Db::connect(url).await?;
+                (generated_router(db.clone(), AuthConfig::api_keys().without_audit()), Pool::Generated(db))
+            }
             HAND_WRITTEN => {
                 let pool = handwritten::Pool::connect(url).await?;
                 (handwritten::router(pool.clone()), Pool::Handwritten(pool))
@@ -243,10 +249,12 @@ impl Settings {
             Some(GENERATED) => Some(GENERATED),
             Some(HAND_WRITTEN) => Some(HAND_WRITTEN),
             Some("auth") => Some(GENERATED_OPEN),
+            Some("audit") => Some(GENERATED_UNAUDITED),
             Some(other) => {
-                return Err(
-                    format!("SERVICE_BENCH_CALIBRATE: `generated`, `hand-written` or `auth`, not `{other}`").into()
-                );
+                return Err(format!(
+                    "SERVICE_BENCH_CALIBRATE: `generated`, `hand-written`, `auth` or `audit`, not `{other}`"
+                )
+                .into());
             }
         };
         Ok(Settings { rounds, endpoints, services, calibrate })
@@ -363,6 +371,8 @@ const GENERATED: &str = "generated";
 const HAND_WRITTEN: &str = "hand-written";
 /// The generated service with authentication off (`SERVICE_BENCH_CALIBRATE=auth`).
 const GENERATED_OPEN: &str = "generated-open";
+/// The generated service without audit rows (`SERVICE_BENCH_CALIBRATE=audit`).
+const GENERATED_UNAUDITED: &str = "generated-unaudited";
 
 /// A service running in a child process of its own: its own runtime, allocator and threads,
 /// as in production, so that neither service's state can slow the other down. (In one
@@ -798,6 +808,7 @@ async fn bench_databases(
     // run the same service, each on its own copy of the data.
     let [first_kind, second_kind] = match settings.calibrate {
         Some(GENERATED_OPEN) => [GENERATED_OPEN, GENERATED],
+        Some(GENERATED_UNAUDITED) => [GENERATED_UNAUDITED, GENERATED],
         Some(kind) => [kind, kind],
         None => [HAND_WRITTEN, GENERATED],
     };
@@ -900,6 +911,13 @@ fn render(engine: &Engine, settings: &Settings, results: &[(Endpoint, [Vec<Stats
                 out,
                 "Authentication cost: the first column runs the generated service with authentication off, the second \
                  with it on (API key checked per request).\n"
+            );
+        }
+        Some(GENERATED_UNAUDITED) => {
+            let _ = writeln!(
+                out,
+                "Audit cost: the first column runs the generated service with the audit trail off, the second with \
+                 it on (one audit row per write).\n"
             );
         }
         Some(kind) => {

@@ -359,3 +359,23 @@ async fn a_failed_write_leaves_no_audit_row() {
         assert_eq!(log.body["items"].as_array().unwrap().len(), 26, "{backend:?}");
     }
 }
+
+#[tokio::test]
+async fn with_the_audit_trail_off_writes_and_actions_leave_no_row() {
+    for backend in support::BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+        let service = model::service(test_db.db.clone(), TestActions).with_auth(AuthConfig::api_keys().without_audit());
+        let app = service.router();
+        let admin = key(&test_db.db, "ops", &["admin"]).await;
+        let auth = [("authorization", bearer(&admin))];
+        let auth: Vec<(&str, &str)> = auth.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let id = create_source(&app, &admin, "unaudited").await;
+        let item = format!("/raw-data-sources/{id}");
+        assert_eq!(send(&app, "POST", &format!("{item}/test"), None, &auth).await.status, StatusCode::OK);
+        assert_eq!(send(&app, "DELETE", &item, None, &auth).await.status, StatusCode::NO_CONTENT);
+        let log = send(&app, "GET", AUDIT_PATH, None, &auth).await;
+        assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+        assert_eq!(log.body["items"], json!([]), "{backend:?}: {}", log.text);
+    }
+}

@@ -35,6 +35,9 @@ pub struct AuthConfig {
     pub disabled: bool,
     /// JWTs from an identity provider are accepted too, verified by this.
     pub jwt: Option<JwtVerifier>,
+    /// Every write and action stores an audit row (the default; `ENTITY_SPEC_AUDIT=off`
+    /// stops it, for services whose writes are audited elsewhere).
+    pub audit: bool,
 }
 
 /// The authentication settings in the environment are unusable.
@@ -43,6 +46,9 @@ pub enum AuthConfigError {
     /// `ENTITY_SPEC_AUTH` is neither `on` nor `off`.
     #[error("ENTITY_SPEC_AUTH must be `on` or `off`")]
     Mode,
+    /// `ENTITY_SPEC_AUDIT` is neither `on` nor `off`.
+    #[error("ENTITY_SPEC_AUDIT must be `on` or `off`")]
+    Audit,
     /// A JWT setting (the message names the variable).
     #[error(transparent)]
     Jwt(#[from] JwtConfigError),
@@ -51,12 +57,18 @@ pub enum AuthConfigError {
 impl AuthConfig {
     /// Authentication on, with API keys from the service's database (the default).
     pub fn api_keys() -> AuthConfig {
-        AuthConfig { disabled: false, jwt: None }
+        AuthConfig { disabled: false, jwt: None, audit: true }
     }
 
     /// Authentication off: for tests and services behind a gateway that authenticates.
     pub fn off() -> AuthConfig {
-        AuthConfig { disabled: true, jwt: None }
+        AuthConfig { disabled: true, jwt: None, audit: true }
+    }
+
+    /// No audit rows.
+    pub fn without_audit(mut self) -> AuthConfig {
+        self.audit = false;
+        self
     }
 
     /// Accepts JWTs verified as `config` says, besides API keys.
@@ -65,7 +77,8 @@ impl AuthConfig {
         self
     }
 
-    /// `ENTITY_SPEC_AUTH` (`on`, the default, or `off`) and the JWT settings
+    /// `ENTITY_SPEC_AUTH` (`on`, the default, or `off`), `ENTITY_SPEC_AUDIT` (`on`, the
+    /// default, or `off`) and the JWT settings
     /// (`ENTITY_SPEC_JWT_SECRET`, `ENTITY_SPEC_JWKS`, `ENTITY_SPEC_JWT_ISSUER`,
     /// `ENTITY_SPEC_JWT_AUDIENCE`; see [`JwtConfig::from_vars`]).
     pub fn from_env() -> Result<AuthConfig, AuthConfigError> {
@@ -74,6 +87,11 @@ impl AuthConfig {
             Some("off") => AuthConfig::off(),
             Some(_) => return Err(AuthConfigError::Mode),
         };
+        match std::env::var("ENTITY_SPEC_AUDIT").ok().as_deref().map(str::trim) {
+            None | Some("" | "on") => {}
+            Some("off") => config = config.without_audit(),
+            Some(_) => return Err(AuthConfigError::Audit),
+        }
         if let Some(jwt) = JwtConfig::from_env()? {
             config = config.with_jwt(jwt);
         }
@@ -104,7 +122,10 @@ pub enum Refusal {
 
 /// Checks credentials. Cheap to clone.
 #[derive(Clone)]
-pub struct Authenticator(Arc<Mode>);
+pub struct Authenticator {
+    mode: Arc<Mode>,
+    audit: bool,
+}
 
 enum Mode {
     Off,
@@ -113,7 +134,7 @@ enum Mode {
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match *self.0 {
+        f.write_str(match *self.mode {
             Mode::Off => "Authenticator(off)",
             Mode::On { .. } => "Authenticator(on)",
         })
@@ -123,20 +144,27 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     /// Authenticates as `config` says, with keys from `db`.
     pub fn new(db: Db, config: &AuthConfig) -> Authenticator {
-        if config.disabled {
-            return Authenticator(Arc::new(Mode::Off));
-        }
-        Authenticator(Arc::new(Mode::On { db, keys: KeyCache::default(), jwt: config.jwt.clone() }))
+        let mode = if config.disabled {
+            Mode::Off
+        } else {
+            Mode::On { db, keys: KeyCache::default(), jwt: config.jwt.clone() }
+        };
+        Authenticator { mode: Arc::new(mode), audit: config.audit }
     }
 
     /// Whether authentication is on.
     pub fn is_enabled(&self) -> bool {
-        matches!(*self.0, Mode::On { .. })
+        matches!(*self.mode, Mode::On { .. })
+    }
+
+    /// Whether writes and actions store audit rows.
+    pub fn audits(&self) -> bool {
+        self.audit
     }
 
     /// The caller of a request with this `Authorization` header value.
     pub async fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Principal, Refusal> {
-        let (db, keys, jwt) = match &*self.0 {
+        let (db, keys, jwt) = match &*self.mode {
             Mode::Off => return Ok(Principal::anonymous()),
             Mode::On { db, keys, jwt } => (db, keys, jwt),
         };

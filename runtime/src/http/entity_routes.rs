@@ -97,8 +97,8 @@ pub(crate) async fn create<E: Entity>(
     if E::DEF.owner.is_some() {
         entity.set_owner(&caller.principal.subject);
     }
-    let audit = caller.audit(E::DEF.name, Some(entity.id()), "create", changed_fields(None, &entity));
-    let stored = store::insert(&db, &entity, Some(&audit)).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
+    let audit = caller.audit(E::DEF.name, Some(entity.id()), "create", || changed_fields(None, &entity));
+    let stored = store::insert(&db, &entity, audit.as_ref()).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     let mut response = json(StatusCode::CREATED, &stored.entity, Some(stored.version));
     let location = format!("{}/{}", E::DEF.collection_path, stored.entity.id());
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -183,8 +183,8 @@ pub(crate) async fn remove<E: Entity>(
         }
         _ => None,
     };
-    let audit = caller.audit(E::DEF.name, Some(key), "delete", Vec::new());
-    let deleted = store::delete(&db, E::DEF, key, expected, Some(&audit))
+    let audit = caller.audit(E::DEF.name, Some(key), "delete", Vec::new);
+    let deleted = store::delete(&db, E::DEF, key, expected, audit.as_ref())
         .await
         .map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     match (deleted, expected) {
@@ -214,8 +214,8 @@ async fn write_with_retry<E: Entity>(
         }
         let before = entity.to_row();
         change(&mut entity)?;
-        let audit = caller.audit(E::DEF.name, Some(entity.id()), operation, changed_fields(Some(before), &entity));
-        if let Some(stored) = store::replace(db, &entity, version, Some(&audit))
+        let audit = caller.audit(E::DEF.name, Some(entity.id()), operation, || changed_fields(Some(before), &entity));
+        if let Some(stored) = store::replace(db, &entity, version, audit.as_ref())
             .await
             .map_err(|e| ApiError::from_store(E::DEF.name, e))?
         {

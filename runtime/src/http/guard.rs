@@ -37,12 +37,24 @@ pub struct Caller {
     pub client: Option<SocketAddr>,
     /// The request's id.
     pub request_id: String,
+    /// Whether the service stores audit rows.
+    pub audited: bool,
 }
 
 impl Caller {
-    /// An audit row of `operation` on `entity` (and item `id`) by this caller, naming `fields`.
-    pub fn audit(&self, entity: &str, id: Option<Uuid>, operation: &str, fields: Vec<String>) -> AuditRecord {
-        AuditRecord {
+    /// An audit row of `operation` on `entity` (and item `id`) by this caller, naming the
+    /// fields `fields` gives; `None` (and `fields` not called) when the service keeps none.
+    pub fn audit(
+        &self,
+        entity: &str,
+        id: Option<Uuid>,
+        operation: &str,
+        fields: impl FnOnce() -> Vec<String>,
+    ) -> Option<AuditRecord> {
+        if !self.audited {
+            return None;
+        }
+        Some(AuditRecord {
             id: Uuid::now_v7(),
             at: now(),
             actor: self.principal.subject.to_string(),
@@ -50,10 +62,10 @@ impl Caller {
             entity: entity.to_owned(),
             entity_id: id,
             operation: operation.to_owned(),
-            fields,
+            fields: fields(),
             client: self.client.map(|address| address.ip().to_string()),
             request_id: Some(self.request_id.clone()),
-        }
+        })
     }
 
     /// The rows of `def` this caller is limited to, as the owner field and the value it must
@@ -93,7 +105,8 @@ pub async fn authenticate(State(authenticator): State<Authenticator>, mut reques
     let mut response = match authenticator.authenticate(authorization).await {
         Ok(principal) => {
             let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
-            request.extensions_mut().insert(Caller { principal, client, request_id: request_id.clone() });
+            let audited = authenticator.audits();
+            request.extensions_mut().insert(Caller { principal, client, request_id: request_id.clone(), audited });
             next.run(request).await
         }
         Err(refusal) => ApiError::unauthenticated(&refusal).into_response(),

@@ -118,6 +118,9 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     } else {
         bootstrap_key(&service, address).await?;
     }
+    if !service.auth().audit {
+        tracing::warn!("the audit trail is OFF (ENTITY_SPEC_AUDIT=off): writes and actions leave no audit row");
+    }
     for def in service.entities() {
         println!("{} on http://{address}{}", def.name, def.collection_path);
     }
