@@ -199,7 +199,11 @@ fn value_end(text: &str, start: usize, to_end_of_line: bool) -> usize {
         return bytes.len();
     }
     let stop = |c: char| {
-        if to_end_of_line { matches!(c, '\r' | '\n') } else { c.is_whitespace() || matches!(c, '&' | ';' | ',' | '"' | '}' | ')' | '#') }
+        if to_end_of_line {
+            matches!(c, '\r' | '\n')
+        } else {
+            c.is_whitespace() || matches!(c, '&' | ';' | ',' | '"' | '}' | ')' | '#')
+        }
     };
     text[start..].find(stop).map_or(text.len(), |offset| start + offset)
 }
@@ -262,7 +266,10 @@ mod tests {
 
     #[test]
     fn json_members_header_lines_and_bearer_tokens_go() {
-        assert_redacts(r#"{"user": "etl", "password": "p\"w", "n": 1}"#, r#"{"user": "etl", "password": "***", "n": 1}"#);
+        assert_redacts(
+            r#"{"user": "etl", "password": "p\"w", "n": 1}"#,
+            r#"{"user": "etl", "password": "***", "n": 1}"#,
+        );
         assert_redacts("Authorization: Basic dXNlcjpwdw==\nAccept: */*", "Authorization: ***\nAccept: */*");
         assert_redacts("sent Bearer eyJhbGciOi.x.y to it", "sent Bearer *** to it");
         assert_redacts("key esk_AbC-_123 leaked", "key esk_*** leaked");

@@ -13,10 +13,10 @@ use entity_spec_contract::scopes::ADMIN_SCOPE;
 
 use crate::auth::api_keys::{self, BOOTSTRAP_KEY_NAME, KeyError, NewKey};
 use crate::auth::authenticator::AuthConfig;
+use crate::model::redact::redact;
 use crate::runs::engine::EngineConfig;
 use crate::serve::server::{bind_addr_from_env, init_tracing, serve};
 use crate::serve::service::Service;
-use crate::model::redact::redact;
 use crate::storage::db::{Db, database_url_from_env};
 use crate::storage::migrations::MigrateOptions;
 
@@ -88,7 +88,8 @@ async fn open(build: impl FnOnce(Db) -> Service, serving: bool) -> Result<Servic
     let say = |line: String| if serving { println!("{line}") } else { eprintln!("{line}") };
     let url = database_url_from_env();
     say(format!("database: {} (set DATABASE_URL to change)", redact(&url)));
-    let db = Db::connect(&url).await.map_err(|e| redact(&format!("cannot open the database {url}: {e}")).into_owned())?;
+    let db =
+        Db::connect(&url).await.map_err(|e| redact(&format!("cannot open the database {url}: {e}")).into_owned())?;
     let service = build(db);
     let report = service.migrate(MigrateOptions::from_env()).await?;
     for change in &report.applied {

@@ -26,11 +26,8 @@ pub fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // No ANSI colours: they would split `name=value` fields, which the redactor reads.
     // A second call (tests, embedding) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(|| RedactingStderr)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(|| RedactingStderr).try_init();
 }
 
 /// Stderr behind [`redact`]: the fmt layer formats a whole event, then writes it at once.

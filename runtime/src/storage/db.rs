@@ -636,8 +636,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_never_reach_printed_urls() {
-    }
+    fn passwords_never_reach_printed_urls() {}
 
     #[test]
     fn placeholders_follow_the_backend() {
