@@ -56,7 +56,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (api, requests, peak) = slow_api().await;
     let config = EngineConfig { workers: WORKERS, schedule_interval: None, ..EngineConfig::from_env() };
     let policy = EgressPolicy::default().allow("127.0.0.1")?;
-    let egress = Egress::new(policy, FileRoots::none()).with_host_limiter(HostLimiter::new(WORKERS, Duration::from_secs(1)));
+    let egress =
+        Egress::new(policy, FileRoots::none()).with_host_limiter(HostLimiter::new(WORKERS, Duration::from_secs(1)));
     let service = model::service(db.clone(), Connectors { egress });
     service.start_workers(&config)?;
     let app = service.router();

@@ -76,34 +76,35 @@ async fn timed<T>(what: &str, future: impl std::future::Future<Output = T>) -> R
 }
 
 async fn database(egress: &Egress, connection: &str) -> Result<Probe, String> {
-    let rows: Vec<(String, String, String)> =
-        if connection.starts_with("postgres://") || connection.starts_with("postgresql://") {
-            let (mut db, _permit) = postgres(egress, connection).await?;
-            let query = "SELECT table_schema || '.' || table_name, column_name::text, data_type::text FROM information_schema.columns \
+    let rows: Vec<(String, String, String)> = if connection.starts_with("postgres://")
+        || connection.starts_with("postgresql://")
+    {
+        let (mut db, _permit) = postgres(egress, connection).await?;
+        let query = "SELECT table_schema || '.' || table_name, column_name::text, data_type::text FROM information_schema.columns \
                      WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY table_schema, table_name, ordinal_position";
-            let rows = timed("reading the schema", sqlx::query_as(query).fetch_all(&mut db))
-                .await?
-                .map_err(|e| format!("cannot read the schema: {e}"))?;
-            let _ = db.close().await;
-            rows
-        } else if let Some(rest) = connection.strip_prefix("sqlite://").or_else(|| connection.strip_prefix("sqlite:")) {
-            // The file, without the URL's options: a sync opens it read-only, whatever they say.
-            let path = rest.split('?').next().unwrap_or(rest);
-            let path = egress.database_file(path).await.map_err(|e| e.to_string())?;
-            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true).create_if_missing(false);
-            let mut db = timed("opening", sqlx::SqliteConnection::connect_with(&options))
-                .await?
-                .map_err(|e| format!("cannot open SQLite database: {e}"))?;
-            let query = "SELECT m.name, p.name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+        let rows = timed("reading the schema", sqlx::query_as(query).fetch_all(&mut db))
+            .await?
+            .map_err(|e| format!("cannot read the schema: {e}"))?;
+        let _ = db.close().await;
+        rows
+    } else if let Some(rest) = connection.strip_prefix("sqlite://").or_else(|| connection.strip_prefix("sqlite:")) {
+        // The file, without the URL's options: a sync opens it read-only, whatever they say.
+        let path = rest.split('?').next().unwrap_or(rest);
+        let path = egress.database_file(path).await.map_err(|e| e.to_string())?;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true).create_if_missing(false);
+        let mut db = timed("opening", sqlx::SqliteConnection::connect_with(&options))
+            .await?
+            .map_err(|e| format!("cannot open SQLite database: {e}"))?;
+        let query = "SELECT m.name, p.name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p \
                      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid";
-            let rows = timed("reading the schema", sqlx::query_as(query).fetch_all(&mut db))
-                .await?
-                .map_err(|e| format!("cannot read the schema: {e}"))?;
-            let _ = db.close().await;
-            rows
-        } else {
-            return Err("database sources need a postgres:// or sqlite:// connection string".to_owned());
-        };
+        let rows = timed("reading the schema", sqlx::query_as(query).fetch_all(&mut db))
+            .await?
+            .map_err(|e| format!("cannot read the schema: {e}"))?;
+        let _ = db.close().await;
+        rows
+    } else {
+        return Err("database sources need a postgres:// or sqlite:// connection string".to_owned());
+    };
     let mut tables: Map<String, Value> = Map::new();
     for (table, column, data_type) in rows {
         let columns = tables.entry(table).or_insert_with(|| json!([]));
@@ -122,7 +123,10 @@ async fn database(egress: &Egress, connection: &str) -> Result<Probe, String> {
 /// `PGPASSWORD` never fills a gap (it is not sent to a source's server).
 async fn postgres(egress: &Egress, connection: &str) -> Result<(sqlx::PgConnection, HostPermit), String> {
     let url = url::Url::parse(connection).map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
-    let host = url.host_str().filter(|h| !h.is_empty()).ok_or("PostgreSQL sources need a host: postgres://user@host/database")?;
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("PostgreSQL sources need a host: postgres://user@host/database")?;
     let port = url.port().unwrap_or(5432);
     let decode = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
     let user = match url.username() {
@@ -138,7 +142,9 @@ async fn postgres(egress: &Egress, connection: &str) -> Result<(sqlx::PgConnecti
     let mut application_name = None;
     for (name, value) in url.query_pairs() {
         match &*name {
-            "sslmode" => ssl_mode = Some(sqlx::postgres::PgSslMode::from_str(&value).map_err(|_| "unknown sslmode".to_owned())?),
+            "sslmode" => {
+                ssl_mode = Some(sqlx::postgres::PgSslMode::from_str(&value).map_err(|_| "unknown sslmode".to_owned())?)
+            }
             "application_name" => application_name = Some(value.into_owned()),
             _ => {}
         }
@@ -272,7 +278,8 @@ fn object_columns(records: &[Value]) -> Vec<Value> {
 }
 
 async fn stream(egress: &Egress, connection: &str) -> Result<Probe, String> {
-    let url = url::Url::parse(connection).map_err(|_| "stream sources need a URL such as nats://host:4222".to_owned())?;
+    let url =
+        url::Url::parse(connection).map_err(|_| "stream sources need a URL such as nats://host:4222".to_owned())?;
     let scheme = url.scheme().to_owned();
     let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the stream URL has no host")?;
     let default_port = match scheme.as_str() {

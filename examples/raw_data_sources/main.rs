@@ -49,7 +49,8 @@ impl model::RawDataSourceActions for Connectors {
 
     async fn test_connection(&self, source: RawDataSource) -> Result<RawDataSourceTestConnectionResponse, ApiError> {
         let source_type = source.source_type.map(|t| t.as_str());
-        let (ok, latency_ms, message) = connectors::test(&self.egress, source_type, source.connection_string.expose()).await;
+        let (ok, latency_ms, message) =
+            connectors::test(&self.egress, source_type, source.connection_string.expose()).await;
         Ok(RawDataSourceTestConnectionResponse { ok, latency_ms, message })
     }
 }
