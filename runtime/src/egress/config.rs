@@ -3,14 +3,15 @@
 //! one with their own policy instead of changing the process environment).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::error::EgressConfigError;
+use super::error::EgressError;
 use super::files::FileRoots;
 use super::host_limit::HostLimiter;
 use super::policy::{ALLOW_VAR, EgressPolicy};
+use super::setting_error::EgressConfigError;
 
 /// The egress policy, the file roots, the per-host limit and the timeouts of outbound work.
 /// Cheap to clone: clones share the per-host limit.
@@ -105,6 +106,18 @@ impl Egress {
     /// The timeouts.
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
+    }
+
+    /// The whole of the file at `given`, confined to the file roots ([`FileRoots::read`]),
+    /// within the overall timeout.
+    pub async fn read_file(&self, given: &str) -> Result<Vec<u8>, EgressError> {
+        self.files.read(given, self.timeouts.overall).await
+    }
+
+    /// The canonical path of the SQLite file at `given`, confined to the file roots
+    /// ([`FileRoots::database_file`]).
+    pub async fn database_file(&self, given: &str) -> Result<PathBuf, EgressError> {
+        self.files.database_file(given).await
     }
 
     /// One line per setting that opens more than the defaults, for a loud start-up.

@@ -8,24 +8,6 @@ use std::time::Duration;
 
 use super::policy::EgressRefusal;
 
-/// A bad entry in one of the egress settings, found at start-up.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: `{entry}` {reason}")]
-pub struct EgressConfigError {
-    variable: &'static str,
-    entry: String,
-    reason: String,
-}
-
-impl EgressConfigError {
-    /// `entry` of `variable` is unusable because of `reason`.
-    pub fn new(variable: &'static str, entry: &str, reason: impl Into<String>) -> EgressConfigError {
-        let reason = reason.into();
-        let reason = if reason.starts_with("is ") { reason } else { format!("is not usable: {reason}") };
-        EgressConfigError { variable, entry: entry.to_owned(), reason }
-    }
-}
-
 /// Why an outbound connection, request or file read did not happen or did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum EgressError {

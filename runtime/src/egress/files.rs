@@ -14,8 +14,8 @@ use std::path::{Component, Path, PathBuf};
 
 use tokio::io::AsyncReadExt;
 
-use super::config::Egress;
-use super::error::{EgressConfigError, EgressError};
+use super::error::EgressError;
+use super::setting_error::EgressConfigError;
 
 /// The folders file sources may read, separated like `PATH` (`:` on Unix).
 pub const FILE_ROOTS_VAR: &str = "ENTITY_SPEC_FILE_ROOTS";
@@ -135,13 +135,13 @@ struct Opened {
     canonical: PathBuf,
 }
 
-impl Egress {
+impl FileRoots {
     /// The whole of the file at `given` (a path or a `file://` URL's path), if it lies under
-    /// the roots, is a regular file and is not larger than the cap; read in chunks that the
-    /// overall timeout stops.
-    pub async fn read_file(&self, given: &str) -> Result<Vec<u8>, EgressError> {
+    /// the roots, is a regular file and is not larger than the cap; read in chunks that
+    /// `timeout` stops.
+    pub async fn read(&self, given: &str, timeout: std::time::Duration) -> Result<Vec<u8>, EgressError> {
         let Opened { mut file, size, .. } = self.open_confined(given).await?;
-        let limit = self.files.max_bytes;
+        let limit = self.max_bytes;
         if size > limit {
             return Err(EgressError::FileTooLarge { path: given.into(), size, limit });
         }
@@ -165,9 +165,9 @@ impl Egress {
                 content.extend_from_slice(&chunk[..n]);
             }
         };
-        tokio::time::timeout(self.timeouts.overall, read)
+        tokio::time::timeout(timeout, read)
             .await
-            .map_err(|_| EgressError::Timeout { step: format!("reading {given}"), after: self.timeouts.overall })?
+            .map_err(|_| EgressError::Timeout { step: format!("reading {given}"), after: timeout })?
     }
 
     /// The canonical path of the SQLite database file at `given`, if it lies under the roots,
@@ -178,7 +178,7 @@ impl Egress {
     }
 
     async fn open_confined(&self, given: &str) -> Result<Opened, EgressError> {
-        let roots = &self.files;
+        let roots = self;
         if roots.roots.is_empty() {
             return Err(EgressError::FileRefused(format!(
                 "file sources are turned off: set {FILE_ROOTS_VAR} to the folders they may read \
@@ -229,8 +229,7 @@ impl Egress {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            self.files
-                .own_files
+            self.own_files
                 .iter()
                 .filter_map(|own| std::fs::metadata(own).ok())
                 .any(|own| own.dev() == opened.dev() && own.ino() == opened.ino())
@@ -267,6 +266,7 @@ fn kind(metadata: &std::fs::Metadata) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::egress::config::Egress;
     use crate::egress::policy::EgressPolicy;
 
     fn temp_dir(name: &str) -> PathBuf {

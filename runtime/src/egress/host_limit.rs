@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::error::{EgressConfigError, EgressError};
+use super::error::EgressError;
+use super::setting_error::EgressConfigError;
 
 /// The number of connections in flight to one `host:port`, at most.
 pub const PER_HOST_VAR: &str = "ENTITY_SPEC_EGRESS_PER_HOST";

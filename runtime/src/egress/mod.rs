@@ -18,12 +18,14 @@ pub mod host_limit;
 pub mod http_client;
 pub mod policy;
 pub mod resolve;
+pub mod setting_error;
 pub mod tcp;
 
 pub use config::{Egress, Timeouts};
-pub use error::{EgressConfigError, EgressError};
+pub use error::EgressError;
 pub use files::FileRoots;
 pub use host_limit::{HostLimiter, HostPermit};
 pub use http_client::HttpResponse;
 pub use policy::{EgressPolicy, EgressRefusal};
 pub use resolve::Reservation;
+pub use setting_error::EgressConfigError;

@@ -22,7 +22,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::error::EgressConfigError;
+use super::setting_error::EgressConfigError;
 
 /// Extra destinations connectors may reach, comma-separated.
 pub const ALLOW_VAR: &str = "ENTITY_SPEC_EGRESS_ALLOW";
