@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use entity_spec::egress::{Egress, EgressPolicy, FileRoots, HostLimiter};
 use entity_spec::{ApiError, Db, EngineConfig, MigrateOptions};
 
 #[path = "raw_data_sources/connectors.rs"]
@@ -19,11 +20,15 @@ mod connectors;
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-struct Connectors;
+/// The example's connectors, allowed to reach the local server (loopback is refused by
+/// default) with as many connections to it as there are workers.
+struct Connectors {
+    egress: Egress,
+}
 
 impl model::RawDataSourceActions for Connectors {
     async fn sync(&self, source: &mut model::RawDataSource) -> Result<String, String> {
-        connectors::probe(source.source_type.map(|t| t.as_str()), source.connection_string.expose())
+        connectors::probe(&self.egress, source.source_type.map(|t| t.as_str()), source.connection_string.expose())
             .await
             .map(|p| p.message)
     }
@@ -50,7 +55,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (api, requests, peak) = slow_api().await;
     let config = EngineConfig { workers: WORKERS, schedule_interval: None, ..EngineConfig::from_env() };
-    let service = model::service(db.clone(), Connectors);
+    let policy = EgressPolicy::default().allow("127.0.0.1")?;
+    let egress =
+        Egress::new(policy, FileRoots::none()).with_host_limiter(HostLimiter::new(WORKERS, Duration::from_secs(1)));
+    let service = model::service(db.clone(), Connectors { egress });
     service.start_workers(&config)?;
     let app = service.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -25,6 +25,10 @@ pub use entity_spec_runtime::auth::jwt::JwtConfig;
 /// Calls of one plain action an instance runs at once (`ENTITY_SPEC_ACTION_CONCURRENCY`).
 pub use entity_spec_runtime::contract::limits::DEFAULT_ACTION_CONCURRENCY;
 pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env};
+/// What connectors may reach outside the service: the egress policy (`ENTITY_SPEC_EGRESS_ALLOW`,
+/// `ENTITY_SPEC_EGRESS_DENY`), file roots (`ENTITY_SPEC_FILE_ROOTS`), the per-host connection
+/// limit (`ENTITY_SPEC_EGRESS_PER_HOST`) and an HTTP client that checks every hop.
+pub use entity_spec_runtime::egress;
 /// The one redactor: removes credentials from any text before it is stored, answered or logged.
 pub use entity_spec_runtime::redact::{redact, redact_known};
 pub use entity_spec_runtime::serve::{

@@ -1,7 +1,9 @@
 //! Tracked runs of the reference spec's `sync`, with the RawDataSource service's real
 //! connectors: syncs that reach PostgreSQL, SQLite files, local HTTP servers and files; the
 //! status fields the runtime owns; 409s; sync-all through a bounded worker pool; two service
-//! instances sharing one PostgreSQL queue; recovery of a run whose worker died.
+//! instances sharing one PostgreSQL queue; recovery of a run whose worker died. The local
+//! servers are on loopback, which the egress policy refuses by default: these tests allow
+//! 127.0.0.1 and the temp folder (tests/egress.rs tests the refusals).
 
 mod support;
 
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
+use entity_spec::egress::{Egress, EgressPolicy, FileRoots};
 use entity_spec::{ApiError, Backend, EngineConfig, MigrateOptions};
 use serde_json::{Value, json};
 use support::{BACKENDS, TestDb, send};
@@ -25,12 +28,22 @@ pub mod model {}
 use model::{RawDataSource, RawDataSourceTestConnectionResponse};
 
 /// The example service's actions, as `examples/raw_data_sources/main.rs` implements them.
-struct Connectors;
+struct Connectors {
+    egress: Egress,
+}
+
+/// The connectors, allowed to reach the local test servers and databases (127.0.0.1) and files
+/// under the temp folder (the test sources and the SQLite test databases live there).
+fn local_connectors() -> Connectors {
+    let policy = EgressPolicy::default().allow("127.0.0.1").unwrap();
+    Connectors { egress: Egress::new(policy, FileRoots::new([std::env::temp_dir()]).unwrap()) }
+}
 
 impl model::RawDataSourceActions for Connectors {
     async fn sync(&self, source: &mut RawDataSource) -> Result<String, String> {
         let probe =
-            connectors::probe(source.source_type.map(|t| t.as_str()), source.connection_string.expose()).await?;
+            connectors::probe(&self.egress, source.source_type.map(|t| t.as_str()), source.connection_string.expose())
+                .await?;
         if let Some(schema) = probe.schema {
             source.schema_definition = Some(schema);
         }
@@ -39,7 +52,8 @@ impl model::RawDataSourceActions for Connectors {
 
     async fn test_connection(&self, source: RawDataSource) -> Result<RawDataSourceTestConnectionResponse, ApiError> {
         let (ok, latency_ms, message) =
-            connectors::test(source.source_type.map(|t| t.as_str()), source.connection_string.expose()).await;
+            connectors::test(&self.egress, source.source_type.map(|t| t.as_str()), source.connection_string.expose())
+                .await;
         Ok(RawDataSourceTestConnectionResponse { ok, latency_ms, message })
     }
 }
@@ -50,7 +64,7 @@ fn engine(workers: usize) -> EngineConfig {
 
 async fn service(test_db: &TestDb, workers: usize) -> Router {
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    support::started(model::service(test_db.db.clone(), Connectors), engine(workers))
+    support::started(model::service(test_db.db.clone(), local_connectors()), engine(workers))
 }
 
 async fn create(app: &Router, body: Value) -> String {
@@ -326,8 +340,8 @@ async fn two_instances_on_one_postgres_database_share_the_queue_without_running_
     }
     let test_db = TestDb::new(Backend::Postgres).await;
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let first = support::started(model::service(test_db.db.clone(), Connectors), engine(2));
-    let second = support::started(model::service(test_db.reconnect().await, Connectors), engine(2));
+    let first = support::started(model::service(test_db.db.clone(), local_connectors()), engine(2));
+    let second = support::started(model::service(test_db.reconnect().await, local_connectors()), engine(2));
     let api = slow_api(Duration::from_millis(100)).await;
     let mut ids = Vec::new();
     for i in 0..16 {
@@ -388,7 +402,7 @@ async fn a_run_whose_worker_died_is_failed_when_its_lease_expires() {
 
         let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
             test_db.db.clone(),
-            Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
+            Arc::new(model::RawDataSourceRunHandler(Arc::new(local_connectors()))),
         );
         assert_eq!(engine.recover_expired().await.unwrap(), 1, "{backend:?}");
         let source = send(&app, "GET", &format!("/raw-data-sources/{id}"), None, &[]).await.body;
@@ -417,7 +431,7 @@ async fn the_scheduler_queues_active_sources_whose_interval_has_passed() {
         .await;
         let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
             test_db.db.clone(),
-            Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
+            Arc::new(model::RawDataSourceRunHandler(Arc::new(local_connectors()))),
         );
         engine.tick().await;
         let source = settled(&app, &never_synced).await;
@@ -440,16 +454,31 @@ async fn a_huge_refresh_interval_does_not_stop_the_scheduler_for_everyone_else()
         let test_db = TestDb::new(backend).await;
         let app = service(&test_db, 2).await;
         // Synced once, with an interval whose end lies beyond any date either database can
-        // hold: `last_sync_at + interval` must not be computed as a timestamp.
-        let body = json!({"name": "forever", "source_type": "webhook", "connection_string": "x", "refresh_interval": i64::MAX});
-        let forever = create(&app, body).await;
+        // hold: `last_sync_at + interval` must not be computed as a timestamp. The spec's
+        // `max` refuses such an interval now (a 422), so the row is one stored before it was
+        // there, written directly.
+        let mut input = model::RawDataSourceCreate::new("forever", "x");
+        input.source_type = Some(model::RawDataSourceSourceType::Webhook);
+        input.refresh_interval = i64::MAX;
+        let row = input.into_entity(uuid::Uuid::now_v7(), chrono::Utc::now());
+        let forever = row.id.to_string();
+        entity_spec::__private::runtime::store::insert(&test_db.db, &row, None).await.unwrap();
         send(&app, "POST", &format!("/raw-data-sources/{forever}/sync"), None, &[]).await;
-        assert_eq!(settled(&app, &forever).await["sync_status"], "success", "{backend:?}");
+        // Its run history, not the item: the stored interval is outside what the API documents.
+        let mut last_run = Value::Null;
+        for _ in 0..300 {
+            last_run = send(&app, "GET", &format!("/raw-data-sources/{forever}/syncs"), None, &[]).await.body;
+            if last_run["items"][0]["status"] == "success" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(last_run["items"][0]["status"], "success", "{backend:?}: {last_run}");
         let due = create(&app, json!({"name": "due", "source_type": "webhook", "connection_string": "x"})).await;
 
         let engine = entity_spec::__private::runtime::runs::Engine::<RawDataSource>::new(
             test_db.db.clone(),
-            Arc::new(model::RawDataSourceRunHandler(Arc::new(Connectors))),
+            Arc::new(model::RawDataSourceRunHandler(Arc::new(local_connectors()))),
         );
         engine.tick().await;
         let runs = send(&app, "GET", &format!("/raw-data-sources/{due}/syncs"), None, &[]).await;
@@ -580,7 +609,7 @@ fn a_router_built_outside_a_tokio_runtime_does_not_panic() {
         test_db
     });
     // No runtime here: building the router starts nothing, so nothing can panic.
-    let app = support::open(model::service(test_db.db.clone(), Connectors));
+    let app = support::open(model::service(test_db.db.clone(), local_connectors()));
     runtime.block_on(async {
         let id = create(&app, json!({"name": "built-early", "source_type": "webhook", "connection_string": "x"})).await;
         let source = send(&app, "GET", &format!("/raw-data-sources/{id}"), None, &[]).await;
@@ -596,7 +625,7 @@ fn starting_workers_outside_a_runtime_is_an_error_that_says_so() {
         model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
         test_db
     });
-    let service = model::service(test_db.db.clone(), Connectors).with_auth(entity_spec::AuthConfig::off());
+    let service = model::service(test_db.db.clone(), local_connectors()).with_auth(entity_spec::AuthConfig::off());
     let error = service.start_workers(&engine(1)).unwrap_err();
     assert!(error.to_string().contains("need a Tokio runtime"), "{error}");
     // Inside one, the same service starts them, and its queued syncs run.
@@ -614,7 +643,7 @@ fn starting_workers_outside_a_runtime_is_an_error_that_says_so() {
 async fn a_router_alone_queues_runs_and_starts_no_worker() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let app = support::open(model::service(test_db.db.clone(), Connectors));
+    let app = support::open(model::service(test_db.db.clone(), local_connectors()));
     let id = create(&app, json!({"name": "api-only", "source_type": "webhook", "connection_string": "x"})).await;
     let queued = send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await;
     assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
@@ -622,7 +651,7 @@ async fn a_router_alone_queues_runs_and_starts_no_worker() {
     let runs = send(&app, "GET", &format!("/raw-data-sources/{id}/syncs"), None, &[]).await;
     assert_eq!(runs.body["items"][0]["status"], "queued", "nobody runs it here: {}", runs.text);
     // Another instance on the same database that starts its workers runs it.
-    let worker = support::started(model::service(test_db.reconnect().await, Connectors), engine(1));
+    let worker = support::started(model::service(test_db.reconnect().await, local_connectors()), engine(1));
     assert_eq!(settled(&worker, &id).await["sync_status"], "success");
 }
 
@@ -630,7 +659,7 @@ async fn a_router_alone_queues_runs_and_starts_no_worker() {
 async fn starting_workers_again_adds_no_workers() {
     let test_db = TestDb::new(Backend::Sqlite).await;
     model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
-    let service = model::service(test_db.db.clone(), Connectors).with_auth(entity_spec::AuthConfig::off());
+    let service = model::service(test_db.db.clone(), local_connectors()).with_auth(entity_spec::AuthConfig::off());
     let app = service.router();
     let api = slow_api(Duration::from_millis(300)).await;
     let mut ids = Vec::new();

@@ -1,21 +1,28 @@
-//! What `sync` and `test` do for each kind of source: they really reach it.
+//! What `sync` and `test` do for each kind of source: they really reach it, and only through
+//! [`Egress`], so the egress policy, the file roots and the per-host limit hold for every one.
 //!
-//! - `database`: connects (PostgreSQL, SQLite) and reads every table's columns.
-//! - `api`: `GET`s the URL and records status, content type, size and, for JSON, its shape.
-//! - `file`: reads a local CSV, JSON or NDJSON file and infers column names and types.
+//! - `database`: PostgreSQL (the URL taken apart here and connected to the checked address,
+//!   with only known parameters) or SQLite (a file under the file roots, opened read-only);
+//!   reads every table's columns.
+//! - `api`: `GET`s the URL (http or https, redirects checked again) and records status,
+//!   content type, size and, for JSON, its shape.
+//! - `file`: reads a CSV, JSON or NDJSON file under the file roots and infers column names
+//!   and types.
 //! - `stream`: connects to the broker (`nats://`, `kafka://`, `amqp://`, `mqtt://`, `tcp://`);
 //!   NATS also answers with its server info.
 //! - `webhook`: push-based, so there is nothing to pull; said plainly, not as a failure.
 //!
-//! Every step has a timeout, and no message ever contains the connection string's
-//! credentials.
+//! Every step has a timeout, a refused destination fails at once with a message naming the
+//! policy, and every message goes through the redactor with the connection string.
 
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use entity_spec::__private::serde_json::{self, Map, Value, json};
+use entity_spec::egress::{Egress, HostPermit};
+use percent_encoding::percent_decode_str;
 use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// How long one connection step may take.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,13 +36,13 @@ pub struct Probe {
 }
 
 /// Reaches the source: the shared step of `sync` and `test`.
-pub async fn probe(source_type: Option<&str>, connection: &str) -> Result<Probe, String> {
+pub async fn probe(egress: &Egress, source_type: Option<&str>, connection: &str) -> Result<Probe, String> {
     let work = async {
         match source_type {
-            Some("database") => database(connection).await,
-            Some("api") => api(connection).await,
-            Some("file") => file(connection).await,
-            Some("stream") => stream(connection).await,
+            Some("database") => database(egress, connection).await,
+            Some("api") => api(egress, connection).await,
+            Some("file") => file(egress, connection).await,
+            Some("stream") => stream(egress, connection).await,
             Some("webhook") => Ok(Probe {
                 message: "webhook sources are push-based: they deliver data to us, so there is nothing to pull"
                     .to_owned(),
@@ -52,9 +59,9 @@ pub async fn probe(source_type: Option<&str>, connection: &str) -> Result<Probe,
 }
 
 /// Measures `probe` for `POST …/test`.
-pub async fn test(source_type: Option<&str>, connection: &str) -> (bool, i64, String) {
+pub async fn test(egress: &Egress, source_type: Option<&str>, connection: &str) -> (bool, i64, String) {
     let started = Instant::now();
-    let result = probe(source_type, connection).await;
+    let result = probe(egress, source_type, connection).await;
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     match result {
         Ok(probe) => (true, latency_ms, probe.message),
@@ -68,13 +75,11 @@ async fn timed<T>(what: &str, future: impl std::future::Future<Output = T>) -> R
         .map_err(|_| format!("{what} timed out after {} s", STEP_TIMEOUT.as_secs()))
 }
 
-async fn database(connection: &str) -> Result<Probe, String> {
+async fn database(egress: &Egress, connection: &str) -> Result<Probe, String> {
     let rows: Vec<(String, String, String)> = if connection.starts_with("postgres://")
         || connection.starts_with("postgresql://")
     {
-        let mut db = timed("connecting", sqlx::PgConnection::connect(connection))
-            .await?
-            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        let (mut db, _permit) = postgres(egress, connection).await?;
         let query = "SELECT table_schema || '.' || table_name, column_name::text, data_type::text FROM information_schema.columns \
                      WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY table_schema, table_name, ordinal_position";
         let rows = timed("reading the schema", sqlx::query_as(query).fetch_all(&mut db))
@@ -82,12 +87,11 @@ async fn database(connection: &str) -> Result<Probe, String> {
             .map_err(|e| format!("cannot read the schema: {e}"))?;
         let _ = db.close().await;
         rows
-    } else if connection.starts_with("sqlite:") {
-        // Read-only: a sync must never create or change the source.
-        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(connection)
-            .map_err(|e| format!("invalid SQLite URL: {e}"))?
-            .read_only(true)
-            .create_if_missing(false);
+    } else if let Some(rest) = connection.strip_prefix("sqlite://").or_else(|| connection.strip_prefix("sqlite:")) {
+        // The file, without the URL's options: a sync opens it read-only, whatever they say.
+        let path = rest.split('?').next().unwrap_or(rest);
+        let path = egress.database_file(path).await.map_err(|e| e.to_string())?;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true).create_if_missing(false);
         let mut db = timed("opening", sqlx::SqliteConnection::connect_with(&options))
             .await?
             .map_err(|e| format!("cannot open SQLite database: {e}"))?;
@@ -112,41 +116,68 @@ async fn database(connection: &str) -> Result<Probe, String> {
     Ok(Probe { message: format!("read {count} table(s)"), schema: Some(json!({"tables": tables})) })
 }
 
-async fn api(connection: &str) -> Result<Probe, String> {
-    let rest = connection
-        .strip_prefix("http://")
-        .ok_or("api sources are fetched over http:// (this build has no TLS client)")?;
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let address = if host.contains(':') { host.to_owned() } else { format!("{host}:80") };
-    let mut stream = timed("connecting", TcpStream::connect(&address))
-        .await?
-        .map_err(|e| format!("cannot connect to {host}: {e}"))?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json, */*\r\nConnection: close\r\nUser-Agent: entity-spec-sync\r\n\r\n"
-    );
-    timed("sending the request", stream.write_all(request.as_bytes()))
-        .await?
-        .map_err(|e| format!("cannot send the request: {e}"))?;
-    let mut response = Vec::new();
-    // Bounded: a source that streams forever must not fill memory.
-    timed("reading the response", (&mut stream).take(16 * 1024 * 1024).read_to_end(&mut response))
-        .await?
-        .map_err(|e| format!("cannot read the response: {e}"))?;
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or("the response is not HTTP")?;
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let body = &response[split + 4..];
-    let status: u16 =
-        head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("the response has no status")?;
-    let content_type = head
-        .lines()
-        .find_map(|line| {
-            line.split_once(':')
-                .filter(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-        .unwrap_or_default();
-    let shape = serde_json::from_slice::<Value>(body).ok().map(|value| shape_of(&value));
+/// Connects to the PostgreSQL server of `connection` at an address the egress policy allowed.
+/// The URL is taken apart here rather than by sqlx's parser, which would resolve the name
+/// itself and log the value of any parameter it does not know (`?api_key=…`). Only the user,
+/// password, database, `sslmode` and `application_name` are passed on; the service's own
+/// `PGPASSWORD` never fills a gap (it is not sent to a source's server).
+async fn postgres(egress: &Egress, connection: &str) -> Result<(sqlx::PgConnection, HostPermit), String> {
+    let url = url::Url::parse(connection).map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("PostgreSQL sources need a host: postgres://user@host/database")?;
+    let port = url.port().unwrap_or(5432);
+    let decode = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
+    let user = match url.username() {
+        "" => "postgres".to_owned(),
+        user => decode(user),
+    };
+    let password = url.password().map(decode).unwrap_or_default();
+    let database = match url.path().trim_start_matches('/') {
+        "" => user.clone(),
+        path => decode(path),
+    };
+    let mut ssl_mode = None;
+    let mut application_name = None;
+    for (name, value) in url.query_pairs() {
+        match &*name {
+            "sslmode" => {
+                ssl_mode = Some(sqlx::postgres::PgSslMode::from_str(&value).map_err(|_| "unknown sslmode".to_owned())?)
+            }
+            "application_name" => application_name = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let reservation = egress.reserve(host, port).await.map_err(|e| e.to_string())?;
+    let mut last_error = String::new();
+    for addr in &reservation.addrs {
+        let mut options = sqlx::postgres::PgConnectOptions::new_without_pgpass()
+            .host(&addr.ip().to_string())
+            .port(addr.port())
+            .username(&user)
+            .password(&password)
+            .database(&database);
+        if let Some(mode) = ssl_mode {
+            options = options.ssl_mode(mode);
+        }
+        if let Some(name) = &application_name {
+            options = options.application_name(name);
+        }
+        match timed("connecting", sqlx::PgConnection::connect_with(&options)).await {
+            // The host's place is held as long as the connection.
+            Ok(Ok(db)) => return Ok((db, reservation.permit)),
+            Ok(Err(e)) => last_error = format!("cannot connect to PostgreSQL at {addr}: {e}"),
+            Err(timeout) => last_error = timeout,
+        }
+    }
+    Err(last_error)
+}
+
+async fn api(egress: &Egress, connection: &str) -> Result<Probe, String> {
+    let response = egress.http_get(connection).await.map_err(|e| e.to_string())?;
+    let (status, content_type, body) = (response.status, response.content_type, response.body);
+    let shape = serde_json::from_slice::<Value>(&body).ok().map(|value| shape_of(&value));
     let schema = json!({"status": status, "content_type": content_type, "size_bytes": body.len(), "shape": shape});
     if !(200..300).contains(&status) {
         return Err(format!("the API answered HTTP {status}"));
@@ -167,45 +198,49 @@ fn shape_of(value: &Value) -> Value {
     }
 }
 
-async fn file(connection: &str) -> Result<Probe, String> {
+async fn file(egress: &Egress, connection: &str) -> Result<Probe, String> {
     let path = connection.strip_prefix("file://").unwrap_or(connection);
-    let text = timed("reading the file", tokio::fs::read_to_string(path))
-        .await?
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
     let lower = path.to_ascii_lowercase();
+    if ![".csv", ".ndjson", ".jsonl", ".json"].iter().any(|extension| lower.ends_with(extension)) {
+        return Err("file sources must be .csv, .json or .ndjson".to_owned());
+    }
+    let bytes = egress.read_file(path).await.map_err(|e| e.to_string())?;
     let (format, columns, rows) = if lower.ends_with(".csv") {
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let header: Vec<String> = lines
-            .next()
-            .ok_or("the CSV file is empty")?
-            .split(',')
-            .map(|h| h.trim().trim_matches('"').to_owned())
-            .collect();
-        let records: Vec<Vec<String>> =
-            lines.map(|l| l.split(',').map(|c| c.trim().trim_matches('"').to_owned()).collect()).collect();
+        let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes.as_slice());
+        let header: Vec<String> =
+            reader.headers().map_err(|e| format!("invalid CSV: {e}"))?.iter().map(str::to_owned).collect();
+        if header.is_empty() {
+            return Err("the CSV file is empty".to_owned());
+        }
+        let records: Vec<csv::StringRecord> = reader
+            .records()
+            .filter(|record| record.as_ref().map_or(true, |r| r.iter().any(|field| !field.is_empty())))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("invalid CSV: {e}"))?;
         let columns = header
             .iter()
             .enumerate()
-            .map(|(i, name)| json!({"name": name, "type": csv_type(records.iter().filter_map(|r| r.get(i)).map(String::as_str))}))
+            .map(|(i, name)| json!({"name": name, "type": csv_type(records.iter().filter_map(|r| r.get(i)))}))
             .collect::<Vec<_>>();
         ("csv", columns, records.len())
-    } else if lower.ends_with(".ndjson") || lower.ends_with(".jsonl") {
-        let records: Vec<Value> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(serde_json::from_str)
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("invalid NDJSON: {e}"))?;
-        ("ndjson", object_columns(&records), records.len())
-    } else if lower.ends_with(".json") {
-        let value: Value = serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?;
-        let records = match value {
-            Value::Array(items) => items,
-            other => vec![other],
-        };
-        ("json", object_columns(&records), records.len())
     } else {
-        return Err("file sources must be .csv, .json or .ndjson".to_owned());
+        let text = String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_owned())?;
+        if lower.ends_with(".json") {
+            let value: Value = serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?;
+            let records = match value {
+                Value::Array(items) => items,
+                other => vec![other],
+            };
+            ("json", object_columns(&records), records.len())
+        } else {
+            let records: Vec<Value> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("invalid NDJSON: {e}"))?;
+            ("ndjson", object_columns(&records), records.len())
+        }
     };
     Ok(Probe {
         message: format!("read {rows} record(s) with {} column(s) from a {format} file", columns.len()),
@@ -242,32 +277,27 @@ fn object_columns(records: &[Value]) -> Vec<Value> {
     columns.into_iter().map(|(name, shape)| json!({"name": name, "type": shape})).collect()
 }
 
-async fn stream(connection: &str) -> Result<Probe, String> {
-    let (scheme, rest) = connection.split_once("://").ok_or("stream sources need a URL such as nats://host:4222")?;
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let default_port = match scheme {
-        "nats" => 4222,
-        "kafka" => 9092,
-        "amqp" => 5672,
-        "mqtt" => 1883,
-        "redis" => 6379,
-        _ => 0,
+async fn stream(egress: &Egress, connection: &str) -> Result<Probe, String> {
+    let url =
+        url::Url::parse(connection).map_err(|_| "stream sources need a URL such as nats://host:4222".to_owned())?;
+    let scheme = url.scheme().to_owned();
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or("the stream URL has no host")?;
+    let default_port = match scheme.as_str() {
+        "nats" => Some(4222),
+        "kafka" => Some(9092),
+        "amqp" => Some(5672),
+        "mqtt" => Some(1883),
+        "redis" => Some(6379),
+        _ => None,
     };
-    let address = if host.contains(':') {
-        host.to_owned()
-    } else if default_port > 0 {
-        format!("{host}:{default_port}")
-    } else {
-        return Err("the stream URL needs a port".to_owned());
-    };
-    let tcp = timed("connecting", TcpStream::connect(&address))
-        .await?
-        .map_err(|e| format!("cannot reach the broker at {address}: {e}"))?;
+    let port = url.port().or(default_port).ok_or("the stream URL needs a port")?;
+    let (tcp, _permit) = egress.connect_tcp(host, port).await.map_err(|e| e.to_string())?;
+    let address = tcp.peer_addr().map_or_else(|_| format!("{host}:{port}"), |addr| addr.to_string());
     if scheme == "nats" {
-        // A NATS server greets every client with `INFO {json}`.
+        // A NATS server greets every client with `INFO {json}`; a line is read up to 64 KiB.
         let mut line = String::new();
-        timed("waiting for the server's INFO", BufReader::new(tcp).read_line(&mut line))
+        let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(tcp, 64 * 1024));
+        timed("waiting for the server's INFO", reader.read_line(&mut line))
             .await?
             .map_err(|e| format!("the broker closed the connection: {e}"))?;
         let info: Value = line

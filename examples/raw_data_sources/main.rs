@@ -11,10 +11,18 @@
 //! `cargo run --example raw_data_sources -- keys create --name ci --scope raw_data_sources:read`
 //! makes narrower ones. Logs go to stderr (`RUST_LOG` filters); Ctrl-C or SIGTERM shuts down
 //! gracefully.
+//!
+//! Connectors reach out under the egress policy (`docs/security.md`): loopback, link-local
+//! and this service's own address are refused, and file sources are off, unless opened:
+//!
+//! ```sh
+//! ENTITY_SPEC_EGRESS_ALLOW=127.0.0.1 ENTITY_SPEC_FILE_ROOTS=$PWD/data cargo run --example raw_data_sources
+//! ```
 
 use std::process::ExitCode;
 
 use entity_spec::ApiError;
+use entity_spec::egress::Egress;
 
 mod connectors;
 
@@ -24,12 +32,15 @@ pub mod model {}
 use model::{RawDataSource, RawDataSourceTestConnectionResponse};
 
 /// The registry's actions: `sync` stores what reaching the source found, `test` only reports.
-pub struct Connectors;
+/// Both reach the source only through `egress`.
+pub struct Connectors {
+    egress: Egress,
+}
 
 impl model::RawDataSourceActions for Connectors {
     async fn sync(&self, source: &mut RawDataSource) -> Result<String, String> {
         let source_type = source.source_type.map(|t| t.as_str());
-        let probe = connectors::probe(source_type, source.connection_string.expose()).await?;
+        let probe = connectors::probe(&self.egress, source_type, source.connection_string.expose()).await?;
         if let Some(schema) = probe.schema {
             source.schema_definition = Some(schema);
         }
@@ -38,7 +49,8 @@ impl model::RawDataSourceActions for Connectors {
 
     async fn test_connection(&self, source: RawDataSource) -> Result<RawDataSourceTestConnectionResponse, ApiError> {
         let source_type = source.source_type.map(|t| t.as_str());
-        let (ok, latency_ms, message) = connectors::test(source_type, source.connection_string.expose()).await;
+        let (ok, latency_ms, message) =
+            connectors::test(&self.egress, source_type, source.connection_string.expose()).await;
         Ok(RawDataSourceTestConnectionResponse { ok, latency_ms, message })
     }
 }
@@ -47,5 +59,33 @@ impl model::RawDataSourceActions for Connectors {
 /// its API keys (see `--help`).
 #[tokio::main]
 async fn main() -> ExitCode {
-    entity_spec::run(|db| model::service(db, Connectors)).await
+    let egress = match Egress::from_env() {
+        Ok(egress) => egress,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Sources must not reach this service itself, nor read its own SQLite file.
+    let mut egress = egress;
+    if let Some(path) = sqlite_path(&entity_spec::database_url_from_env()) {
+        egress = egress.with_own_file(path);
+    }
+    for addr in std::net::ToSocketAddrs::to_socket_addrs(&entity_spec::bind_addr_from_env()).into_iter().flatten() {
+        egress = egress.with_own_listener(addr);
+    }
+    entity_spec::run(move |db| {
+        for line in egress.opt_outs() {
+            tracing::warn!("{line}");
+        }
+        model::service(db, Connectors { egress })
+    })
+    .await
+}
+
+/// The file of a `sqlite:` URL (`sqlite://./entity-spec.db?mode=rwc` → `./entity-spec.db`);
+/// another URL names no local file.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    rest.split('?').next().filter(|path| !path.is_empty())
 }

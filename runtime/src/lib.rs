@@ -12,17 +12,20 @@
 //!
 //! 1. [`model`]: what an entity is, without a database or HTTP: descriptions, values, a
 //!    checked list request, secrets, validation, timestamps.
-//! 2. [`storage`]: SQL: the database handle, column encoders, entity rows, the list SQL,
+//! 2. [`egress`]: what connectors may reach outside the service: the egress policy on
+//!    resolved addresses, file roots, the per-host connection limit, an HTTP client.
+//! 3. [`storage`]: SQL: the database handle, column encoders, entity rows, the list SQL,
 //!    statistics, migrations.
-//! 3. [`runs`]: tracked actions: the runs table, the queue (where a run is claimed), history,
+//! 4. [`runs`]: tracked actions: the runs table, the queue (where a run is claimed), history,
 //!    the worker engine.
-//! 4. [`auth`]: who is calling: API keys, JWTs, the principal they resolve to.
-//! 5. [`http`]: the API: query strings, bodies, responses, problems, entity and action routes,
+//! 5. [`auth`]: who is calling: API keys, JWTs, the principal they resolve to.
+//! 6. [`http`]: the API: query strings, bodies, responses, problems, entity and action routes,
 //!    the service around them, the workbench.
-//! 6. [`serve`]: start-up: the migration of every table, serving and shutdown.
+//! 7. [`serve`]: start-up: the migration of every table, serving and shutdown.
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod egress;
 pub mod http;
 pub mod model;
 pub mod runs;
