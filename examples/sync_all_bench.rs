@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use entity_spec::egress::{Egress, EgressPolicy, FileRoots, HostLimiter};
-use entity_spec::{ApiError, Db, EngineConfig, MigrateOptions};
+use entity_spec::{Db, EngineConfig, MigrateOptions};
 
 #[path = "raw_data_sources/connectors.rs"]
 #[allow(dead_code)]
@@ -20,26 +20,7 @@ mod connectors;
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-/// The example's connectors, allowed to reach the local server (loopback is refused by
-/// default) with as many connections to it as there are workers.
-struct Connectors {
-    egress: Egress,
-}
-
-impl model::RawDataSourceActions for Connectors {
-    async fn sync(&self, source: &mut model::RawDataSource) -> Result<String, String> {
-        connectors::probe(&self.egress, source.source_type.map(|t| t.as_str()), source.connection_string.expose())
-            .await
-            .map(|p| p.message)
-    }
-
-    async fn test_connection(
-        &self,
-        _: model::RawDataSource,
-    ) -> Result<model::RawDataSourceTestConnectionResponse, ApiError> {
-        Err(ApiError::internal(&"not used by this benchmark"))
-    }
-}
+use connectors::Connectors;
 
 const SOURCES: usize = 1000;
 const DELAY: Duration = Duration::from_millis(100);

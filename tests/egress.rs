@@ -21,37 +21,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use entity_spec::egress::{Egress, EgressPolicy, FileRoots, HostLimiter};
-use entity_spec::{ApiError, Backend, EngineConfig, MigrateOptions};
+use entity_spec::{Backend, EngineConfig, MigrateOptions};
 use serde_json::{Value, json};
 use support::{BACKENDS, TestDb, send};
 
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-use model::{RawDataSource, RawDataSourceTestConnectionResponse};
-
-/// The example service's actions, as `examples/raw_data_sources/main.rs` implements them.
-struct Connectors {
-    egress: Egress,
-}
-
-impl model::RawDataSourceActions for Connectors {
-    async fn sync(&self, source: &mut RawDataSource) -> Result<String, String> {
-        let source_type = source.source_type.map(|t| t.as_str());
-        let probe = connectors::probe(&self.egress, source_type, source.connection_string.expose()).await?;
-        if let Some(schema) = probe.schema {
-            source.schema_definition = Some(schema);
-        }
-        Ok(probe.message)
-    }
-
-    async fn test_connection(&self, source: RawDataSource) -> Result<RawDataSourceTestConnectionResponse, ApiError> {
-        let source_type = source.source_type.map(|t| t.as_str());
-        let (ok, latency_ms, message) =
-            connectors::test(&self.egress, source_type, source.connection_string.expose()).await;
-        Ok(RawDataSourceTestConnectionResponse { ok, latency_ms, message })
-    }
-}
+use connectors::Connectors;
 
 fn policy(allow: &str) -> EgressPolicy {
     EgressPolicy::default().allow(allow).unwrap()

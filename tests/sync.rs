@@ -18,44 +18,21 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use entity_spec::egress::{Egress, EgressPolicy, FileRoots};
-use entity_spec::{ApiError, Backend, EngineConfig, MigrateOptions};
+use entity_spec::{Backend, EngineConfig, MigrateOptions};
 use serde_json::{Value, json};
 use support::{BACKENDS, TestDb, send};
 
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-use model::{RawDataSource, RawDataSourceTestConnectionResponse};
-
-/// The example service's actions, as `examples/raw_data_sources/main.rs` implements them.
-struct Connectors {
-    egress: Egress,
-}
+use connectors::Connectors;
+use model::RawDataSource;
 
 /// The connectors, allowed to reach the local test servers and databases (127.0.0.1) and files
 /// under the temp folder (the test sources and the SQLite test databases live there).
 fn local_connectors() -> Connectors {
     let policy = EgressPolicy::default().allow("127.0.0.1").unwrap();
     Connectors { egress: Egress::new(policy, FileRoots::new([std::env::temp_dir()]).unwrap()) }
-}
-
-impl model::RawDataSourceActions for Connectors {
-    async fn sync(&self, source: &mut RawDataSource) -> Result<String, String> {
-        let probe =
-            connectors::probe(&self.egress, source.source_type.map(|t| t.as_str()), source.connection_string.expose())
-                .await?;
-        if let Some(schema) = probe.schema {
-            source.schema_definition = Some(schema);
-        }
-        Ok(probe.message)
-    }
-
-    async fn test_connection(&self, source: RawDataSource) -> Result<RawDataSourceTestConnectionResponse, ApiError> {
-        let (ok, latency_ms, message) =
-            connectors::test(&self.egress, source.source_type.map(|t| t.as_str()), source.connection_string.expose())
-                .await;
-        Ok(RawDataSourceTestConnectionResponse { ok, latency_ms, message })
-    }
 }
 
 fn engine(workers: usize) -> EngineConfig {

@@ -35,6 +35,35 @@ pub struct Probe {
     pub schema: Option<Value>,
 }
 
+/// The registry's actions: `sync` stores what reaching the source found, `test` only reports.
+/// Both reach the source only through `egress`. (`crate::model` is the module generated from
+/// `specs/entities.json` by whichever crate includes this file: the example, its tests and
+/// benchmarks.)
+pub struct Connectors {
+    /// Where the connectors may reach.
+    pub egress: Egress,
+}
+
+impl crate::model::RawDataSourceActions for Connectors {
+    async fn sync(&self, source: &mut crate::model::RawDataSource) -> Result<String, String> {
+        let source_type = source.source_type.map(|t| t.as_str());
+        let probe = probe(&self.egress, source_type, source.connection_string.expose()).await?;
+        if let Some(schema) = probe.schema {
+            source.schema_definition = Some(schema);
+        }
+        Ok(probe.message)
+    }
+
+    async fn test_connection(
+        &self,
+        source: crate::model::RawDataSource,
+    ) -> Result<crate::model::RawDataSourceTestConnectionResponse, entity_spec::ApiError> {
+        let source_type = source.source_type.map(|t| t.as_str());
+        let (ok, latency_ms, message) = test(&self.egress, source_type, source.connection_string.expose()).await;
+        Ok(crate::model::RawDataSourceTestConnectionResponse { ok, latency_ms, message })
+    }
+}
+
 /// Reaches the source: the shared step of `sync` and `test`.
 pub async fn probe(egress: &Egress, source_type: Option<&str>, connection: &str) -> Result<Probe, String> {
     let work = async {

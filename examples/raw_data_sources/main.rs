@@ -21,39 +21,14 @@
 
 use std::process::ExitCode;
 
-use entity_spec::ApiError;
 use entity_spec::egress::Egress;
 
 mod connectors;
 
+use connectors::Connectors;
+
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
-
-use model::{RawDataSource, RawDataSourceTestConnectionResponse};
-
-/// The registry's actions: `sync` stores what reaching the source found, `test` only reports.
-/// Both reach the source only through `egress`.
-pub struct Connectors {
-    egress: Egress,
-}
-
-impl model::RawDataSourceActions for Connectors {
-    async fn sync(&self, source: &mut RawDataSource) -> Result<String, String> {
-        let source_type = source.source_type.map(|t| t.as_str());
-        let probe = connectors::probe(&self.egress, source_type, source.connection_string.expose()).await?;
-        if let Some(schema) = probe.schema {
-            source.schema_definition = Some(schema);
-        }
-        Ok(probe.message)
-    }
-
-    async fn test_connection(&self, source: RawDataSource) -> Result<RawDataSourceTestConnectionResponse, ApiError> {
-        let source_type = source.source_type.map(|t| t.as_str());
-        let (ok, latency_ms, message) =
-            connectors::test(&self.egress, source_type, source.connection_string.expose()).await;
-        Ok(RawDataSourceTestConnectionResponse { ok, latency_ms, message })
-    }
-}
 
 /// `raw_data_sources` serves the registry; `raw_data_sources keys create|list|revoke` manages
 /// its API keys (see `--help`).
