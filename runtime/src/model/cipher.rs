@@ -98,9 +98,7 @@ pub enum CipherError {
     #[error("the stored value is encrypted under key `{0}`, which is not configured")]
     UnknownKey(String),
     /// The key is known but the value does not authenticate.
-    #[error(
-        "the stored value does not decrypt under key `{0}` (changed, or moved from another column or row)"
-    )]
+    #[error("the stored value does not decrypt under key `{0}` (changed, or moved from another column or row)")]
     Rejected(String),
 }
 
@@ -122,7 +120,8 @@ impl SecretKey {
             Some(_) => return Err(KeyError::BadId(1)),
             None => derived_key_id(bytes),
         };
-        let cipher = XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| KeyError::Length { entry: 1, len: bytes.len() })?;
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| KeyError::Length { entry: 1, len: bytes.len() })?;
         Ok(SecretKey { id, cipher })
     }
 
