@@ -132,9 +132,14 @@ fn render_row_conversions(entity: &EntityIr) -> TokenStream {
         for (backend, (reads, binds)) in ["sqlite", "postgres"].iter().zip(reads.iter_mut().zip(binds.iter_mut())) {
             if field.sensitive {
                 let (read, bind) = (format_ident!("read_{backend}_sealed"), format_ident!("bind_{backend}_sealed"));
-                let (read_place, bind_place) = (place(field, quote!(id)), place(field, quote!(self.#key)));
+                let (read_place, bind_place) = (place(field, quote!(row_id)), place(field, quote!(self.#key)));
                 reads.push(quote!(#name: SealedColumn::#read(row, #column, keys, #read_place)?));
                 binds.push(quote!(self.#name.#bind(args, keys, #bind_place)?;));
+            } else if sealed && field.name == entity.primary_key().name {
+                // Read once, before the sealed fields that need it.
+                let bind = format_ident!("bind_{backend}");
+                reads.push(quote!(#name: row_id));
+                binds.push(quote!(self.#name.#bind(args)?;));
             } else {
                 let (read, bind) = (format_ident!("read_{backend}"), format_ident!("bind_{backend}"));
                 reads.push(quote!(#name: Column::#read(row, #column)?));
@@ -151,7 +156,7 @@ fn render_row_conversions(entity: &EntityIr) -> TokenStream {
         (quote!(use #rt::column::Column;), quote!(_keys))
     };
     let read_id = |read: TokenStream| {
-        sealed.then(|| quote!(let id: ::entity_spec::__private::uuid::Uuid = Column::#read(row, #key_index)?;))
+        sealed.then(|| quote!(let row_id: ::entity_spec::__private::uuid::Uuid = Column::#read(row, #key_index)?;))
     };
     let (sqlite_id, postgres_id) = (read_id(quote!(read_sqlite)), read_id(quote!(read_postgres)));
     quote! {
