@@ -23,6 +23,7 @@ use crate::serve::service::Service;
 use crate::storage::db::{Db, database_url_from_env};
 use crate::storage::migrations::MigrateOptions;
 use crate::storage::sealed_columns::reencrypt;
+use crate::storage::secret_keys::SecretKeys;
 
 #[derive(Parser)]
 #[command(
@@ -114,6 +115,8 @@ async fn open(build: impl FnOnce(Db) -> Service, serving: bool) -> Result<Servic
     let say = |line: String| if serving { println!("{line}") } else { eprintln!("{line}") };
     let url = database_url_from_env();
     say(format!("database: {} (set DATABASE_URL to change)", redact(&url)));
+    // A bad key variable is a configuration error of its own, not a database that will not open.
+    SecretKeys::configured(None)?;
     let db =
         Db::connect(&url).await.map_err(|e| redact(&format!("cannot open the database {url}: {e}")).into_owned())?;
     let secrets = db.secrets();
