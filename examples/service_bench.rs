@@ -329,7 +329,7 @@ impl Scratch {
     async fn remove(self) {
         match self.cleanup {
             Cleanup::Files(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".key"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
                 if let Some(dir) = path.parent() {
@@ -802,6 +802,12 @@ async fn bench_databases(
     let rows = seed_rows();
     seed(generated_url, &rows).await?;
     seed(handwritten_url, &rows).await?;
+    // The seed writes connection strings as plain text; the generated service's migration
+    // encrypts them, as it would rows stored before encryption (on PostgreSQL it needs
+    // ENTITY_SPEC_SECRET_KEY, which the served children inherit).
+    let generated = Db::connect(generated_url).await?;
+    model::migrate(&generated, MigrateOptions::default()).await?;
+    generated.close().await;
     let ids: Arc<Vec<Uuid>> = Arc::new(rows.iter().map(|r| r.id).collect());
 
     // The services start only now, on settled databases. In an A/A calibration both slots

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
+use entity_spec::__private::runtime::db::Pool;
 use entity_spec::{Backend, Db, EngineConfig, MigrateOptions};
 use serde_json::{Value, json};
 use support::{BACKENDS, TestDb, send};
@@ -66,7 +67,7 @@ async fn starved_pool(test_db: &TestDb) -> (Db, Held) {
                 .await
                 .expect("SQLite opens");
             let held = Held::Sqlite(pool.acquire().await.expect("the only connection"));
-            (Db::Sqlite(pool), held)
+            (Db::from_pool(Pool::Sqlite(pool)).with_keyring(support::test_keyring()), held)
         }
         Backend::Postgres => {
             let pool = sqlx::postgres::PgPoolOptions::new()
@@ -76,7 +77,7 @@ async fn starved_pool(test_db: &TestDb) -> (Db, Held) {
                 .await
                 .expect("PostgreSQL opens");
             let held = Held::Postgres(pool.acquire().await.expect("the only connection"));
-            (Db::Postgres(pool), held)
+            (Db::from_pool(Pool::Postgres(pool)).with_keyring(support::test_keyring()), held)
         }
     }
 }

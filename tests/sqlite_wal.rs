@@ -5,8 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use entity_spec::__private::runtime::db::Pool;
 use entity_spec::__private::runtime::sqlite_wal::{WAL_LIMIT_FRAMES, bound_wal};
-use entity_spec::{Backend, Db};
+use entity_spec::Backend;
 use sqlx::Connection as _;
 use support::TestDb;
 
@@ -23,7 +24,7 @@ fn wal_size(url: &str) -> u64 {
 #[tokio::test]
 async fn a_log_held_open_by_a_reader_is_emptied_once_the_reader_ends() {
     let test = TestDb::new(Backend::Sqlite).await;
-    let Db::Sqlite(pool) = &test.db else { unreachable!("a SQLite test database") };
+    let Pool::Sqlite(pool) = test.db.pool() else { unreachable!("a SQLite test database") };
     sqlx::query("CREATE TABLE payload (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL)").execute(pool).await.unwrap();
 
     // A reader in the middle of a transaction: no checkpoint may copy past its snapshot, so
@@ -66,7 +67,7 @@ async fn a_log_held_open_by_a_reader_is_emptied_once_the_reader_ends() {
     let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM payload").fetch_one(pool).await.unwrap();
     assert_eq!(rows, (ROWS_PER_STATEMENT * STATEMENTS) as i64);
     let reopened = test.reconnect().await;
-    let Db::Sqlite(second) = &reopened else { unreachable!() };
+    let Pool::Sqlite(second) = reopened.pool() else { unreachable!() };
     let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM payload").fetch_one(second).await.unwrap();
     assert_eq!(rows, (ROWS_PER_STATEMENT * STATEMENTS) as i64);
     reopened.close().await;
@@ -75,7 +76,7 @@ async fn a_log_held_open_by_a_reader_is_emptied_once_the_reader_ends() {
 #[tokio::test]
 async fn a_quiet_log_is_left_to_sqlite() {
     let test = TestDb::new(Backend::Sqlite).await;
-    let Db::Sqlite(pool) = &test.db else { unreachable!("a SQLite test database") };
+    let Pool::Sqlite(pool) = test.db.pool() else { unreachable!("a SQLite test database") };
     sqlx::query("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").execute(pool).await.unwrap();
     sqlx::query("INSERT INTO note (body) VALUES ('kept')").execute(pool).await.unwrap();
     // Below the limit the task only checkpoints passively: the log file keeps its frames

@@ -38,7 +38,7 @@ pub mod storage;
 pub use entity_spec_contract as contract;
 pub use http::action_routes as actions;
 pub use model::validation::check;
-pub use model::{def, redact, serde_helpers, value};
+pub use model::{cipher, def, redact, serde_helpers, value};
 pub use serve::migrate;
 pub use storage::{column, db, sqlite_wal, store};
 

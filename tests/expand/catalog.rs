@@ -464,14 +464,25 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
+        let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_sqlite(row, 0)?;
         Ok(Self {
-            id: Column::read_sqlite(row, 0)?,
+            id: row_id,
             email: Column::read_sqlite(row, 1)?,
             display_name: Column::read_sqlite(row, 2)?,
             tier: Column::read_sqlite(row, 3)?,
-            api_key: Column::read_sqlite(row, 4)?,
+            api_key: SealedColumn::read_sqlite_sealed(
+                row,
+                4,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "customers",
+                    column: "api_key",
+                    row: row_id,
+                },
+            )?,
             birthday: Column::read_sqlite(row, 5)?,
             notes: Column::read_sqlite(row, 6)?,
             created_at: Column::read_sqlite(row, 7)?,
@@ -480,14 +491,28 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
+        let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_postgres(
+            row,
+            0,
+        )?;
         Ok(Self {
-            id: Column::read_postgres(row, 0)?,
+            id: row_id,
             email: Column::read_postgres(row, 1)?,
             display_name: Column::read_postgres(row, 2)?,
             tier: Column::read_postgres(row, 3)?,
-            api_key: Column::read_postgres(row, 4)?,
+            api_key: SealedColumn::read_postgres_sealed(
+                row,
+                4,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "customers",
+                    column: "api_key",
+                    row: row_id,
+                },
+            )?,
             birthday: Column::read_postgres(row, 5)?,
             notes: Column::read_postgres(row, 6)?,
             created_at: Column::read_postgres(row, 7)?,
@@ -497,13 +522,23 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
     fn bind_sqlite(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         self.id.bind_sqlite(args)?;
         self.email.bind_sqlite(args)?;
         self.display_name.bind_sqlite(args)?;
         self.tier.bind_sqlite(args)?;
-        self.api_key.bind_sqlite(args)?;
+        self.api_key
+            .bind_sqlite_sealed(
+                args,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "customers",
+                    column: "api_key",
+                    row: self.id,
+                },
+            )?;
         self.birthday.bind_sqlite(args)?;
         self.notes.bind_sqlite(args)?;
         self.created_at.bind_sqlite(args)?;
@@ -513,13 +548,23 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
     fn bind_postgres(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         self.id.bind_postgres(args)?;
         self.email.bind_postgres(args)?;
         self.display_name.bind_postgres(args)?;
         self.tier.bind_postgres(args)?;
-        self.api_key.bind_postgres(args)?;
+        self.api_key
+            .bind_postgres_sealed(
+                args,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "customers",
+                    column: "api_key",
+                    row: self.id,
+                },
+            )?;
         self.birthday.bind_postgres(args)?;
         self.notes.bind_postgres(args)?;
         self.created_at.bind_postgres(args)?;
@@ -1254,6 +1299,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
@@ -1276,6 +1322,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
@@ -1299,6 +1346,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
     fn bind_sqlite(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
         use ::entity_spec::__private::runtime::column::Column;
         self.id.bind_sqlite(args)?;
@@ -1321,6 +1369,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
     fn bind_postgres(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
         use ::entity_spec::__private::runtime::column::Column;
         self.id.bind_postgres(args)?;
@@ -1882,6 +1931,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
@@ -1901,6 +1951,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
@@ -1921,6 +1972,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
     fn bind_sqlite(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
         use ::entity_spec::__private::runtime::column::Column;
         self.id.bind_sqlite(args)?;
@@ -1940,6 +1992,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
     fn bind_postgres(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
         use ::entity_spec::__private::runtime::column::Column;
         self.id.bind_postgres(args)?;

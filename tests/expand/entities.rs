@@ -747,13 +747,24 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
+        let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_sqlite(row, 0)?;
         Ok(Self {
-            id: Column::read_sqlite(row, 0)?,
+            id: row_id,
             name: Column::read_sqlite(row, 1)?,
             source_type: Column::read_sqlite(row, 2)?,
-            connection_string: Column::read_sqlite(row, 3)?,
+            connection_string: SealedColumn::read_sqlite_sealed(
+                row,
+                3,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "raw_data_sources",
+                    column: "connection_string",
+                    row: row_id,
+                },
+            )?,
             schema_definition: Column::read_sqlite(row, 4)?,
             refresh_interval: Column::read_sqlite(row, 5)?,
             is_active: Column::read_sqlite(row, 6)?,
@@ -768,13 +779,27 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
+        let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_postgres(
+            row,
+            0,
+        )?;
         Ok(Self {
-            id: Column::read_postgres(row, 0)?,
+            id: row_id,
             name: Column::read_postgres(row, 1)?,
             source_type: Column::read_postgres(row, 2)?,
-            connection_string: Column::read_postgres(row, 3)?,
+            connection_string: SealedColumn::read_postgres_sealed(
+                row,
+                3,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "raw_data_sources",
+                    column: "connection_string",
+                    row: row_id,
+                },
+            )?,
             schema_definition: Column::read_postgres(row, 4)?,
             refresh_interval: Column::read_postgres(row, 5)?,
             is_active: Column::read_postgres(row, 6)?,
@@ -790,12 +815,22 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
     fn bind_sqlite(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::SqliteArguments,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         self.id.bind_sqlite(args)?;
         self.name.bind_sqlite(args)?;
         self.source_type.bind_sqlite(args)?;
-        self.connection_string.bind_sqlite(args)?;
+        self.connection_string
+            .bind_sqlite_sealed(
+                args,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "raw_data_sources",
+                    column: "connection_string",
+                    row: self.id,
+                },
+            )?;
         self.schema_definition.bind_sqlite(args)?;
         self.refresh_interval.bind_sqlite(args)?;
         self.is_active.bind_sqlite(args)?;
@@ -811,12 +846,22 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
     fn bind_postgres(
         &self,
         args: &mut ::entity_spec::__private::runtime::column::PgArguments,
+        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
     ) -> Result<(), ::entity_spec::__private::runtime::column::BindError> {
-        use ::entity_spec::__private::runtime::column::Column;
+        use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         self.id.bind_postgres(args)?;
         self.name.bind_postgres(args)?;
         self.source_type.bind_postgres(args)?;
-        self.connection_string.bind_postgres(args)?;
+        self.connection_string
+            .bind_postgres_sealed(
+                args,
+                keys,
+                &::entity_spec::__private::runtime::cipher::Place {
+                    table: "raw_data_sources",
+                    column: "connection_string",
+                    row: self.id,
+                },
+            )?;
         self.schema_definition.bind_postgres(args)?;
         self.refresh_interval.bind_postgres(args)?;
         self.is_active.bind_postgres(args)?;

@@ -61,6 +61,15 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The key every test database seals its sensitive fields with (tests of key handling make
+/// their own). Fixed, so a failing test's database can be read afterwards.
+pub const TEST_SECRET_KEY: &str = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A keyring of [`TEST_SECRET_KEY`].
+pub fn test_keyring() -> entity_spec::__private::runtime::cipher::Keyring {
+    entity_spec::__private::runtime::cipher::Keyring::parse(TEST_SECRET_KEY).expect("the test key parses")
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh, empty database that is removed when dropped.
@@ -90,7 +99,7 @@ impl TestDb {
                 std::fs::create_dir_all(&dir).expect("temp dir is writable");
                 let path = dir.join(format!("{unique}.db"));
                 let url = format!("sqlite://{}", path.display());
-                let db = Db::connect(&url).await.expect("SQLite file opens");
+                let db = Db::connect(&url).await.expect("SQLite file opens").with_keyring(test_keyring());
                 TestDb { db, url, cleanup: Cleanup::File(path) }
             }
             Backend::Postgres => {
@@ -102,15 +111,16 @@ impl TestDb {
                 execute(&admin_db, &format!("CREATE DATABASE \"{name}\"")).await;
                 admin_db.close().await;
                 let url = replace_database(&admin, &name);
-                let db = Db::connect(&url).await.expect("fresh PostgreSQL database opens");
+                let db = Db::connect(&url).await.expect("fresh PostgreSQL database opens").with_keyring(test_keyring());
                 TestDb { db, url, cleanup: Cleanup::Database(name) }
             }
         }
     }
 
-    /// A second pool on the same database, as another service instance would have.
+    /// A second pool on the same database, as another service instance would have (with the
+    /// same test key).
     pub async fn reconnect(&self) -> Db {
-        Db::connect(&self.url).await.expect("database reopens")
+        Db::connect(&self.url).await.expect("database reopens").with_keyring(test_keyring())
     }
 }
 
@@ -118,7 +128,7 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.cleanup {
             Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".key"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }

@@ -9,7 +9,9 @@ use super::constraints::check_constraints;
 use super::defaults::check_default;
 use super::keys::{check_server_set_not_required, check_setter};
 use super::names::check_snake_name;
-use super::types::{check_field_type, check_sensitive_flag, check_unique_flag, check_values_only_on_enums};
+use super::types::{
+    check_field_type, check_sensitive_flag, check_sensitive_not_unique, check_unique_flag, check_values_only_on_enums,
+};
 
 /// Where a field appears: on an entity, or in an action's request/response body (where only
 /// plain client data makes sense).
@@ -42,6 +44,7 @@ pub(super) fn lower_field(
     let constraints = check_constraints(field, &ty, d);
     check_unique_flag(field, &ty, d);
     check_sensitive_flag(field, &ty, d);
+    check_sensitive_not_unique(field, d);
     check_server_set_not_required(field, required, setter, d);
     let default =
         field.default.as_ref().and_then(|default| check_default(field, default, &ty, &constraints, setter, d));

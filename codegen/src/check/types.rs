@@ -116,6 +116,21 @@ pub(super) fn check_unique_flag(field: &FieldSpec, ty: &FieldType, d: &mut Diagn
     }
 }
 
+/// A `sensitive` field is not `unique`: it is stored encrypted with a random nonce, so equal
+/// values never have equal ciphertexts and the database cannot compare them.
+pub(super) fn check_sensitive_not_unique(field: &FieldSpec, d: &mut Diagnostics) {
+    if let (Some(unique), Some(sensitive)) = (&field.unique, &field.sensitive)
+        && unique.value
+        && sensitive.value
+    {
+        d.error(
+            unique.pos,
+            &field.context,
+            "`unique` cannot apply to a `sensitive` field: sensitive values are stored encrypted with a random nonce, so the database cannot compare them",
+        );
+    }
+}
+
 /// `sensitive` applies to `string` and `text` fields.
 pub(super) fn check_sensitive_flag(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) {
     if let Some(sensitive) = &field.sensitive

@@ -30,7 +30,7 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
         quote!(#rt::def::IndexDef { fields: &[#(#fields),*], unique: #unique })
     });
     let field_names: Vec<_> = entity.fields.iter().map(|f| ident(&f.name)).collect();
-    let columns: Vec<_> = (0..entity.fields.len()).map(Literal::usize_unsuffixed).collect();
+    let rows = render_row_conversions(entity);
     let tracking = match &entity.tracking {
         Some(t) => {
             let optional = |name: &Option<String>| match name {
@@ -89,31 +89,7 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 vec![#(#rt::value::ToSqlValue::to_sql_value(&self.#field_names)),*]
             }
 
-            fn from_sqlite_row(row: &#rt::column::SqliteRow) -> Result<Self, #rt::column::ColumnError> {
-                use #rt::column::Column;
-                Ok(Self {
-                    #(#field_names: Column::read_sqlite(row, #columns)?,)*
-                })
-            }
-
-            fn from_postgres_row(row: &#rt::column::PgRow) -> Result<Self, #rt::column::ColumnError> {
-                use #rt::column::Column;
-                Ok(Self {
-                    #(#field_names: Column::read_postgres(row, #columns)?,)*
-                })
-            }
-
-            fn bind_sqlite(&self, args: &mut #rt::column::SqliteArguments) -> Result<(), #rt::column::BindError> {
-                use #rt::column::Column;
-                #(self.#field_names.bind_sqlite(args)?;)*
-                Ok(())
-            }
-
-            fn bind_postgres(&self, args: &mut #rt::column::PgArguments) -> Result<(), #rt::column::BindError> {
-                use #rt::column::Column;
-                #(self.#field_names.bind_postgres(args)?;)*
-                Ok(())
-            }
+            #rows
 
             fn from_create(
                 input: #create,
@@ -130,6 +106,96 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
             ) {
                 #name::apply_update(self, update, now)
             }
+        }
+    }
+}
+
+/// `from_sqlite_row`, `from_postgres_row`, `bind_sqlite`, `bind_postgres`: a column per field,
+/// in field order. Sensitive fields are sealed and opened with the keyring for their place
+/// (table, column, row id), so reading them needs the row's id first.
+fn render_row_conversions(entity: &EntityIr) -> TokenStream {
+    let rt = runtime();
+    let table = entity.table_name.as_str();
+    let key = ident(&entity.primary_key().name);
+    let key_index = entity.fields.iter().position(|f| f.name == entity.primary_key().name).unwrap_or(0);
+    let key_index = Literal::usize_unsuffixed(key_index);
+    let sealed = entity.fields.iter().any(|f| f.sensitive);
+    let place = |field: &FieldIr, row: TokenStream| {
+        let column = field.name.as_str();
+        quote!(&#rt::cipher::Place { table: #table, column: #column, row: #row })
+    };
+    let mut reads = [Vec::new(), Vec::new()];
+    let mut binds = [Vec::new(), Vec::new()];
+    for (index, field) in entity.fields.iter().enumerate() {
+        let name = ident(&field.name);
+        let column = Literal::usize_unsuffixed(index);
+        for (backend, (reads, binds)) in ["sqlite", "postgres"].iter().zip(reads.iter_mut().zip(binds.iter_mut())) {
+            if field.sensitive {
+                let (read, bind) = (format_ident!("read_{backend}_sealed"), format_ident!("bind_{backend}_sealed"));
+                let (read_place, bind_place) = (place(field, quote!(row_id)), place(field, quote!(self.#key)));
+                reads.push(quote!(#name: SealedColumn::#read(row, #column, keys, #read_place)?));
+                binds.push(quote!(self.#name.#bind(args, keys, #bind_place)?;));
+            } else if sealed && field.name == entity.primary_key().name {
+                // Read once, before the sealed fields that need it.
+                let bind = format_ident!("bind_{backend}");
+                reads.push(quote!(#name: row_id));
+                binds.push(quote!(self.#name.#bind(args)?;));
+            } else {
+                let (read, bind) = (format_ident!("read_{backend}"), format_ident!("bind_{backend}"));
+                reads.push(quote!(#name: Column::#read(row, #column)?));
+                binds.push(quote!(self.#name.#bind(args)?;));
+            }
+        }
+    }
+    let [sqlite_reads, postgres_reads] = reads;
+    let [sqlite_binds, postgres_binds] = binds;
+    // Unused names stay out of entities without sensitive fields.
+    let (uses, keys) = if sealed {
+        (quote!(use #rt::column::{Column, SealedColumn};), quote!(keys))
+    } else {
+        (quote!(use #rt::column::Column;), quote!(_keys))
+    };
+    let read_id = |read: TokenStream| {
+        sealed.then(|| quote!(let row_id: ::entity_spec::__private::uuid::Uuid = Column::#read(row, #key_index)?;))
+    };
+    let (sqlite_id, postgres_id) = (read_id(quote!(read_sqlite)), read_id(quote!(read_postgres)));
+    quote! {
+        fn from_sqlite_row(
+            row: &#rt::column::SqliteRow,
+            #keys: Option<&#rt::cipher::Keyring>,
+        ) -> Result<Self, #rt::column::ColumnError> {
+            #uses
+            #sqlite_id
+            Ok(Self { #(#sqlite_reads,)* })
+        }
+
+        fn from_postgres_row(
+            row: &#rt::column::PgRow,
+            #keys: Option<&#rt::cipher::Keyring>,
+        ) -> Result<Self, #rt::column::ColumnError> {
+            #uses
+            #postgres_id
+            Ok(Self { #(#postgres_reads,)* })
+        }
+
+        fn bind_sqlite(
+            &self,
+            args: &mut #rt::column::SqliteArguments,
+            #keys: Option<&#rt::cipher::Keyring>,
+        ) -> Result<(), #rt::column::BindError> {
+            #uses
+            #(#sqlite_binds)*
+            Ok(())
+        }
+
+        fn bind_postgres(
+            &self,
+            args: &mut #rt::column::PgArguments,
+            #keys: Option<&#rt::cipher::Keyring>,
+        ) -> Result<(), #rt::column::BindError> {
+            #uses
+            #(#postgres_binds)*
+            Ok(())
         }
     }
 }

@@ -282,7 +282,7 @@ mod tests {
         let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(problem["type"], "urn:entity-spec:problem:internal-error");
         db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".key"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
         }
     }

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use entity_spec_contract::runs::{ItemStatus, RunStatus, RunTrigger};
 use uuid::Uuid;
 
+use crate::model::cipher::{CipherError, Keyring, Place};
 use crate::model::def::{EntityDef, Setter, TrackingDef};
 use crate::model::timestamp::now;
 use crate::model::value::{SqlType, SqlValue};
@@ -373,7 +374,9 @@ pub async fn finish(db: &Db, def: &EntityDef, run: &Run, end: RunEnd) -> Result<
     let now = now();
     let mut tx = db.begin().await?;
     if let Some(tracking) = def.tracking {
-        tx.execute(finish_item(tx.backend(), def, tracking, run.item_id, &end, now)).await?;
+        let item = finish_item(tx.backend(), def, tracking, run.item_id, &end, now, db.keyring())
+            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        tx.execute(item).await?;
     }
     let mut done = Sql::new(tx.backend());
     done.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
@@ -395,7 +398,8 @@ fn finish_item(
     item_id: Uuid,
     end: &RunEnd,
     now: DateTime<Utc>,
-) -> Sql {
+    keys: Option<&Keyring>,
+) -> Result<Sql, CipherError> {
     let mut item = Sql::new(backend);
     item.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
     item.push_bind(SqlValue::Text(end.outcome.item_status().as_str().to_owned()));
@@ -412,11 +416,19 @@ fn finish_item(
         if tracking.manages(field.name) || field.setter != Setter::Client {
             continue;
         }
-        item.push(", ").push_ident(field.name).push(" = ").push_bind(value.clone());
+        // A sensitive field the work changed is sealed like every other write of it.
+        let value = match value {
+            SqlValue::Text(plain) if field.sensitive => {
+                let place = Place { table: def.table, column: field.name, row: item_id };
+                SqlValue::Text(keys.ok_or(CipherError::NoKey)?.seal(plain, &place)?)
+            }
+            value => value.clone(),
+        };
+        item.push(", ").push_ident(field.name).push(" = ").push_bind(value);
     }
     item.push(", ").push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
     item.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(item_id));
-    item
+    Ok(item)
 }
 
 /// Fails the runs of `def` whose lease expired (their process stopped) and releases their

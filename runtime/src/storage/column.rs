@@ -16,6 +16,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::{Arguments, Row, ValueRef};
 use uuid::Uuid;
 
+use crate::model::cipher::{CipherError, Keyring, Place};
 use crate::model::secret::Secret;
 use crate::model::timestamp::{Buffer, Fraction, rfc3339, truncate_to_micros};
 
@@ -221,27 +222,139 @@ impl<T: Column> Column for Option<T> {
     }
 }
 
-/// Errors reading a sensitive column never quote what was stored (it ends up in logs).
-fn redacted(error: ColumnError) -> ColumnError {
-    ColumnError::new(error.index, "the stored value does not fit the field (sensitive, not shown)")
+/// A sensitive field's column: the value is sealed on the way in and opened on the way out
+/// with the database's keyring, for its [`Place`] (table, column, row). With no keyring both
+/// fail: a sensitive value is never stored or read as plain text. Errors never quote what was
+/// stored (it ends up in logs).
+pub trait SealedColumn: Sized {
+    /// Reads and opens column `index` of a SQLite row.
+    fn read_sqlite_sealed(
+        row: &SqliteRow,
+        index: usize,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<Self, ColumnError>;
+    /// Reads and opens column `index` of a PostgreSQL row.
+    fn read_postgres_sealed(
+        row: &PgRow,
+        index: usize,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<Self, ColumnError>;
+    /// Seals and binds the value as the next SQLite parameter.
+    fn bind_sqlite_sealed(
+        &self,
+        args: &mut SqliteArguments,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<(), BindError>;
+    /// Seals and binds the value as the next PostgreSQL parameter.
+    fn bind_postgres_sealed(
+        &self,
+        args: &mut PgArguments,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<(), BindError>;
 }
 
-impl<T: Column> Column for Secret<T> {
-    fn read_sqlite(row: &SqliteRow, index: usize) -> Result<Self, ColumnError> {
-        T::read_sqlite(row, index).map(Secret::new).map_err(redacted)
+fn open(
+    stored: Option<&str>,
+    index: usize,
+    keys: Option<&Keyring>,
+    place: &Place<'_>,
+) -> Result<Option<Secret<String>>, ColumnError> {
+    let Some(stored) = stored else { return Ok(None) };
+    let keys = keys.ok_or_else(|| ColumnError::new(index, CipherError::NoKey))?;
+    keys.open(stored, place).map(|plain| Some(Secret::new(plain))).map_err(|e| ColumnError::new(index, e))
+}
+
+/// Seals a sensitive value for `place` (`None` stays NULL).
+pub fn seal(
+    value: Option<&Secret<String>>,
+    keys: Option<&Keyring>,
+    place: &Place<'_>,
+) -> Result<Option<String>, CipherError> {
+    let Some(value) = value else { return Ok(None) };
+    keys.ok_or(CipherError::NoKey)?.seal(value.expose(), place).map(Some)
+}
+
+fn sealed_required(value: Option<Secret<String>>, index: usize) -> Result<Secret<String>, ColumnError> {
+    value.ok_or_else(|| ColumnError::new(index, "unexpected NULL in a required sensitive column"))
+}
+
+impl SealedColumn for Option<Secret<String>> {
+    fn read_sqlite_sealed(
+        row: &SqliteRow,
+        index: usize,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<Self, ColumnError> {
+        open(get::<_, Option<&str>>(row, index).map_err(redacted)?, index, keys, place)
     }
-    fn read_postgres(row: &PgRow, index: usize) -> Result<Self, ColumnError> {
-        T::read_postgres(row, index).map(Secret::new).map_err(redacted)
+    fn read_postgres_sealed(
+        row: &PgRow,
+        index: usize,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<Self, ColumnError> {
+        open(get::<_, Option<&str>>(row, index).map_err(redacted)?, index, keys, place)
     }
-    fn bind_sqlite(&self, args: &mut SqliteArguments) -> Result<(), BindError> {
-        self.expose().bind_sqlite(args)
+    fn bind_sqlite_sealed(
+        &self,
+        args: &mut SqliteArguments,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<(), BindError> {
+        args.add(seal(self.as_ref(), keys, place)?)
     }
-    fn bind_postgres(&self, args: &mut PgArguments) -> Result<(), BindError> {
-        self.expose().bind_postgres(args)
+    fn bind_postgres_sealed(
+        &self,
+        args: &mut PgArguments,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<(), BindError> {
+        args.add(seal(self.as_ref(), keys, place)?)
     }
-    fn bind_postgres_null(args: &mut PgArguments) -> Result<(), BindError> {
-        T::bind_postgres_null(args)
+}
+
+impl SealedColumn for Secret<String> {
+    fn read_sqlite_sealed(
+        row: &SqliteRow,
+        index: usize,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<Self, ColumnError> {
+        sealed_required(Option::read_sqlite_sealed(row, index, keys, place)?, index)
     }
+    fn read_postgres_sealed(
+        row: &PgRow,
+        index: usize,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<Self, ColumnError> {
+        sealed_required(Option::read_postgres_sealed(row, index, keys, place)?, index)
+    }
+    fn bind_sqlite_sealed(
+        &self,
+        args: &mut SqliteArguments,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<(), BindError> {
+        args.add(seal(Some(self), keys, place)?)
+    }
+    fn bind_postgres_sealed(
+        &self,
+        args: &mut PgArguments,
+        keys: Option<&Keyring>,
+        place: &Place<'_>,
+    ) -> Result<(), BindError> {
+        args.add(seal(Some(self), keys, place)?)
+    }
+}
+
+/// Errors reading a sensitive column never quote what was stored.
+fn redacted(error: ColumnError) -> ColumnError {
+    ColumnError::new(error.index, "the stored value does not fit the field (sensitive, not shown)")
 }
 
 /// Reads a generated enum, stored as its wire name, from a SQLite row.
@@ -293,19 +406,39 @@ mod tests {
         let at = DateTime::<Utc>::read_sqlite(&row, 2).unwrap();
         assert_eq!(sqlite_timestamp(at), "2026-01-31T12:00:00.000001Z");
         assert_eq!(serde_json::Value::read_sqlite(&row, 3).unwrap(), serde_json::json!({"a": [1]}));
-        assert_eq!(Secret::<String>::read_sqlite(&row, 4).unwrap().into_inner(), "x");
+        assert_eq!(String::read_sqlite(&row, 4).unwrap(), "x");
         assert_eq!(Option::<i64>::read_sqlite(&row, 5).unwrap(), Some(7));
     }
 
     #[tokio::test]
     async fn errors_name_the_column_and_never_quote_a_secret() {
-        let row = sqlite_row("SELECT 'hunter2', 'hunter2'").await;
+        let row = sqlite_row("SELECT 'hunter2', 'hunter2', 7").await;
         let plain = Uuid::read_sqlite(&row, 0).unwrap_err();
         assert_eq!(plain.index, 0);
         assert!(plain.cause.contains("hunter2"), "{}", plain.cause);
-        let secret = Option::<Secret<Uuid>>::read_sqlite(&row, 1).unwrap_err();
-        assert_eq!(secret.index, 1);
-        assert!(!secret.cause.contains("hunter2"), "{}", secret.cause);
+        let keys = Keyring::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let place = Place { table: "t", column: "c", row: Uuid::nil() };
+        for index in [1, 2] {
+            let secret = Option::<Secret<String>>::read_sqlite_sealed(&row, index, Some(&keys), &place).unwrap_err();
+            assert_eq!(secret.index, index);
+            assert!(!secret.cause.contains("hunter2") && !secret.cause.contains('7'), "{}", secret.cause);
+        }
+    }
+
+    #[tokio::test]
+    async fn sensitive_columns_hold_ciphertext_and_need_a_key() {
+        let keys = Keyring::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let place = Place { table: "t", column: "c", row: Uuid::nil() };
+        let sealed = seal(Some(&Secret::from("hunter2")), Some(&keys), &place).unwrap().unwrap();
+        assert!(sealed.starts_with("esv1:") && !sealed.contains("hunter2"));
+        let row = sqlite_row(&format!("SELECT '{sealed}', NULL")).await;
+        let read = Secret::<String>::read_sqlite_sealed(&row, 0, Some(&keys), &place).unwrap();
+        assert_eq!(read.expose(), "hunter2");
+        assert!(Option::<Secret<String>>::read_sqlite_sealed(&row, 1, Some(&keys), &place).unwrap().is_none());
+        assert!(Secret::<String>::read_sqlite_sealed(&row, 1, Some(&keys), &place).is_err());
+        let without_key = Secret::<String>::read_sqlite_sealed(&row, 0, None, &place).unwrap_err();
+        assert!(without_key.cause.contains("ENTITY_SPEC_SECRET_KEY"), "{}", without_key.cause);
+        assert_eq!(seal(Some(&Secret::from("hunter2")), None, &place), Err(CipherError::NoKey));
     }
 
     #[test]

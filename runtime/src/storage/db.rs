@@ -21,10 +21,12 @@ use sqlx::sqlite::{
 use sqlx::{Arguments, AssertSqlSafe, Row as _};
 use uuid::Uuid;
 
+use crate::model::cipher::Keyring;
 use crate::model::redact::redact;
 use crate::model::timestamp::truncate_to_micros;
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::column::{BindError, json_text, sqlite_timestamp};
+use crate::storage::secret_keys::SecretKeys;
 
 /// The database URL used when `DATABASE_URL` is not set: a SQLite file in the working
 /// directory, created on first start.
@@ -39,9 +41,17 @@ pub enum Backend {
     Postgres,
 }
 
-/// A connection pool to SQLite or PostgreSQL. Cheap to clone.
+/// A connection pool to SQLite or PostgreSQL, with the keys of the sensitive fields stored
+/// in it. Cheap to clone.
 #[derive(Debug, Clone)]
-pub enum Db {
+pub struct Db {
+    pool: Pool,
+    secrets: SecretKeys,
+}
+
+/// The pool of a [`Db`], per backend.
+#[derive(Debug, Clone)]
+pub enum Pool {
     /// SQLite pool.
     Sqlite(SqlitePool),
     /// PostgreSQL pool.
@@ -50,14 +60,22 @@ pub enum Db {
 
 impl Db {
     /// Connects to `url`: `postgres://…`/`postgresql://…` or `sqlite://path` (the file is
-    /// created if missing; `sqlite::memory:` is refused because every pooled connection
-    /// would see a different empty database). A SQLite pool gets a task that keeps its
-    /// write-ahead log bounded ([`crate::storage::sqlite_wal`]) until [`Db::close`].
+    /// created if missing, readable by its owner only; `sqlite::memory:` is refused because
+    /// every pooled connection would see a different empty database). A SQLite pool gets a
+    /// task that keeps its write-ahead log bounded ([`crate::storage::sqlite_wal`]) until
+    /// [`Db::close`].
+    ///
+    /// The keys of sensitive fields come from `ENTITY_SPEC_SECRET_KEY` or
+    /// `ENTITY_SPEC_SECRET_KEY_FILE`; without either, a SQLite database gets a key file next to
+    /// it (created on first use), and a PostgreSQL database has none, so the migration refuses
+    /// to start a spec with sensitive fields (see [`crate::storage::secret_keys`]). A bad key
+    /// configuration is an error naming the variable.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let secrets = SecretKeys::configured(None).map_err(|e| sqlx::Error::Configuration(e.into()))?;
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-            return Ok(Db::Postgres(pool));
+            return Ok(Db { pool: Pool::Postgres(pool), secrets });
         }
         if url.starts_with("sqlite:") {
             if url.contains(":memory:") || url.contains("mode=memory") {
@@ -73,13 +91,43 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            let path = options.get_filename().to_path_buf();
+            create_private_file(&path)?;
+            let secrets = SecretKeys::configured(Some(&path)).map_err(|e| sqlx::Error::Configuration(e.into()))?;
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
             crate::storage::sqlite_wal::keep_wal_bounded(pool.clone());
-            return Ok(Db::Sqlite(pool));
+            return Ok(Db { pool: Pool::Sqlite(pool), secrets });
         }
         Err(sqlx::Error::Configuration(
             format!("unsupported database URL `{}`: use sqlite://FILE or postgres://…", redact(url)).into(),
         ))
+    }
+
+    /// A handle on a pool built elsewhere, with no secret keys (sensitive fields can then be
+    /// neither written nor read: see [`Db::with_keyring`]).
+    pub fn from_pool(pool: Pool) -> Db {
+        Db { pool, secrets: SecretKeys::none() }
+    }
+
+    /// The same database with sensitive fields sealed and opened by `keyring` instead.
+    pub fn with_keyring(mut self, keyring: Keyring) -> Db {
+        self.secrets = SecretKeys::given(keyring);
+        self
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The keys of sensitive fields, and where they came from.
+    pub fn secrets(&self) -> &SecretKeys {
+        &self.secrets
+    }
+
+    /// The keyring of sensitive fields, if any key is configured.
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.secrets.keyring()
     }
 
     /// Connects to `DATABASE_URL`, or to [`DEFAULT_DATABASE_URL`] when it is unset.
@@ -89,41 +137,41 @@ impl Db {
 
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Closes every connection (used at shutdown).
     pub async fn close(&self) {
-        match self {
-            Db::Sqlite(pool) => pool.close().await,
-            Db::Postgres(pool) => pool.close().await,
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
         }
     }
 
     /// Runs a statement and returns the number of affected rows.
     pub async fn execute(&self, sql: Sql) -> Result<u64, sqlx::Error> {
-        match self {
-            Db::Sqlite(pool) => Ok(sql.sqlite_query()?.execute(pool).await?.rows_affected()),
-            Db::Postgres(pool) => Ok(sql.postgres_query()?.execute(pool).await?.rows_affected()),
+        match &self.pool {
+            Pool::Sqlite(pool) => Ok(sql.sqlite_query()?.execute(pool).await?.rows_affected()),
+            Pool::Postgres(pool) => Ok(sql.postgres_query()?.execute(pool).await?.rows_affected()),
         }
     }
 
     /// Runs a query and returns its rows as the backend delivered them.
     pub async fn fetch_rows(&self, sql: Sql) -> Result<Rows, sqlx::Error> {
-        match self {
-            Db::Sqlite(pool) => Ok(Rows::Sqlite(sql.sqlite_query()?.fetch_all(pool).await?)),
-            Db::Postgres(pool) => Ok(Rows::Postgres(sql.postgres_query()?.fetch_all(pool).await?)),
+        match &self.pool {
+            Pool::Sqlite(pool) => Ok(Rows::Sqlite(sql.sqlite_query()?.fetch_all(pool).await?)),
+            Pool::Postgres(pool) => Ok(Rows::Postgres(sql.postgres_query()?.fetch_all(pool).await?)),
         }
     }
 
     /// Runs a query expected to return at most one row, as the backend delivered it.
     pub async fn fetch_row(&self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
-        match self {
-            Db::Sqlite(pool) => Ok(sql.sqlite_query()?.fetch_optional(pool).await?.map(Row::Sqlite)),
-            Db::Postgres(pool) => Ok(sql.postgres_query()?.fetch_optional(pool).await?.map(Row::Postgres)),
+        match &self.pool {
+            Pool::Sqlite(pool) => Ok(sql.sqlite_query()?.fetch_optional(pool).await?.map(Row::Sqlite)),
+            Pool::Postgres(pool) => Ok(sql.postgres_query()?.fetch_optional(pool).await?.map(Row::Postgres)),
         }
     }
 
@@ -226,9 +274,9 @@ pub enum Tx {
 impl Db {
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
@@ -240,8 +288,8 @@ impl Db {
     /// back on the same connection, also when the caller stops waiting (the work runs in a
     /// task of its own), so a connection never goes back to the pool inside a transaction.
     pub async fn fetch_row_atomically(&self, script: Sql) -> Result<Option<Row>, sqlx::Error> {
-        match self {
-            Db::Sqlite(pool) => {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
                 let mut transaction = Sql::new(Backend::Sqlite);
                 transaction.push("BEGIN IMMEDIATE; ").push(script.text()).push("; COMMIT");
                 transaction.args = script.args;
@@ -261,7 +309,7 @@ impl Db {
                 });
                 work.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
             }
-            Db::Postgres(_) => self.fetch_row(script).await,
+            Pool::Postgres(_) => self.fetch_row(script).await,
         }
     }
 }
@@ -306,6 +354,20 @@ impl Tx {
             Tx::Sqlite(tx) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
         }
+    }
+}
+
+/// Creates a new SQLite database file readable and writable by its owner only (SQLite gives
+/// its `-wal` and `-shm` files the same mode); an existing file is left as it is.
+fn create_private_file(path: &std::path::Path) -> Result<(), sqlx::Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(sqlx::Error::Io(error)),
     }
 }
 
@@ -396,10 +458,11 @@ impl Sql {
     }
 
     /// Binds every field of `entity`, in field order, without touching the text.
-    pub fn bind_entity<E: crate::storage::entity::Entity>(&mut self, entity: &E) -> &mut Self {
+    /// Sensitive fields are sealed with `keys` (and fail to bind without them).
+    pub fn bind_entity<E: crate::storage::entity::Entity>(&mut self, entity: &E, keys: Option<&Keyring>) -> &mut Self {
         let result = match &mut self.args {
-            Args::Sqlite(args) => entity.bind_sqlite(args),
-            Args::Postgres(args) => entity.bind_postgres(args),
+            Args::Sqlite(args) => entity.bind_sqlite(args, keys),
+            Args::Postgres(args) => entity.bind_postgres(args, keys),
         };
         self.record(result);
         self

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::model::cipher::Keyring;
 use crate::model::def::EntityDef;
 use crate::model::validation::Validate;
 use crate::model::value::SqlValue;
@@ -29,17 +30,21 @@ pub trait Entity: Serialize + Send + Sync + Sized + 'static {
     /// store binds fields with [`Entity::bind_sqlite`] / [`Entity::bind_postgres`]).
     fn to_row(&self) -> Vec<SqlValue>;
 
-    /// Reads a SQLite row whose first columns are the fields in field order.
-    fn from_sqlite_row(row: &SqliteRow) -> Result<Self, ColumnError>;
+    /// Reads a SQLite row whose first columns are the fields in field order; sensitive fields
+    /// are opened with `keys` (see [`crate::storage::column::SealedColumn`]).
+    fn from_sqlite_row(row: &SqliteRow, keys: Option<&Keyring>) -> Result<Self, ColumnError>;
 
-    /// Reads a PostgreSQL row whose first columns are the fields in field order.
-    fn from_postgres_row(row: &PgRow) -> Result<Self, ColumnError>;
+    /// Reads a PostgreSQL row whose first columns are the fields in field order; sensitive
+    /// fields are opened with `keys`.
+    fn from_postgres_row(row: &PgRow, keys: Option<&Keyring>) -> Result<Self, ColumnError>;
 
-    /// Binds every field, in field order, as the next SQLite parameters.
-    fn bind_sqlite(&self, args: &mut SqliteArguments) -> Result<(), BindError>;
+    /// Binds every field, in field order, as the next SQLite parameters; sensitive fields are
+    /// sealed with `keys`.
+    fn bind_sqlite(&self, args: &mut SqliteArguments, keys: Option<&Keyring>) -> Result<(), BindError>;
 
-    /// Binds every field, in field order, as the next PostgreSQL parameters.
-    fn bind_postgres(&self, args: &mut PgArguments) -> Result<(), BindError>;
+    /// Binds every field, in field order, as the next PostgreSQL parameters; sensitive fields
+    /// are sealed with `keys`.
+    fn bind_postgres(&self, args: &mut PgArguments, keys: Option<&Keyring>) -> Result<(), BindError>;
 
     /// Builds a new entity from a create input.
     fn from_create(input: Self::Create, id: Uuid, now: DateTime<Utc>) -> Self;

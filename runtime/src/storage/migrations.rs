@@ -11,6 +11,10 @@
 //! The runtime's own tables (runs) are created in the same pass, from statements the caller
 //! passes in (the start-up migration, `serve::migrate`, passes those of `runs::table`).
 //!
+//! Sensitive values stored in plain text (by a version before they were encrypted) are sealed
+//! in the same pass, and a database holding values under a key that is not configured stops
+//! startup naming the key ([`crate::storage::sealed_columns`]).
+//!
 //! Everything runs in one transaction (DDL is transactional on both backends), under an
 //! advisory lock on PostgreSQL so instances starting together migrate once. Each applied
 //! change set is recorded in `_entity_spec_migrations` with the spec's hash.
@@ -22,6 +26,7 @@ use crate::model::value::{SqlType, SqlValue};
 use crate::storage::column::sqlite_timestamp;
 use crate::storage::db::{Backend, Db, Sql, Tx};
 use crate::storage::schema::{VERSION_COLUMN, column_type, index_name};
+use crate::storage::sealed_columns::{SealedColumnsError, seal_stored};
 
 /// The table recording applied migrations.
 pub const MIGRATIONS_TABLE: &str = "_entity_spec_migrations";
@@ -54,9 +59,21 @@ pub enum MigrateError {
     /// The spec needs changes that are not allowed; one line each.
     #[error("the spec changes the database in ways that need a decision:\n{}", .0.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n"))]
     Refused(Vec<String>),
+    /// The sensitive columns cannot be read with the configured keys (or have no key).
+    #[error("{0}")]
+    Secrets(SealedColumnsError),
     /// The database failed.
     #[error("migration failed, nothing was changed: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl From<SealedColumnsError> for MigrateError {
+    fn from(error: SealedColumnsError) -> Self {
+        match error {
+            SealedColumnsError::Database(error) => MigrateError::Database(error),
+            error => MigrateError::Secrets(error),
+        }
+    }
 }
 
 /// Brings the database to the spec, after creating the runtime's own tables with
@@ -95,6 +112,7 @@ pub async fn migrate_schema(
     for statement in plan.statements {
         tx.execute(statement).await?;
     }
+    plan.applied.extend(seal_stored(&mut tx, db.keyring(), entities).await?);
     let last_hash = {
         let mut sql = Sql::new(backend);
         sql.push("SELECT spec_hash FROM ").push_ident(MIGRATIONS_TABLE).push(" ORDER BY applied_at DESC LIMIT 1");

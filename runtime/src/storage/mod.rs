@@ -11,6 +11,8 @@ pub mod entity;
 pub mod list_sql;
 pub mod migrations;
 pub mod schema;
+pub mod sealed_columns;
+pub mod secret_keys;
 pub mod sqlite_wal;
 pub mod stats;
 pub mod store;

@@ -60,21 +60,25 @@ fn decode_error(def: &EntityDef, error: ColumnError) -> StoreError {
 
 /// Reads a row selected with [`push_entity_columns`]: the entity with the generated decoder, then
 /// `_version`.
-fn decode<E: Entity>(row: &Row) -> Result<Versioned<E>, StoreError> {
+fn decode<E: Entity>(db: &Db, row: &Row) -> Result<Versioned<E>, StoreError> {
     let version_index = E::DEF.fields.len();
+    let keys = db.keyring();
     let decoded = match row {
-        Row::Sqlite(row) => E::from_sqlite_row(row).and_then(|e| Ok((e, i64::read_sqlite(row, version_index)?))),
-        Row::Postgres(row) => E::from_postgres_row(row).and_then(|e| Ok((e, i64::read_postgres(row, version_index)?))),
+        Row::Sqlite(row) => E::from_sqlite_row(row, keys).and_then(|e| Ok((e, i64::read_sqlite(row, version_index)?))),
+        Row::Postgres(row) => {
+            E::from_postgres_row(row, keys).and_then(|e| Ok((e, i64::read_postgres(row, version_index)?)))
+        }
     };
     let (entity, version) = decoded.map_err(|e| decode_error(E::DEF, e))?;
     Ok(Versioned { entity, version })
 }
 
 /// Reads every row of a list page (entities only).
-fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
+fn decode_all<E: Entity>(db: &Db, rows: &Rows) -> Result<Vec<E>, StoreError> {
+    let keys = db.keyring();
     let decoded: Result<Vec<E>, ColumnError> = match rows {
-        Rows::Sqlite(rows) => rows.iter().map(E::from_sqlite_row).collect(),
-        Rows::Postgres(rows) => rows.iter().map(E::from_postgres_row).collect(),
+        Rows::Sqlite(rows) => rows.iter().map(|row| E::from_sqlite_row(row, keys)).collect(),
+        Rows::Postgres(rows) => rows.iter().map(|row| E::from_postgres_row(row, keys)).collect(),
     };
     decoded.map_err(|e| decode_error(E::DEF, e))
 }
@@ -105,9 +109,9 @@ pub async fn insert<E: Entity>(db: &Db, entity: &E, audit: Option<&AuditRecord>)
         sql
     });
     let mut sql = Sql::shared(backend, text);
-    sql.bind_entity(entity);
+    sql.bind_entity(entity, db.keyring());
     let row = fetch_row_audited(db, sql, audit).await.map_err(|e| map_unique(def, e))?;
-    decode(&row.ok_or(sqlx::Error::RowNotFound)?)
+    decode(db, &row.ok_or(sqlx::Error::RowNotFound)?)
 }
 
 /// Reads one entity by id.
@@ -125,7 +129,7 @@ pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, S
     let mut sql = Sql::shared(backend, text);
     sql.bind(SqlValue::Uuid(id));
     match db.fetch_row(sql).await? {
-        Some(row) => decode(&row).map(Some),
+        Some(row) => decode(db, &row).map(Some),
         None => Ok(None),
     }
 }
@@ -162,9 +166,9 @@ pub async fn replace<E: Entity>(
         sql
     });
     let mut sql = Sql::shared(backend, text);
-    sql.bind_entity(entity).bind(SqlValue::Int(expected_version));
+    sql.bind_entity(entity, db.keyring()).bind(SqlValue::Int(expected_version));
     match fetch_row_audited(db, sql, audit).await.map_err(|e| map_unique(def, e))? {
-        Some(row) => decode(&row).map(Some),
+        Some(row) => decode(db, &row).map(Some),
         None => Ok(None),
     }
 }
@@ -213,7 +217,7 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
         }
         _ => None,
     };
-    let items = decode_all::<E>(&rows)?;
+    let items = decode_all::<E>(db, &rows)?;
     Ok(Page { items, total, next_cursor })
 }
 
