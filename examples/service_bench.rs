@@ -113,16 +113,31 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
         [flag, kind, url] if flag == SERVE_FLAG => serve(kind, url),
-        [] => bench(),
+        [] => {
+            // Sensitive fields are stored encrypted; on PostgreSQL a key must be given. A
+            // benchmark's scratch databases get a fresh one, which the served children inherit.
+            if std::env::var_os("ENTITY_SPEC_SECRET_KEY").is_none()
+                && std::env::var_os("ENTITY_SPEC_SECRET_KEY_FILE").is_none()
+            {
+                match entity_spec::__private::runtime::cipher::SecretKey::generate() {
+                    // SAFETY: no other thread exists yet (the runtimes are built later).
+                    Ok((_, text)) => unsafe { std::env::set_var("ENTITY_SPEC_SECRET_KEY", text.as_str()) },
+                    Err(error) => return fail(format!("cannot generate a secret key: {error}").into()),
+                }
+            }
+            bench()
+        }
         _ => Err("usage: service_bench (the services are started by the benchmark itself)".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(error),
     }
+}
+
+fn fail(error: BoxError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
 }
 
 /// The benchmark: scratch databases, one child process per service, the load generator here.
@@ -803,8 +818,7 @@ async fn bench_databases(
     seed(generated_url, &rows).await?;
     seed(handwritten_url, &rows).await?;
     // The seed writes connection strings as plain text; the generated service's migration
-    // encrypts them, as it would rows stored before encryption (on PostgreSQL it needs
-    // ENTITY_SPEC_SECRET_KEY, which the served children inherit).
+    // encrypts them, as it would rows stored before encryption (with the key `main` set).
     let generated = Db::connect(generated_url).await?;
     model::migrate(&generated, MigrateOptions::default()).await?;
     generated.close().await;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use entity_spec::__private::runtime::cipher::{Keyring, SecretKey};
 use entity_spec::egress::{Egress, EgressPolicy, FileRoots, HostLimiter};
 use entity_spec::{Db, EngineConfig, MigrateOptions};
 
@@ -31,7 +32,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("entity-spec-sync-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
-    let db = Db::connect(&url).await?;
+    // A scratch database: a fresh key for its sensitive fields unless one is configured.
+    let mut db = Db::connect(&url).await?;
+    if std::env::var_os("ENTITY_SPEC_SECRET_KEY").is_none() && std::env::var_os("ENTITY_SPEC_SECRET_KEY_FILE").is_none()
+    {
+        db = db.with_keyring(Keyring::new(vec![SecretKey::generate()?.0])?);
+    }
     model::migrate(&db, MigrateOptions::default()).await?;
 
     let (api, requests, peak) = slow_api().await;

@@ -464,7 +464,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
-        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_sqlite(row, 0)?;
@@ -476,7 +476,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
             api_key: SealedColumn::read_sqlite_sealed(
                 row,
                 4,
-                keys,
+                unseal,
                 &::entity_spec::__private::runtime::cipher::Place {
                     table: "customers",
                     column: "api_key",
@@ -491,7 +491,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
-        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_postgres(
@@ -506,7 +506,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
             api_key: SealedColumn::read_postgres_sealed(
                 row,
                 4,
-                keys,
+                unseal,
                 &::entity_spec::__private::runtime::cipher::Place {
                     table: "customers",
                     column: "api_key",
@@ -1299,7 +1299,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
-        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        _unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
@@ -1322,7 +1322,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
-        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        _unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
@@ -1931,7 +1931,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
-        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        _unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {
@@ -1951,7 +1951,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
-        _keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        _unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::Column;
         Ok(Self {

@@ -747,7 +747,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
     }
     fn from_sqlite_row(
         row: &::entity_spec::__private::runtime::column::SqliteRow,
-        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_sqlite(row, 0)?;
@@ -758,7 +758,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
             connection_string: SealedColumn::read_sqlite_sealed(
                 row,
                 3,
-                keys,
+                unseal,
                 &::entity_spec::__private::runtime::cipher::Place {
                     table: "raw_data_sources",
                     column: "connection_string",
@@ -779,7 +779,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
     }
     fn from_postgres_row(
         row: &::entity_spec::__private::runtime::column::PgRow,
-        keys: Option<&::entity_spec::__private::runtime::cipher::Keyring>,
+        unseal: ::entity_spec::__private::runtime::column::Unseal<'_>,
     ) -> Result<Self, ::entity_spec::__private::runtime::column::ColumnError> {
         use ::entity_spec::__private::runtime::column::{Column, SealedColumn};
         let row_id: ::entity_spec::__private::uuid::Uuid = Column::read_postgres(
@@ -793,7 +793,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
             connection_string: SealedColumn::read_postgres_sealed(
                 row,
                 3,
-                keys,
+                unseal,
                 &::entity_spec::__private::runtime::cipher::Place {
                     table: "raw_data_sources",
                     column: "connection_string",

@@ -133,7 +133,7 @@ fn render_row_conversions(entity: &EntityIr) -> TokenStream {
             if field.sensitive {
                 let (read, bind) = (format_ident!("read_{backend}_sealed"), format_ident!("bind_{backend}_sealed"));
                 let (read_place, bind_place) = (place(field, quote!(row_id)), place(field, quote!(self.#key)));
-                reads.push(quote!(#name: SealedColumn::#read(row, #column, keys, #read_place)?));
+                reads.push(quote!(#name: SealedColumn::#read(row, #column, unseal, #read_place)?));
                 binds.push(quote!(self.#name.#bind(args, keys, #bind_place)?;));
             } else if sealed && field.name == entity.primary_key().name {
                 // Read once, before the sealed fields that need it.
@@ -150,10 +150,10 @@ fn render_row_conversions(entity: &EntityIr) -> TokenStream {
     let [sqlite_reads, postgres_reads] = reads;
     let [sqlite_binds, postgres_binds] = binds;
     // Unused names stay out of entities without sensitive fields.
-    let (uses, keys) = if sealed {
-        (quote!(use #rt::column::{Column, SealedColumn};), quote!(keys))
+    let (uses, keys, unseal) = if sealed {
+        (quote!(use #rt::column::{Column, SealedColumn};), quote!(keys), quote!(unseal))
     } else {
-        (quote!(use #rt::column::Column;), quote!(_keys))
+        (quote!(use #rt::column::Column;), quote!(_keys), quote!(_unseal))
     };
     let read_id = |read: TokenStream| {
         sealed.then(|| quote!(let row_id: ::entity_spec::__private::uuid::Uuid = Column::#read(row, #key_index)?;))
@@ -162,7 +162,7 @@ fn render_row_conversions(entity: &EntityIr) -> TokenStream {
     quote! {
         fn from_sqlite_row(
             row: &#rt::column::SqliteRow,
-            #keys: Option<&#rt::cipher::Keyring>,
+            #unseal: #rt::column::Unseal<'_>,
         ) -> Result<Self, #rt::column::ColumnError> {
             #uses
             #sqlite_id
@@ -171,7 +171,7 @@ fn render_row_conversions(entity: &EntityIr) -> TokenStream {
 
         fn from_postgres_row(
             row: &#rt::column::PgRow,
-            #keys: Option<&#rt::cipher::Keyring>,
+            #unseal: #rt::column::Unseal<'_>,
         ) -> Result<Self, #rt::column::ColumnError> {
             #uses
             #postgres_id

@@ -30,6 +30,7 @@ use crate::runs::table::Run;
 use crate::storage::audit;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
+use crate::storage::store::Sensitive;
 
 /// Records that `caller` ran `action`. The action already happened, so a failure to record
 /// it is logged rather than answered.
@@ -47,7 +48,7 @@ pub(crate) async fn trigger<E: Entity>(
     id: String,
     action: &'static str,
 ) -> Result<Response, ApiError> {
-    let stored = find_owned::<E>(engine.db(), &caller, &id).await?;
+    let stored = find_owned::<E>(engine.db(), &caller, &id, Sensitive::Leave).await?;
     if let Some(active) = E::DEF.tracking.and_then(|t| t.active) {
         let index = E::DEF.position(active).unwrap_or(0);
         if stored.entity.to_row().get(index) == Some(&SqlValue::Bool(false)) {
@@ -108,7 +109,7 @@ pub(crate) async fn list_runs<E: Entity>(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let stored = find_owned::<E>(engine.db(), &caller, &id).await?;
+    let stored = find_owned::<E>(engine.db(), &caller, &id, Sensitive::Leave).await?;
     let page = parse_paging(query.as_deref())?;
     let (items, total) =
         history(engine.db(), E::DEF, stored.entity.id(), page).await.map_err(ApiError::from_database)?;
@@ -121,7 +122,7 @@ pub(crate) async fn read_run<E: Entity>(
     caller: Caller,
     Path((id, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let stored = find_owned::<E>(engine.db(), &caller, &id).await?;
+    let stored = find_owned::<E>(engine.db(), &caller, &id, Sensitive::Leave).await?;
     let run_key = Uuid::parse_str(&run_id).map_err(|_| ApiError::not_found("run", &run_id))?;
     match get_run(engine.db(), E::DEF, stored.entity.id(), run_key).await.map_err(ApiError::from_database)? {
         Some(run) => Ok(json(StatusCode::OK, &run, None)),
@@ -183,7 +184,8 @@ where
         move |caller: Caller, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
             let (db, handler, limit) = (db.clone(), handler.clone(), limit.clone());
             async move {
-                let stored = find_owned::<E>(&db, &caller, &id).await?;
+                // The action's handler gets the item whole, sensitive fields included.
+                let stored = find_owned::<E>(&db, &caller, &id, Sensitive::Open).await?;
                 let input = parse_request::<Req>(request, &headers, body)?;
                 let item = stored.entity.id();
                 let permit = limit.enter()?;

@@ -30,7 +30,7 @@ use crate::runs::history::{Activity, activity};
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
 use crate::storage::stats::counts;
-use crate::storage::store::{self, Versioned};
+use crate::storage::store::{self, Sensitive, Versioned};
 
 /// How often a write without `If-Match` is retried when another write got in between.
 const WRITE_ATTEMPTS: usize = 5;
@@ -113,7 +113,7 @@ pub(crate) async fn read<E: Entity>(
     Path(id): Path<String>,
     condition: IfNoneMatch,
 ) -> Result<Response, ApiError> {
-    let stored = find_owned::<E>(&db, &caller, &id).await?;
+    let stored = find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?;
     if if_none_match(condition.0.as_ref(), stored.version) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response.headers_mut().insert(header::ETAG, etag(stored.version));
@@ -130,7 +130,7 @@ pub(crate) async fn replace<E: Entity>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     // An unknown id (or another owner's) is a 404 whatever the body says.
-    find_owned::<E>(&db, &caller, &id).await?;
+    find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?;
     require_json(&headers, false)?;
     let update: E::Update = parse_body(E::DEF, &body_bytes(body)?, BodyKind::Replace)?;
     write_with_retry::<E>(&db, &caller, "replace", &id, &headers, |entity| {
@@ -147,7 +147,7 @@ pub(crate) async fn patch<E: Entity>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    find_owned::<E>(&db, &caller, &id).await?;
+    find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?;
     require_json(&headers, true)?;
     let patch: serde_json::Value = serde_json::from_slice(&body_bytes(body)?)
         .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
@@ -171,7 +171,7 @@ pub(crate) async fn remove<E: Entity>(
     // One read answers both questions: whose row it is (owners never change, so a row found
     // owned here is still the caller's at the delete) and which version If-Match names.
     let stored = match condition.is_some() || caller.owner_scope(E::DEF).is_some() {
-        true => Some(find_owned::<E>(&db, &caller, &id).await?),
+        true => Some(find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?),
         false => None,
     };
     let expected = match (condition, stored) {
@@ -206,7 +206,7 @@ async fn write_with_retry<E: Entity>(
 ) -> Result<Response, ApiError> {
     let condition = headers.get(header::IF_MATCH);
     for _ in 0..WRITE_ATTEMPTS {
-        let Versioned { mut entity, version } = find_item::<E>(db, id).await?;
+        let Versioned { mut entity, version } = find_item::<E>(db, id, Sensitive::Open).await?;
         if let Some(condition) = condition
             && !matches_etag(condition, version)
         {
@@ -256,11 +256,12 @@ fn parse_id<E: Entity>(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::not_found(E::DEF.name, id))
 }
 
-/// The stored item `id` of `E`, or the error to answer with: 404 for an unknown or malformed
-/// id, and the store's errors as [`ApiError::from_store`] maps them. Action routes use it too.
-pub async fn find_item<E: Entity>(db: &Db, id: &str) -> Result<Versioned<E>, ApiError> {
+/// The stored item `id` of `E`, its sensitive fields as `sensitive` says, or the error to
+/// answer with: 404 for an unknown or malformed id, and the store's errors as
+/// [`ApiError::from_store`] maps them. Action routes use it too.
+pub async fn find_item<E: Entity>(db: &Db, id: &str, sensitive: Sensitive) -> Result<Versioned<E>, ApiError> {
     let key = parse_id::<E>(id)?;
-    store::get::<E>(db, key)
+    store::get_with::<E>(db, key, sensitive)
         .await
         .map_err(|e| ApiError::from_store(E::DEF.name, e))?
         .ok_or_else(|| ApiError::not_found(E::DEF.name, id))
@@ -268,8 +269,13 @@ pub async fn find_item<E: Entity>(db: &Db, id: &str) -> Result<Versioned<E>, Api
 
 /// [`find_item`], limited to the caller's own rows where rows are owned: another owner's row
 /// is a 404, like a missing one, so its existence is not revealed.
-pub async fn find_owned<E: Entity>(db: &Db, caller: &Caller, id: &str) -> Result<Versioned<E>, ApiError> {
-    let stored = find_item::<E>(db, id).await?;
+pub async fn find_owned<E: Entity>(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    sensitive: Sensitive,
+) -> Result<Versioned<E>, ApiError> {
+    let stored = find_item::<E>(db, id, sensitive).await?;
     if let Some((field, owner)) = caller.owner_scope(E::DEF) {
         let index = E::DEF.position(field).unwrap_or(usize::MAX);
         if !matches!(stored.entity.to_row().get(index), Some(SqlValue::Text(held)) if held == owner) {

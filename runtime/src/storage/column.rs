@@ -231,14 +231,14 @@ pub trait SealedColumn: Sized {
     fn read_sqlite_sealed(
         row: &SqliteRow,
         index: usize,
-        keys: Option<&Keyring>,
+        unseal: Unseal<'_>,
         place: &Place<'_>,
     ) -> Result<Self, ColumnError>;
     /// Reads and opens column `index` of a PostgreSQL row.
     fn read_postgres_sealed(
         row: &PgRow,
         index: usize,
-        keys: Option<&Keyring>,
+        unseal: Unseal<'_>,
         place: &Place<'_>,
     ) -> Result<Self, ColumnError>;
     /// Seals and binds the value as the next SQLite parameter.
@@ -257,14 +257,28 @@ pub trait SealedColumn: Sized {
     ) -> Result<(), BindError>;
 }
 
+/// What a row decoder does with sensitive columns.
+#[derive(Debug, Clone, Copy)]
+pub enum Unseal<'a> {
+    /// Opens them with these keys (`None`: no key is configured, which fails the read).
+    With(Option<&'a Keyring>),
+    /// Leaves them sealed: each becomes an empty value (a NULL stays `None`). For entities that
+    /// are only served, where sensitive fields never appear: a page then costs no decryption,
+    /// and the plain values never enter memory. Such an entity must never be written back.
+    Leave,
+}
+
 fn open(
     stored: Option<&str>,
     index: usize,
-    keys: Option<&Keyring>,
+    unseal: Unseal<'_>,
     place: &Place<'_>,
 ) -> Result<Option<Secret<String>>, ColumnError> {
     let Some(stored) = stored else { return Ok(None) };
-    let keys = keys.ok_or_else(|| ColumnError::new(index, CipherError::NoKey))?;
+    let keys = match unseal {
+        Unseal::Leave => return Ok(Some(Secret::new(String::new()))),
+        Unseal::With(keys) => keys.ok_or_else(|| ColumnError::new(index, CipherError::NoKey))?,
+    };
     keys.open(stored, place).map(|plain| Some(Secret::new(plain))).map_err(|e| ColumnError::new(index, e))
 }
 
@@ -286,18 +300,18 @@ impl SealedColumn for Option<Secret<String>> {
     fn read_sqlite_sealed(
         row: &SqliteRow,
         index: usize,
-        keys: Option<&Keyring>,
+        unseal: Unseal<'_>,
         place: &Place<'_>,
     ) -> Result<Self, ColumnError> {
-        open(get::<_, Option<&str>>(row, index).map_err(redacted)?, index, keys, place)
+        open(get::<_, Option<&str>>(row, index).map_err(redacted)?, index, unseal, place)
     }
     fn read_postgres_sealed(
         row: &PgRow,
         index: usize,
-        keys: Option<&Keyring>,
+        unseal: Unseal<'_>,
         place: &Place<'_>,
     ) -> Result<Self, ColumnError> {
-        open(get::<_, Option<&str>>(row, index).map_err(redacted)?, index, keys, place)
+        open(get::<_, Option<&str>>(row, index).map_err(redacted)?, index, unseal, place)
     }
     fn bind_sqlite_sealed(
         &self,
@@ -321,18 +335,18 @@ impl SealedColumn for Secret<String> {
     fn read_sqlite_sealed(
         row: &SqliteRow,
         index: usize,
-        keys: Option<&Keyring>,
+        unseal: Unseal<'_>,
         place: &Place<'_>,
     ) -> Result<Self, ColumnError> {
-        sealed_required(Option::read_sqlite_sealed(row, index, keys, place)?, index)
+        sealed_required(Option::read_sqlite_sealed(row, index, unseal, place)?, index)
     }
     fn read_postgres_sealed(
         row: &PgRow,
         index: usize,
-        keys: Option<&Keyring>,
+        unseal: Unseal<'_>,
         place: &Place<'_>,
     ) -> Result<Self, ColumnError> {
-        sealed_required(Option::read_postgres_sealed(row, index, keys, place)?, index)
+        sealed_required(Option::read_postgres_sealed(row, index, unseal, place)?, index)
     }
     fn bind_sqlite_sealed(
         &self,
@@ -419,7 +433,8 @@ mod tests {
         let keys = Keyring::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
         let place = Place { table: "t", column: "c", row: Uuid::nil() };
         for index in [1, 2] {
-            let secret = Option::<Secret<String>>::read_sqlite_sealed(&row, index, Some(&keys), &place).unwrap_err();
+            let secret = Option::<Secret<String>>::read_sqlite_sealed(&row, index, Unseal::With(Some(&keys)), &place)
+                .unwrap_err();
             assert_eq!(secret.index, index);
             assert!(!secret.cause.contains("hunter2") && !secret.cause.contains('7'), "{}", secret.cause);
         }
@@ -432,13 +447,19 @@ mod tests {
         let sealed = seal(Some(&Secret::from("hunter2")), Some(&keys), &place).unwrap().unwrap();
         assert!(sealed.starts_with("esv1:") && !sealed.contains("hunter2"));
         let row = sqlite_row(&format!("SELECT '{sealed}', NULL")).await;
-        let read = Secret::<String>::read_sqlite_sealed(&row, 0, Some(&keys), &place).unwrap();
+        let read = Secret::<String>::read_sqlite_sealed(&row, 0, Unseal::With(Some(&keys)), &place).unwrap();
         assert_eq!(read.expose(), "hunter2");
-        assert!(Option::<Secret<String>>::read_sqlite_sealed(&row, 1, Some(&keys), &place).unwrap().is_none());
-        assert!(Secret::<String>::read_sqlite_sealed(&row, 1, Some(&keys), &place).is_err());
-        let without_key = Secret::<String>::read_sqlite_sealed(&row, 0, None, &place).unwrap_err();
+        assert!(
+            Option::<Secret<String>>::read_sqlite_sealed(&row, 1, Unseal::With(Some(&keys)), &place).unwrap().is_none()
+        );
+        assert!(Secret::<String>::read_sqlite_sealed(&row, 1, Unseal::With(Some(&keys)), &place).is_err());
+        let without_key = Secret::<String>::read_sqlite_sealed(&row, 0, Unseal::With(None), &place).unwrap_err();
         assert!(without_key.cause.contains("ENTITY_SPEC_SECRET_KEY"), "{}", without_key.cause);
         assert_eq!(seal(Some(&Secret::from("hunter2")), None, &place), Err(CipherError::NoKey));
+        // Left sealed (an entity only served): an empty value, nothing decrypted, even without a key.
+        let left = Secret::<String>::read_sqlite_sealed(&row, 0, Unseal::Leave, &place).unwrap();
+        assert_eq!(left.expose(), "");
+        assert!(Option::<Secret<String>>::read_sqlite_sealed(&row, 1, Unseal::Leave, &place).unwrap().is_none());
     }
 
     #[test]

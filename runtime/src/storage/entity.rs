@@ -10,7 +10,7 @@ use crate::model::cipher::Keyring;
 use crate::model::def::EntityDef;
 use crate::model::validation::Validate;
 use crate::model::value::SqlValue;
-use crate::storage::column::{BindError, ColumnError, PgArguments, PgRow, SqliteArguments, SqliteRow};
+use crate::storage::column::{BindError, ColumnError, PgArguments, PgRow, SqliteArguments, SqliteRow, Unseal};
 
 /// An entity generated from the spec. Implemented by `#[entity_spec]`; not meant to be
 /// implemented by hand.
@@ -31,12 +31,12 @@ pub trait Entity: Serialize + Send + Sync + Sized + 'static {
     fn to_row(&self) -> Vec<SqlValue>;
 
     /// Reads a SQLite row whose first columns are the fields in field order; sensitive fields
-    /// are opened with `keys` (see [`crate::storage::column::SealedColumn`]).
-    fn from_sqlite_row(row: &SqliteRow, keys: Option<&Keyring>) -> Result<Self, ColumnError>;
+    /// are opened or left as `unseal` says (see [`crate::storage::column::SealedColumn`]).
+    fn from_sqlite_row(row: &SqliteRow, unseal: Unseal<'_>) -> Result<Self, ColumnError>;
 
     /// Reads a PostgreSQL row whose first columns are the fields in field order; sensitive
-    /// fields are opened with `keys`.
-    fn from_postgres_row(row: &PgRow, keys: Option<&Keyring>) -> Result<Self, ColumnError>;
+    /// fields are opened or left as `unseal` says.
+    fn from_postgres_row(row: &PgRow, unseal: Unseal<'_>) -> Result<Self, ColumnError>;
 
     /// Binds every field, in field order, as the next SQLite parameters; sensitive fields are
     /// sealed with `keys`.

@@ -12,7 +12,7 @@ use crate::model::def::EntityDef;
 use crate::model::list_query::{Filter, ListQuery, encode_cursor};
 use crate::model::value::{DecodeError, SqlType, SqlValue};
 use crate::storage::audit::{self, AuditRecord};
-use crate::storage::column::{Column, ColumnError};
+use crate::storage::column::{Column, ColumnError, Unseal};
 use crate::storage::db::{Db, Row, Rows, Sql, shared_text};
 use crate::storage::entity::Entity;
 use crate::storage::list_sql::{count_matching, select_page};
@@ -58,27 +58,47 @@ fn decode_error(def: &EntityDef, error: ColumnError) -> StoreError {
     DecodeError { column, cause: error.cause }.into()
 }
 
+/// Whether a read decrypts the entity's sensitive fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sensitive {
+    /// Decrypted: the entity is used (an action, a write built on it).
+    Open,
+    /// Left sealed, as empty values: the entity is only served or inspected, and sensitive
+    /// fields are never served (see [`Unseal::Leave`]).
+    Leave,
+}
+
+impl Sensitive {
+    fn unseal(self, db: &Db) -> Unseal<'_> {
+        match self {
+            Sensitive::Open => Unseal::With(db.keyring()),
+            Sensitive::Leave => Unseal::Leave,
+        }
+    }
+}
+
 /// Reads a row selected with [`push_entity_columns`]: the entity with the generated decoder, then
 /// `_version`.
-fn decode<E: Entity>(db: &Db, row: &Row) -> Result<Versioned<E>, StoreError> {
+fn decode<E: Entity>(db: &Db, row: &Row, sensitive: Sensitive) -> Result<Versioned<E>, StoreError> {
     let version_index = E::DEF.fields.len();
-    let keys = db.keyring();
+    let unseal = sensitive.unseal(db);
     let decoded = match row {
-        Row::Sqlite(row) => E::from_sqlite_row(row, keys).and_then(|e| Ok((e, i64::read_sqlite(row, version_index)?))),
+        Row::Sqlite(row) => {
+            E::from_sqlite_row(row, unseal).and_then(|e| Ok((e, i64::read_sqlite(row, version_index)?)))
+        }
         Row::Postgres(row) => {
-            E::from_postgres_row(row, keys).and_then(|e| Ok((e, i64::read_postgres(row, version_index)?)))
+            E::from_postgres_row(row, unseal).and_then(|e| Ok((e, i64::read_postgres(row, version_index)?)))
         }
     };
     let (entity, version) = decoded.map_err(|e| decode_error(E::DEF, e))?;
     Ok(Versioned { entity, version })
 }
 
-/// Reads every row of a list page (entities only).
-fn decode_all<E: Entity>(db: &Db, rows: &Rows) -> Result<Vec<E>, StoreError> {
-    let keys = db.keyring();
+/// Reads every row of a list page (entities only, to be served: sensitive fields stay sealed).
+fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
     let decoded: Result<Vec<E>, ColumnError> = match rows {
-        Rows::Sqlite(rows) => rows.iter().map(|row| E::from_sqlite_row(row, keys)).collect(),
-        Rows::Postgres(rows) => rows.iter().map(|row| E::from_postgres_row(row, keys)).collect(),
+        Rows::Sqlite(rows) => rows.iter().map(|row| E::from_sqlite_row(row, Unseal::Leave)).collect(),
+        Rows::Postgres(rows) => rows.iter().map(|row| E::from_postgres_row(row, Unseal::Leave)).collect(),
     };
     decoded.map_err(|e| decode_error(E::DEF, e))
 }
@@ -111,11 +131,16 @@ pub async fn insert<E: Entity>(db: &Db, entity: &E, audit: Option<&AuditRecord>)
     let mut sql = Sql::shared(backend, text);
     sql.bind_entity(entity, db.keyring());
     let row = fetch_row_audited(db, sql, audit).await.map_err(|e| map_unique(def, e))?;
-    decode(db, &row.ok_or(sqlx::Error::RowNotFound)?)
+    decode(db, &row.ok_or(sqlx::Error::RowNotFound)?, Sensitive::Open)
 }
 
-/// Reads one entity by id.
+/// Reads one entity by id, its sensitive fields decrypted.
 pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, StoreError> {
+    get_with(db, id, Sensitive::Open).await
+}
+
+/// Reads one entity by id, its sensitive fields as `sensitive` says.
+pub async fn get_with<E: Entity>(db: &Db, id: Uuid, sensitive: Sensitive) -> Result<Option<Versioned<E>>, StoreError> {
     let def = E::DEF;
     let backend = db.backend();
     let text = shared_text(def, backend, "get", || {
@@ -129,7 +154,7 @@ pub async fn get<E: Entity>(db: &Db, id: Uuid) -> Result<Option<Versioned<E>>, S
     let mut sql = Sql::shared(backend, text);
     sql.bind(SqlValue::Uuid(id));
     match db.fetch_row(sql).await? {
-        Some(row) => decode(db, &row).map(Some),
+        Some(row) => decode(db, &row, sensitive).map(Some),
         None => Ok(None),
     }
 }
@@ -168,7 +193,7 @@ pub async fn replace<E: Entity>(
     let mut sql = Sql::shared(backend, text);
     sql.bind_entity(entity, db.keyring()).bind(SqlValue::Int(expected_version));
     match fetch_row_audited(db, sql, audit).await.map_err(|e| map_unique(def, e))? {
-        Some(row) => decode(db, &row).map(Some),
+        Some(row) => decode(db, &row, Sensitive::Open).map(Some),
         None => Ok(None),
     }
 }
@@ -217,7 +242,7 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
         }
         _ => None,
     };
-    let items = decode_all::<E>(db, &rows)?;
+    let items = decode_all::<E>(&rows)?;
     Ok(Page { items, total, next_cursor })
 }
 
