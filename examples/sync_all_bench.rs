@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use entity_spec::__private::runtime::cipher::{Keyring, SecretKey};
 use entity_spec::egress::{Egress, EgressPolicy, FileRoots, HostLimiter};
-use entity_spec::{Db, EngineConfig, MigrateOptions};
+use entity_spec::{AuthConfig, Db, EngineConfig, MigrateOptions};
 
 #[path = "raw_data_sources/connectors.rs"]
 #[allow(dead_code)]
@@ -45,7 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let policy = EgressPolicy::default().allow("127.0.0.1")?;
     let egress =
         Egress::new(policy, FileRoots::none()).with_host_limiter(HostLimiter::new(WORKERS, Duration::from_secs(1)));
-    let service = model::service(db.clone(), Connectors { egress });
+    // Listening on loopback only: authentication off, so the figures are the runs' alone.
+    let service = model::service(db.clone(), Connectors { egress }).with_auth(AuthConfig::off());
     service.start_workers(&config)?;
     let app = service.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -130,6 +131,11 @@ impl Client {
         stream.write_all(request.as_bytes()).await?;
         let mut response = String::new();
         stream.read_to_string(&mut response).await?;
-        Ok(response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response.as_str(), ""));
+        // A refused request would make every later figure meaningless: stop at the first.
+        if !head.split(' ').nth(1).is_some_and(|status| status.starts_with('2')) {
+            return Err(std::io::Error::other(format!("{method} {path}: {head}\n{body}")));
+        }
+        Ok(body.to_owned())
     }
 }
