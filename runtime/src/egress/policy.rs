@@ -105,13 +105,14 @@ impl AddressKind {
         }
     }
 
-    /// The kind of `ip` that is refused by default, if it is one.
+    /// The kind of `ip` that is refused by default, if it is one. Metadata services that live
+    /// outside the link-local ranges count as link-local: they answer the same questions.
     pub fn of(ip: IpAddr) -> Option<AddressKind> {
         match canonical(ip) {
             IpAddr::V4(v4) => {
                 if v4.is_loopback() {
                     Some(AddressKind::Loopback)
-                } else if v4.is_link_local() {
+                } else if v4.is_link_local() || CLOUD_METADATA_V4.contains(&v4) {
                     Some(AddressKind::LinkLocal)
                 } else if v4.octets()[0] == 0 {
                     Some(AddressKind::Unspecified)
@@ -128,7 +129,7 @@ impl AddressKind {
                     Some(AddressKind::Loopback)
                 } else if v6.is_unspecified() {
                     Some(AddressKind::Unspecified)
-                } else if v6.segments()[0] & 0xffc0 == 0xfe80 {
+                } else if v6.segments()[0] & 0xffc0 == 0xfe80 || CLOUD_METADATA_V6.contains(&v6) {
                     Some(AddressKind::LinkLocal)
                 } else if v6.is_multicast() {
                     Some(AddressKind::Multicast)
@@ -139,6 +140,13 @@ impl AddressKind {
         }
     }
 }
+
+/// Cloud metadata services outside 169.254.0.0/16, in otherwise private ranges (Alibaba
+/// Cloud's, in the carrier-grade NAT range).
+const CLOUD_METADATA_V4: [std::net::Ipv4Addr; 1] = [std::net::Ipv4Addr::new(100, 100, 100, 200)];
+
+/// Cloud metadata services over IPv6, in the unique-local range (AWS's IMDS).
+const CLOUD_METADATA_V6: [std::net::Ipv6Addr; 1] = [std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)];
 
 impl EgressPolicy {
     /// The default policy with [`ALLOW_VAR`] and [`DENY_VAR`] from the environment; a bad
@@ -395,6 +403,8 @@ mod tests {
             "127.0.0.1:5432",
             "127.8.9.10:80",
             "169.254.169.254:80",
+            "100.100.100.200:80",
+            "[fd00:ec2::254]:80",
             "0.0.0.0:80",
             "224.0.0.1:5000",
             "255.255.255.255:9",
