@@ -214,9 +214,16 @@ fn bearer_and_keys(text: &str) -> String {
         let mut searched = 0;
         while let Some(found) = out[searched..].find(marker) {
             let value_start = searched + found + marker.len();
-            let value_end =
-                out[value_start..].find(|c: char| ends_token(c) || c == ',').map_or(out.len(), |end| value_start + end);
-            if value_end == value_start || out[value_start..value_end] == *MASK {
+            // An API key is base64url; a bearer token runs to the end of its token.
+            let ends = |c: char| match marker {
+                "esk_" => !(c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                _ => ends_token(c) || c == ',',
+            };
+            let value_end = out[value_start..].find(ends).map_or(out.len(), |end| value_start + end);
+            // A marker inside a word (`desk_lamp`, `Unbearer x`) starts no credential.
+            let inside_word =
+                out[..searched + found].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_');
+            if inside_word || value_end == value_start || out[value_start..value_end] == *MASK {
                 searched = value_start;
                 continue;
             }
@@ -273,6 +280,7 @@ mod tests {
         assert_redacts("Authorization: Basic dXNlcjpwdw==\nAccept: */*", "Authorization: ***\nAccept: */*");
         assert_redacts("sent Bearer eyJhbGciOi.x.y to it", "sent Bearer *** to it");
         assert_redacts("key esk_AbC-_123 leaked", "key esk_*** leaked");
+        assert_redacts("(esk_AbC) and desk_lamp", "(esk_***) and desk_lamp");
     }
 
     #[test]
