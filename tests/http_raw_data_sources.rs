@@ -1359,6 +1359,33 @@ async fn cursors_are_bound_to_their_query_and_exclusive_with_offset() {
     }
 }
 
+#[tokio::test]
+async fn a_cursor_whose_position_was_tampered_with_is_400_on_both_databases() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        seed_many(&app, backend, 6).await;
+        // Sorted by a timestamp, then by a string: each position gets values of other types.
+        for (sort, wrong) in [
+            ("-created_at", vec![json!(true), json!(1.5), json!(7), json!({"a": 1}), json!("not a time")]),
+            ("name", vec![json!(true), json!(1.5), json!(7), json!([1])]),
+        ] {
+            let first = send(&app, "GET", &format!("{PATH}?sort={sort}&limit=2"), None, &[]).await;
+            let cursor = first.body["next_cursor"].as_str().expect("a next page");
+            let mut body: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).unwrap()).unwrap();
+            for value in wrong {
+                body["v"] = value.clone();
+                let tampered = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).unwrap());
+                let response =
+                    send(&app, "GET", &format!("{PATH}?sort={sort}&limit=2&cursor={tampered}"), None, &[]).await;
+                response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: sort={sort}, v={value}"));
+                assert_eq!(response.error_fields(), ["cursor"], "{backend:?}: v={value}: {}", response.text);
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // List: parameter errors
 // ---------------------------------------------------------------------------------------------

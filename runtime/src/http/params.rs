@@ -336,14 +336,23 @@ fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Resu
             "was issued for different filters or sort; keep them unchanged while paging, or start over without `cursor`".to_owned(),
         ));
     }
-    let value = match &body.v {
-        serde_json::Value::Null => SqlValue::Null(SqlType::of(sort_field.kind)),
-        serde_json::Value::String(s) => parse_value(sort_field, "cursor", s).map_err(|_| invalid())?,
-        serde_json::Value::Bool(b) => SqlValue::Bool(*b),
-        serde_json::Value::Number(n) if sort_field.kind == FieldKind::Integer => {
-            SqlValue::Int(n.as_i64().ok_or_else(invalid)?)
-        }
-        serde_json::Value::Number(n) => SqlValue::Float(n.as_f64().ok_or_else(invalid)?),
+    // The position must have the sort field's type, as this module wrote it: a tampered one
+    // (a boolean for a timestamp, say) would otherwise reach the database as a comparison
+    // between types, an error on PostgreSQL and a silently empty page on SQLite.
+    let value = match (&body.v, sort_field.kind) {
+        (serde_json::Value::Null, kind) => SqlValue::Null(SqlType::of(kind)),
+        (serde_json::Value::Bool(b), FieldKind::Boolean) => SqlValue::Bool(*b),
+        (serde_json::Value::Number(n), FieldKind::Integer) => SqlValue::Int(n.as_i64().ok_or_else(invalid)?),
+        (serde_json::Value::Number(n), FieldKind::Float) => SqlValue::Float(n.as_f64().ok_or_else(invalid)?),
+        (
+            serde_json::Value::String(s),
+            FieldKind::Uuid
+            | FieldKind::String
+            | FieldKind::Text
+            | FieldKind::Enum(_)
+            | FieldKind::DateTime
+            | FieldKind::Date,
+        ) => parse_value(sort_field, "cursor", s).map_err(|_| invalid())?,
         _ => return Err(invalid()),
     };
     Ok(Position { value, id: body.id })
