@@ -1360,6 +1360,38 @@ async fn cursors_are_bound_to_their_query_and_exclusive_with_offset() {
 }
 
 #[tokio::test]
+async fn a_body_with_a_duplicate_key_is_400_naming_it_and_changes_nothing() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let duplicate = r#"{"name": "a", "name": "b", "connection_string": "https://x.example/in"}"#;
+        let created = send_raw(&app, "POST", PATH, Some("application/json"), duplicate, &[]).await;
+        let problem = created.problem(StatusCode::BAD_REQUEST);
+        assert!(
+            problem["detail"].as_str().unwrap_or("").contains("duplicate key `name`"),
+            "{backend:?}: {}",
+            created.text
+        );
+        assert_eq!(send(&app, "GET", PATH, None, &[]).await.body["total"], 0, "{backend:?}: nothing was created");
+
+        let body = json!({"name": "kept", "connection_string": "https://x.example/in", "metadata": {"k": 1}});
+        let id = send(&app, "POST", PATH, Some(body), &[]).await.body["id"].as_str().unwrap().to_owned();
+        let path = format!("{PATH}/{id}");
+        let nested = r#"{"metadata": {"k": 2, "k": 3}}"#;
+        let patched = send_raw(&app, "PATCH", &path, Some("application/merge-patch+json"), nested, &[]).await;
+        let problem = patched.problem(StatusCode::BAD_REQUEST);
+        assert!(
+            problem["detail"].as_str().unwrap_or("").contains("duplicate key `k`"),
+            "{backend:?}: {}",
+            patched.text
+        );
+        let replaced = send_raw(&app, "PUT", &path, Some("application/json"), duplicate, &[]).await;
+        replaced.problem(StatusCode::BAD_REQUEST);
+        let stored = send(&app, "GET", &path, None, &[]).await;
+        assert_eq!((&stored.body["name"], &stored.body["metadata"]), (&json!("kept"), &json!({"k": 1})), "{backend:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_cursor_whose_position_was_tampered_with_is_400_on_both_databases() {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::http::problem::{ApiError, closest};
+use crate::http::strict_json;
 use crate::model::def::{EntityDef, FieldDef, FieldKind, Setter};
 use crate::model::validation::{Validate, ValidationErrors};
 
@@ -62,7 +63,7 @@ pub fn parse_body<T: DeserializeOwned + Validate>(
     kind: BodyKind,
 ) -> Result<T, ApiError> {
     let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
+        strict_json::from_slice(bytes).map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
     parse_value(def, value, kind)
 }
 

@@ -22,6 +22,7 @@ use crate::http::guard::Caller;
 use crate::http::params::{parse_filters, parse_list_query};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
+use crate::http::strict_json;
 use crate::model::def::{EntityDef, Setter};
 use crate::model::list_query::{Filter, FilterOp};
 use crate::model::timestamp::now;
@@ -149,7 +150,7 @@ pub(crate) async fn patch<E: Entity>(
 ) -> Result<Response, ApiError> {
     find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?;
     require_json(&headers, true)?;
-    let patch: serde_json::Value = serde_json::from_slice(&body_bytes(body)?)
+    let patch: serde_json::Value = strict_json::from_slice(&body_bytes(body)?)
         .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?;
     write_with_retry::<E>(&db, &caller, "patch", &id, &headers, |entity| {
         let current = serde_json::to_value(&*entity).map_err(|e| ApiError::internal(&e))?;

@@ -1,6 +1,7 @@
 //! Layer 4: the HTTP API, written once for every entity. Imports only the layers below it.
 //!
-//! Requests come in through [`params`] (query strings) and [`bodies`] (JSON bodies); every
+//! Requests come in through [`params`] (query strings) and [`bodies`] (JSON bodies, parsed by
+//! [`strict_json`], which refuses duplicate keys); every
 //! success goes out through [`responses`] and every failure as a [`problem::ApiError`].
 
 pub mod action_routes;
@@ -13,6 +14,7 @@ pub mod problem;
 pub mod responses;
 pub mod router;
 pub mod service;
+pub mod strict_json;
 pub mod workbench;
 
 pub use router::{PlainAction, entity_router};
