@@ -395,7 +395,10 @@ mod tests {
         // A text starting mid-line (a JSON request file) keeps the offset on its first line.
         let origin = Origin { label: "request.json".to_owned(), line: 3, column: 24 };
         let error = check_entity("{\"name\": \"w\", \"fields\": []}", &origin).unwrap_err();
-        assert!(error.to_string().contains("request.json:3:33: entity `w`: entity name must be PascalCase"), "{error}");
+        assert!(
+            error.to_string().contains("request.json:3:33: entity `w`: entity name `w` must be PascalCase"),
+            "{error}"
+        );
     }
 
     #[test]

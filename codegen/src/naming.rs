@@ -64,6 +64,14 @@ pub(crate) fn snake_to_pascal(name: &str) -> String {
         .collect()
 }
 
+/// A PascalCase name for what was written with other separators (`order_item`, `My Widget`,
+/// `my-widget` → `OrderItem`, `MyWidget`), if that makes one.
+pub(crate) fn suggest_pascal(name: &str) -> Option<String> {
+    let words: Vec<&str> = name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let suggestion = snake_to_pascal(&words.join("_"));
+    (is_pascal_case(&suggestion) && suggestion != name).then_some(suggestion)
+}
+
 /// `RawDataSource` → `raw_data_source`; runs of capitals stay one word (`HTTPEndpoint` →
 /// `http_endpoint`).
 pub(crate) fn pascal_to_snake(name: &str) -> String {
@@ -134,6 +142,10 @@ mod tests {
             assert!(!is_snake_case(bad), "{bad}");
         }
         assert!(is_pascal_case("RawDataSource"));
+        assert_eq!(suggest_pascal("My Widget").as_deref(), Some("MyWidget"));
+        assert_eq!(suggest_pascal("order_item").as_deref(), Some("OrderItem"));
+        assert_eq!(suggest_pascal("my-widget 2").as_deref(), Some("MyWidget2"));
+        assert_eq!(suggest_pascal("2fast"), None);
         for bad in ["rawDataSource", "Raw_Data", "Ñu", ""] {
             assert!(!is_pascal_case(bad), "{bad}");
         }

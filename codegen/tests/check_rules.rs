@@ -66,7 +66,8 @@ fn action_errors_are_reported_even_when_the_entity_name_is_bad() {
     let found = entity_spec_codegen::check_spec(source).unwrap_err();
     let messages: Vec<&str> = found.errors.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(messages.len(), 3, "{messages:?}");
-    assert!(messages[0].starts_with("entity name must be PascalCase"));
+    assert!(messages[0].starts_with("entity name `"), "{}", messages[0]);
+    assert!(messages[0].contains("must be PascalCase"), "{}", messages[0]);
     assert!(messages[1].starts_with("`api.path` must be"));
     assert!(messages[2].starts_with("action name must be snake_case"));
 }

@@ -8,22 +8,20 @@ use crate::diagnostics::Diagnostics;
 use crate::ir::{EntityIr, FieldType};
 use crate::naming;
 use crate::spec::{EntitySpec, FieldSpec, Spanned, SpecDoc};
+use entity_spec_contract::text::printable;
 
 /// Entity names are PascalCase ASCII, not Rust keywords, not prelude types, at most 63
 /// characters.
 pub(super) fn check_entity_name(name: &Spanned<String>, ctx: &str, d: &mut Diagnostics) -> Option<String> {
     let value = &name.value;
     if !naming::is_pascal_case(value) {
-        let hint = if naming::is_snake_case(value) {
-            format!("; did you mean `{}`?", naming::snake_to_pascal(value))
-        } else {
-            String::new()
-        };
+        let hint = naming::suggest_pascal(value).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
         d.error(
             name.pos,
             ctx,
             format!(
-                "entity name must be PascalCase ASCII (letters and digits, starting with an uppercase letter){hint}"
+                "entity name `{}` must be PascalCase ASCII (letters and digits, starting with an uppercase letter){hint}",
+                printable(value)
             ),
         );
         return None;
