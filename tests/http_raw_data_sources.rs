@@ -1392,6 +1392,22 @@ async fn a_body_with_a_duplicate_key_is_400_naming_it_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_path_segment_that_is_not_utf8_is_a_problem_not_plain_text() {
+    let (_db, app) = setup(Backend::Sqlite).await;
+    // An item path (the id extractor) and a workbench page (axum's own Path rejection, which
+    // the service rewrites as a problem).
+    for (method, path) in
+        [("GET", "/raw-data-sources/%FF%FE"), ("DELETE", "/raw-data-sources/%C3%28/syncs"), ("GET", "/ui/%FF%FE")]
+    {
+        let response = send(&app, method, path, None, &[]).await;
+        let status = response.status;
+        assert!(status.is_client_error(), "{method} {path}: {status}");
+        let problem = response.problem(status);
+        assert_eq!(problem["status"], status.as_u16(), "{method} {path}: {}", response.text);
+    }
+}
+
+#[tokio::test]
 async fn a_cursor_whose_position_was_tampered_with_is_400_on_both_databases() {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::http::entity_routes::find_owned;
 use crate::http::guard::Caller;
-use crate::http::params::parse_paging;
+use crate::http::params::{PathParams, parse_paging};
 use crate::http::problem::ApiError;
 use crate::http::responses::json;
 use crate::model::value::SqlValue;
@@ -106,7 +106,7 @@ struct RunPage {
 pub(crate) async fn list_runs<E: Entity>(
     State(engine): State<Arc<Engine<E>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let stored = find_owned::<E>(engine.db(), &caller, &id, Sensitive::Leave).await?;
@@ -120,7 +120,7 @@ pub(crate) async fn list_runs<E: Entity>(
 pub(crate) async fn read_run<E: Entity>(
     State(engine): State<Arc<Engine<E>>>,
     caller: Caller,
-    Path((id, run_id)): Path<(String, String)>,
+    PathParams((id, run_id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let stored = find_owned::<E>(engine.db(), &caller, &id, Sensitive::Leave).await?;
     let run_key = Uuid::parse_str(&run_id).map_err(|_| ApiError::not_found("run", &run_id))?;
@@ -181,7 +181,10 @@ where
     let limit = ActionLimit::from_env(name);
     on(
         method,
-        move |caller: Caller, Path(id): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>| {
+        move |caller: Caller,
+              PathParams(id): PathParams<String>,
+              headers: HeaderMap,
+              body: Result<Bytes, BytesRejection>| {
             let (db, handler, limit) = (db.clone(), handler.clone(), limit.clone());
             async move {
                 // The action's handler gets the item whole, sensitive fields included.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use entity_spec_contract::limits::RECENT_FAILURES;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, require_json};
 use crate::http::guard::Caller;
-use crate::http::params::{parse_filters, parse_list_query};
+use crate::http::params::{PathParams, parse_filters, parse_list_query};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
 use crate::http::strict_json;
@@ -111,7 +111,7 @@ pub(crate) async fn create<E: Entity>(
 pub(crate) async fn read<E: Entity>(
     State(db): State<Db>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     condition: IfNoneMatch,
 ) -> Result<Response, ApiError> {
     let stored = find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?;
@@ -126,7 +126,7 @@ pub(crate) async fn read<E: Entity>(
 pub(crate) async fn replace<E: Entity>(
     State(db): State<Db>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -144,7 +144,7 @@ pub(crate) async fn replace<E: Entity>(
 pub(crate) async fn patch<E: Entity>(
     State(db): State<Db>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -164,7 +164,7 @@ pub(crate) async fn patch<E: Entity>(
 pub(crate) async fn remove<E: Entity>(
     State(db): State<Db>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let key = parse_id::<E>(&id)?;

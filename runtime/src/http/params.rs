@@ -357,3 +357,19 @@ fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Resu
     };
     Ok(Position { value, id: body.id })
 }
+
+/// Path parameters (`{id}`, `{run_id}`) as text. A segment that does not percent-decode to
+/// UTF-8 names nothing that could exist, so it is a 404 like an unknown id, as problem+json,
+/// where axum's own `Path` answers a plain-text 400 the OpenAPI document does not declare.
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
+            Err(_) => Err(ApiError::no_route(parts.uri.path())),
+        }
+    }
+}

@@ -57,6 +57,17 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "malformed-body", "Malformed request body", detail)
     }
 
+    /// A request refused before any handler saw it (by the router or an extractor), with the
+    /// refusing layer's text as the detail.
+    pub fn rejected(status: StatusCode, text: &str) -> Self {
+        let title = status.canonical_reason().unwrap_or("Request rejected");
+        let detail = match text.trim() {
+            "" => title.to_owned(),
+            text => printable(text),
+        };
+        Self::new(status, "request-rejected", title, detail)
+    }
+
     /// 401: no credential, or one that is not valid (503 when it could not be checked). The
     /// detail never says whether a key exists.
     pub fn unauthenticated(refusal: &Refusal) -> Self {

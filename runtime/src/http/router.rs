@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use entity_spec_contract::routes::{ActionKind, Method, Operation, routes};
@@ -15,6 +15,7 @@ use entity_spec_contract::routes::{ActionKind, Method, Operation, routes};
 use crate::http::action_routes::{list_runs, read_run, trigger, trigger_all};
 use crate::http::entity_routes::{create, list, patch, read, remove, replace, stats};
 use crate::http::guard::{Caller, Requirement, require};
+use crate::http::params::PathParams;
 use crate::runs::engine::Engine;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
@@ -57,9 +58,10 @@ pub fn entity_router<E: Entity>(
             }
             Operation::QueueRun(action) => {
                 let name = action.name;
-                let handler = move |State(engine): State<Arc<Engine<E>>>, caller: Caller, Path(id): Path<String>| {
-                    trigger::<E>(engine, caller, id, name)
-                };
+                let handler =
+                    move |State(engine): State<Arc<Engine<E>>>, caller: Caller, PathParams(id): PathParams<String>| {
+                        trigger::<E>(engine, caller, id, name)
+                    };
                 on(method, handler).with_state(engine())
             }
             Operation::QueueAll(action) => {

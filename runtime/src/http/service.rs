@@ -8,7 +8,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use entity_spec_contract::limits::BODY_LIMIT;
 use entity_spec_contract::paths::{AUDIT_PATH, AUTH_ME_PATH, DOCS_PATH, OPENAPI_PATH};
@@ -59,6 +60,7 @@ pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, wor
             ApiError::method_not_allowed(method.as_str(), uri.path())
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(map_response(plain_errors_as_problems))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
@@ -66,4 +68,25 @@ pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, wor
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+/// Rejections axum writes before a handler runs (a path segment that is not UTF-8, say) are
+/// `text/plain`; every error of the service is problem+json, so they are rewritten as one,
+/// with their text as the detail. Successful and problem+json responses pass untouched.
+async fn plain_errors_as_problems(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    // axum's rejection texts are a line or two; anything longer is cut, not buffered whole.
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    ApiError::rejected(status, &text).into_response()
 }
