@@ -1392,6 +1392,26 @@ async fn a_body_with_a_duplicate_key_is_400_naming_it_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_bad_body_is_its_4xx_before_a_stale_if_match_is_412() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let body = json!({"name": "pre", "connection_string": "https://x.example/in"});
+        let id = send(&app, "POST", PATH, Some(body), &[]).await.body["id"].as_str().unwrap().to_owned();
+        let path = format!("{PATH}/{id}");
+        let stale = [("if-match", "\"7\"")];
+        let patch = send(&app, "PATCH", &path, Some(json!({"colour": "red"})), &stale).await;
+        patch.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(patch.error_fields(), ["colour"], "{backend:?}: {}", patch.text);
+        let put = send(&app, "PUT", &path, Some(json!({"name": ""})), &stale).await;
+        put.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        // A good body with the stale version is still refused, and nothing changed.
+        let good = send(&app, "PATCH", &path, Some(json!({"name": "post"})), &stale).await;
+        good.problem(StatusCode::PRECONDITION_FAILED);
+        assert_eq!(send(&app, "GET", &path, None, &[]).await.body["name"], "pre", "{backend:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_path_segment_that_is_not_utf8_is_a_problem_not_plain_text() {
     let (_db, app) = setup(Backend::Sqlite).await;
     // An item path (the id extractor) and a workbench page (axum's own Path rejection, which

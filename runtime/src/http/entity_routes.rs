@@ -208,13 +208,16 @@ async fn write_with_retry<E: Entity>(
     let condition = headers.get(header::IF_MATCH);
     for _ in 0..WRITE_ATTEMPTS {
         let Versioned { mut entity, version } = find_item::<E>(db, id, Sensitive::Open).await?;
+        let before = entity.to_row();
+        // The body first, then the precondition: a request whose body is wrong is that 4xx
+        // whatever If-Match says (RFC 9110 §13.2.1 evaluates preconditions only for requests
+        // that would otherwise succeed). Nothing is written before both pass.
+        change(&mut entity)?;
         if let Some(condition) = condition
             && !matches_etag(condition, version)
         {
             return Err(ApiError::precondition_failed(E::DEF.name));
         }
-        let before = entity.to_row();
-        change(&mut entity)?;
         let audit = caller.audit(E::DEF.name, Some(entity.id()), operation, || changed_fields(Some(before), &entity));
         if let Some(stored) = store::replace(db, &entity, version, audit.as_ref())
             .await
