@@ -109,7 +109,10 @@ pub async fn serve_with(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // At least one connection, and no more than a semaphore holds (2^20 is far above what a
+    // process's file descriptors allow anyway).
+    let max_connections = limits.max_connections.clamp(1, 1 << 20);
+    let permits = Arc::new(Semaphore::new(max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     // Connections watch this; it turns true at shutdown and each finishes its current request.
@@ -154,7 +157,7 @@ pub async fn serve_with(
     drop(listener);
     let _ = stopping.send(true);
     // Every connection task holds a permit until it ends: all of them back means all done.
-    let _all_closed = permits.acquire_many(u32::try_from(limits.max_connections).unwrap_or(u32::MAX)).await;
+    let _all_closed = permits.acquire_many(u32::try_from(max_connections).unwrap_or(u32::MAX)).await;
     Ok(())
 }
 
