@@ -42,42 +42,23 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
 }
 
-const COLUMNS: [&str; 10] =
-    ["id", "at", "actor", "credential", "entity", "entity_id", "operation", "fields", "client", "request_id"];
-
-const TYPES: [SqlType; 10] = [
-    SqlType::Uuid,
-    SqlType::DateTime,
-    SqlType::Text,
-    SqlType::Text,
-    SqlType::Text,
-    SqlType::Uuid,
-    SqlType::Text,
-    SqlType::Text,
-    SqlType::Text,
-    SqlType::Text,
+/// The audit table's columns: name, kind, and whether a value is required.
+const COLUMNS: [(&str, FieldKind, bool); 10] = [
+    ("id", FieldKind::Uuid, true),
+    ("at", FieldKind::DateTime, true),
+    ("actor", FieldKind::Text, true),
+    ("credential", FieldKind::Text, true),
+    ("entity", FieldKind::Text, true),
+    ("entity_id", FieldKind::Uuid, false),
+    ("operation", FieldKind::Text, true),
+    ("fields", FieldKind::Text, true),
+    ("client", FieldKind::Text, false),
+    ("request_id", FieldKind::Text, false),
 ];
 
 /// Statements that create the audit table and its index (run by the start-up migration).
 pub fn schema(backend: Backend) -> Vec<Sql> {
-    let kinds = [
-        FieldKind::Uuid,
-        FieldKind::DateTime,
-        FieldKind::Text,
-        FieldKind::Text,
-        FieldKind::Text,
-        FieldKind::Uuid,
-        FieldKind::Text,
-        FieldKind::Text,
-        FieldKind::Text,
-        FieldKind::Text,
-    ];
-    let columns: Vec<(&str, FieldKind, bool)> = COLUMNS
-        .iter()
-        .zip(kinds)
-        .map(|(name, kind)| (*name, kind, !matches!(*name, "entity_id" | "client" | "request_id")))
-        .collect();
-    let mut create = create_runtime_table(backend, AUDIT_TABLE, &columns);
+    let mut create = create_runtime_table(backend, AUDIT_TABLE, &COLUMNS);
     // Every write pays for each b-tree of this table. On SQLite a rowid table with a UUID key
     // has two (rows by rowid, the key's index); without rowid the rows live in the key's.
     if backend == Backend::Sqlite {
@@ -132,7 +113,7 @@ pub fn with_write(mut write: Sql, record: &AuditRecord) -> Sql {
 
 fn push_insert_head(sql: &mut Sql) {
     sql.push("INSERT INTO ").push_ident(AUDIT_TABLE).push(" (");
-    for (i, column) in COLUMNS.iter().enumerate() {
+    for (i, (column, _, _)) in COLUMNS.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
@@ -185,7 +166,7 @@ pub struct AuditQuery {
 pub async fn list(db: &Db, query: &AuditQuery) -> Result<(Vec<AuditRecord>, bool), sqlx::Error> {
     let mut sql = Sql::new(db.backend());
     sql.push("SELECT ");
-    for (i, column) in COLUMNS.iter().enumerate() {
+    for (i, (column, _, _)) in COLUMNS.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
@@ -203,7 +184,8 @@ pub async fn list(db: &Db, query: &AuditQuery) -> Result<(Vec<AuditRecord>, bool
     }
     sql.push(" ORDER BY ").push_ident("id").push(" DESC");
     sql.push_limit(query.limit + 1, 0);
-    let mut rows: Vec<AuditRecord> = db.fetch_all(sql, &TYPES).await?.into_iter().filter_map(decode).collect();
+    let types = COLUMNS.map(|(_, kind, _)| SqlType::of(kind));
+    let mut rows: Vec<AuditRecord> = db.fetch_all(sql, &types).await?.into_iter().filter_map(decode).collect();
     let more = rows.len() as u64 > query.limit;
     rows.truncate(query.limit as usize);
     Ok((rows, more))
