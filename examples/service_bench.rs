@@ -116,12 +116,11 @@ fn main() -> ExitCode {
         [] => {
             // Sensitive fields are stored encrypted; on PostgreSQL a key must be given. A
             // benchmark's scratch databases get a fresh one, which the served children inherit.
-            if std::env::var_os("ENTITY_SPEC_SECRET_KEY").is_none()
-                && std::env::var_os("ENTITY_SPEC_SECRET_KEY_FILE").is_none()
-            {
+            use entity_spec::__private::runtime::storage::secret_keys::{SECRET_KEY_FILE_VAR, SECRET_KEY_VAR};
+            if std::env::var_os(SECRET_KEY_VAR).is_none() && std::env::var_os(SECRET_KEY_FILE_VAR).is_none() {
                 match entity_spec::__private::runtime::cipher::SecretKey::generate() {
                     // SAFETY: no other thread exists yet (the runtimes are built later).
-                    Ok((_, text)) => unsafe { std::env::set_var("ENTITY_SPEC_SECRET_KEY", text.as_str()) },
+                    Ok((_, text)) => unsafe { std::env::set_var(SECRET_KEY_VAR, text.as_str()) },
                     Err(error) => return fail(format!("cannot generate a secret key: {error}").into()),
                 }
             }

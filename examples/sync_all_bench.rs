@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use entity_spec::__private::runtime::cipher::{Keyring, SecretKey};
+use entity_spec::__private::runtime::storage::secret_keys::{SECRET_KEY_FILE_VAR, SECRET_KEY_VAR};
 use entity_spec::egress::{Egress, EgressPolicy, FileRoots, HostLimiter};
 use entity_spec::{AuthConfig, Db, EngineConfig, MigrateOptions};
 
@@ -34,8 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
     // A scratch database: a fresh key for its sensitive fields unless one is configured.
     let mut db = Db::connect(&url).await?;
-    if std::env::var_os("ENTITY_SPEC_SECRET_KEY").is_none() && std::env::var_os("ENTITY_SPEC_SECRET_KEY_FILE").is_none()
-    {
+    if std::env::var_os(SECRET_KEY_VAR).is_none() && std::env::var_os(SECRET_KEY_FILE_VAR).is_none() {
         db = db.with_keyring(Keyring::new(vec![SecretKey::generate()?.0])?);
     }
     model::migrate(&db, MigrateOptions::default()).await?;
