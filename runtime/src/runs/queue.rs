@@ -166,13 +166,7 @@ async fn idle_items(
     }
     sql.push(" ORDER BY ").push_ident(key);
     let rows = db.fetch_all(sql, &[SqlType::Uuid]).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|mut row| match row.pop() {
-            Some(SqlValue::Uuid(id)) => Some(id),
-            _ => None,
-        })
-        .collect())
+    Ok(rows.into_iter().filter_map(|mut row| row.pop()?.into_uuid()).collect())
 }
 
 /// ` AND "status" IN (…)` with the statuses of a run that holds its item, bound.

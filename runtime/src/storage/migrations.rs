@@ -188,13 +188,7 @@ async fn existing_indexes(tx: &mut Tx, table: &str) -> Result<Vec<String>, sqlx:
     }
     sql.push_bind(SqlValue::Text(table.to_owned()));
     let rows = tx.fetch_all(sql, &[SqlType::Text]).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|mut row| match row.pop() {
-            Some(SqlValue::Text(name)) => Some(name),
-            _ => None,
-        })
-        .collect())
+    Ok(rows.into_iter().filter_map(|mut row| row.pop()?.into_text()).collect())
 }
 
 async fn count(tx: &mut Tx, table: &str, condition: impl FnOnce(&mut Sql)) -> Result<i64, sqlx::Error> {

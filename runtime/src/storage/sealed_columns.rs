@@ -122,13 +122,7 @@ async fn stored_key_ids(tx: &mut Tx, def: &EntityDef, field: &FieldDef) -> Resul
     sql.push(" FROM ").push_ident(def.table).push(" WHERE substr(").push_ident(field.name).push(", 1, ");
     sql.push(&SEALED_PREFIX.len().to_string()).push(") = ").push_bind(SqlValue::Text(SEALED_PREFIX.to_owned()));
     let rows = tx.fetch_all(sql, &[SqlType::Text]).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|mut row| match row.pop() {
-            Some(SqlValue::Text(id)) => Some(id),
-            _ => None,
-        })
-        .collect())
+    Ok(rows.into_iter().filter_map(|mut row| row.pop()?.into_text()).collect())
 }
 
 /// How many values of one column [`reencrypt`] sealed again, and how many were already under
