@@ -107,3 +107,56 @@ async fn shutdown_finishes_the_request_in_flight_then_stops_accepting() {
     tokio::time::timeout(Duration::from_secs(20), task).await.expect("the server stops").expect("cleanly");
     assert!(TcpStream::connect(address).await.is_err(), "the listener is closed after shutdown");
 }
+
+/// Sends `request` on a new connection and reads the whole answer (hyper closes the connection
+/// after a request it could not parse); returns the status line, the head and the body.
+async fn exchange(address: std::net::SocketAddr, request: &[u8]) -> (String, String, String) {
+    let mut stream = TcpStream::connect(address).await.expect("connects");
+    // The server may answer and close before reading everything: a failed write is fine.
+    let _ = stream.write_all(request).await;
+    let answer = read_until_closed(&mut stream).await;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+fn assert_problem(status: &str, head: &str, body: &str, expected: u16) {
+    assert!(status.starts_with(&format!("HTTP/1.1 {expected} ")), "{status}\n{head}");
+    assert!(head.contains("\r\ncontent-type: application/problem+json"), "{head}");
+    assert!(head.contains(&format!("\r\ncontent-length: {}", body.len())), "{head}\n{body}");
+    let problem: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(problem["status"], expected, "{problem}");
+    assert_eq!(problem["type"], "urn:entity-spec:problem:request-rejected", "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.len() > 20), "{problem}");
+}
+
+#[tokio::test]
+async fn requests_the_http_parser_refuses_get_problem_bodies() {
+    let (address, stop, task) = server(limits(8)).await;
+
+    let long_target = format!("GET /hello?q={} HTTP/1.1\r\nHost: test\r\n\r\n", "a".repeat(100 * 1024));
+    let (status, head, body) = exchange(address, long_target.as_bytes()).await;
+    assert_problem(&status, &head, &body, 414);
+
+    let many_headers: String = (0..2000).map(|i| format!("X-Header-{i}: value\r\n")).collect();
+    let request = format!("GET /hello HTTP/1.1\r\nHost: test\r\n{many_headers}\r\n");
+    let (status, head, body) = exchange(address, request.as_bytes()).await;
+    assert_problem(&status, &head, &body, 431);
+
+    let (status, head, body) = exchange(address, b"GET /hello world HTTP/1.1\r\nHost: test\r\n\r\n").await;
+    assert_problem(&status, &head, &body, 400);
+    let (status, head, body) = exchange(address, b"GET /hello HTTP/1.1\r\nBad Header: x\r\n\r\n").await;
+    assert_problem(&status, &head, &body, 400);
+
+    // Ordinary requests and responses, including an empty-bodied 404 of this bare router, pass
+    // through untouched.
+    let (status, _, body) = exchange(address, b"GET /hello HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await;
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", "hello"));
+    let (status, head, body) =
+        exchange(address, b"GET /missing HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await;
+    assert!(status.starts_with("HTTP/1.1 404"), "{status}");
+    assert!(!head.contains("problem+json") && body.is_empty(), "{head}{body}");
+
+    let _ = stop.send(());
+    task.await.unwrap();
+}

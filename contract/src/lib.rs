@@ -4,7 +4,7 @@
 //! in `syn`), and the runtime cannot be one of the generator (it pulls in sqlx and axum); this
 //! crate is what both, and the CLI, share, as `sqlx-core` serves `sqlx-macros-core`. It holds
 //! rules, not machinery: the route table, reserved paths and limits, which fields can be
-//! sorted, filtered and grouped, the scope each route needs, the states and triggers of runs, "did you mean" suggestions,
+//! sorted, filtered and grouped, the patterns the document gives hand-checked values, the scope each route needs, the states and triggers of runs, "did you mean" suggestions,
 //! how client text is shown in messages, and the stable hash.
 #![deny(missing_docs)]
 
@@ -12,6 +12,7 @@ pub mod fields;
 pub mod hash;
 pub mod limits;
 pub mod paths;
+pub mod patterns;
 pub mod routes;
 pub mod runs;
 pub mod scopes;

@@ -244,7 +244,9 @@ impl Customer {
         );
         static PATTERN: ::std::sync::LazyLock<::entity_spec::__private::regex::Regex> = ::std::sync::LazyLock::new(||
         {
-            ::entity_spec::__private::regex::Regex::new("^[^@\\s]+@[^@\\s]+$")
+            ::entity_spec::__private::regex::Regex::new(
+                    "^[^@\\t\\n\\x0B\\x0C\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]+@[^@\\t\\n\\x0B\\x0C\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}]+$",
+                )
                 .expect("entity-spec checked this pattern when it compiled the spec")
         });
         ::entity_spec::__private::runtime::check::pattern(
@@ -252,6 +254,7 @@ impl Customer {
             "email",
             value,
             &PATTERN,
+            "^[^@\\s]+@[^@\\s]+$",
         );
     }
     /// Checks one value of `display_name` against the spec's rules, adding every violation to `errors`.
@@ -932,6 +935,7 @@ impl Product {
             "sku",
             value,
             &PATTERN,
+            "^[A-Z]{3}-[0-9]{4}$",
         );
     }
     /// Checks one value of `title` against the spec's rules, adding every violation to `errors`.

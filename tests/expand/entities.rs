@@ -427,7 +427,9 @@ impl RawDataSource {
         );
         static PATTERN: ::std::sync::LazyLock<::entity_spec::__private::regex::Regex> = ::std::sync::LazyLock::new(||
         {
-            ::entity_spec::__private::regex::Regex::new("^[^\\s\\x00-\\x1f\\x7f]+$")
+            ::entity_spec::__private::regex::Regex::new(
+                    "^[^\\t\\n\\x0B\\x0C\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}\\x00-\\x1f\\x7f]+$",
+                )
                 .expect("entity-spec checked this pattern when it compiled the spec")
         });
         ::entity_spec::__private::runtime::check::pattern(
@@ -435,6 +437,7 @@ impl RawDataSource {
             "connection_string",
             value,
             &PATTERN,
+            "^[^\\s\\x00-\\x1f\\x7f]+$",
         );
     }
     /// Checks one value of `refresh_interval` against the spec's rules, adding every violation to `errors`.

@@ -14,17 +14,19 @@ pub struct Needs {
     pub postgres: bool,
     /// Chromium, chromedriver and axe-core for the workbench's browser tests.
     pub browser: bool,
-    /// openapi-spec-validator, the reference validator tests/openapi.rs runs.
-    pub openapi_validator: bool,
+    /// The Python test tools: openapi-spec-validator (the reference validator tests/openapi.rs
+    /// runs) and schemathesis (the fuzzer tests/schemathesis.rs runs).
+    pub python_tools: bool,
 }
 
 impl Needs {
-    pub const FULL: Needs = Needs { postgres: true, browser: true, openapi_validator: true };
-    pub const QUICK: Needs = Needs { postgres: false, browser: false, openapi_validator: true };
+    pub const FULL: Needs = Needs { postgres: true, browser: true, python_tools: true };
+    pub const QUICK: Needs = Needs { postgres: false, browser: false, python_tools: true };
 }
 
-/// The openapi-spec-validator release the OpenAPI tests were written against.
-const OPENAPI_SPEC_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
+/// The Python packages the tests run, pinned to the releases they were written against
+/// (tests/schemathesis.rs checks its pin too): `(distribution, version)`.
+const PYTHON_TOOLS: [(&str, &str); 2] = [("openapi-spec-validator", "0.9.0"), ("schemathesis", "4.32.5")];
 
 pub fn ensure(root: &Path, needs: Needs) -> Result<(), Failure> {
     println!("== set-up");
@@ -32,8 +34,8 @@ pub fn ensure(root: &Path, needs: Needs) -> Result<(), Failure> {
     if needs.postgres {
         ensure_postgres(&apt)?;
     }
-    if needs.openapi_validator {
-        ensure_openapi_validator(&apt)?;
+    if needs.python_tools {
+        ensure_python_tools(&apt)?;
     }
     if needs.browser {
         ensure_browser(&apt)?;
@@ -150,28 +152,36 @@ fn trust_loopback(version: &str) -> Result<(), Failure> {
     )
 }
 
-fn ensure_openapi_validator(apt: &Apt) -> Result<(), Failure> {
-    let importable = || on_path("python3") && succeeds("python3", &["-c", "import openapi_spec_validator"]);
-    if importable() {
-        println!("openapi-spec-validator is installed");
+fn ensure_python_tools(apt: &Apt) -> Result<(), Failure> {
+    // Installed at exactly the pinned versions, or not at all: a newer fuzzer finds new things.
+    let check = PYTHON_TOOLS
+        .iter()
+        .map(|(name, version)| format!("m.version('{name}') == '{version}'"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let script = format!("import importlib.metadata as m, sys; sys.exit(0 if {check} else 1)");
+    let installed = || on_path("python3") && succeeds("python3", &["-c", &script]);
+    let pins: Vec<String> = PYTHON_TOOLS.iter().map(|(name, version)| format!("{name}=={version}")).collect();
+    if installed() {
+        println!("{} are installed", pins.join(", "));
         return Ok(());
     }
     if !on_path("python3") || !succeeds("python3", &["-m", "pip", "--version"]) {
         apt.install("Python's pip", &["python3", "python3-pip"])?;
     }
-    println!("installing {OPENAPI_SPEC_VALIDATOR}");
-    let pip = ["-m", "pip", "install", "--quiet", OPENAPI_SPEC_VALIDATOR];
+    println!("installing {}", pins.join(", "));
+    let mut pip: Vec<&str> = vec!["-m", "pip", "install", "--quiet"];
+    pip.extend(pins.iter().map(String::as_str));
     if run(Path::new("."), "python3", &pip, &[]).is_err() {
-        // Debian's system Python refuses pip installs (PEP 668) unless told otherwise; the
-        // validator is a test tool, so installing it for the user is what we want.
-        let mut user = pip.to_vec();
-        user.extend(["--user", "--break-system-packages"]);
-        run(Path::new("."), "python3", &user, &[])?;
+        // Debian's system Python refuses pip installs (PEP 668) unless told otherwise; these
+        // are test tools, so installing them for the user is what we want.
+        pip.extend(["--user", "--break-system-packages"]);
+        run(Path::new("."), "python3", &pip, &[])?;
     }
-    if importable() {
+    if installed() {
         Ok(())
     } else {
-        Err(Failure::new("openapi-spec-validator was installed but python3 cannot import it"))
+        Err(Failure::new(format!("{} were installed but python3 does not find them", pins.join(", "))))
     }
 }
 

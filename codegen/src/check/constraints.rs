@@ -2,6 +2,7 @@
 //! integers), lower bounds at most upper bounds, patterns that compile.
 //! Compile-fail cases: `tests/ui/constraints/`.
 
+use entity_spec_contract::patterns::ecma_to_rust;
 use regex::Regex;
 
 use crate::diagnostics::Diagnostics;
@@ -72,7 +73,7 @@ pub(super) fn check_constraints(field: &FieldSpec, ty: &FieldType, d: &mut Diagn
                 ctx,
                 format!("`pattern` applies only to `string` and `text` fields, not `{type_name}`"),
             );
-        } else if let Err(error) = Regex::new(&pattern.value) {
+        } else if let Err(error) = Regex::new(&ecma_to_rust(&pattern.value)) {
             // The regex error is multi-line ASCII art; its last line says what is wrong.
             let reason = error.to_string();
             let reason =

@@ -2,6 +2,7 @@
 //! no repeated keys in JSON, and never on required or server-set fields.
 //! Compile-fail cases: `tests/ui/defaults/`.
 
+use entity_spec_contract::patterns::ecma_to_rust;
 use regex::Regex;
 
 use crate::diagnostics::Diagnostics;
@@ -128,7 +129,7 @@ fn check_default_satisfies_constraints(
                 );
             }
             if let Some(pattern) = &constraints.pattern
-                && Regex::new(pattern).is_ok_and(|re| !re.is_match(s))
+                && Regex::new(&ecma_to_rust(pattern)).is_ok_and(|re| !re.is_match(s))
             {
                 d.error(pos, ctx, "default does not match the field's `pattern`");
             }

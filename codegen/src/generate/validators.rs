@@ -49,11 +49,14 @@ pub(crate) fn field_checks(field: &FieldIr) -> Vec<TokenStream> {
         checks.push(quote!(#check::max_length(errors, #name, value, #max);));
     }
     if let Some(pattern) = &constraints.pattern {
+        // The spec's pattern is JSON Schema's dialect; the regex crate reads the translation.
+        let spelled = pattern;
+        let pattern = entity_spec_contract::patterns::ecma_to_rust(pattern);
         checks.push(quote! {
             static PATTERN: ::std::sync::LazyLock<::entity_spec::__private::regex::Regex> = ::std::sync::LazyLock::new(|| {
                 ::entity_spec::__private::regex::Regex::new(#pattern).expect("entity-spec checked this pattern when it compiled the spec")
             });
-            #check::pattern(errors, #name, value, &PATTERN);
+            #check::pattern(errors, #name, value, &PATTERN, #spelled);
         });
     }
     // `serde_json::Value` accepts `null`; a non-nullable JSON field must not.

@@ -10,7 +10,7 @@ use utoipa::openapi::{RefOr, Required};
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr};
 use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_ACTION_CONCURRENCY, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
-use super::operations::{body, id_parameter, json_body, problem, query_parameter};
+use super::operations::{body, id_parameter, json_body, offset_schema, problem, query_parameter};
 use super::schemas::{body_schema, schema_ref};
 
 fn operation_id(verb: &str, entity: &EntityIr, action: &str) -> String {
@@ -71,11 +71,7 @@ pub(super) fn list_runs_operation(entity: &EntityIr, action: &ActionIr) -> Opera
             format!("Page size (default {DEFAULT_PAGE_SIZE})."),
             ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE as isize)),
         ))
-        .parameter(query_parameter(
-            "offset".to_owned(),
-            "Runs to skip.".to_owned(),
-            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)),
-        ))
+        .parameter(query_parameter("offset".to_owned(), "Runs to skip.".to_owned(), offset_schema()))
         .response("200", json_body("Runs, newest first.", schema_ref("RunPage"), false).build())
         .response("400", problem("A query parameter is unknown or has a bad value."))
         .response("404", problem("No item with this id."))

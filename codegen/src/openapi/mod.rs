@@ -24,7 +24,7 @@ use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, P
 
 use entity_spec_contract::routes::{ActionDef, ActionKind, Method, Operation, routes};
 
-use crate::ir::SpecIr;
+use crate::ir::{FieldType, SpecIr};
 
 use actions::{
     action_schemas, list_runs_operation, plain_action_operation, queue_all_operation, queue_run_operation,
@@ -35,8 +35,9 @@ use operations::{
     stats_operation,
 };
 use schemas::{
-    InputKind, entity_schema, input_schema, page_schema, page_type_name, patch_type_name, problem_schema,
-    queued_schema, run_page_schema, run_schema, stats_schema, stats_type_name, violation_schema,
+    InputKind, JSON_VALUE, entity_schema, input_schema, json_value_schema, page_schema, page_type_name,
+    patch_type_name, problem_schema, queued_schema, run_page_schema, run_schema, stats_schema, stats_type_name,
+    violation_schema,
 };
 use security::{identity_routes, secured, security_schemes};
 
@@ -59,6 +60,11 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
     let mut paths = PathsBuilder::new();
     let mut components =
         ComponentsBuilder::new().schema("Problem", problem_schema()).schema("FieldViolation", violation_schema());
+    let action_fields = spec.entities.iter().flat_map(|e| &e.actions).flat_map(|a| a.request.iter().chain(&a.response));
+    let mut fields = spec.entities.iter().flat_map(|e| &e.fields).chain(action_fields.flatten());
+    if fields.any(|f| matches!(f.ty, FieldType::Json)) {
+        components = components.schema(JSON_VALUE, json_value_schema());
+    }
     if spec.entities.iter().any(|e| e.tracking.is_some()) {
         components = components
             .schema("Run", run_schema())
@@ -109,7 +115,7 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
             }
         }
     }
-    let (paths, components) = identity_routes(paths, security_schemes(components));
+    let (paths, components) = identity_routes(paths, security_schemes(components), &names);
     let identity = TagBuilder::new()
         .name("Identity")
         .description(Some("The caller's identity and scopes, and the audit trail (admin scope)."))

@@ -4,14 +4,15 @@
 
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn, ParameterStyle};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Required};
 
 use crate::ir::{EntityIr, FieldIr, FieldType};
 use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use entity_spec_contract::patterns;
 
 use super::schemas::{page_type_name, patch_type_name, schema_ref, stats_type_name, value_schema};
 
@@ -62,7 +63,16 @@ fn header_parameter(name: &str, description: &str) -> utoipa::openapi::path::Par
 }
 
 fn if_match() -> utoipa::openapi::path::Parameter {
-    header_parameter("If-Match", "Apply only if the item is still at this `ETag` (or `*`); otherwise 412.")
+    ParameterBuilder::new()
+        .name("If-Match")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Apply only if the item is still at one of these `ETag`s (or `*`: at any version); otherwise 412. \
+             A value that is not `*` or a list of entity tags is a 400.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(patterns::IF_MATCH))))
+        .build()
 }
 
 pub(super) fn query_parameter(
@@ -79,28 +89,17 @@ pub(super) fn query_parameter(
         .build()
 }
 
+/// `offset`: 0 to `i64::MAX`, what both databases take.
+pub(super) fn offset_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0))
+}
+
 /// A regular expression for a comma list of `item`s.
 fn comma_list(item: &str) -> String {
     format!("^({item})(,({item}))*$")
-}
-
-/// The pattern of one query value of this type, when the type is textual in a URL.
-fn query_value_pattern(ty: &FieldType) -> Option<String> {
-    match ty {
-        FieldType::Uuid => {
-            Some("[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}".to_owned())
-        }
-        FieldType::Integer => Some("-?[0-9]+".to_owned()),
-        FieldType::Float => Some("-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?".to_owned()),
-        FieldType::Boolean => Some("true|false".to_owned()),
-        FieldType::Enum(enum_ir) => Some(enum_ir.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join("|")),
-        FieldType::Date => Some("[0-9]{4}-[0-9]{2}-[0-9]{2}".to_owned()),
-        FieldType::DateTime => Some(
-            "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[-+][0-9]{2}:[0-9]{2})"
-                .to_owned(),
-        ),
-        FieldType::String | FieldType::Text | FieldType::Json => None,
-    }
 }
 
 pub(super) fn body(entity_schema: &str, merge_patch: bool) -> utoipa::openapi::request_body::RequestBody {
@@ -142,11 +141,13 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
         .parameter(query_parameter(
             "offset".to_owned(),
             "Items to skip.".to_owned(),
-            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)),
+            offset_schema(),
         ))
         .parameter(query_parameter(
             "cursor".to_owned(),
-            "The `next_cursor` of the previous page, with the same filters and sort.".to_owned(),
+            "The `next_cursor` of the previous page, with the same filters and sort (empty: the first page). \
+             Not with an `offset` above 0."
+                .to_owned(),
             ObjectBuilder::new().schema_type(Type::String),
         ))
         .parameter(query_parameter(
@@ -176,9 +177,10 @@ fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter>
                 let values = enum_ir.values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join("|");
                 ObjectBuilder::new().schema_type(Type::String).pattern(Some(comma_list(&values))).into()
             }
-            // Constraints describe stored values, not what may be searched for.
+            // Constraints describe stored values, not what may be searched for (a blank
+            // value of a required field included).
             _ => {
-                let plain = FieldIr { constraints: Default::default(), ..field.clone() };
+                let plain = FieldIr { constraints: Default::default(), required: false, ..field.clone() };
                 value_schema(&plain, false).into()
             }
         };
@@ -187,15 +189,23 @@ fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter>
             _ => format!("`{name}` equals the value."),
         };
         parameters.push(query_parameter(name.clone(), equality_description, equality.clone()));
-        let list_schema = match query_value_pattern(&field.ty) {
-            Some(pattern) => ObjectBuilder::new().schema_type(Type::String).pattern(Some(comma_list(&pattern))),
-            None => ObjectBuilder::new().schema_type(Type::String),
+        // A comma-separated list (`style: form, explode: false`) of values, each as the
+        // equality filter takes it: the item schema is exactly what the server parses.
+        let item = match &field.ty {
+            FieldType::Enum(enum_ir) => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(enum_ir.values.iter().map(|v| v.value.clone())))
+                .into(),
+            _ => equality.clone(),
         };
-        parameters.push(query_parameter(
+        let mut list = query_parameter(
             format!("{name}__in"),
             format!("`{name}` is one of the comma-separated values."),
-            list_schema,
-        ));
+            ArrayBuilder::new().items(RefOr::T(item)).min_items(Some(1)),
+        );
+        list.style = Some(ParameterStyle::Form);
+        list.explode = Some(false);
+        parameters.push(list);
         if entity.facts(field).range_filterable() {
             for (suffix, meaning) in
                 [("gt", "greater than"), ("gte", "at least"), ("lt", "less than"), ("lte", "at most")]

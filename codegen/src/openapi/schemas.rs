@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{
 
 use crate::ir::{DefaultValue, EntityIr, FieldIr, FieldType};
 use crate::json::{Number, ValueKind};
-use entity_spec_contract::{RunStatus, RunTrigger};
+use entity_spec_contract::{RunStatus, RunTrigger, patterns};
 
 pub(super) fn patch_type_name(entity: &EntityIr) -> String {
     format!("{}Patch", entity.name)
@@ -50,22 +50,31 @@ pub(super) fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
             }
             typed(Type::String).enum_values(Some(values))
         }
-        FieldType::Json if nullable => ObjectBuilder::new().schema_type(SchemaType::AnyValue),
-        FieldType::Json => ObjectBuilder::new().schema_type(SchemaType::Array(vec![
+        FieldType::Json if nullable => json_value_keywords(ObjectBuilder::new().schema_type(SchemaType::AnyValue)),
+        FieldType::Json => json_value_keywords(ObjectBuilder::new().schema_type(SchemaType::Array(vec![
             Type::Object,
             Type::Array,
             Type::String,
             Type::Number,
             Type::Boolean,
-        ])),
+        ]))),
         FieldType::Uuid => typed(Type::String).format(format(KnownFormat::Uuid)),
-        // The validators refuse blank required text; say so unless the spec's own pattern
-        // takes the only `pattern` slot.
+        // The validators refuse U+0000 and blank required text. Without a spec pattern, one
+        // `pattern` says both; with one, U+0000 is refused by a `not` beside it (utoipa's
+        // object schema has no `not`; JSON Schema allows it on any schema).
         FieldType::String | FieldType::Text => {
             let not_blank = field.required && c.pattern.is_none();
             let min_length = c.min_length.map(|n| n as usize).or(not_blank.then_some(1));
-            let pattern = c.pattern.clone().or(not_blank.then(|| "\\S".to_owned()));
-            typed(Type::String).max_length(c.max_length.map(|n| n as usize)).min_length(min_length).pattern(pattern)
+            let schema = typed(Type::String).max_length(c.max_length.map(|n| n as usize)).min_length(min_length);
+            match &c.pattern {
+                Some(pattern) => {
+                    let no_nul: utoipa::openapi::extensions::Extensions =
+                        [("not", serde_json::json!({"pattern": patterns::NUL}))].into_iter().collect();
+                    schema.pattern(Some(pattern.clone())).extensions(Some(no_nul))
+                }
+                None if not_blank => schema.pattern(Some(patterns::NOT_BLANK_NO_NUL)),
+                None => schema.pattern(Some(patterns::NO_NUL)),
+            }
         }
         FieldType::Integer => typed(Type::Integer)
             .format(format(KnownFormat::Int64))
@@ -79,6 +88,30 @@ pub(super) fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
         FieldType::DateTime => typed(Type::String).format(format(KnownFormat::DateTime)),
         FieldType::Date => typed(Type::String).format(format(KnownFormat::Date)),
     }
+}
+
+/// The name of the component every nested value of a `json` field refers to.
+pub(super) const JSON_VALUE: &str = "JsonValue";
+
+/// Any JSON value whose strings and object keys hold no U+0000 (PostgreSQL's `jsonb` cannot
+/// store it, so the runtime refuses it on both databases): the component [`JSON_VALUE`], and
+/// the top of every `json` field's schema. Recursive through `items` and
+/// `additionalProperties`; each keyword applies only to values of its kind, so no `type`.
+pub(super) fn json_value_keywords(schema: ObjectBuilder) -> ObjectBuilder {
+    // utoipa's object schema has no `items`; JSON Schema allows it on any schema.
+    let items: utoipa::openapi::extensions::Extensions =
+        [("items", serde_json::json!({"$ref": format!("#/components/schemas/{JSON_VALUE}")}))].into_iter().collect();
+    schema
+        .pattern(Some(patterns::NO_NUL))
+        .property_names(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(patterns::NO_NUL))))
+        .additional_properties(Some(AdditionalProperties::RefOr(schema_ref(JSON_VALUE))))
+        .extensions(Some(items))
+}
+
+/// The [`JSON_VALUE`] component.
+pub(super) fn json_value_schema() -> ObjectBuilder {
+    json_value_keywords(ObjectBuilder::new().schema_type(SchemaType::AnyValue))
+        .description(Some("Any JSON value; strings and object keys cannot contain U+0000."))
 }
 
 fn number(n: Number) -> utoipa::Number {

@@ -5,7 +5,7 @@
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItemBuilder};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, PathsBuilder};
 
@@ -68,7 +68,11 @@ fn authenticated(operation: OperationBuilder, scopes: &[&str]) -> OperationBuild
 }
 
 /// `GET /auth/me` and `GET /audit-log`, with their schemas.
-pub(super) fn identity_routes(paths: PathsBuilder, components: ComponentsBuilder) -> (PathsBuilder, ComponentsBuilder) {
+pub(super) fn identity_routes(
+    paths: PathsBuilder,
+    components: ComponentsBuilder,
+    entities: &[&str],
+) -> (PathsBuilder, ComponentsBuilder) {
     let text = || ObjectBuilder::new().schema_type(Type::String);
     let nullable_text = || ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Null]));
     let uuid = |nullable: bool| {
@@ -140,14 +144,22 @@ pub(super) fn identity_routes(paths: PathsBuilder, components: ComponentsBuilder
         .operation_id(Some("listAuditLog"))
         .summary(Some("The audit trail of every write and action, newest first"))
         .tag("Identity")
-        .parameter(query("entity", "Only this entity's rows (its name, e.g. `RawDataSource`).", text()))
+        .parameter(query(
+            "entity",
+            "Only this entity's rows (its name).",
+            text().enum_values(Some(entities.iter().copied())),
+        ))
         .parameter(query("entity_id", "Only this item's rows.", uuid(false)))
         .parameter(query(
             "limit",
             &format!("Rows per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."),
             ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_PAGE_SIZE)),
         ))
-        .parameter(query("cursor", "The `next_cursor` of the previous page.", uuid(false)))
+        .parameter(query_parameter(
+            "cursor".to_owned(),
+            "The `next_cursor` of the previous page (empty: the first page).".to_owned(),
+            AnyOfBuilder::new().item(uuid(false)).item(text().max_length(Some(0))),
+        ))
         .response("200", json_body("A page of audit rows.", schema_ref("AuditPage"), false).build())
         .response("400", problem("An unknown parameter or a bad value."));
     let audit = secured(audit, ADMIN_SCOPE, None);

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, require_json};
 use crate::http::guard::Caller;
 use crate::http::params::{PathParams, parse_filters, parse_list_query};
+use crate::http::preconditions::{if_match, if_none_match};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
 use crate::http::strict_json;
@@ -168,16 +169,19 @@ pub(crate) async fn remove<E: Entity>(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let key = parse_id::<E>(&id)?;
-    let condition = headers.get(header::IF_MATCH);
+    let conditional = headers.contains_key(header::IF_MATCH);
     // One read answers both questions: whose row it is (owners never change, so a row found
     // owned here is still the caller's at the delete) and which version If-Match names.
-    let stored = match condition.is_some() || caller.owner_scope(E::DEF).is_some() {
+    let stored = match conditional || caller.owner_scope(E::DEF).is_some() {
         true => Some(find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?),
         false => None,
     };
+    // Judged only once the item is known to exist (RFC 9110 §13.2.1: a request that would be a
+    // 404 without its preconditions is that 404).
+    let condition = if_match(&headers)?;
     let expected = match (condition, stored) {
         (Some(condition), Some(stored)) => {
-            if !matches_etag(condition, stored.version) {
+            if !condition.allows(stored.version) {
                 return Err(ApiError::precondition_failed(E::DEF.name));
             }
             Some(stored.version)
@@ -205,16 +209,16 @@ async fn write_with_retry<E: Entity>(
     headers: &HeaderMap,
     mut change: impl FnMut(&mut E) -> Result<(), ApiError>,
 ) -> Result<Response, ApiError> {
-    let condition = headers.get(header::IF_MATCH);
     for _ in 0..WRITE_ATTEMPTS {
         let Versioned { mut entity, version } = find_item::<E>(db, id, Sensitive::Open).await?;
         let before = entity.to_row();
-        // The body first, then the precondition: a request whose body is wrong is that 4xx
-        // whatever If-Match says (RFC 9110 §13.2.1 evaluates preconditions only for requests
-        // that would otherwise succeed). Nothing is written before both pass.
+        // The item, then the body, then the precondition: a request that is a 404 or whose body
+        // is wrong is that 4xx whatever If-Match says (RFC 9110 §13.2.1 evaluates preconditions
+        // only for requests that would otherwise succeed). Nothing is written before all pass.
         change(&mut entity)?;
-        if let Some(condition) = condition
-            && !matches_etag(condition, version)
+        let condition = if_match(headers)?;
+        if let Some(condition) = &condition
+            && !condition.allows(version)
         {
             return Err(ApiError::precondition_failed(E::DEF.name));
         }
@@ -293,19 +297,6 @@ pub async fn find_owned<E: Entity>(
 fn owner_filter(def: &'static EntityDef, caller: &Caller) -> Option<Filter> {
     let (field, owner) = caller.owner_scope(def)?;
     Some(Filter { field: def.field(field)?, op: FilterOp::Eq(SqlValue::Text(owner.to_owned())) })
-}
-
-/// `If-Match` uses strong comparison (RFC 9110 §13.1.1): `*` or one of the listed tags.
-fn matches_etag(condition: &HeaderValue, version: i64) -> bool {
-    let current = format!("\"{version}\"");
-    condition.to_str().is_ok_and(|list| list.split(',').map(str::trim).any(|tag| tag == "*" || tag == current))
-}
-
-/// `If-None-Match` uses weak comparison (RFC 9110 §13.1.2).
-fn if_none_match(condition: Option<&HeaderValue>, version: i64) -> bool {
-    let Some(list) = condition.and_then(|v| v.to_str().ok()) else { return false };
-    let current = format!("\"{version}\"");
-    list.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == current)
 }
 
 /// The `If-None-Match` header alone: reads need nothing else, and copying the whole header

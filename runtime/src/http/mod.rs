@@ -10,6 +10,7 @@ pub mod entity_routes;
 pub mod guard;
 pub mod identity_routes;
 pub mod params;
+pub(crate) mod preconditions;
 pub mod problem;
 pub mod responses;
 pub mod router;

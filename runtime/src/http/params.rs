@@ -39,12 +39,14 @@ pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Li
         match key.as_ref() {
             "limit" => limit = parse_limit(&value)?,
             "offset" => offset = Some(parse_offset(&value)?),
+            // `cursor=` is the first page: what a client sends before it has a next_cursor.
+            "cursor" if value.is_empty() => {}
             "cursor" => cursor = Some(value.into_owned()),
             "sort" => sort = parse_sort(def, &value)?,
             _ => filters.push(parse_filter(def, &key, &value)?),
         }
     }
-    if offset.is_some() && cursor.is_some() {
+    if offset.is_some_and(|offset| offset > 0) && cursor.is_some() {
         return Err(ApiError::invalid_parameter(
             "cursor",
             "conflict",
@@ -127,6 +129,7 @@ pub fn parse_audit_query(raw: Option<&str>, entities: &[&str]) -> Result<AuditQu
                 ));
             }
             "entity_id" => query.entity_id = Some(uuid("entity_id", &value)?),
+            "cursor" if value.is_empty() => {}
             "cursor" => query.before = Some(uuid("cursor", &value)?),
             "limit" => query.limit = u64::from(parse_limit(&value)?),
             other => {
@@ -148,11 +151,11 @@ fn parse_limit(value: &str) -> Result<u32, ApiError> {
     })
 }
 
-/// `offset`: any non-negative integer.
+/// `offset`: 0 to `i64::MAX`: what both databases take as an `OFFSET` (and what the document says).
 fn parse_offset(value: &str) -> Result<u64, ApiError> {
-    value
-        .parse::<u64>()
-        .map_err(|_| ApiError::invalid_parameter("offset", "invalid", "must be a non-negative integer".to_owned()))
+    value.parse::<i64>().ok().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+        ApiError::invalid_parameter("offset", "invalid", format!("must be an integer from 0 to {}", i64::MAX))
+    })
 }
 
 /// A parameter given twice is an error, never "last one wins".

@@ -52,6 +52,22 @@ impl ApiError {
         error
     }
 
+    /// 400: a request header has a value its grammar does not allow.
+    pub fn invalid_header(header: &str, message: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-header",
+            "Invalid request header",
+            format!("`{header}`: {message}"),
+        );
+        error.errors.push(FieldViolation {
+            field: header.to_owned().into(),
+            code: "invalid".into(),
+            message: message.to_owned(),
+        });
+        error
+    }
+
     /// 400: the body is not valid JSON, or not a JSON object.
     pub fn malformed_body(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "malformed-body", "Malformed request body", detail)
@@ -66,6 +82,12 @@ impl ApiError {
             text => printable(text),
         };
         Self::new(status, "request-rejected", title, detail)
+    }
+
+    /// A request the HTTP parser refused before routing (malformed, target or head too
+    /// large), with our own explanation.
+    pub(crate) fn unparsable(status: StatusCode, detail: &'static str) -> Self {
+        Self::new(status, "request-rejected", status.canonical_reason().unwrap_or("Request rejected"), detail)
     }
 
     /// 401: no credential, or one that is not valid (503 when it could not be checked). The
@@ -267,8 +289,9 @@ struct ProblemBody<'a> {
     errors: &'a [FieldViolation],
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem document (RFC 9457) of this error.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
         let body = ProblemBody {
             kind: format!("urn:entity-spec:problem:{}", self.kind),
             title: self.title,
@@ -276,7 +299,13 @@ impl IntoResponse for ApiError {
             detail: &self.detail,
             errors: &self.errors,
         };
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let bytes = self.to_json();
         let mut response = (self.status, bytes).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(challenge) = self.challenge {

@@ -163,9 +163,10 @@ pub mod check {
     }
 
     /// Matches `pattern` somewhere in the value (unanchored, like JSON Schema's `pattern`).
-    pub fn pattern(errors: &mut ValidationErrors, field: &'static str, value: &str, regex: &Regex) {
+    /// `spelled` is the pattern as the spec writes it (`regex` reads its translation).
+    pub fn pattern(errors: &mut ValidationErrors, field: &'static str, value: &str, regex: &Regex, spelled: &str) {
         if !regex.is_match(value) {
-            errors.add(field, "pattern", format!("must match the pattern `{}`", regex.as_str()));
+            errors.add(field, "pattern", format!("must match the pattern `{spelled}`"));
         }
     }
 }
@@ -183,7 +184,7 @@ mod tests {
         check::min(&mut errors, "refresh_interval", 59, 60);
         check::max(&mut errors, "ratio", 1.5, 1.0);
         check::finite(&mut errors, "ratio", f64::NAN);
-        check::pattern(&mut errors, "code", "abc", &regex::Regex::new("^[A-Z]+$").unwrap());
+        check::pattern(&mut errors, "code", "abc", &regex::Regex::new("^[A-Z]+$").unwrap(), "^[A-Z]+$");
         let codes: Vec<_> = errors.violations().iter().map(|v| v.code.as_ref()).collect();
         assert_eq!(codes, ["blank", "max_length", "min", "max", "not_finite", "pattern"]);
         assert_eq!(

@@ -1,8 +1,9 @@
 //! Layer 5, the top: starting a generated service. The [`Service`] value (routes and the
 //! workers of tracked actions, started explicitly), the start-up migration, which puts the
 //! spec's tables and the runtime's own together, serving (connection cap, header
-//! timeout) with logging and graceful shutdown, and the command line of a service binary (`launch.rs`: serve, `keys`).
+//! timeout, problem bodies for hyper's own rejections) with logging and graceful shutdown, and the command line of a service binary (`launch.rs`: serve, `keys`).
 
+mod early_rejections;
 pub mod launch;
 pub mod migrate;
 pub mod server;

@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
 use crate::model::redact::redact;
+use crate::serve::early_rejections::ProblemOnEarlyRejection;
 
 /// The address used when `BIND_ADDR` is not set.
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
@@ -140,7 +141,9 @@ pub async fn serve_with(
             request.extensions_mut().insert(ConnectInfo(client));
             request.map(Body::new)
         });
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).with_upgrades();
+        let connection = http
+            .serve_connection(TokioIo::new(ProblemOnEarlyRejection::new(stream)), TowerToHyperService::new(service))
+            .with_upgrades();
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let mut connection = std::pin::pin!(connection);
