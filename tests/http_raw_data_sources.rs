@@ -502,6 +502,56 @@ async fn put_with_if_match_is_412_when_stale_and_200_when_current() {
     }
 }
 
+/// `If-Match` that is not `*` or a list of entity tags (an empty one included) is a 400 naming
+/// the header on every write, never a 412 no retry can fix; a bare `4` is taken as `"4"`.
+/// An unknown id stays a 404 and a bad body a 422 whatever the header says (RFC 9110 §13.2.1).
+#[tokio::test]
+async fn a_malformed_if_match_is_400_after_404_and_body_errors() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let id = id_of(&create(&app, backend, json!({"name": "tagged", "connection_string": SECRET})).await);
+        let path = item_path(&id);
+        fn patch(value: &str) -> [(&'static str, &str); 2] {
+            [("if-match", value), ("content-type", "application/merge-patch+json")]
+        }
+        for malformed in ["", "1", "\"1", "\"1\",,\"2\"", "*, \"1\"", "W/1"] {
+            for (method, body, headers) in [
+                ("PUT", Some(json!({"name": "x"})), vec![("if-match", malformed)]),
+                ("PATCH", Some(json!({"name": "x"})), patch(malformed).to_vec()),
+                ("DELETE", None, vec![("if-match", malformed)]),
+            ] {
+                let response = send(&app, method, &path, body, &headers).await;
+                if malformed == "1" {
+                    // A bare tag is the quoted one: the item is at version 1.
+                    assert_ne!(response.status, StatusCode::BAD_REQUEST, "{backend:?}: {method} 1: {}", response.text);
+                    break;
+                }
+                let problem =
+                    response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {method} {malformed:?}"));
+                assert_eq!(problem["type"], "urn:entity-spec:problem:invalid-header", "{backend:?}");
+                assert_eq!(response.error_fields(), ["If-Match"], "{backend:?}: {method} {malformed:?}");
+            }
+        }
+        let current = send(&app, "GET", &path, None, &[]).await;
+        let version = current.header("etag").trim_matches('"').to_owned();
+        let bare = send(&app, "PATCH", &path, Some(json!({"name": "bare"})), &patch(&version)).await;
+        assert_eq!(bare.status, StatusCode::OK, "{backend:?}: a bare current version matches: {}", bare.text);
+
+        let unknown = item_path(&Uuid::now_v7().to_string());
+        let missing = send(&app, "PUT", &unknown, Some(json!({"name": "x"})), &[("if-match", "")]).await;
+        missing.problem(StatusCode::NOT_FOUND);
+        let gone = send(&app, "DELETE", &unknown, None, &[("if-match", "")]).await;
+        gone.problem(StatusCode::NOT_FOUND);
+        let bad_body = send(&app, "PATCH", &path, Some(json!({"nope": 1})), &patch("")).await;
+        bad_body.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            send(&app, "GET", &path, None, &[]).await.body["name"],
+            "bare",
+            "{backend:?}: nothing else was written"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // PATCH
 // ---------------------------------------------------------------------------------------------

@@ -111,9 +111,14 @@ pub(super) fn body(entity_schema: &str, merge_patch: bool) -> utoipa::openapi::r
     body.content("application/json", content()).build()
 }
 
-fn write_errors(operation: OperationBuilder) -> OperationBuilder {
+const MALFORMED_IF_MATCH: &str = "`If-Match` is not `*` or a list of entity tags.";
+
+/// The errors of a write with a body; `conditional` when it takes `If-Match`.
+fn write_errors(operation: OperationBuilder, conditional: bool) -> OperationBuilder {
+    let malformed = "The body is not JSON, or not a JSON object.";
+    let malformed = if conditional { format!("{malformed} Or: {MALFORMED_IF_MATCH}") } else { malformed.to_owned() };
     operation
-        .response("400", problem("The body is not JSON, or not a JSON object."))
+        .response("400", problem(&malformed))
         .response("409", problem("A unique field would be duplicated (`errors` name the fields), or other writes kept changing the item."))
         .response("413", problem(&format!("The body is larger than {BODY_LIMIT_TEXT}.")))
         .response("415", problem("The body is not declared as JSON."))
@@ -267,6 +272,7 @@ pub(super) fn create_operation(entity: &EntityIr) -> OperationBuilder {
             .summary(Some(format!("Create a {}", entity.name)))
             .request_body(Some(body(&entity.create_type_name(), false)))
             .response("201", created),
+        false,
     )
 }
 
@@ -301,6 +307,7 @@ pub(super) fn replace_operation(entity: &EntityIr) -> OperationBuilder {
             .response("200", json_body("The replaced item.", schema_ref(&entity.name), true).build())
             .response("404", problem("No item with this id."))
             .response("412", problem("`If-Match` names an older version; nothing was written.")),
+        true,
     )
 }
 
@@ -316,6 +323,7 @@ pub(super) fn patch_operation(entity: &EntityIr) -> OperationBuilder {
             .response("200", json_body("The patched item.", schema_ref(&entity.name), true).build())
             .response("404", problem("No item with this id."))
             .response("412", problem("`If-Match` names an older version; nothing was written.")),
+        true,
     )
 }
 
@@ -327,6 +335,7 @@ pub(super) fn delete_operation(entity: &EntityIr) -> OperationBuilder {
         .parameter(id_parameter(entity))
         .parameter(if_match())
         .response("204", ResponseBuilder::new().description("Deleted.").build())
+        .response("400", problem(MALFORMED_IF_MATCH))
         .response("404", problem("No item with this id."))
         .response("412", problem("`If-Match` names an older version; nothing was deleted."))
         .response("default", problem("Server error (500) or database unavailable (503)."))
