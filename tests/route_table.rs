@@ -7,7 +7,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entity_spec::__private::runtime::contract::paths::{AUDIT_PATH, AUTH_ME_PATH};
+use entity_spec::__private::runtime::contract::paths::{AUDIT_PATH, AUTH_ME_PATH, HEALTHZ_PATH, READYZ_PATH};
 use entity_spec::__private::runtime::contract::routes::{Method, routes};
 use entity_spec::__private::runtime::def::EntityDef;
 use entity_spec::{Backend, MigrateOptions};
@@ -24,13 +24,13 @@ support::raw_data_source_test_actions!(model);
 support::order_test_actions!(catalog);
 
 /// Every (method, path template) of the table for these entities, and the service's own
-/// guarded routes (the caller's identity, the audit trail).
+/// documented routes (the caller's identity, the audit trail, health).
 fn table(entities: &[&EntityDef]) -> BTreeSet<(String, String)> {
     entities
         .iter()
         .flat_map(|def| routes(def.collection_path, def.actions))
         .map(|route| (route.method.as_str().to_owned(), route.path))
-        .chain([AUTH_ME_PATH, AUDIT_PATH].map(|path| ("GET".to_owned(), path.to_owned())))
+        .chain([AUTH_ME_PATH, AUDIT_PATH, HEALTHZ_PATH, READYZ_PATH].map(|path| ("GET".to_owned(), path.to_owned())))
         .collect()
 }
 

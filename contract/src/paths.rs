@@ -19,6 +19,13 @@ pub const AUTH_ME_PATH: &str = "/auth/me";
 /// The audit trail of every write and action, for the admin scope.
 pub const AUDIT_PATH: &str = "/audit-log";
 
+/// Liveness: the process answers (no I/O), for orchestrators; served without a credential.
+pub const HEALTHZ_PATH: &str = "/healthz";
+
+/// Readiness: the service can serve requests now (its database answers); served without a
+/// credential.
+pub const READYZ_PATH: &str = "/readyz";
+
 /// The statistics endpoint's segment under each collection: `GET {path}/stats`. A static
 /// segment wins over `{id}` in the router, and `stats` is never a valid UUID.
 pub const STATS_SEGMENT: &str = "stats";
@@ -30,6 +37,8 @@ pub const RESERVED_PATHS: &[(&str, &str)] = &[
     (OPENAPI_PATH, "its OpenAPI document"),
     ("/auth", "the caller's identity"),
     (AUDIT_PATH, "the audit trail"),
+    (HEALTHZ_PATH, "its liveness check"),
+    (READYZ_PATH, "its readiness check"),
 ];
 
 /// The reserved path a collection path would collide with (itself or below it), with what the

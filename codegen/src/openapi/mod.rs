@@ -12,6 +12,7 @@
 //! operation's scope and the routes about callers.
 
 mod actions;
+mod health;
 mod operations;
 mod schemas;
 mod security;
@@ -30,6 +31,7 @@ use actions::{
     action_schemas, list_runs_operation, plain_action_operation, queue_all_operation, queue_run_operation,
     read_run_operation,
 };
+use health::health_routes;
 use operations::{
     create_operation, delete_operation, list_operation, patch_operation, read_operation, replace_operation,
     stats_operation,
@@ -116,6 +118,7 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
         }
     }
     let (paths, components) = identity_routes(paths, security_schemes(components), &names);
+    let (paths, components) = health_routes(paths, components);
     let identity = TagBuilder::new()
         .name("Identity")
         .description(Some("The caller's identity and scopes, and the audit trail (admin scope)."))
@@ -124,7 +127,10 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
         .entities
         .iter()
         .map(|e| TagBuilder::new().name(e.name.clone()).description(e.description.clone()).build())
-        .chain([identity]);
+        .chain([
+            identity,
+            TagBuilder::new().name("Health").description(Some("Liveness and readiness, without a credential.")).build(),
+        ]);
     OpenApiBuilder::new().info(info).paths(paths.build()).components(Some(components.build())).tags(Some(tags)).build()
 }
 

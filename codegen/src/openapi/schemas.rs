@@ -327,6 +327,12 @@ pub(super) fn problem_schema() -> ObjectBuilder {
                 .items(schema_ref("FieldViolation"))
                 .description(Some("Every field or parameter problem, for 400, 409 and 422.")),
         )
+        .property(
+            "request_id",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("The request's id, as in the `X-Request-Id` response header and the server's log.")),
+        )
 }
 
 pub(super) fn violation_schema() -> ObjectBuilder {

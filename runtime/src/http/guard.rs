@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use entity_spec_contract::Scopes;
@@ -17,16 +17,10 @@ use uuid::Uuid;
 use crate::auth::authenticator::{Authenticator, Refusal};
 use crate::auth::principal::Principal;
 use crate::http::problem::ApiError;
+use crate::http::request_id::RequestId;
 use crate::model::def::EntityDef;
 use crate::model::timestamp::now;
 use crate::storage::audit::AuditRecord;
-
-/// The request id header: read when the client sends a usable one, otherwise generated, and
-/// returned on every guarded response.
-pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The longest client-sent request id kept.
-const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// The caller of a guarded request: who, from where, and the request's id.
 #[derive(Debug, Clone)]
@@ -93,28 +87,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 /// Authenticates the request: a [`Caller`] for the handlers, or a 401 (503 when the
-/// credential store is unreachable). Every response carries the request id.
+/// credential store is unreachable).
 pub async fn authenticate(State(authenticator): State<Authenticator>, mut request: Request, next: Next) -> Response {
+    // Set by the outermost layer; a router used without it (tests) gets one here.
     let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| Uuid::now_v7().simple().to_string(), str::to_owned);
+        .extensions()
+        .get::<RequestId>()
+        .map_or_else(|| Uuid::now_v7().simple().to_string(), |id| id.as_str().to_owned());
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    let mut response = match authenticator.authenticate(authorization).await {
+    match authenticator.authenticate(authorization).await {
         Ok(principal) => {
             let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
             let audited = authenticator.audits();
-            request.extensions_mut().insert(Caller { principal, client, request_id: request_id.clone(), audited });
+            request.extensions_mut().insert(Caller { principal, client, request_id, audited });
             next.run(request).await
         }
         Err(refusal) => ApiError::unauthenticated(&refusal).into_response(),
-    };
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
-    response
 }
 
 /// What one route needs: a scope among an entity's scopes.

@@ -9,6 +9,7 @@ use entity_spec_contract::text::printable;
 use serde::Serialize;
 
 use crate::auth::authenticator::Refusal;
+use crate::http::request_id;
 use crate::model::validation::{FieldViolation, ValidationErrors};
 use crate::storage::store::StoreError;
 
@@ -275,6 +276,22 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 503 from `/readyz`: the named check failed. The cause is logged, not shown: the route
+    /// is open to anyone who reaches the port.
+    pub fn not_ready(check: &str, cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(%cause, check, "readiness check failed");
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "Not ready",
+            format!("the `{check}` check failed; the service cannot serve requests now"),
+        );
+        error.retry_after = Some(5);
+        error
+    }
+}
+
 /// The closest known name, for "did you mean" (the rule the spec checker uses too).
 pub use entity_spec_contract::suggest::did_you_mean as closest;
 
@@ -287,6 +304,10 @@ struct ProblemBody<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldViolation],
+    /// The request's id (also in the `X-Request-Id` header and the log lines), so that a
+    /// problem a user reports leads to the server's side of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 impl ApiError {
@@ -298,6 +319,7 @@ impl ApiError {
             status: self.status.as_u16(),
             detail: &self.detail,
             errors: &self.errors,
+            request_id: request_id::current().map(|id| id.as_str().to_owned()),
         };
         serde_json::to_vec(&body).unwrap_or_default()
     }

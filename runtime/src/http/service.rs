@@ -1,25 +1,27 @@
 //! The whole HTTP service around the entity and action routes: the guard in front of them, the
-//! caller's identity and the audit trail, the OpenAPI document and its docs page, the
-//! workbench, problem+json for unknown routes and methods, the body limit, and request
-//! logging.
+//! caller's identity and the audit trail, health routes, the OpenAPI document and its docs
+//! page, the workbench, problem+json for unknown routes and methods, the body limit, request
+//! ids and request logging.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::{from_fn_with_state, map_response};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use entity_spec_contract::limits::BODY_LIMIT;
-use entity_spec_contract::paths::{AUDIT_PATH, AUTH_ME_PATH, DOCS_PATH, OPENAPI_PATH};
+use entity_spec_contract::paths::{AUDIT_PATH, AUTH_ME_PATH, DOCS_PATH, HEALTHZ_PATH, OPENAPI_PATH, READYZ_PATH};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::authenticator::Authenticator;
 use crate::http::guard::authenticate;
+use crate::http::health::{healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
 use crate::http::problem::ApiError;
+use crate::http::request_id::{REQUEST_ID, assign_request_id};
 use crate::http::workbench;
 use crate::model::def::EntityDef;
 use crate::storage::db::Db;
@@ -43,12 +45,15 @@ pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, wor
     // The Authorize button comes from the document's security schemes. Authorization is not
     // persisted: Swagger UI would keep the key in localStorage, where any script could read it.
     let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
+    let ready_db = guarded.db.clone();
     let audit = AuditState { db: guarded.db, entities: guarded.entities };
     routes
         .route(AUTH_ME_PATH, get(me))
         .route(AUDIT_PATH, get(audit_log).with_state(audit))
         // Everything above needs a caller; what is merged below (docs, workbench files) does not.
         .layer(from_fn_with_state(guarded.authenticator, authenticate))
+        .route(HEALTHZ_PATH, get(healthz))
+        .route(READYZ_PATH, get(readyz).with_state(ready_db))
         .route(
             OPENAPI_PATH,
             get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),
@@ -64,10 +69,14 @@ pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, wor
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
-                    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+                    // The id the layer below settled (visible ASCII, at most 128 bytes).
+                    let id = request.headers().get(&REQUEST_ID).and_then(|id| id.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id = id)
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        // Outermost: every response, the log span and every problem body carry the request id.
+        .layer(from_fn(assign_request_id))
 }
 
 /// Rejections axum writes before a handler runs (a path segment that is not UTF-8, say) are

@@ -91,7 +91,10 @@ enum KeysCommand {
 /// `entity_spec::run(|db| model::service(db, MyActions)).await` is a whole `main`.
 pub async fn run(build: impl FnOnce(Db) -> Service) -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    if let Err(error) = init_tracing() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve_command(build).await,
         Command::Keys(command) => keys_command(build, command).await,

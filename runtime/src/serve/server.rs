@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
+use entity_spec_contract::text::printable;
+
 use crate::model::redact::redact;
 use crate::serve::early_rejections::ProblemOnEarlyRejection;
 
@@ -29,16 +31,33 @@ pub fn bind_addr_from_env() -> String {
         .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default: `info`). Every line goes through the
-/// redactor first, so a credential quoted by any crate's log line (a driver echoing a
-/// connection parameter, an error holding a URL) never reaches the log.
-pub fn init_tracing() {
+/// The variable choosing the log format: `text` (the default) or `json`.
+pub const LOG_FORMAT_VAR: &str = "ENTITY_SPEC_LOG_FORMAT";
+
+/// Logs to stderr; `RUST_LOG` filters (default: `info`); [`LOG_FORMAT_VAR`] picks one line of
+/// text per event (the default) or one JSON object per line, with the request span's fields
+/// (method, path, request id) in both. Every line goes through the redactor first, so a
+/// credential quoted by any crate's log line (a driver echoing a connection parameter, an error
+/// holding a URL) never reaches the log. An unknown format is an error: the service does not
+/// start with logs an operator's collector cannot read.
+pub fn init_tracing() -> Result<(), String> {
+    let json = json_logs(std::env::var(LOG_FORMAT_VAR).ok().as_deref())?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // No ANSI colours: they would split `name=value` fields, which the redactor reads.
     // A second call (tests, embedding) keeps the first subscriber.
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(|| RedactingStderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(|| RedactingStderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    Ok(())
+}
+
+/// Whether [`LOG_FORMAT_VAR`]'s value asks for JSON lines.
+fn json_logs(format: Option<&str>) -> Result<bool, String> {
+    match format.map(str::trim) {
+        None | Some("" | "text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => Err(format!("{LOG_FORMAT_VAR} is `{}`; use `text` or `json`", printable(other))),
+    }
 }
 
 /// Stderr behind [`redact`]: the fmt layer formats a whole event, then writes it at once.
@@ -187,4 +206,18 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_logs;
+
+    #[test]
+    fn the_log_format_is_text_json_or_an_error_naming_the_variable() {
+        assert_eq!(json_logs(None), Ok(false));
+        assert_eq!(json_logs(Some("text")), Ok(false));
+        assert_eq!(json_logs(Some(" json ")), Ok(true));
+        let error = json_logs(Some("xml")).unwrap_err();
+        assert!(error.contains("ENTITY_SPEC_LOG_FORMAT") && error.contains("`xml`"), "{error}");
+    }
 }
