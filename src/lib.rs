@@ -18,7 +18,7 @@
 //! `docs/spec-format.md` for the spec format and `docs/http-api.md` for the HTTP contract.
 #![deny(missing_docs)]
 
-pub use entity_spec_macros::entity_spec;
+pub use entity_spec_macros::{conformance_tests, entity_spec};
 /// API keys: create, list and revoke them from code (the service binary's `keys` command does the same).
 pub use entity_spec_runtime::auth::api_keys;
 pub use entity_spec_runtime::auth::jwt::JwtConfig;
@@ -39,6 +39,11 @@ pub use entity_spec_runtime::{
     ApiError, AuthConfig, Backend, Db, EngineConfig, EngineStartError, Entity, FieldViolation, MigrateError,
     MigrateOptions, MigrationReport, Secret, Service, UnknownVariant, Validate, ValidationErrors,
 };
+
+/// What a service's tests run on (cargo feature `testing`): fresh databases per test on each
+/// backend, a client checking every answer against the service's OpenAPI document.
+#[cfg(feature = "testing")]
+pub use entity_spec_runtime::testing;
 
 /// Paths generated code uses, so that users only depend on `entity-spec`. Not a public API.
 #[doc(hidden)]

@@ -62,6 +62,13 @@ pub fn openapi_document(source: &str) -> Result<String, SpecErrors> {
     check_spec(source).map(|ir| openapi::openapi_json(&ir, &entity_spec_contract::hash::stable_hash_hex(source)))
 }
 
+/// The conformance suite of a spec (`conformance_tests!`): the service generated from it with
+/// stand-ins for its actions, and one `#[test]` per promise of the spec. `spec_path` is the
+/// path as the user wrote it (the argument of the macro and the prefix of every message).
+pub fn expand_conformance(source: &str, spec_path: &str) -> Result<TokenStream, SpecErrors> {
+    check_spec(source).map(|ir| generate::conformance::render_conformance(&ir, spec_path))
+}
+
 /// Placeholder items for a spec that failed its checks: a unit struct per well-named entity,
 /// so the user sees the spec errors rather than a cascade of "cannot find type".
 pub fn stub_items(source: &str) -> TokenStream {

@@ -22,6 +22,8 @@
 //! 6. [`http`]: the API: query strings, bodies, responses, problems, entity and action routes,
 //!    the service around them, the workbench.
 //! 7. [`serve`]: start-up: the migration of every table, serving and shutdown.
+//! 8. `testing` (cargo feature `testing`): fresh databases per test, a client checking every
+//!    answer against the OpenAPI document: what the generated conformance suite runs on.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -31,6 +33,8 @@ pub mod model;
 pub mod runs;
 pub mod serve;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 // Paths generated code, the facade and the tests name (`::entity_spec::__private::runtime::…`,
 // `entity_spec_runtime::…`) besides the layers' own (`runs::…`, `http::{entity_routes,

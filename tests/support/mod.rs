@@ -6,7 +6,7 @@
 //! is unreachable the tests fail: they never skip silently.
 #![allow(dead_code)] // each test binary uses part of the harness
 
-pub mod conformance;
+pub use entity_spec::testing::conformance;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};

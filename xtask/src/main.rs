@@ -85,7 +85,12 @@ fn test(root: &Path, quick: bool, test_args: &[String]) -> Result<(), Failure> {
 fn run_tests(root: &Path, quick: bool, test_args: &[String]) -> Result<(), Failure> {
     if !quick {
         println!("== tests: every crate, both databases, the browser and trybuild suites");
-        return run(root, "cargo", &with_test_args(vec!["test".into(), "--workspace".into()], test_args), &[]);
+        // The generated conformance suites run on PostgreSQL only when told where it is
+        // (`entity_spec::testing`); the hand-written suites default to the same server.
+        let postgres = std::env::var("ENTITY_SPEC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let env = [("ENTITY_SPEC_TEST_POSTGRES_URL", postgres.as_str())];
+        return run(root, "cargo", &with_test_args(vec!["test".into(), "--workspace".into()], test_args), &env);
     }
     // Read by tests/support: the HTTP suites iterate over these backends only.
     let env = [("ENTITY_SPEC_TEST_BACKENDS", "sqlite")];

@@ -3,8 +3,8 @@
 //! document lists, the body must match its schema (JSON Schema 2020-12, formats asserted),
 //! and declared headers must be present.
 //!
-//! `send` in the parent module runs this on every response to a documented operation, so the
-//! whole HTTP suite doubles as the conformance suite, on both databases.
+//! [`Client`](crate::testing::Client) runs this on every response to a documented operation,
+//! so every test of a service also proves its document true.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
