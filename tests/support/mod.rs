@@ -9,12 +9,11 @@
 pub use entity_spec::testing::conformance;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use entity_spec::{Backend, Db};
+use entity_spec::Backend;
 use http_body_util::BodyExt;
 use serde_json::Value;
 
@@ -55,116 +54,11 @@ pub fn assert_backends_agree<T: PartialEq + std::fmt::Debug>(outcomes: &[T], wha
     }
 }
 
-/// The admin URL of the test PostgreSQL server.
-pub fn postgres_admin_url() -> String {
-    std::env::var("ENTITY_SPEC_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// The key every test database seals its sensitive fields with (tests of key handling make
-/// their own). Fixed, so a failing test's database can be read afterwards.
-pub const TEST_SECRET_KEY: &str = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-/// A keyring of [`TEST_SECRET_KEY`].
-pub fn test_keyring() -> entity_spec::__private::runtime::cipher::Keyring {
-    entity_spec::__private::runtime::cipher::Keyring::parse(TEST_SECRET_KEY).expect("the test key parses")
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A fresh, empty database that is removed when dropped.
-pub struct TestDb {
-    pub db: Db,
-    pub url: String,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    File(std::path::PathBuf),
-    Database(String),
-}
-
-impl TestDb {
-    /// Creates a fresh database on `backend`.
-    pub async fn new(backend: Backend) -> TestDb {
-        let unique = format!(
-            "{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            uuid::Uuid::new_v4().simple()
-        );
-        match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join("entity-spec-tests");
-                std::fs::create_dir_all(&dir).expect("temp dir is writable");
-                let path = dir.join(format!("{unique}.db"));
-                let url = format!("sqlite://{}", path.display());
-                let db = Db::connect(&url).await.expect("SQLite file opens").with_keyring(test_keyring());
-                TestDb { db, url, cleanup: Cleanup::File(path) }
-            }
-            Backend::Postgres => {
-                let name = format!("entity_spec_test_{unique}");
-                let admin = postgres_admin_url();
-                let admin_db = Db::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is required for these tests and is not reachable at {admin}: {e}. Start it (`.ci/run` does) or set ENTITY_SPEC_TEST_POSTGRES_URL.")
-                });
-                execute(&admin_db, &format!("CREATE DATABASE \"{name}\"")).await;
-                admin_db.close().await;
-                let url = replace_database(&admin, &name);
-                let db = Db::connect(&url).await.expect("fresh PostgreSQL database opens").with_keyring(test_keyring());
-                TestDb { db, url, cleanup: Cleanup::Database(name) }
-            }
-        }
-    }
-
-    /// A second pool on the same database, as another service instance would have (with the
-    /// same test key).
-    pub async fn reconnect(&self) -> Db {
-        Db::connect(&self.url).await.expect("database reopens").with_keyring(test_keyring())
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm", ".key"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::Database(name) => {
-                // Drop runs outside any runtime guarantee; use a private one on a plain thread.
-                let name = name.clone();
-                let admin = postgres_admin_url();
-                let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                    runtime.block_on(async {
-                        if let Ok(admin_db) = Db::connect(&admin).await {
-                            execute(&admin_db, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
-                            admin_db.close().await;
-                        }
-                    });
-                })
-                .join();
-            }
-        }
-    }
-}
-
-async fn execute(db: &Db, statement: &str) {
-    let mut sql = entity_spec::__private::runtime::db::Sql::new(db.backend());
-    sql.push(statement);
-    db.execute(sql).await.unwrap_or_else(|e| panic!("`{statement}` failed: {e}"));
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
+/// A fresh database per test, the key test databases seal secrets with, the PostgreSQL
+/// server tests create databases on: the runtime's `testing` layer, which the generated
+/// conformance suites use too.
+#[allow(unused_imports)] // each test binary uses part of them
+pub use entity_spec::testing::database::{TEST_SECRET_KEY, TestDatabase as TestDb, postgres_admin_url, test_keyring};
 
 /// A response as tests look at it.
 #[derive(Debug)]

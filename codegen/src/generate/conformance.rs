@@ -144,7 +144,9 @@ fn rust_sample(field: &FieldIr) -> TokenStream {
         FieldType::DateTime => {
             quote!(::entity_spec::__private::chrono::DateTime::<::entity_spec::__private::chrono::Utc>::UNIX_EPOCH)
         }
-        FieldType::Date => quote!(::entity_spec::__private::chrono::NaiveDate::MIN),
+        FieldType::Date => {
+            quote!(::entity_spec::__private::chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date"))
+        }
         FieldType::Json => quote!(::entity_spec::__private::serde_json::json!({"recorded": true})),
     };
     if field.nullable { quote!(Some(#value)) } else { value }
@@ -199,9 +201,9 @@ fn entity_tests(entity: &EntityIr, spec_path: &str) -> TokenStream {
     let bodies: Vec<Value> = (0..DISTINCT).filter_map(|i| samples::valid_body(entity, i)).collect();
     // Several items at once only when every unique field got distinct values.
     let distinct = bodies.len() == DISTINCT
-        && entity.fields.iter().filter(|f| f.unique).all(|f| {
-            let values: Vec<&Value> = bodies.iter().map(|b| &b[&f.name]).collect();
-            values.iter().enumerate().all(|(i, v)| !values[..i].contains(v))
+        && unique_keys(entity).iter().all(|fields| {
+            let keys: Vec<Vec<&Value>> = bodies.iter().map(|b| fields.iter().map(|f| &b[*f]).collect()).collect();
+            keys.iter().enumerate().all(|(i, key)| !keys[..i].contains(key))
         });
     let body_texts: Vec<String> = bodies.iter().map(Value::to_string).collect();
     let path = &entity.collection_path;
@@ -212,6 +214,11 @@ fn entity_tests(entity: &EntityIr, spec_path: &str) -> TokenStream {
     for field in &entity.fields {
         let field_at = at(field.pos, &format!("`{}.{}`", entity.name, field.name));
         modules.push(module(&field.name, field_tests(entity, field, &field_at, &first)));
+    }
+    for index in entity.indexes.iter().filter(|index| index.unique && index.fields.len() > 1) {
+        let name = format!("unique_{}", index.fields.join("_and_"));
+        let why = at(entity.pos, &format!("`{}` has a unique index on ({})", entity.name, index.fields.join(", ")));
+        modules.push(module(&name, unique_tests(&index.fields, &why)));
     }
     let action_modules: Vec<TokenStream> = entity
         .actions
@@ -503,17 +510,9 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
             quote! { #set client.post(PATH, &sent).await.expect_violation(422, #name, "enum", #why); },
         ));
     }
-    if field.unique {
-        let why = format!("{at} is unique");
-        tests.push(test(
-            "a_duplicate_is_409",
-            quote! {
-                create(&client, 0).await;
-                let duplicate = client.post(PATH, &body(0)).await;
-                duplicate.expect_status(409, #why);
-                assert!(duplicate.text.contains(#name), "{}: the 409 names the field: {}", #why, duplicate.text);
-            },
-        ));
+    let unique_index = entity.indexes.iter().any(|index| index.unique && index.fields == [field.name.clone()]);
+    if field.unique || unique_index {
+        tests.extend(unique_tests(std::slice::from_ref(&field.name), &format!("{at} is unique")));
     }
     if field.sensitive {
         let why = format!("{at} is sensitive: it never leaves the service");
@@ -590,6 +589,47 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
         ));
     }
     tests
+}
+
+/// The field sets whose values no two items may share: unique fields and unique indexes.
+fn unique_keys(entity: &EntityIr) -> Vec<Vec<&str>> {
+    let fields = entity.fields.iter().filter(|f| f.unique).map(|f| vec![f.name.as_str()]);
+    let indexes = entity.indexes.iter().filter(|i| i.unique).map(|i| i.fields.iter().map(String::as_str).collect());
+    fields.chain(indexes).collect()
+}
+
+/// A second item with the same values of `fields` is a 409 naming them; of two created at
+/// once, exactly one is.
+fn unique_tests(fields: &[String], why: &str) -> Vec<TokenStream> {
+    let named: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let duplicate = test(
+        "a_duplicate_is_409",
+        quote! {
+            create(&client, 0).await;
+            // Another valid item, sharing only these fields with the first.
+            let first = body(0);
+            let mut duplicate = body(BODIES.len().min(2) - 1);
+            for field in [#(#named),*] {
+                duplicate[field] = first[field].clone();
+            }
+            let duplicate = client.post(PATH, &duplicate).await;
+            duplicate.expect_status(409, #why);
+            for field in [#(#named),*] {
+                assert!(duplicate.text.contains(field), "{}: the 409 names `{field}`: {}", #why, duplicate.text);
+            }
+        },
+    );
+    let concurrent = test(
+        "of_two_concurrent_creates_exactly_one_succeeds",
+        quote! {
+            let first = body(0);
+            let (a, b) = ::entity_spec::__private::runtime::testing::client::join(client.post(PATH, &first), client.post(PATH, &first)).await;
+            let mut statuses = [a.status, b.status];
+            statuses.sort();
+            assert_eq!(statuses, [201, 409], "{}: {} / {}", #why, a.text, b.text);
+        },
+    );
+    vec![duplicate, concurrent]
 }
 
 /// `min`/`max` of numbers: each bound accepted, one step past it refused.

@@ -35,7 +35,7 @@ where
         .expect("a test runtime starts");
     runtime.block_on(async {
         for backend in test_backends() {
-            let database = TestDatabase::create(backend).await;
+            let database = TestDatabase::new(backend).await;
             let router = app(database.db.clone()).await;
             let client = Client::new(router, backend).await;
             test(client).await;
@@ -86,7 +86,7 @@ impl Client {
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("the body reads").to_bytes();
         let request_path = path.split('?').next().unwrap_or(path);
-        self.document.check(method, request_path, status, &headers, &bytes);
+        let document_problem = self.document.verify(method, request_path, status, &headers, &bytes).err();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         Reply {
             status,
@@ -94,6 +94,7 @@ impl Client {
             headers,
             text,
             context: format!("{method} {path} on {:?}", self.backend),
+            document_problem: std::cell::RefCell::new(document_problem),
         }
     }
 
@@ -121,6 +122,20 @@ pub struct Reply {
     pub text: String,
     /// `METHOD path on Backend`.
     pub context: String,
+    /// How the answer breaks the OpenAPI document, reported after the test's own assertion
+    /// on the status (whose message names the spec's promise) or, failing that, when the
+    /// reply is dropped: no answer escapes the check.
+    document_problem: std::cell::RefCell<Option<String>>,
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if let Some(problem) = self.document_problem.get_mut().take()
+            && !std::thread::panicking()
+        {
+            panic!("{problem}");
+        }
+    }
 }
 
 impl Reply {
@@ -133,6 +148,9 @@ impl Reply {
     #[track_caller]
     pub fn expect_status(&self, status: u16, why: &str) -> &Self {
         assert_eq!(self.status, status, "{why}\n{}: answered {}: {}", self.context, self.status, self.text);
+        if let Some(problem) = self.document_problem.borrow_mut().take() {
+            panic!("{why}\nthe answer breaks the OpenAPI document: {problem}");
+        }
         self
     }
 
@@ -194,4 +212,9 @@ pub fn compare_json(a: &Value, b: &Value) -> std::cmp::Ordering {
 /// A short wait between polls of something a worker does in the background.
 pub async fn pause() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+}
+
+/// Both futures, polled at once (two requests in flight together).
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    tokio::join!(a, b)
 }

@@ -74,51 +74,66 @@ impl Conformance {
             .clone()
     }
 
-    /// Panics with a precise message when the response does not conform. Requests outside
-    /// the document (unknown routes, undocumented methods) are not checked here.
+    /// Panics with [`verify`](Self::verify)'s message when the response does not conform.
+    #[track_caller]
     pub fn check(&self, method: &str, path: &str, status: u16, headers: &HeaderMap, body: &[u8]) {
-        let Some((template, operation)) = self.operation(method, path) else { return };
+        if let Err(problem) = self.verify(method, path, status, headers, body) {
+            panic!("{problem}");
+        }
+    }
+
+    /// Whether the response conforms, or a precise message saying how it does not. Requests
+    /// outside the document (unknown routes, undocumented methods) are not checked.
+    pub fn verify(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let Some((template, operation)) = self.operation(method, path) else { return Ok(()) };
         let context = format!("{method} {path} (operation {template}) answered {status}");
         let responses = &operation["responses"];
         let declared = responses.get(status.to_string());
         let response = match (declared, responses.get("default")) {
             (Some(response), _) => response,
             (None, Some(default)) if status >= 500 => default,
-            _ => panic!(
-                "{context}: status not declared; declared: {:?}",
-                responses.as_object().map(|r| r.keys().collect::<Vec<_>>())
-            ),
-        };
-        if let Some(declared_headers) = response["headers"].as_object() {
-            for name in declared_headers.keys() {
-                assert!(headers.contains_key(name.as_str()), "{context}: declared header `{name}` is missing");
+            _ => {
+                return Err(format!(
+                    "{context}: status not declared; declared: {:?}",
+                    responses.as_object().map(|r| r.keys().collect::<Vec<_>>())
+                ));
             }
+        };
+        if let Some(declared_headers) = response["headers"].as_object()
+            && let Some(name) = declared_headers.keys().find(|name| !headers.contains_key(name.as_str()))
+        {
+            return Err(format!("{context}: declared header `{name}` is missing"));
         }
         let Some(content) = response["content"].as_object() else {
-            assert!(
-                body.is_empty(),
-                "{context}: no body is declared but one was sent: {}",
-                String::from_utf8_lossy(body)
-            );
-            return;
+            if body.is_empty() {
+                return Ok(());
+            }
+            return Err(format!("{context}: no body is declared but one was sent: {}", String::from_utf8_lossy(body)));
         };
         let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
         let essence = content_type.split(';').next().unwrap_or("").trim();
         let Some(media) = content.get(essence) else {
-            panic!(
+            return Err(format!(
                 "{context}: media type `{content_type}` not declared; declared: {:?}",
                 content.keys().collect::<Vec<_>>()
-            );
+            ));
         };
         let instance: Value = serde_json::from_slice(body)
-            .unwrap_or_else(|e| panic!("{context}: body is not JSON ({e}): {}", String::from_utf8_lossy(body)));
+            .map_err(|e| format!("{context}: body is not JSON ({e}): {}", String::from_utf8_lossy(body)))?;
         let validator = self.validator(&media["schema"]);
         let errors: Vec<String> =
             validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-        assert!(
-            errors.is_empty(),
-            "{context}: body does not match its schema:\n  {}\nbody: {instance}",
-            errors.join("\n  ")
-        );
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{context}: body does not match its schema:\n  {}\nbody: {instance}", errors.join("\n  ")))
+        }
     }
 }

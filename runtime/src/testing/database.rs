@@ -12,7 +12,7 @@ pub const POSTGRES_URL_VAR: &str = "ENTITY_SPEC_TEST_POSTGRES_URL";
 
 /// The key test databases seal sensitive fields with: fixed, so that a failing test's database
 /// can be read afterwards. Never use it outside tests.
-const TEST_SECRET_KEY: &str = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const TEST_SECRET_KEY: &str = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// The backends tests run on: SQLite, and PostgreSQL when [`POSTGRES_URL_VAR`] is set.
 pub fn test_backends() -> Vec<Backend> {
@@ -54,7 +54,7 @@ enum Cleanup {
 
 impl TestDatabase {
     /// Creates a fresh database on `backend`; panics with what to do when it cannot.
-    pub async fn create(backend: Backend) -> TestDatabase {
+    pub async fn new(backend: Backend) -> TestDatabase {
         let unique = format!(
             "{}_{}_{}",
             std::process::id(),
