@@ -1,8 +1,10 @@
 //! Health routes for load balancers and orchestrators, served without a credential:
 //! `GET /healthz` says the process answers (no I/O at all), `GET /readyz` that it can serve
-//! requests now (the database answers within [`READY_TIMEOUT`]); a failed check is a 503
+//! requests now (not draining for a restart, and the database answers within
+//! [`READY_TIMEOUT`]); a failed check is a 503
 //! problem naming it, so the balancer stops sending traffic until it passes again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -11,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::http::problem::ApiError;
+use crate::runs::drain::Drain;
 use crate::storage::db::{Db, Sql};
 
 /// How long `/readyz` waits for the database: well under a balancer's usual probe timeout.
@@ -21,8 +24,20 @@ pub async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-/// `GET /readyz`: the database answers a trivial query in time.
-pub async fn readyz(State(db): State<Db>) -> Response {
+/// What `/readyz` looks at.
+#[derive(Clone)]
+pub struct Readiness {
+    /// The service's database.
+    pub db: Db,
+    /// The service's drain state.
+    pub drain: Arc<Drain>,
+}
+
+/// `GET /readyz`: not draining for a restart, and the database answers a trivial query in time.
+pub async fn readyz(State(Readiness { db, drain }): State<Readiness>) -> Response {
+    if drain.is_draining() {
+        return ApiError::not_ready("draining", &"the service is shutting down").into_response();
+    }
     let mut ping = Sql::new(db.backend());
     ping.push("SELECT 1");
     match tokio::time::timeout(READY_TIMEOUT, db.execute(ping)).await {

@@ -18,12 +18,13 @@ use tracing::Level;
 
 use crate::auth::authenticator::Authenticator;
 use crate::http::guard::authenticate;
-use crate::http::health::{healthz, readyz};
+use crate::http::health::{Readiness, healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
 use crate::http::problem::ApiError;
 use crate::http::request_id::{REQUEST_ID, assign_request_id};
 use crate::http::workbench;
 use crate::model::def::EntityDef;
+use crate::runs::drain::Drain;
 use crate::storage::db::Db;
 
 /// What the guarded part of a service needs besides its routes.
@@ -34,6 +35,8 @@ pub struct Guarded {
     pub db: Db,
     /// The service's entities.
     pub entities: Arc<[&'static EntityDef]>,
+    /// Whether the service is draining for a restart (`/readyz` says so).
+    pub drain: Arc<Drain>,
 }
 
 /// Wraps entity routes into a service: the guard in front of them (each route already requires
@@ -45,7 +48,7 @@ pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, wor
     // The Authorize button comes from the document's security schemes. Authorization is not
     // persisted: Swagger UI would keep the key in localStorage, where any script could read it.
     let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
-    let ready_db = guarded.db.clone();
+    let ready = Readiness { db: guarded.db.clone(), drain: guarded.drain };
     let audit = AuditState { db: guarded.db, entities: guarded.entities };
     routes
         .route(AUTH_ME_PATH, get(me))
@@ -53,7 +56,7 @@ pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, wor
         // Everything above needs a caller; what is merged below (docs, workbench files) does not.
         .layer(from_fn_with_state(guarded.authenticator, authenticate))
         .route(HEALTHZ_PATH, get(healthz))
-        .route(READYZ_PATH, get(readyz).with_state(ready_db))
+        .route(READYZ_PATH, get(readyz).with_state(ready))
         .route(
             OPENAPI_PATH,
             get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),

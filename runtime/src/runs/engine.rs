@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::model::redact::redact;
 use crate::model::timestamp::now;
 use crate::model::value::SqlValue;
+use crate::runs::drain::Drain;
 use crate::runs::queue::{self, Outcome, RunEnd};
 use crate::runs::table::Run;
 use crate::storage::db::Db;
@@ -85,6 +86,7 @@ pub enum EngineStartError {
 pub struct Engine<E: Entity> {
     db: Db,
     handler: Arc<dyn RunHandler<E>>,
+    drain: Arc<Drain>,
     /// Set once, by the first successful start.
     config: std::sync::OnceLock<EngineConfig>,
     wake: tokio::sync::Notify,
@@ -93,10 +95,12 @@ pub struct Engine<E: Entity> {
 
 impl<E: Entity> Engine<E> {
     /// An engine whose routes can queue runs; [`Engine::try_start`] runs its workers.
-    pub fn new(db: Db, handler: Arc<dyn RunHandler<E>>) -> Arc<Self> {
+    /// `drain` is shared by every engine of a service.
+    pub fn new(db: Db, handler: Arc<dyn RunHandler<E>>, drain: Arc<Drain>) -> Arc<Self> {
         Arc::new(Engine {
             db,
             handler,
+            drain,
             config: std::sync::OnceLock::new(),
             wake: tokio::sync::Notify::new(),
             started: AtomicBool::new(false),
@@ -136,7 +140,7 @@ impl<E: Entity> Engine<E> {
             let engine = self.clone();
             runtime.spawn(async move {
                 let mut ticker = tokio::time::interval(interval);
-                loop {
+                while !engine.drain.is_draining() {
                     ticker.tick().await;
                     engine.tick().await;
                 }
@@ -167,15 +171,25 @@ impl<E: Entity> Engine<E> {
     }
 
     async fn work(self: Arc<Self>) {
-        loop {
+        // A draining instance claims nothing more; the scheduler's ticks stop with it.
+        while !self.drain.is_draining() {
+            // Counted from before the claim, so a drain never sees "nothing running" while a
+            // run is being claimed.
+            let running = self.drain.run_started();
             match queue::claim(&self.db, E::DEF, &self.config().owner, self.config().lease).await {
                 Ok(Some(run)) => self.execute(run).await,
                 Ok(None) => {
-                    // Sleep until woken by a local enqueue or the poll interval (other
-                    // instances' runs), whichever comes first.
-                    let _ = tokio::time::timeout(self.config().poll_interval, self.wake.notified()).await;
+                    drop(running);
+                    // Sleep until woken by a local enqueue, the poll interval (other
+                    // instances' runs) or the start of draining, whichever comes first.
+                    let wait = tokio::time::timeout(self.config().poll_interval, self.wake.notified());
+                    tokio::select! {
+                        _ = wait => {}
+                        () = self.drain.started() => {}
+                    }
                 }
                 Err(error) => {
+                    drop(running);
                     tracing::warn!(%error, "claiming a run failed");
                     tokio::time::sleep(self.config().poll_interval).await;
                 }
@@ -200,6 +214,12 @@ impl<E: Entity> Engine<E> {
                 let result = tokio::select! {
                     result = work => result.unwrap_or_else(|_| Err(format!("timed out after {} s", self.config().run_timeout.as_secs()))),
                     () = renew => Err("the lease could not be renewed".to_owned()),
+                    () = self.drain.deadline_passed() => {
+                        // The work is dropped unfinished and its changes with it: the run goes
+                        // back to the queue whole, for another instance to do.
+                        self.hand_back(&run).await;
+                        return;
+                    }
                 };
                 let changes: Vec<(usize, SqlValue)> =
                     item.to_row().into_iter().enumerate().filter(|(i, value)| before.get(*i) != Some(value)).collect();
@@ -223,6 +243,19 @@ impl<E: Entity> Engine<E> {
         }
         let status = outcome.run_status().as_str();
         tracing::info!(entity = E::DEF.name, item = %run.item_id, action = run.action.as_str(), status, duration_ms, "run finished");
+    }
+
+    /// Puts an unfinished run back in the queue at the drain deadline.
+    async fn hand_back(&self, run: &Run) {
+        match queue::hand_back(&self.db, E::DEF, run, &self.config().owner).await {
+            Ok(true) => {
+                self.drain.handed_back();
+                tracing::info!(entity = E::DEF.name, item = %run.item_id, run = %run.id, "run handed back to the queue (draining)");
+            }
+            Ok(false) => {}
+            // The lease expires in the end and another instance recovers the run.
+            Err(error) => tracing::warn!(%error, run = %run.id, "handing a run back failed"),
+        }
     }
 
     /// Extends the lease until the run ends; resolves only if renewal fails.

@@ -1,12 +1,14 @@
 //! Layer 3: tracked runs (e.g. a data source's sync): a queue and history in the database, a
-//! bounded worker pool, leases, and a scheduler. Imports only [`crate::storage`] and
+//! bounded worker pool, leases, a scheduler, and draining for restarts. Imports only [`crate::storage`] and
 //! [`crate::model`].
 
+pub mod drain;
 pub mod engine;
 pub mod history;
 pub mod queue;
 pub mod table;
 
+pub use drain::{Drain, DrainReport};
 pub use engine::{Engine, EngineConfig, EngineStartError, RunHandler, RunResult};
 pub use entity_spec_contract::runs::{ItemStatus, RunStatus, RunTrigger};
 pub use history::Activity;

@@ -323,6 +323,32 @@ pub async fn renew_lease(db: &Db, run_id: Uuid, lease: Duration) -> Result<bool,
     Ok(db.execute(sql).await? == 1)
 }
 
+/// Puts a run this worker (`owner`) is running back in the queue, unstarted, and its item back
+/// to pending, in one transaction: what a draining instance does with the runs its grace
+/// period did not let finish, so that another instance takes them at once. Returns whether the
+/// run was still this worker's.
+pub async fn hand_back(db: &Db, def: &EntityDef, run: &Run, owner: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let mut sql = Sql::new(tx.backend());
+    sql.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
+    sql.push_bind(SqlValue::Text(RunStatus::Queued.as_str().to_owned()));
+    sql.push(", \"started_at\" = NULL, \"lease_owner\" = NULL, \"lease_expires_at\" = NULL WHERE \"id\" = ");
+    sql.push_bind(SqlValue::Uuid(run.id));
+    sql.push(" AND \"status\" = ").push_bind(SqlValue::Text(RunStatus::Running.as_str().to_owned()));
+    sql.push(" AND \"lease_owner\" = ").push_bind(SqlValue::Text(owner.to_owned()));
+    let handed_back = tx.execute(sql).await? == 1;
+    if handed_back && let Some(tracking) = def.tracking {
+        let mut item = Sql::new(tx.backend());
+        item.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
+        item.push_bind(SqlValue::Text(ItemStatus::Pending.as_str().to_owned()));
+        item.push(", ").push_ident(VERSION_COLUMN).push(" = ").push_ident(VERSION_COLUMN).push(" + 1 WHERE ");
+        item.push_ident(def.primary_key().name).push(" = ").push_bind(SqlValue::Uuid(run.item_id));
+        tx.execute(item).await?;
+    }
+    tx.commit().await?;
+    Ok(handed_back)
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

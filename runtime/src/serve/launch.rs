@@ -17,8 +17,9 @@ use crate::auth::api_keys::{self, BOOTSTRAP_KEY_NAME, KeyError, NewKey};
 use crate::auth::authenticator::AuthConfig;
 use crate::model::cipher::SecretKey;
 use crate::model::redact::redact;
+use crate::runs::drain::Drain;
 use crate::runs::engine::EngineConfig;
-use crate::serve::server::{bind_addr_from_env, init_tracing, serve};
+use crate::serve::server::{ServerLimits, bind_addr_from_env, init_tracing, serve_with, shutdown_signal};
 use crate::serve::service::Service;
 use crate::storage::db::{Db, database_url_from_env};
 use crate::storage::migrations::MigrateOptions;
@@ -111,6 +112,9 @@ pub async fn run(build: impl FnOnce(Db) -> Service) -> ExitCode {
 
 type Failure = Box<dyn std::error::Error>;
 
+/// Time beyond the grace period for handing the last runs back (a database write each).
+const HAND_BACK_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens and migrates the database, then builds the service on it, saying what it did on
 /// stdout for `serve` and on stderr for `keys` (whose stdout is the new key alone, for
 /// `KEY=$(… keys create …)`).
@@ -164,8 +168,18 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     println!("Workbench on http://{address}{UI_PATH}");
     println!("API docs on http://{address}{DOCS_PATH} (OpenAPI document: {OPENAPI_PATH})");
     // Tracked actions run in this process; other instances on the same PostgreSQL database may run them too.
+    let grace = Drain::grace_from_env()?;
     service.start_workers(&EngineConfig::from_env())?;
-    serve(listener, service.router()).await?;
+    // On SIGTERM or Ctrl-C: readiness fails at once (balancers stop sending traffic), the
+    // workers claim no more runs, in-flight requests finish, then running runs get the grace
+    // period and the rest go back to the queue for another instance.
+    let shutdown = async {
+        shutdown_signal().await;
+        service.begin_drain(grace);
+    };
+    serve_with(listener, service.router(), ServerLimits::from_env(), shutdown).await?;
+    let report = service.finish_drain(HAND_BACK_MARGIN).await;
+    tracing::info!(handed_back = report.handed_back, abandoned = report.abandoned, "drained; stopping");
     service.db().close().await;
     Ok(())
 }

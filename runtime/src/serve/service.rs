@@ -5,6 +5,7 @@
 //! others on the same PostgreSQL database run the queue.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 
@@ -12,6 +13,7 @@ use crate::auth::authenticator::{AuthConfig, Authenticator};
 use crate::http::router::{PlainAction, entity_router};
 use crate::http::service::{Guarded, service};
 use crate::model::def::EntityDef;
+use crate::runs::drain::{Drain, DrainReport};
 use crate::runs::engine::{Engine, EngineConfig, EngineStartError, RunHandler};
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
@@ -27,6 +29,7 @@ pub struct Service {
     entities: Vec<&'static EntityDef>,
     routes: Router,
     engines: Vec<StartWorkers>,
+    drain: Arc<Drain>,
     spec_hash: &'static str,
     openapi_json: &'static str,
     workbench_json: &'static str,
@@ -44,6 +47,7 @@ impl Service {
             entities: Vec::new(),
             routes: Router::new(),
             engines: Vec::new(),
+            drain: Arc::new(Drain::default()),
             openapi_json,
             workbench_json,
         }
@@ -79,7 +83,7 @@ impl Service {
         runs: Option<Arc<dyn RunHandler<E>>>,
     ) -> Service {
         self.entities.push(E::DEF);
-        let engine = runs.map(|handler| Engine::<E>::new(self.db.clone(), handler));
+        let engine = runs.map(|handler| Engine::<E>::new(self.db.clone(), handler, self.drain.clone()));
         self.routes = self.routes.merge(entity_router::<E>(self.db.clone(), plain, engine.clone()));
         if let Some(engine) = engine {
             self.engines.push(Box::new(move |config| engine.try_start(config.clone())));
@@ -100,6 +104,18 @@ impl Service {
         self.engines.iter().try_for_each(|start| start(config))
     }
 
+    /// Begins draining for a restart: `/readyz` answers 503, the workers claim no more runs,
+    /// and runs in progress get `grace` to finish before they are handed back to the queue.
+    pub fn begin_drain(&self, grace: Duration) {
+        self.drain.begin(grace);
+    }
+
+    /// Waits until the runs in progress finished or were handed back (at most the grace
+    /// period of [`Service::begin_drain`] and `margin`); what happened to them.
+    pub async fn finish_drain(&self, margin: Duration) -> DrainReport {
+        self.drain.wait(margin).await
+    }
+
     /// The HTTP service: every entity's routes behind the guard, `/auth/me`, `/audit-log`,
     /// `/openapi.json`, `/docs`, the workbench, problem+json for unknown routes, the body limit
     /// and request logging. Tracked actions queue runs; they run once
@@ -109,6 +125,7 @@ impl Service {
             authenticator: Authenticator::new(self.db.clone(), &self.auth),
             db: self.db.clone(),
             entities: self.entities.clone().into(),
+            drain: self.drain.clone(),
         };
         service(self.routes.clone(), guarded, self.openapi_json, self.workbench_json)
     }
