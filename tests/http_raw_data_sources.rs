@@ -1735,3 +1735,38 @@ async fn integers_may_be_written_with_a_zero_fraction() {
         assert_eq!(rejected.error_codes(), [("refresh_interval".to_owned(), "type".to_owned())], "{backend:?}");
     }
 }
+
+/// `__contains` and `__startswith` count case, `__icontains` does not; `%`, `_` and `\` in
+/// the searched text are literal (never LIKE wildcards); text operators exist only on text.
+#[tokio::test]
+async fn text_search_operators_match_literally() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let mut by_name = std::collections::BTreeMap::new();
+        for name in ["50% off_sale", "a_b\\c", "Warehouse Case", "warehouse lower"] {
+            let created = create(&app, backend, json!({"name": name, "connection_string": SECRET})).await;
+            by_name.insert(name, id_of(&created));
+        }
+        let found = |names: &[&str]| -> BTreeSet<String> { names.iter().map(|n| by_name[n].clone()).collect() };
+        let cases: [(&str, &str, &[&str]); 9] = [
+            ("name__contains", "Case", &["Warehouse Case"]),
+            ("name__contains", "case", &[]),
+            ("name__icontains", "WAREHOUSE", &["Warehouse Case", "warehouse lower"]),
+            ("name__startswith", "ware", &["warehouse lower"]),
+            ("name__contains", "%", &["50% off_sale"]),
+            ("name__icontains", "_", &["50% off_sale", "a_b\\c"]),
+            ("name__icontains", "%off", &[]),
+            ("name__contains", "\\", &["a_b\\c"]),
+            ("name__startswith", "a_", &["a_b\\c"]),
+        ];
+        for (parameter, text, expected) in cases {
+            let listed = send(&app, "GET", &format!("{PATH}?{parameter}={}", percent_encode(text)), None, &[]).await;
+            assert_eq!(listed.status, StatusCode::OK, "{backend:?}: {parameter}={text}: {}", listed.text);
+            let items = listed.body["items"].as_array().cloned().unwrap_or_default();
+            let got: BTreeSet<String> = ids(&items).into_iter().collect();
+            assert_eq!(got, found(expected), "{backend:?}: {parameter}={text:?}");
+        }
+        let not_text = send(&app, "GET", &format!("{PATH}?refresh_interval__contains=6"), None, &[]).await;
+        assert_eq!(not_text.error_fields(), ["refresh_interval__contains"], "{backend:?}: {}", not_text.text);
+    }
+}

@@ -91,6 +91,11 @@ impl FieldFacts {
             && matches!(self.ty, ValueType::Integer | ValueType::Float | ValueType::Date | ValueType::DateTime)
     }
 
+    /// Filterable text, so `__contains`, `__icontains` and `__startswith` apply.
+    pub fn text_searchable(&self) -> bool {
+        self.filterable() && matches!(self.ty, ValueType::String | ValueType::Text)
+    }
+
     /// The statistics count rows per value of filterable enums and booleans.
     pub fn grouped(&self) -> bool {
         self.filterable() && matches!(self.ty, ValueType::Enum | ValueType::Boolean)

@@ -562,6 +562,38 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
             },
         ));
     }
+    if facts.text_searchable()
+        && let Some(Value::String(text)) = first.get(name)
+        && text.chars().count() >= 2
+    {
+        // A piece from the middle, the same piece in other case, and the start.
+        let chars: Vec<char> = text.chars().collect();
+        let middle: String = chars[chars.len() / 2..].iter().collect();
+        let flipped: String = middle
+            .chars()
+            .map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+            .collect();
+        let prefix: String = chars[..chars.len() / 2].iter().collect();
+        let why = format!("{at} is text: __contains, __icontains and __startswith search it");
+        tests.push(test(
+            "text_search_finds_the_item",
+            quote! {
+                let id = create(&client, 0).await;
+                let query = ::entity_spec::__private::runtime::testing::client::query_value;
+                for (op, text) in [("contains", #middle), ("icontains", #flipped), ("startswith", #prefix)] {
+                    let url = format!("{PATH}?{}__{op}={}", #name, query(text));
+                    let page = client.get(&url).await;
+                    page.expect_status(200, #why);
+                    let ids: Vec<&str> = page.body["items"].as_array().expect("items").iter().filter_map(|i| i["id"].as_str()).collect();
+                    assert!(ids.contains(&id.as_str()), "{}: {url} finds the item: {}", #why, page.text);
+                }
+                let url = format!("{PATH}?{}__contains={}", #name, query("%_\\ not there"));
+                let page = client.get(&url).await;
+                page.expect_status(200, #why);
+                assert_eq!(page.body["items"], ::entity_spec::__private::serde_json::json!([]), "{}: wildcards are literal", #why);
+            },
+        ));
+    }
     if facts.sortable() {
         let why = format!("{at} is sortable");
         tests.push(test(

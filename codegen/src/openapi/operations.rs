@@ -222,6 +222,19 @@ fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter>
                 ));
             }
         }
+        if entity.facts(field).text_searchable() {
+            for (suffix, meaning) in [
+                ("contains", "contains the text (case-sensitive)"),
+                ("icontains", "contains the text, ignoring case (ASCII letters on SQLite, all letters on PostgreSQL)"),
+                ("startswith", "starts with the text (case-sensitive)"),
+            ] {
+                parameters.push(query_parameter(
+                    format!("{name}__{suffix}"),
+                    format!("`{name}` {meaning}; `%`, `_` and `\\` are literal."),
+                    ObjectBuilder::new().schema_type(Type::String).pattern(Some(patterns::NO_NUL)),
+                ));
+            }
+        }
         if field.nullable {
             parameters.push(query_parameter(
                 format!("{name}__isnull"),

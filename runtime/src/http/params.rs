@@ -25,6 +25,7 @@ use crate::model::value::{SqlType, SqlValue};
 use crate::storage::audit::AuditQuery;
 
 const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
+const TEXT_OPS: &[&str] = &["contains", "icontains", "startswith"];
 
 /// Parses a raw query string (without `?`) for a list of `def`.
 pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<ListQuery, ApiError> {
@@ -206,6 +207,15 @@ fn parse_filter(def: &'static EntityDef, key: &str, value: &str) -> Result<Filte
             "false" => false,
             _ => return Err(ApiError::invalid_parameter(key, "invalid", "must be `true` or `false`".to_owned())),
         }),
+        Some(op @ ("contains" | "icontains" | "startswith")) if def.facts(field).text_searchable() => {
+            refuse_nul(key, value)?;
+            let text = value.to_owned();
+            match op {
+                "contains" => FilterOp::Contains(text),
+                "icontains" => FilterOp::IContains(text),
+                _ => FilterOp::StartsWith(text),
+            }
+        }
         Some(op) if RANGE_OPS.contains(&op) && def.facts(field).range_filterable() => {
             let value = parse_value(field, key, value)?;
             match op {
@@ -228,6 +238,9 @@ pub fn valid_parameters(def: &EntityDef) -> Vec<String> {
         names.push(format!("{}__in", field.name));
         if def.facts(field).range_filterable() {
             names.extend(RANGE_OPS.iter().map(|op| format!("{}__{op}", field.name)));
+        }
+        if def.facts(field).text_searchable() {
+            names.extend(TEXT_OPS.iter().map(|op| format!("{}__{op}", field.name)));
         }
         if field.nullable {
             names.push(format!("{}__isnull", field.name));
@@ -258,7 +271,7 @@ fn unknown_parameter_of(def: &EntityDef, key: &str, paging: bool) -> ApiError {
 fn filter_help(def: &EntityDef) -> String {
     let filters = def.filterable_fields().map(|f| f.name).collect::<Vec<_>>().join(", ");
     format!(
-        "filters on {filters} (with suffixes __in; __gt, __gte, __lt, __lte on numbers and dates; __isnull on optional fields)"
+        "filters on {filters} (with suffixes __in; __gt, __gte, __lt, __lte on numbers and dates; __contains, __icontains, __startswith on text; __isnull on optional fields)"
     )
 }
 
@@ -266,19 +279,24 @@ fn parse_list(field: &FieldDef, key: &str, value: &str) -> Result<Vec<SqlValue>,
     value.split(',').map(|item| parse_value(field, key, item)).collect()
 }
 
-/// Parses one filter value as the field's type.
-fn parse_value(field: &FieldDef, key: &str, value: &str) -> Result<SqlValue, ApiError> {
-    let bad = |expected: String| {
-        ApiError::invalid_parameter(key, "invalid", format!("`{}` is not {expected}", printable(value)))
-    };
+/// PostgreSQL text cannot hold U+0000; it is refused on both backends alike.
+fn refuse_nul(key: &str, value: &str) -> Result<(), ApiError> {
     if value.contains('\0') {
-        // PostgreSQL text cannot hold U+0000; refuse it on both backends alike.
         return Err(ApiError::invalid_parameter(
             key,
             "invalid",
             "must not contain the NUL character (U+0000)".to_owned(),
         ));
     }
+    Ok(())
+}
+
+/// Parses one filter value as the field's type.
+fn parse_value(field: &FieldDef, key: &str, value: &str) -> Result<SqlValue, ApiError> {
+    let bad = |expected: String| {
+        ApiError::invalid_parameter(key, "invalid", format!("`{}` is not {expected}", printable(value)))
+    };
+    refuse_nul(key, value)?;
     Ok(match field.kind {
         FieldKind::String | FieldKind::Text => SqlValue::Text(value.to_owned()),
         FieldKind::Enum(values) => {

@@ -63,6 +63,13 @@ pub enum FilterOp {
     Lte(SqlValue),
     /// `field IS NULL` (true) or `IS NOT NULL` (false)
     IsNull(bool),
+    /// The text holds this substring, case-sensitively.
+    Contains(String),
+    /// The text holds this substring, ignoring case (ASCII letters on SQLite, every letter on
+    /// PostgreSQL).
+    IContains(String),
+    /// The text starts with this prefix, case-sensitively.
+    StartsWith(String),
 }
 
 /// Sort order: one field, then the primary key in the same direction.

@@ -60,6 +60,22 @@ pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
             FilterOp::IsNull(false) => {
                 sql.push_ident(column).push(" IS NOT NULL");
             }
+            // Substring and prefix tests by position, not `LIKE`, where case must count:
+            // SQLite's `LIKE` ignores ASCII case. `LIKE` where it must not, with its wildcards
+            // escaped so that `%`, `_` and `\` in the text are themselves.
+            FilterOp::Contains(text) => {
+                let position = if sql.backend() == Backend::Postgres { "strpos(" } else { "instr(" };
+                sql.push(position).push_ident(column).push(", ").push_bind(SqlValue::Text(text.clone())).push(") > 0");
+            }
+            FilterOp::StartsWith(text) => {
+                let position = if sql.backend() == Backend::Postgres { "strpos(" } else { "instr(" };
+                sql.push(position).push_ident(column).push(", ").push_bind(SqlValue::Text(text.clone())).push(") = 1");
+            }
+            FilterOp::IContains(text) => {
+                let like = if sql.backend() == Backend::Postgres { " ILIKE " } else { " LIKE " };
+                let pattern = format!("%{}%", escape_like(text));
+                sql.push_ident(column).push(like).push_bind(SqlValue::Text(pattern)).push(" ESCAPE '\\'");
+            }
             FilterOp::In(values) => {
                 sql.push_ident(column).push(" IN (");
                 for (i, value) in values.iter().enumerate() {
@@ -73,6 +89,18 @@ pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
         }
     }
     !filters.is_empty()
+}
+
+/// `text` as a `LIKE` pattern matching itself: `\`, `%` and `_` escaped with `\`.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// The keyset condition "comes after `after` in the sort order". Rows are ordered by the sort

@@ -192,14 +192,14 @@ pub fn query_value(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// The order a list sorts JSON values of one field in: `null` first, then numbers by value,
-/// text by code point, booleans `false` first.
+/// The order a list sorts JSON values of one field in, ascending: numbers by value, text by
+/// code point, booleans `false` first, `null` last (as the service sorts on both databases).
 pub fn compare_json(a: &Value, b: &Value) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
         (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Less,
-        (_, Value::Null) => Ordering::Greater,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
         (Value::Number(x), Value::Number(y)) => {
             x.as_f64().unwrap_or_default().partial_cmp(&y.as_f64().unwrap_or_default()).unwrap_or(Ordering::Equal)
         }
