@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod cargo;
 mod cmd;
+mod crate_spec;
 mod entity;
 mod git;
 mod github;

@@ -4,9 +4,10 @@
 //! builds and tests. GitHub is a local server speaking the REST API; git is real, with a bare
 //! repository as the remote.
 //!
-//! The repository's `origin` has the fetch URL `https://github.com/acme/registry.git` (so the
-//! CLI reads owner and repository from it, as it would for a real clone) and a push URL that
-//! is the local bare repository (so pushes stay on this machine). The refusal tests use
+//! The repository's `origin` has the URL `https://github.com/acme/registry.git` (so the CLI
+//! reads owner and repository from it, as it would for a real clone), rewritten by
+//! `url.<bare>.insteadOf` to a local bare repository (so fetches and pushes stay on this
+//! machine). The refusal tests use
 //! `ENTITY_SPEC_GITHUB_REPO` instead.
 
 mod support;
@@ -93,7 +94,9 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     let bare = root.join("origin.git");
     git(&root, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
     git(&service, &["remote", "add", "origin", "https://github.com/acme/registry.git"]);
-    git(&service, &["remote", "set-url", "--push", "origin", bare.to_str().unwrap()]);
+    // Fetches and pushes go to the bare repository, as a mirror configured with `insteadOf`
+    // would; the configured URL still names the GitHub repository.
+    git(&service, &["config", &format!("url.{}.insteadOf", bare.display()), "https://github.com/acme/registry.git"]);
     git(&service, &["push", "--quiet", "-u", "origin", "main"]);
     github.use_bare_repository(bare.clone());
     let starter_spec = std::fs::read_to_string(service.join("specs/entities.json")).unwrap();
@@ -174,7 +177,10 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     for step in 1..=7 {
         assert!(stdout.contains(&format!("[{step}/7] ")), "step {step} missing:\n{stdout}");
     }
-    assert!(stdout.contains(&format!("created branch {BRANCH} from main (dry run)")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("fetched origin; created branch {BRANCH} from origin/main (dry run)")),
+        "{stdout}"
+    );
     assert!(stdout.contains("would open a pull request"), "{stdout}");
     assert_eq!(git(&service, &["branch", "--format=%(refname:short)"]), "main");
     assert_eq!(std::fs::read_to_string(service.join("specs/entities.json")).unwrap(), starter_spec);
@@ -194,9 +200,11 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     // 6. The real run pushes the branch and opens the pull request.
     let out = cli(&["implement", "1"]);
     let stdout = out.success();
-    assert!(stdout.contains(&format!("[2/7] branch {BRANCH} exists: updating it")), "{out:?}");
+    assert!(stdout.contains(&format!("[2/7] fetched origin; branch {BRANCH} exists: updating it")), "{out:?}");
     assert!(
-        stdout.contains("[3/7] specs/entities.json: replaced `RawDataSource`; against main: low-risk (additive only)"),
+        stdout.contains(
+            "[3/7] specs/entities.json: replaced `RawDataSource`; against origin/main: low-risk (additive only)"
+        ),
         "{out:?}"
     );
     assert!(stdout.contains("[5/7] cargo test: 4 passed, 0 failed"), "{out:?}");
@@ -289,8 +297,8 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     cli(&["approve", "3"]).success();
     let out = cli(&["implement", "3"]);
     let stdout = out.success();
-    assert!(stdout.contains("[2/7] created branch feat/issue-3-note from main"), "{out:?}");
-    assert!(stdout.contains("against main: needs-review (2 breaking changes)"), "{out:?}");
+    assert!(stdout.contains("[2/7] fetched origin; created branch feat/issue-3-note from origin/main"), "{out:?}");
+    assert!(stdout.contains("against origin/main: needs-review (2 breaking changes)"), "{out:?}");
     assert!(stdout.contains("BREAKING: entity `Note`, field `title`: max_length lowered from 200 to 100"), "{out:?}");
     assert!(
         stdout.contains("opened pull request #4: https://github.com/acme/registry/pull/4 (label needs-review)"),
