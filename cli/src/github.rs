@@ -14,8 +14,15 @@ use ureq::http;
 /// The API of github.com; GitHub Enterprise Server uses `https://HOST/api/v3`.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
-/// How many times a rate-limited call is retried before giving up.
+/// How many times a rate-limited call, or one GitHub answered with a server error and a
+/// `Retry-After`, is retried before giving up.
 const RATE_LIMIT_RETRIES: u32 = 3;
+
+/// The longest issue or pull-request title GitHub accepts, in characters.
+pub const TITLE_LIMIT: usize = 256;
+
+/// The longest issue or pull-request body GitHub accepts, in characters.
+pub const BODY_LIMIT: usize = 65_536;
 
 /// The longest wait for a rate limit to lift unless `ENTITY_SPEC_GITHUB_MAX_WAIT` says
 /// otherwise: a secondary limit usually lifts within a minute, a primary one only at the top
@@ -138,6 +145,21 @@ pub enum GitHubError {
         /// How long it would take, and what was tried.
         detail: String,
     },
+    /// A title or body longer than GitHub accepts, found before sending it (GitHub would
+    /// answer an opaque 422).
+    #[error(
+        "{what}: the {field} is {length} characters, and GitHub accepts at most {limit}; nothing was sent. Shorten it and run the command again"
+    )]
+    TooLong {
+        /// The call that was not made.
+        what: String,
+        /// `title` or `body`.
+        field: &'static str,
+        /// Its length in characters.
+        length: usize,
+        /// GitHub's limit.
+        limit: usize,
+    },
     /// Any other unsuccessful status.
     #[error("GitHub answered {status} to {what}: {message}")]
     Status {
@@ -253,8 +275,10 @@ impl GitHub {
 
     /// `POST /repos/{owner}/{repo}/issues`
     pub fn create_issue(&self, title: &str, body: &str, labels: &[&str]) -> Result<Issue, GitHubError> {
+        let path = self.repo_path("/issues");
+        check_lengths("POST", &path, Some(title), Some(body))?;
         let payload = json!({"title": title, "body": body, "labels": labels});
-        self.call("POST", &self.repo_path("/issues"), Some(&payload))
+        self.call("POST", &path, Some(&payload))
     }
 
     /// `GET /repos/{owner}/{repo}/issues/{number}`
@@ -264,7 +288,9 @@ impl GitHub {
 
     /// `PATCH /repos/{owner}/{repo}/issues/{number}` with a new body.
     pub fn update_issue_body(&self, number: u64, body: &str) -> Result<Issue, GitHubError> {
-        self.call("PATCH", &self.repo_path(&format!("/issues/{number}")), Some(&json!({"body": body})))
+        let path = self.repo_path(&format!("/issues/{number}"));
+        check_lengths("PATCH", &path, None, Some(body))?;
+        self.call("PATCH", &path, Some(&json!({"body": body})))
     }
 
     /// `POST /repos/{owner}/{repo}/issues/{number}/labels` (pull requests too): adds labels,
@@ -291,14 +317,18 @@ impl GitHub {
 
     /// `POST /repos/{owner}/{repo}/pulls`
     pub fn create_pull(&self, title: &str, head: &str, base: &str, body: &str) -> Result<PullRequest, GitHubError> {
+        let path = self.repo_path("/pulls");
+        check_lengths("POST", &path, Some(title), Some(body))?;
         let payload = json!({"title": title, "head": head, "base": base, "body": body});
-        self.call("POST", &self.repo_path("/pulls"), Some(&payload))
+        self.call("POST", &path, Some(&payload))
     }
 
     /// `PATCH /repos/{owner}/{repo}/pulls/{number}` with a new title and body.
     pub fn update_pull(&self, number: u64, title: &str, body: &str) -> Result<PullRequest, GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}"));
+        check_lengths("PATCH", &path, Some(title), Some(body))?;
         let payload = json!({"title": title, "body": body});
-        self.call("PATCH", &self.repo_path(&format!("/pulls/{number}")), Some(&payload))
+        self.call("PATCH", &path, Some(&payload))
     }
 
     fn repo_path(&self, rest: &str) -> String {
@@ -348,7 +378,28 @@ impl GitHub {
                 std::thread::sleep(wait);
                 continue;
             }
-            return Err(self.status_error(status, what, &text));
+            // A server error with `Retry-After` is GitHub saying it did not do the work and
+            // when to ask again (a 503 during an incident, say); without one the call may have
+            // been carried out, so it is not repeated.
+            if status.is_server_error()
+                && let Some(wait) = retry_after(response.headers())
+                && wait <= self.max_wait
+                && attempt <= RATE_LIMIT_RETRIES
+            {
+                eprintln!(
+                    "GitHub answered {status} to {what}: retrying in {}s (retry {attempt} of {RATE_LIMIT_RETRIES})",
+                    wait.as_secs_f64().ceil()
+                );
+                std::thread::sleep(wait);
+                continue;
+            }
+            let mut error = self.status_error(status, what, &text);
+            if let GitHubError::Status { message, .. } = &mut error
+                && attempt > 1
+            {
+                message.push_str(&format!(" (after {attempt} attempts)"));
+            }
+            return Err(error);
         }
     }
 
@@ -402,6 +453,23 @@ fn rate_limit_wait(status: http::StatusCode, headers: &http::HeaderMap) -> Optio
     }
     // A secondary limit without headers: GitHub's docs say to wait at least a minute.
     (status == http::StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(60))
+}
+
+/// `Retry-After` in seconds (the form GitHub sends).
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Refuses a title or body GitHub would refuse, before anything is sent.
+fn check_lengths(method: &str, path: &str, title: Option<&str>, body: Option<&str>) -> Result<(), GitHubError> {
+    for (field, text, limit) in [("title", title, TITLE_LIMIT), ("body", body, BODY_LIMIT)] {
+        let length = text.map_or(0, |t| t.chars().count());
+        if length > limit {
+            return Err(GitHubError::TooLong { what: format!("{method} {path}"), field, length, limit });
+        }
+    }
+    Ok(())
 }
 
 /// GitHub's `message`, plus the `errors` of a 422, kept to one line (bodies are untrusted).
@@ -473,6 +541,21 @@ mod tests {
         assert!((30..=32).contains(&wait.as_secs()), "{wait:?}");
         // A plain 403 is a permission problem, not a limit.
         assert_eq!(rate_limit_wait(http::StatusCode::FORBIDDEN, &http::HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn lengths_are_checked_in_characters_against_githubs_limits() {
+        let title = "é".repeat(TITLE_LIMIT);
+        assert!(check_lengths("POST", "/p", Some(&title), Some(&"x".repeat(BODY_LIMIT))).is_ok());
+        let error = check_lengths("POST", "/p", Some(&format!("{title}x")), None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "POST /p: the title is 257 characters, and GitHub accepts at most 256; nothing was sent. Shorten it and run the command again"
+        );
+        assert!(matches!(
+            check_lengths("PATCH", "/p", None, Some(&"x".repeat(BODY_LIMIT + 1))),
+            Err(GitHubError::TooLong { field: "body", length: 65_537, .. })
+        ));
     }
 
     #[test]

@@ -26,10 +26,6 @@ mod spec_file;
 #[derive(Parser)]
 #[command(name = "entity-spec", version, max_term_width = 100)]
 struct Cli {
-    /// The GitHub repository for `request`, `update`, `approve` and `implement`, instead of
-    /// the one the `origin` remote points at (also `ENTITY_SPEC_GITHUB_REPO`).
-    #[arg(long, global = true, value_name = "OWNER/REPO")]
-    repo: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,16 +59,45 @@ enum SpecCommand {
     Diff(cmd::spec_diff::Args),
 }
 
+/// The error and its causes on one line, `: `-separated like anyhow's `{:#}`, except that a
+/// cause whose text its parent already quotes is not repeated (a library error that prints
+/// its source, such as `io: Connection refused`, would otherwise appear twice).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let context = cmd::Context::new(cli.repo);
     // `spec diff` follows diff(1): 1 means "breaking", so trouble must be a distinct code.
     let error_code = if matches!(cli.command, Command::Spec(SpecCommand::Diff(_))) { 2 } else { 1 };
     let result = match cli.command {
-        Command::Request(args) => cmd::request::exec(args, &context),
-        Command::Update(args) => cmd::update::exec(args, &context),
-        Command::Approve(args) => cmd::approve::exec(args, &context),
-        Command::Implement(args) => cmd::implement::exec(args, &context),
+        Command::Request(args) => {
+            let context = args.context.clone();
+            cmd::request::exec(args, &context)
+        }
+        Command::Update(args) => {
+            let context = args.context.clone();
+            cmd::update::exec(args, &context)
+        }
+        Command::Approve(args) => {
+            let context = args.context.clone();
+            cmd::approve::exec(args, &context)
+        }
+        Command::Implement(args) => {
+            let context = args.context.clone();
+            cmd::implement::exec(args, &context)
+        }
         Command::Spec(SpecCommand::Check(args)) => cmd::spec_check::exec(args),
         Command::Spec(SpecCommand::Expand(args)) => cmd::spec_expand::exec(args),
         Command::Spec(SpecCommand::Diff(args)) => cmd::spec_diff::exec(args),
@@ -82,8 +107,25 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::from(error_code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_quoted_by_its_parent_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        let error = anyhow::Error::new(io)
+            .context("cannot reach the GitHub API (GET /x): io: Connection refused (os error 111)")
+            .context("cannot read issue #1");
+        assert_eq!(
+            error_chain(&error),
+            "cannot read issue #1: cannot reach the GitHub API (GET /x): io: Connection refused (os error 111)"
+        );
     }
 }

@@ -151,6 +151,8 @@ fn run_from_a_subdirectory_the_spec_is_the_one_the_crate_reads() {
     let out = cli(&service.join("src"), &github, &["implement", "1"]);
     assert!(out.success().contains("[3/7] specs/entities.json: added `Tag`"), "{out:?}");
     assert!(!service.join("src/specs").exists(), "no spec file was created under src/");
+    // stderr is not a terminal here: no progress line (with its `\r`) in what a script reads.
+    assert!(!out.stderr.contains("running,") && !out.stderr.contains('\r'), "{out:?}");
     let changed = bare_git(&bare, &["show", "--name-only", "--format=", BRANCH]);
     assert_eq!(changed, "specs/entities.json");
 }

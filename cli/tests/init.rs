@@ -98,3 +98,22 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(response.contains(r#""items":[]"#) && response.contains(r#""total":0"#), "{response}");
 }
+
+#[test]
+fn the_printed_cd_line_is_quoted_for_the_shell() {
+    let root = scratch("init-quoted");
+    let out = run(entity_spec(&root, None).args(["init", "Bad Name"]));
+    assert!(out.success().contains("created service `bad-name` in Bad Name:"), "{out:?}");
+    assert!(out.stdout.contains("next:\n  cd 'Bad Name'\n"), "{out:?}");
+    assert!(root.join("Bad Name/Cargo.toml").is_file());
+    let out = run(entity_spec(&root, None).args(["init", "it's"]));
+    assert!(out.success().contains(r"  cd 'it'\''s'"), "{out:?}");
+    // The line works when pasted into a shell.
+    let pasted = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} && pwd", out.stdout.lines().find(|l| l.trim_start().starts_with("cd ")).unwrap()))
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&pasted.stdout).trim().ends_with("/it's"), "{pasted:?}");
+}

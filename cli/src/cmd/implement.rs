@@ -24,6 +24,8 @@ use crate::spec_file::merge_entity;
 /// Flags of `entity-spec implement`.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub context: Context,
     /// The issue number.
     number: u64,
     /// The branch to start from and to open the pull request against [default: origin's

@@ -89,7 +89,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     }
     println!(
         "next:\n  cd {}\n  cargo run     # http://127.0.0.1:8000/notes, docs at /docs\n  cargo test",
-        dir.display()
+        shell_quote(&dir.display().to_string())
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -117,6 +117,17 @@ fn valid_package_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A word a POSIX shell reads back as `text`: as is when it holds only characters no shell
+/// treats specially, else single-quoted (a `'` inside becomes `'\''`), so the printed `cd`
+/// line can be pasted whatever the directory is called.
+fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':' | '@' | '%');
+    if !text.is_empty() && text.chars().all(plain) && !text.starts_with('-') {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// A TOML basic string.
 fn toml_string(text: &str) -> String {
     let escaped: String = text
@@ -140,6 +151,14 @@ mod tests {
         assert!(valid_package_name("registry_2"));
         assert!(!valid_package_name("2registry"));
         assert_eq!(toml_string(r#"C:\x "y""#), r#""C:\\x \"y\"""#);
+    }
+
+    #[test]
+    fn directories_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(shell_quote("../my-registry"), "../my-registry");
+        assert_eq!(shell_quote("Bad Name"), "'Bad Name'");
+        assert_eq!(shell_quote("it's $HOME"), r"'it'\''s $HOME'");
+        assert_eq!(shell_quote("-x"), "'-x'");
     }
 
     #[test]

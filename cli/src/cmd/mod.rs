@@ -24,17 +24,17 @@ pub const NEEDS_REVIEW: &str = crate::risk::NEEDS_REVIEW;
 /// The label that marks an issue as a feature request.
 pub const FEATURE: &str = "feature";
 
-/// What every GitHub command shares: which repository to talk to.
+/// What every GitHub command shares: which repository to talk to. A flag of the commands that
+/// talk to GitHub only (flattened into their `Args`), so no other command lists it.
+#[derive(clap::Args, Clone, Debug)]
 pub struct Context {
+    /// The GitHub repository, instead of the one the `origin` remote points at (also
+    /// `ENTITY_SPEC_GITHUB_REPO`).
+    #[arg(long = "repo", value_name = "OWNER/REPO")]
     repo_flag: Option<String>,
 }
 
 impl Context {
-    /// From the global `--repo` flag.
-    pub fn new(repo_flag: Option<String>) -> Context {
-        Context { repo_flag }
-    }
-
     /// The repository: `--repo`, else `ENTITY_SPEC_GITHUB_REPO`, else the `origin` remote of
     /// the repository around the current directory.
     pub fn repo(&self) -> Result<Repo> {
