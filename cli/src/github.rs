@@ -225,7 +225,8 @@ pub struct Label {
     pub name: String,
 }
 
-/// A pull request as the workflow needs it.
+/// A pull request as the workflow needs it. List answers leave out the mergeability keys,
+/// hence the defaults.
 #[derive(Clone, Debug, Deserialize)]
 pub struct PullRequest {
     /// The pull request number.
@@ -235,6 +236,77 @@ pub struct PullRequest {
     /// The labels.
     #[serde(default)]
     pub labels: Vec<Label>,
+    /// `open` or `closed`.
+    #[serde(default)]
+    pub state: String,
+    /// When it was merged; `null` while it is not.
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    /// The head branch and its commit.
+    pub head: Option<BranchRef>,
+    /// Whether it merges without conflicts: `null` while GitHub is still computing it.
+    #[serde(default)]
+    pub mergeable: Option<bool>,
+    /// `clean`, `dirty` (conflicts), `blocked`, `behind`, `unstable`, `draft`, `has_hooks`,
+    /// `unknown`; only on a single pull request.
+    #[serde(default)]
+    pub mergeable_state: Option<String>,
+    /// The auto-merge request, when one is enabled.
+    #[serde(default)]
+    pub auto_merge: Option<Value>,
+}
+
+/// One side of a pull request (its `ref`, `label` and `repo` are not needed).
+#[derive(Clone, Debug, Deserialize)]
+pub struct BranchRef {
+    /// Its commit.
+    pub sha: String,
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/status`: the commit statuses (the older API
+/// external CI services report through). Its own `state` is not used: it says `pending` when
+/// no status exists at all.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CombinedStatus {
+    /// How many contexts reported.
+    #[serde(default)]
+    pub total_count: u64,
+    /// The latest status of each context.
+    #[serde(default)]
+    pub statuses: Vec<CommitStatus>,
+}
+
+/// One context's status.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CommitStatus {
+    /// `error`, `failure`, `pending` or `success`.
+    pub state: String,
+    /// What reported it, e.g. `ci/jenkins`.
+    #[serde(default)]
+    pub context: String,
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`: the check runs (GitHub Actions and
+/// apps report through these).
+#[derive(Clone, Debug, Deserialize)]
+pub struct CheckRuns {
+    /// The runs on this page.
+    #[serde(default)]
+    pub check_runs: Vec<CheckRun>,
+}
+
+/// One check run.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CheckRun {
+    /// The job's name.
+    #[serde(default)]
+    pub name: String,
+    /// `queued`, `in_progress`, `completed`, `waiting`, `requested` or `pending`.
+    pub status: String,
+    /// Once completed: `success`, `failure`, `neutral`, `cancelled`, `skipped`, `timed_out`,
+    /// `action_required` or `stale`.
+    #[serde(default)]
+    pub conclusion: Option<String>,
 }
 
 /// A client for one repository.
@@ -313,6 +385,47 @@ impl GitHub {
         let path = self.repo_path(&format!("/pulls?head={head}&state=open"));
         let pulls: Vec<PullRequest> = self.call("GET", &path, None)?;
         Ok(pulls.into_iter().next())
+    }
+
+    /// The open issues labelled `label`, pull requests left out
+    /// (`GET /repos/{owner}/{repo}/issues?labels=…&state=open`, every page up to 1,000 issues).
+    pub fn open_issues_labelled(&self, label: &str) -> Result<Vec<Issue>, GitHubError> {
+        let mut all = Vec::new();
+        for page in 1..=10 {
+            let path = self
+                .repo_path(&format!("/issues?labels={}&state=open&per_page=100&page={page}", percent_encode(label)));
+            let issues: Vec<Issue> = self.call("GET", &path, None)?;
+            let last = issues.len() < 100;
+            all.extend(issues.into_iter().filter(|i| i.pull_request.is_none()));
+            if last {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// The newest pull request, open or closed, whose head is `branch` of this repository
+    /// (`GET /repos/{owner}/{repo}/pulls?head=OWNER:BRANCH&state=all`).
+    pub fn latest_pull_for_branch(&self, branch: &str) -> Result<Option<PullRequest>, GitHubError> {
+        let head = percent_encode(&format!("{}:{branch}", self.repo.owner));
+        let path = self.repo_path(&format!("/pulls?head={head}&state=all&sort=created&direction=desc"));
+        let pulls: Vec<PullRequest> = self.call("GET", &path, None)?;
+        Ok(pulls.into_iter().next())
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls/{number}`: the only answer with mergeability.
+    pub fn pull(&self, number: u64) -> Result<PullRequest, GitHubError> {
+        self.call("GET", &self.repo_path(&format!("/pulls/{number}")), None)
+    }
+
+    /// `GET /repos/{owner}/{repo}/commits/{sha}/status`
+    pub fn combined_status(&self, sha: &str) -> Result<CombinedStatus, GitHubError> {
+        self.call("GET", &self.repo_path(&format!("/commits/{}/status", percent_encode(sha))), None)
+    }
+
+    /// `GET /repos/{owner}/{repo}/commits/{sha}/check-runs` (the first 100).
+    pub fn check_runs(&self, sha: &str) -> Result<CheckRuns, GitHubError> {
+        self.call("GET", &self.repo_path(&format!("/commits/{}/check-runs?per_page=100", percent_encode(sha))), None)
     }
 
     /// `POST /repos/{owner}/{repo}/pulls`

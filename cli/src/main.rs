@@ -40,6 +40,9 @@ enum Command {
     Approve(cmd::approve::Args),
     /// Implement an approved request issue: branch, spec, build, test, commit, push, pull request.
     Implement(cmd::implement::Args),
+    /// Where feature requests stand: approval, branch, pull request, risk, checks,
+    /// mergeability. Exit 0: nothing to do; 2: something needs you; 1: error.
+    Status(cmd::status::Args),
     /// Check, expand or compare spec files.
     #[command(subcommand)]
     Spec(SpecCommand),
@@ -97,6 +100,10 @@ fn main() -> ExitCode {
         Command::Implement(args) => {
             let context = args.context.clone();
             cmd::implement::exec(args, &context)
+        }
+        Command::Status(args) => {
+            let context = args.context.clone();
+            cmd::status::exec(args, &context)
         }
         Command::Spec(SpecCommand::Check(args)) => cmd::spec_check::exec(args),
         Command::Spec(SpecCommand::Expand(args)) => cmd::spec_expand::exec(args),

@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use entity_spec_codegen::SpecIr;
 use entity_spec_codegen::ir::EntityIr;
 
-use super::{Context, NEEDS_REVIEW, issue_definition, open_issue};
+use super::{Context, NEEDS_REVIEW, feature_branch, issue_definition, open_issue};
 use crate::cargo::{self, TestCounts, parse_test_counts};
 use crate::crate_spec;
 use crate::entity::{self, CheckedEntity, SpecProblems};
@@ -82,7 +82,7 @@ pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
     if fetched {
         git.fetch_origin().context("cannot fetch from origin, so the base branch may be out of date; nothing was changed. Check the remote and your network, then run this again")?;
     }
-    let branch = format!("feat/issue-{number}-{}", entity.ir.snake_name.replace('_', "-"));
+    let branch = feature_branch(number, &entity);
     let (base, base_ref) = base_branch(&git, args.base.as_deref(), &branch)?;
     let local = git.ref_exists(&format!("refs/heads/{branch}"));
     let remote_ref = format!("origin/{branch}");

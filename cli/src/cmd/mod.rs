@@ -8,6 +8,7 @@ pub mod request;
 pub mod spec_check;
 pub mod spec_diff;
 pub mod spec_expand;
+pub mod status;
 pub mod update;
 
 use std::path::Path;
@@ -66,6 +67,12 @@ pub fn open_issue(github: &GitHub, number: u64) -> Result<Issue> {
         bail!("issue #{number} is {}; reopen it to work on it", issue.state);
     }
     Ok(issue)
+}
+
+/// The branch `implement` works on for an issue: one per issue and entity, so a rerun finds
+/// it and `status` can look up its pull request.
+pub fn feature_branch(number: u64, entity: &CheckedEntity) -> String {
+    format!("feat/issue-{number}-{}", entity.ir.snake_name.replace('_', "-"))
 }
 
 /// How messages name an issue body, as the file of `file:line:column`.
