@@ -14,9 +14,16 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     let root = scratch("init");
     let service = root.join("notes-service");
     scaffold(&service);
-    for file in
-        ["Cargo.toml", "Cargo.lock", "src/main.rs", "specs/entities.json", "tests/api.rs", "README.md", ".gitignore"]
-    {
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/main.rs",
+        "specs/entities.json",
+        "tests/api.rs",
+        "README.md",
+        ".gitignore",
+        ".github/workflows/ci.yml",
+    ] {
         assert!(service.join(file).is_file(), "{file} is missing");
     }
     let manifest = std::fs::read_to_string(service.join("Cargo.toml")).unwrap();
@@ -58,6 +65,9 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     let tests = cargo(&["test"]);
     assert!(tests.contains("test result: ok. 4 passed; 0 failed"), "{tests}");
     cargo(&["build"]);
+    // The gates of the scaffold's own CI workflow pass on the scaffold as written.
+    cargo(&["fmt", "--all", "--", "--check"]);
+    cargo(&["clippy", "--all-targets", "--", "-D", "warnings"]);
 
     // The binary starts, migrates a new SQLite file and answers on the port it printed.
     let database = root.join("notes.db");

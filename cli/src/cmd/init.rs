@@ -13,6 +13,7 @@ const SPEC: &str = include_str!("../../templates/init/entities.json");
 const TEST: &str = include_str!("../../templates/init/api.rs");
 const README: &str = include_str!("../../templates/init/README.md");
 const GITIGNORE: &str = include_str!("../../templates/init/gitignore");
+const CI_WORKFLOW: &str = include_str!("../../templates/init/ci.yml");
 
 /// The entity-spec release the scaffold depends on by default.
 const ENTITY_SPEC_VERSION: &str = "0.1";
@@ -69,6 +70,8 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             .replace("{{name}}", &name)
             .replace("{{db_name}}", &name.replace('-', "_"))
             .replace("{{entity_spec}}", &dependency)
+            .replace("{{cli_version}}", env!("CARGO_PKG_VERSION"))
+            .replace("{{spec}}", crate::crate_spec::DEFAULT_SPEC)
     };
     let files = [
         ("Cargo.toml", fill(CARGO_TOML)),
@@ -77,6 +80,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         ("tests/api.rs", fill(TEST)),
         ("README.md", fill(README)),
         (".gitignore", GITIGNORE.to_owned()),
+        (".github/workflows/ci.yml", fill(CI_WORKFLOW)),
     ];
     for (path, text) in
         files.iter().map(|(p, t)| (p.to_string(), t)).chain(lock.iter().map(|l| ("Cargo.lock".to_owned(), l)))
@@ -86,6 +90,12 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     println!("created service `{name}` in {}:", dir.display());
     for (path, _) in &files {
         println!("  {path}");
+    }
+    if args.entity_spec_path.is_some() {
+        // The workflow runs on GitHub's machines, where this checkout is not.
+        println!(
+            "note: .github/workflows/ci.yml can build on GitHub only once the entity-spec dependency in Cargo.toml is a release (or a git URL), not a path on this machine"
+        );
     }
     println!(
         "next:\n  cd {}\n  cargo run     # http://127.0.0.1:8000/notes, docs at /docs\n  cargo test",
