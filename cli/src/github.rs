@@ -145,6 +145,14 @@ pub enum GitHubError {
         /// How long it would take, and what was tried.
         detail: String,
     },
+    /// The GraphQL API answered with errors (it does so with status 200).
+    #[error("GitHub refused {what}: {message}")]
+    GraphQl {
+        /// The operation.
+        what: String,
+        /// Every error's message, on one line.
+        message: String,
+    },
     /// A title or body longer than GitHub accepts, found before sending it (GitHub would
     /// answer an opaque 422).
     #[error(
@@ -254,6 +262,35 @@ pub struct PullRequest {
     /// The auto-merge request, when one is enabled.
     #[serde(default)]
     pub auto_merge: Option<Value>,
+    /// The GraphQL node id (auto-merge exists only in the GraphQL API).
+    #[serde(default)]
+    pub node_id: String,
+    /// Who opened it.
+    #[serde(default)]
+    pub user: Option<User>,
+    /// The title (untrusted text).
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A GitHub account.
+#[derive(Clone, Debug, Deserialize)]
+pub struct User {
+    /// The login (untrusted text: print it through [`one_line`]).
+    pub login: String,
+}
+
+/// One entry of an issue's timeline of events (`GET /repos/{owner}/{repo}/issues/{n}/events`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct IssueEvent {
+    /// `labeled`, `unlabeled`, `closed`, …
+    pub event: String,
+    /// Who did it (`null` for a deleted account).
+    #[serde(default)]
+    pub actor: Option<User>,
+    /// For label events: the label.
+    #[serde(default)]
+    pub label: Option<Label>,
 }
 
 /// One side of a pull request (its `ref`, `label` and `repo` are not needed).
@@ -313,6 +350,7 @@ pub struct CheckRun {
 pub struct GitHub {
     agent: ureq::Agent,
     api: String,
+    graphql: String,
     token: Token,
     /// The repository every call is about.
     pub repo: Repo,
@@ -329,6 +367,12 @@ impl GitHub {
             .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
         let api = api.trim().trim_end_matches('/').to_owned();
         let token = Token::discover(&api)?;
+        // `GITHUB_GRAPHQL_URL` is what Actions sets; it wins, as `GITHUB_API_URL` does.
+        let graphql = std::env::var("GITHUB_GRAPHQL_URL")
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| graphql_url(&api));
         let max_wait = std::env::var("ENTITY_SPEC_GITHUB_MAX_WAIT")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -342,7 +386,7 @@ impl GitHub {
             .timeout_connect(Some(Duration::from_secs(15)))
             .timeout_global(Some(Duration::from_secs(60)))
             .build();
-        Ok(GitHub { agent: config.into(), api, token, repo, max_wait })
+        Ok(GitHub { agent: config.into(), api, graphql, token, repo, max_wait })
     }
 
     /// `POST /repos/{owner}/{repo}/issues`
@@ -426,6 +470,67 @@ impl GitHub {
     /// `GET /repos/{owner}/{repo}/commits/{sha}/check-runs` (the first 100).
     pub fn check_runs(&self, sha: &str) -> Result<CheckRuns, GitHubError> {
         self.call("GET", &self.repo_path(&format!("/commits/{}/check-runs?per_page=100", percent_encode(sha))), None)
+    }
+
+    /// Turns on auto-merge (squash) for a pull request: GitHub merges it once its required
+    /// checks and reviews pass. GraphQL only (`enablePullRequestAutoMerge`).
+    pub fn enable_auto_merge(&self, pull_node_id: &str) -> Result<(), GitHubError> {
+        let query = "mutation($id: ID!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: SQUASH}) { pullRequest { number autoMergeRequest { enabledAt mergeMethod } } } }";
+        self.graphql(query, json!({"id": pull_node_id}), "enablePullRequestAutoMerge").map(drop)
+    }
+
+    /// Turns auto-merge off again (`disablePullRequestAutoMerge`).
+    pub fn disable_auto_merge(&self, pull_node_id: &str) -> Result<(), GitHubError> {
+        let query = "mutation($id: ID!) { disablePullRequestAutoMerge(input: {pullRequestId: $id}) { pullRequest { number } } }";
+        self.graphql(query, json!({"id": pull_node_id}), "disablePullRequestAutoMerge").map(drop)
+    }
+
+    /// `PUT /repos/{owner}/{repo}/pulls/{number}/merge` as a squash of the commit `sha` (GitHub
+    /// refuses with 409 when the head moved since, so nothing unseen is merged).
+    pub fn merge_pull(&self, number: u64, sha: &str, title: &str) -> Result<(), GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}/merge"));
+        check_lengths("PUT", &path, Some(title), None)?;
+        let payload = json!({"merge_method": "squash", "sha": sha, "commit_title": title});
+        self.call::<Value>("PUT", &path, Some(&payload)).map(drop)
+    }
+
+    /// Who last removed `label` from an issue, from its events (every page up to 1,000).
+    pub fn last_unlabeled_by(&self, number: u64, label: &str) -> Result<Option<String>, GitHubError> {
+        let mut actor = None;
+        for page in 1..=10 {
+            let path = self.repo_path(&format!("/issues/{number}/events?per_page=100&page={page}"));
+            let events: Vec<IssueEvent> = self.call("GET", &path, None)?;
+            let last = events.len() < 100;
+            for event in events {
+                if event.event == "unlabeled" && event.label.as_ref().is_some_and(|l| l.name == label) {
+                    actor = event.actor.map(|a| a.login);
+                }
+            }
+            if last {
+                break;
+            }
+        }
+        Ok(actor)
+    }
+
+    /// `POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`
+    pub fn request_review(&self, number: u64, login: &str) -> Result<(), GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}/requested_reviewers"));
+        self.call::<Value>("POST", &path, Some(&json!({"reviewers": [login]}))).map(drop)
+    }
+
+    /// One GraphQL operation; GitHub answers errors with status 200 and an `errors` list.
+    fn graphql(&self, query: &str, variables: Value, operation: &str) -> Result<Value, GitHubError> {
+        let answer: Value = self.call("POST", &self.graphql, Some(&json!({"query": query, "variables": variables})))?;
+        if let Some(errors) = answer["errors"].as_array().filter(|e| !e.is_empty()) {
+            let messages: Vec<String> =
+                errors.iter().map(|e| e["message"].as_str().unwrap_or("no message").to_owned()).collect();
+            return Err(GitHubError::GraphQl {
+                what: operation.to_owned(),
+                message: one_line(&messages.join("; "), 400),
+            });
+        }
+        Ok(answer["data"].clone())
     }
 
     /// `POST /repos/{owner}/{repo}/pulls`
@@ -524,7 +629,8 @@ impl GitHub {
     ) -> Result<http::Response<ureq::Body>, ureq::Error> {
         let request = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.api))
+            // The GraphQL endpoint is a URL of its own (not under /api/v3 on Enterprise).
+            .uri(if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.api) })
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
             .header("Authorization", format!("Bearer {}", self.token.0));
@@ -566,6 +672,15 @@ fn rate_limit_wait(status: http::StatusCode, headers: &http::HeaderMap) -> Optio
     }
     // A secondary limit without headers: GitHub's docs say to wait at least a minute.
     (status == http::StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(60))
+}
+
+/// The GraphQL endpoint beside a REST API URL: `https://api.github.com/graphql`, or
+/// `https://HOST/api/graphql` on Enterprise Server, whose REST API is `https://HOST/api/v3`.
+fn graphql_url(api: &str) -> String {
+    match api.strip_suffix("/v3") {
+        Some(base) if base.ends_with("/api") => format!("{base}/graphql"),
+        _ => format!("{api}/graphql"),
+    }
 }
 
 /// `Retry-After` in seconds (the form GitHub sends).
@@ -676,6 +791,12 @@ mod tests {
         let text = r#"{"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": "No commits between main and feat"}]}"#;
         assert_eq!(error_message(text), "Validation Failed (No commits between main and feat)");
         assert_eq!(error_message("<html>\n\x1b[31mboom</html>"), "<html>  [31mboom</html>");
+    }
+
+    #[test]
+    fn the_graphql_endpoint_sits_beside_the_rest_api() {
+        assert_eq!(graphql_url("https://api.github.com"), "https://api.github.com/graphql");
+        assert_eq!(graphql_url("https://ghe.example.com/api/v3"), "https://ghe.example.com/api/graphql");
     }
 
     #[test]

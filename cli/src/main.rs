@@ -10,13 +10,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod auto_merge;
 mod cargo;
+mod checks;
 mod cmd;
 mod crate_spec;
 mod entity;
 mod git;
 mod github;
 mod issue_body;
+mod repo_config;
 mod request_input;
 mod risk;
 mod spec_file;

@@ -12,12 +12,15 @@ use entity_spec_codegen::SpecIr;
 use entity_spec_codegen::ir::EntityIr;
 
 use super::{Context, NEEDS_REVIEW, feature_branch, issue_definition, open_issue};
+use crate::auto_merge::{self, Landing};
 use crate::cargo::{self, TestCounts, parse_test_counts};
 use crate::crate_spec;
 use crate::entity::{self, CheckedEntity, SpecProblems};
 use crate::git::Git;
 use crate::github::one_line;
+use crate::github::{GitHub, PullRequest};
 use crate::issue_body::{endpoint_line, field_table};
+use crate::repo_config::{self, RepoConfig};
 use crate::risk::{Impact, LOW_RISK, SpecDiff, diff_specs};
 use crate::spec_file::merge_entity;
 
@@ -44,6 +47,10 @@ pub struct Args {
     /// Stop before the network: commit on the branch, but no push and no pull request.
     #[arg(long)]
     no_push: bool,
+    /// Leave a low-risk pull request for a person to merge instead of enabling GitHub's
+    /// auto-merge (also `auto_merge = false` under `[implement]` in entity-spec.toml).
+    #[arg(long)]
+    no_auto_merge: bool,
 }
 
 fn step(number: u8, text: impl AsRef<str>) {
@@ -231,6 +238,8 @@ pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
 
     // 7. The pull request: found by its head branch, so a re-run updates it.
     let mut pull = None;
+    let mut merge_state = None;
+    let auto_merge = auto_merge_choice(&args, &spec.crate_dir, git.root())?;
     if args.no_push {
         step(7, format!("no pull request (--no-push); run `entity-spec implement {number}` again to push and open it"));
     } else {
@@ -242,6 +251,12 @@ pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
                 Some(pr) => step(7, format!("would update pull request #{} and label it {label} (dry run)", pr.number)),
                 None => step(7, format!("would open a pull request {branch} → {base} labelled {label} (dry run)")),
             }
+            let then = match (label == LOW_RISK, &auto_merge) {
+                (true, Ok(())) => "would enable auto-merge (squash)".to_owned(),
+                (true, Err(why)) => format!("would leave it for a person to merge ({why})"),
+                (false, _) => "would request a review from whoever approved the issue".to_owned(),
+            };
+            println!("      {then} (dry run)");
         } else {
             let (pr, action) = match &existing {
                 Some(pr) => (github.update_pull(pr.number, &message, &body)?, "updated"),
@@ -255,6 +270,7 @@ pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
             }
             github.add_labels(pr.number, &[label])?;
             step(7, format!("{action} pull request #{}: {} (label {label})", pr.number, pr.html_url));
+            merge_state = Some(after_pull_request(&github, &pr, number, label, &auto_merge)?);
             pull = Some(pr);
         }
     }
@@ -273,7 +289,60 @@ pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
         Some(pr) => println!("  pull request: #{} {}", pr.number, pr.html_url),
         None => println!("  pull request: none"),
     }
+    if let Some(state) = merge_state {
+        println!("  merge:        {state}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a low-risk pull request may merge by itself: `Err` says who turned it off.
+fn auto_merge_choice(args: &Args, crate_dir: &Path, root: &Path) -> Result<Result<(), String>> {
+    if args.no_auto_merge {
+        return Ok(Err("--no-auto-merge".to_owned()));
+    }
+    let (config, file) = RepoConfig::load(&[crate_dir, root])?;
+    Ok(if config.implement.auto_merge {
+        Ok(())
+    } else {
+        Err(format!("auto_merge = false in {}", file.unwrap_or_else(|| repo_config::FILE_NAME.to_owned())))
+    })
+}
+
+/// After the pull request is open and labelled: a low-risk one is landed (auto-merge, or the
+/// checks waited for and a merge through the API), one that needs review is held for the
+/// approver. Prints what was done; returns the summary's `merge:` line.
+fn after_pull_request(
+    github: &GitHub,
+    pr: &PullRequest,
+    issue: u64,
+    label: &str,
+    auto_merge: &Result<(), String>,
+) -> Result<String> {
+    let n = pr.number;
+    if label != LOW_RISK {
+        let lines = auto_merge::hold_for_review(github, pr, issue, NEEDS_REVIEW)
+            .with_context(|| format!("pull request #{n} is open, but holding it for review failed"))?;
+        for line in &lines {
+            println!("      {line}");
+        }
+        return Ok(format!("waits for review ({})", lines.join("; ")));
+    }
+    if let Err(why) = auto_merge {
+        println!("      auto-merge not enabled ({why}): merge #{n} when its checks pass");
+        return Ok(format!("by a person ({why})"));
+    }
+    let landing = auto_merge::land(github, pr, issue).with_context(|| {
+        format!("pull request #{n} is open, but enabling auto-merge failed; merge it on GitHub, or run `entity-spec implement {issue}` again")
+    })?;
+    let text = match landing {
+        Landing::AutoMergeEnabled => {
+            format!("auto-merge (squash) enabled: GitHub merges #{n} once the required checks pass")
+        }
+        Landing::Merged => format!("merged #{n} (squash) after its checks passed"),
+        Landing::NotMerged(why) => why,
+    };
+    println!("      {text}");
+    Ok(text)
 }
 
 /// A path as git names it: relative to the top of the work tree, with `/`.

@@ -10,7 +10,8 @@ use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 
 use super::{Context, FEATURE, NEEDS_REVIEW, feature_branch, issue_definition, print_stdout};
-use crate::github::{CheckRuns, CombinedStatus, GitHub, Issue, PullRequest, one_line};
+use crate::checks::Checks;
+use crate::github::{GitHub, Issue, PullRequest, one_line};
 use crate::risk::LOW_RISK;
 
 /// The exit code when at least one issue needs a person.
@@ -70,53 +71,6 @@ pub struct PullStatus {
     pub mergeable_state: Option<String>,
     /// Whether auto-merge is enabled.
     pub auto_merge: bool,
-}
-
-/// Commit statuses and check runs of one commit, together.
-#[derive(Debug, Default, Serialize)]
-pub struct Checks {
-    /// `success`, `pending`, `failure`, or `none` when nothing reported.
-    pub state: &'static str,
-    /// How many passed (or were neutral or skipped).
-    pub passed: u64,
-    /// How many have not finished.
-    pub pending: u64,
-    /// The names of those that failed.
-    pub failed: Vec<String>,
-}
-
-impl Checks {
-    /// Combines both APIs. A combined status with no statuses says `pending` (GitHub's rule),
-    /// which for a repository that only uses Actions means nothing: it is ignored then.
-    pub fn from(status: &CombinedStatus, runs: &CheckRuns) -> Checks {
-        let mut checks = Checks::default();
-        if status.total_count > 0 {
-            for s in &status.statuses {
-                match s.state.as_str() {
-                    "success" => checks.passed += 1,
-                    "pending" => checks.pending += 1,
-                    _ => checks.failed.push(one_line(&s.context, 100)),
-                }
-            }
-        }
-        for run in &runs.check_runs {
-            match (run.status.as_str(), run.conclusion.as_deref()) {
-                ("completed", Some("success" | "neutral" | "skipped")) => checks.passed += 1,
-                ("completed", _) => checks.failed.push(one_line(&run.name, 100)),
-                _ => checks.pending += 1,
-            }
-        }
-        checks.state = if !checks.failed.is_empty() {
-            "failure"
-        } else if checks.pending > 0 {
-            "pending"
-        } else if checks.passed > 0 {
-            "success"
-        } else {
-            "none"
-        };
-        checks
-    }
 }
 
 /// Reads and prints the status.

@@ -60,6 +60,8 @@ struct Item {
     mergeable: (Option<bool>, String),
     /// For pull requests: the auto-merge request, once enabled.
     auto_merge: Option<Value>,
+    /// For pull requests: the logins asked for a review.
+    requested_reviewers: Vec<String>,
 }
 
 impl Item {
@@ -81,8 +83,18 @@ impl Item {
             merged_at: None,
             mergeable: (None, "unknown".to_owned()),
             auto_merge: None,
+            requested_reviewers: Vec::new(),
         }
     }
+}
+
+/// A label event on an issue's timeline.
+#[derive(Clone)]
+struct Event {
+    issue: u64,
+    event: &'static str,
+    label: String,
+    actor: String,
 }
 
 /// A commit status (`POST /repos/{owner}/{repo}/statuses/{sha}` as CI would send it).
@@ -114,6 +126,9 @@ struct Inner {
     /// Commit statuses and check runs by commit id.
     statuses: BTreeMap<String, Vec<Status>>,
     check_runs: BTreeMap<String, Vec<CheckRun>>,
+    /// The repository's "Allow auto-merge" setting (off by default, as on GitHub).
+    allow_auto_merge: bool,
+    events: Vec<Event>,
 }
 
 /// The running server; it lives as long as the test process.
@@ -142,6 +157,8 @@ impl FakeGitHub {
             clock: 0,
             statuses: BTreeMap::new(),
             check_runs: BTreeMap::new(),
+            allow_auto_merge: false,
+            events: Vec::new(),
         }));
         let app = Router::new().fallback(handle).with_state(inner.clone());
         std::thread::spawn(move || {
@@ -172,19 +189,22 @@ impl FakeGitHub {
         number
     }
 
-    /// CI reports a commit status on the commit `branch` of the bare repository is at.
-    pub fn set_status(&self, branch: &str, context: &str, state: &str) {
+    /// CI reports a commit status on a commit: a full commit id, or the commit a branch of
+    /// the bare repository is at.
+    pub fn set_status(&self, reference: &str, context: &str, state: &str) {
         let mut inner = self.inner.lock().unwrap();
-        let sha = inner.sha(branch);
+        let sha = inner.resolve(reference);
         let list = inner.statuses.entry(sha).or_default();
         list.retain(|s| s.context != context);
         list.push(Status { context: context.to_owned(), state: state.to_owned() });
+        inner.settle_auto_merges();
     }
 
-    /// A check run on the commit `branch` is at (`conclusion` once `completed`).
-    pub fn set_check_run(&self, branch: &str, name: &str, status: &str, conclusion: Option<&str>) {
+    /// A check run on a commit, named as for [`FakeGitHub::set_status`] (`conclusion` once
+    /// `completed`).
+    pub fn set_check_run(&self, reference: &str, name: &str, status: &str, conclusion: Option<&str>) {
         let mut inner = self.inner.lock().unwrap();
-        let sha = inner.sha(branch);
+        let sha = inner.resolve(reference);
         let list = inner.check_runs.entry(sha).or_default();
         list.retain(|r| r.name != name);
         list.push(CheckRun {
@@ -192,6 +212,39 @@ impl FakeGitHub {
             status: status.to_owned(),
             conclusion: conclusion.map(str::to_owned),
         });
+    }
+
+    /// The repository's "Allow auto-merge" setting.
+    pub fn allow_auto_merge(&self, allowed: bool) {
+        self.inner.lock().unwrap().allow_auto_merge = allowed;
+    }
+
+    /// Someone other than the token's user approves an issue on github.com: removes
+    /// `needs-review`, recorded as their `unlabeled` event.
+    pub fn approve_as(&self, issue: u64, login: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.items.get_mut(&issue).unwrap().labels.retain(|l| l != "needs-review");
+        inner.events.push(Event {
+            issue,
+            event: "unlabeled",
+            label: "needs-review".to_owned(),
+            actor: login.to_owned(),
+        });
+    }
+
+    /// Whether auto-merge is enabled on a pull request.
+    pub fn auto_merge_enabled(&self, number: u64) -> bool {
+        self.inner.lock().unwrap().items[&number].auto_merge.is_some()
+    }
+
+    /// The logins a review was requested from.
+    pub fn requested_reviewers(&self, number: u64) -> Vec<String> {
+        self.inner.lock().unwrap().items[&number].requested_reviewers.clone()
+    }
+
+    /// Whether a pull request is merged.
+    pub fn merged(&self, number: u64) -> bool {
+        self.inner.lock().unwrap().items[&number].merged_at.is_some()
     }
 
     /// What GitHub has computed about merging a pull request.
@@ -249,6 +302,32 @@ impl FakeGitHub {
 }
 
 impl Inner {
+    /// Whether every check on a commit passed (at least one reported, none pending or failed).
+    fn checks_green(&self, sha: &str) -> bool {
+        let statuses = self.statuses.get(sha).map(Vec::as_slice).unwrap_or_default();
+        let runs = self.check_runs.get(sha).map(Vec::as_slice).unwrap_or_default();
+        (!statuses.is_empty() || !runs.is_empty())
+            && statuses.iter().all(|s| s.state == "success")
+            && runs.iter().all(|r| {
+                r.status == "completed" && matches!(r.conclusion.as_deref(), Some("success" | "neutral" | "skipped"))
+            })
+    }
+
+    /// What GitHub does when checks finish: merges every open pull request with auto-merge on
+    /// whose head commit is green and which has no conflict.
+    fn settle_auto_merges(&mut self) {
+        let ready: Vec<u64> = self
+            .items
+            .iter()
+            .filter(|(_, i)| i.state == "open" && i.auto_merge.is_some() && i.mergeable.0 != Some(false))
+            .filter(|(_, i)| self.checks_green(&self.sha(&i.pull.as_ref().unwrap().0)))
+            .map(|(n, _)| *n)
+            .collect();
+        for number in ready {
+            self.merge(number);
+        }
+    }
+
     fn merge(&mut self, number: u64) {
         let now = self.tick();
         let item = self.items.get_mut(&number).unwrap();
@@ -293,7 +372,10 @@ impl Inner {
     }
 
     fn user(&self) -> Value {
-        let login = &self.owner;
+        self.user_named(&self.owner)
+    }
+
+    fn user_named(&self, login: &str) -> Value {
         json!({
             "login": login, "id": 1, "node_id": "MDQ6VXNlcjE=",
             "avatar_url": "https://github.com/images/error/octocat_happy.gif", "gravatar_id": "",
@@ -403,7 +485,9 @@ impl Inner {
             "milestone": null, "active_lock_reason": null,
             "created_at": item.created_at, "updated_at": item.updated_at,
             "closed_at": item.merged_at, "merged_at": item.merged_at, "merge_commit_sha": null,
-            "assignee": null, "assignees": [], "requested_reviewers": [], "requested_teams": [],
+            "assignee": null, "assignees": [],
+            "requested_reviewers": item.requested_reviewers.iter().map(|l| self.user_named(l)).collect::<Vec<_>>(),
+            "requested_teams": [],
             "head": branch(&head), "base": branch(&base)
         });
         let state = json!({
@@ -429,6 +513,56 @@ impl Inner {
             .expect("git runs");
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
+}
+
+/// The two auto-merge mutations, answered as GitHub's GraphQL API does: status 200 with `data`,
+/// or with `errors` (and the mutation's field `null`).
+fn graphql(inner: &mut Inner, payload: &Value) -> Response {
+    let query = payload["query"].as_str().unwrap_or("");
+    let id = payload["variables"]["id"].as_str().unwrap_or("");
+    let field = if query.contains("enablePullRequestAutoMerge") {
+        "enablePullRequestAutoMerge"
+    } else if query.contains("disablePullRequestAutoMerge") {
+        "disablePullRequestAutoMerge"
+    } else {
+        return answer(200, json!({"errors": [{"message": "this stand-in serves only the auto-merge mutations"}]}));
+    };
+    let error = |text: &str, kind: &str| {
+        answer(
+            200,
+            json!({"data": {field: null}, "errors": [{"type": kind, "path": [field], "locations": [{"line": 1, "column": 20}], "message": text}]}),
+        )
+    };
+    let number = id.strip_prefix("PR_kwDOABCD").and_then(|n| n.parse::<u64>().ok());
+    let Some(number) = number.filter(|n| inner.items.get(n).is_some_and(|i| i.pull.is_some())) else {
+        return error(&format!("Could not resolve to a node with the global id of '{id}'"), "NOT_FOUND");
+    };
+    if field == "disablePullRequestAutoMerge" {
+        inner.items.get_mut(&number).unwrap().auto_merge = None;
+        return answer(200, json!({"data": {field: {"pullRequest": {"number": number}}}}));
+    }
+    if !query.contains("mergeMethod: SQUASH") {
+        return error("this stand-in expects squash merges", "UNPROCESSABLE");
+    }
+    let item = &inner.items[&number];
+    if !inner.allow_auto_merge {
+        return error("Auto merge is not allowed for this repository", "UNPROCESSABLE");
+    }
+    if item.state != "open" {
+        return error("Pull request Pull request is closed", "UNPROCESSABLE");
+    }
+    if item.mergeable.1 == "clean" {
+        return error("Pull request Pull request is in clean status", "UNPROCESSABLE");
+    }
+    let now = inner.tick();
+    let enabled_by = inner.user();
+    inner.items.get_mut(&number).unwrap().auto_merge = Some(json!({
+        "enabled_by": enabled_by, "merge_method": "squash", "commit_title": null, "commit_message": null
+    }));
+    answer(
+        200,
+        json!({"data": {field: {"pullRequest": {"number": number, "autoMergeRequest": {"enabledAt": now, "mergeMethod": "SQUASH"}}}}}),
+    )
 }
 
 fn answer(status: u16, body: Value) -> Response {
@@ -491,6 +625,9 @@ async fn handle(
         })
         .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if method == Method::POST && segments.as_slice() == ["graphql"] {
+        return graphql(&mut inner, &payload);
+    }
     let ["repos", owner, repo, rest @ ..] = segments.as_slice() else {
         return message(404, "Not Found");
     };
@@ -564,6 +701,8 @@ async fn handle(
                 return message(404, "Label does not exist");
             }
             let labels = item.labels.clone();
+            let actor = inner.owner.clone();
+            inner.events.push(Event { issue: n, event: "unlabeled", label: (*name).to_owned(), actor });
             answer(200, json!(labels.iter().map(|l| inner.label(l)).collect::<Vec<_>>()))
         }
         ("GET", ["pulls"]) => {
@@ -651,6 +790,68 @@ async fn handle(
                 .take(per_page)
                 .collect();
             answer(200, json!(numbers.iter().map(|n| inner.issue_json(*n)).collect::<Vec<_>>()))
+        }
+        ("GET", ["issues", n, "events"]) => {
+            let Some(n) = number(n).filter(|n| inner.items.contains_key(n)) else { return message(404, "Not Found") };
+            let events: Vec<Value> = inner
+                .events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.issue == n)
+                .map(|(i, e)| {
+                    json!({
+                        "id": 6000 + i, "node_id": format!("UNLE_{i}"), "url": format!("{}/issues/events/{}", inner.repo_url(), 6000 + i),
+                        "actor": inner.user_named(&e.actor), "event": e.event, "commit_id": null, "commit_url": null,
+                        "created_at": "2026-05-01T12:00:00Z", "label": {"name": e.label, "color": "ededed"},
+                        "performed_via_github_app": null
+                    })
+                })
+                .collect();
+            answer(200, json!(events))
+        }
+        ("PUT", ["pulls", n, "merge"]) => {
+            let Some(n) = number(n).filter(|n| inner.items.get(n).is_some_and(|i| i.pull.is_some())) else {
+                return message(404, "Not Found");
+            };
+            if !matches!(payload["merge_method"].as_str(), None | Some("merge" | "squash" | "rebase")) {
+                return answer(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "merge_method", "code": "invalid"}], "status": "422"}),
+                );
+            }
+            let item = &inner.items[&n];
+            let head = inner.sha(&item.pull.as_ref().unwrap().0);
+            if item.state != "open" || item.mergeable.0 == Some(false) {
+                return message(405, "Pull Request is not mergeable");
+            }
+            if payload["sha"].as_str().is_some_and(|sha| sha != head) {
+                return message(409, "Head branch was modified. Review and try the merge again.");
+            }
+            inner.merge(n);
+            answer(200, json!({"sha": head, "merged": true, "message": "Pull Request successfully merged"}))
+        }
+        ("POST", ["pulls", n, "requested_reviewers"]) => {
+            let Some(n) = number(n).filter(|n| inner.items.get(n).is_some_and(|i| i.pull.is_some())) else {
+                return message(404, "Not Found");
+            };
+            let reviewers: Vec<String> = payload["reviewers"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            // Every pull request here is opened by the token's user, the repository owner.
+            if reviewers.contains(&inner.owner) {
+                return answer(
+                    422,
+                    json!({"message": "Review cannot be requested from pull request author.", "documentation_url": "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request", "status": "422"}),
+                );
+            }
+            let item = inner.items.get_mut(&n).unwrap();
+            for reviewer in reviewers {
+                if !item.requested_reviewers.contains(&reviewer) {
+                    item.requested_reviewers.push(reviewer);
+                }
+            }
+            answer(201, inner.pull_json(n))
         }
         ("GET", ["pulls", n]) => match number(n).filter(|n| inner.items.get(n).is_some_and(|i| i.pull.is_some())) {
             Some(n) => answer(200, inner.pull_json(n)),

@@ -87,6 +87,11 @@ pub fn entity_spec(dir: &Path, github: Option<&FakeGitHub>) -> Command {
         .env_remove("GH_TOKEN")
         .env_remove("ENTITY_SPEC_GITHUB_REPO")
         .env("ENTITY_SPEC_GITHUB_MAX_WAIT", "5")
+        // Without auto-merge, `implement` waits for a low-risk pull request's checks; the
+        // stand-in's checks are set by the test, so a short wait is enough.
+        .env("ENTITY_SPEC_CHECKS_WAIT", "2")
+        .env("ENTITY_SPEC_CHECKS_POLL", "0")
+        .env_remove("GITHUB_GRAPHQL_URL")
         .env("CARGO_TARGET_DIR", services_target_dir())
         // The scaffolded service gets the workspace's Cargo.lock: everything is in the local
         // registry cache already.
