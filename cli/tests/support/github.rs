@@ -212,6 +212,7 @@ impl FakeGitHub {
             status: status.to_owned(),
             conclusion: conclusion.map(str::to_owned),
         });
+        inner.settle_auto_merges();
     }
 
     /// The repository's "Allow auto-merge" setting.
@@ -230,6 +231,11 @@ impl FakeGitHub {
             label: "needs-review".to_owned(),
             actor: login.to_owned(),
         });
+    }
+
+    /// Someone edits an issue's body on github.com.
+    pub fn set_body(&self, number: u64, body: &str) {
+        self.inner.lock().unwrap().items.get_mut(&number).unwrap().body = Some(body.to_owned());
     }
 
     /// Whether auto-merge is enabled on a pull request.
