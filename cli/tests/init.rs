@@ -23,6 +23,7 @@ fn a_scaffolded_service_builds_tests_and_serves() {
         "README.md",
         ".gitignore",
         ".github/workflows/ci.yml",
+        "entity-spec.toml",
     ] {
         assert!(service.join(file).is_file(), "{file} is missing");
     }

@@ -14,6 +14,7 @@ const TEST: &str = include_str!("../../templates/init/api.rs");
 const README: &str = include_str!("../../templates/init/README.md");
 const GITIGNORE: &str = include_str!("../../templates/init/gitignore");
 const CI_WORKFLOW: &str = include_str!("../../templates/init/ci.yml");
+const REPO_CONFIG: &str = include_str!("../../templates/init/entity-spec.toml");
 
 /// The entity-spec release the scaffold depends on by default.
 const ENTITY_SPEC_VERSION: &str = "0.1";
@@ -81,6 +82,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         ("README.md", fill(README)),
         (".gitignore", GITIGNORE.to_owned()),
         (".github/workflows/ci.yml", fill(CI_WORKFLOW)),
+        (crate::repo_config::FILE_NAME, REPO_CONFIG.to_owned()),
     ];
     for (path, text) in
         files.iter().map(|(p, t)| (p.to_string(), t)).chain(lock.iter().map(|l| ("Cargo.lock".to_owned(), l)))
@@ -169,6 +171,12 @@ mod tests {
         assert_eq!(shell_quote("Bad Name"), "'Bad Name'");
         assert_eq!(shell_quote("it's $HOME"), r"'it'\''s $HOME'");
         assert_eq!(shell_quote("-x"), "'-x'");
+    }
+
+    #[test]
+    fn the_repository_settings_file_reads_back_with_auto_merge_on() {
+        let config: crate::repo_config::RepoConfig = toml::from_str(REPO_CONFIG).unwrap();
+        assert!(config.implement.auto_merge);
     }
 
     #[test]

@@ -335,6 +335,7 @@ impl Inner {
     }
 
     fn merge(&mut self, number: u64) {
+        self.squash_into_base(number);
         let now = self.tick();
         let item = self.items.get_mut(&number).unwrap();
         item.state = "closed".to_owned();
@@ -352,6 +353,32 @@ impl Inner {
                 item.updated_at = now.clone();
             }
         }
+    }
+
+    /// In the bare repository, the base branch gets one commit with the merged tree, as a
+    /// squash merge makes it (the stand-in is only ever asked to merge clean pull requests).
+    fn squash_into_base(&self, number: u64) {
+        let Some(bare) = &self.bare else { return };
+        let item = &self.items[&number];
+        let (head, base) = item.pull.clone().unwrap();
+        let git = |args: &[&str]| {
+            let output = Command::new("git")
+                .arg("--git-dir")
+                .arg(bare)
+                .args(args)
+                .env("GIT_AUTHOR_NAME", "GitHub")
+                .env("GIT_AUTHOR_EMAIL", "noreply@github.com")
+                .env("GIT_COMMITTER_NAME", "GitHub")
+                .env("GIT_COMMITTER_EMAIL", "noreply@github.com")
+                .output()
+                .expect("git runs");
+            assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or("").to_owned()
+        };
+        let tree = git(&["merge-tree", "--write-tree", &base, &head]);
+        let message = format!("{} (#{number})", item.title);
+        let commit = git(&["commit-tree", &tree, "-p", &base, "-m", &message]);
+        git(&["update-ref", &format!("refs/heads/{base}"), &commit]);
     }
 
     /// A commit id, or the commit a branch is at.
