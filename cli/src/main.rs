@@ -2,9 +2,9 @@
 //!
 //! Spec tools (`spec check`, `spec expand`, `spec diff`, `openapi`, `init`) call the same
 //! codegen library as the macro, so the CLI and `cargo build` never disagree about a spec. The
-//! workflow commands (`request`, `update`, `approve`, `implement`) carry a feature from a
-//! GitHub issue to a pull request; they talk to GitHub's REST API and drive `git` and `cargo`
-//! as the user would.
+//! workflow commands (`request`, `update`, `approve`, `implement`, `status`) carry a feature
+//! from a GitHub issue to a merged pull request; they talk to GitHub's REST API (and its GraphQL
+//! API for auto-merge) and drive `git` and `cargo` as the user would.
 
 use std::process::ExitCode;
 

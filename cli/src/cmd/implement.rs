@@ -1,7 +1,10 @@
 //! `entity-spec implement N`: an approved request issue becomes a pull request, in seven steps
-//! with a progress line each: (1) read and check the issue, (2) branch, (3) merge the entity
-//! into the spec, (4) `cargo build`, (5) `cargo test`, (6) commit and push, (7) open or update
-//! the pull request. Running it again updates the same branch and pull request.
+//! with a progress line each: (1) read and check the issue, (2) fetch `origin` and branch from
+//! its base (a rerun merges the moved base into the existing branch), (3) merge the entity into
+//! the spec the crate's macro reads, (4) `cargo build`, (5) `cargo test`, (6) commit and push,
+//! (7) open or update the pull request, then land it (auto-merge) when it is low-risk or hold
+//! it for the approver's review when it is not. Running it again updates the same branch and
+//! pull request; a failure before the commit puts the work tree back as it was.
 
 use std::fmt::Write as _;
 use std::path::Path;
