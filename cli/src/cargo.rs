@@ -20,11 +20,82 @@ pub struct CargoRun {
 }
 
 impl CargoRun {
-    /// The last `lines` lines of stderr then stdout, for a failure message.
-    pub fn tail(&self, lines: usize) -> String {
-        let all: Vec<&str> = self.stderr.lines().chain(self.stdout.lines()).collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+    /// The last `lines` lines of stderr then stdout for a failure message, without backtrace
+    /// frames: with `RUST_BACKTRACE=1` they would fill the tail and push out the panic message
+    /// and the failing assertion, which are what the reader needs.
+    pub fn failure_tail(&self, lines: usize) -> String {
+        failure_tail(&format!("{}\n{}", self.stderr, self.stdout), lines)
     }
+}
+
+/// See [`CargoRun::failure_tail`]. A panic's own lines (`panicked at`, `left:`/`right:`, the
+/// message) are kept; the `stack backtrace:` block after it is replaced by one line.
+fn failure_tail(output: &str, lines: usize) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut in_backtrace = false;
+    for line in output.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("stack backtrace:") {
+            in_backtrace = true;
+            kept.push("(backtrace omitted)");
+            continue;
+        }
+        if in_backtrace {
+            if is_backtrace_frame(trimmed) {
+                continue;
+            }
+            in_backtrace = false;
+        }
+        if trimmed.starts_with("note: Some details are omitted") {
+            continue;
+        }
+        if line.trim().is_empty() && kept.last().is_some_and(|l| l.trim().is_empty()) {
+            continue;
+        }
+        kept.push(line);
+    }
+    while kept.last().is_some_and(|l| l.trim().is_empty()) {
+        kept.pop();
+    }
+    kept[kept.len().saturating_sub(lines)..].join("\n")
+}
+
+/// `  12: core::panicking::panic_fmt` or `             at /rustc/…/panicking.rs:75:14`.
+fn is_backtrace_frame(line: &str) -> bool {
+    if line.starts_with("at ") {
+        return true;
+    }
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && line[digits..].starts_with(": ")
+}
+
+/// Runs `cargo <args>` like [`run`]; when stderr is a terminal, a line there shows how long it
+/// has been running (a first build of a service takes minutes). Redirected output stays clean.
+pub fn run_with_progress(dir: &Path, args: &[&str], what: &str) -> Result<CargoRun> {
+    use std::io::{IsTerminal as _, Write as _};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !std::io::stderr().is_terminal() {
+        return run(dir, args);
+    }
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let done = done.clone();
+        let what = what.to_owned();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                eprint!("\r      {what}: running, {}s", started.elapsed().as_secs());
+                let _ = std::io::stderr().flush();
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            // Clear the line, so the step line that follows starts clean.
+            eprint!("\r\x1b[2K");
+        })
+    };
+    let result = run(dir, args);
+    done.store(true, Ordering::Relaxed);
+    let _ = ticker.join();
+    result
 }
 
 /// Runs `cargo <args>` in `dir`, capturing its output.
@@ -97,6 +168,27 @@ pub fn parse_test_counts(output: &str) -> TestCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_tails_skip_backtrace_frames_and_keep_the_assertion() {
+        let mut output = String::from(
+            "running 1 test\ntest spec_has_no_tag ... FAILED\n\nfailures:\n\n---- spec_has_no_tag stdout ----\n\nthread 'spec_has_no_tag' panicked at tests/spec.rs:4:5:\nassertion `left == right` failed: the spec holds Tag\n  left: 2\n right: 1\nstack backtrace:\n",
+        );
+        for frame in 0..60 {
+            output.push_str(&format!("  {frame:>2}: core::panicking::frame_{frame}\n             at /rustc/abc/library/core/src/panicking.rs:{frame}:5\n"));
+        }
+        output.push_str("note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n\nfailures:\n    spec_has_no_tag\n\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n");
+        let tail = failure_tail(&output, 40);
+        assert!(tail.contains("panicked at tests/spec.rs:4:5:"), "{tail}");
+        assert!(tail.contains("  left: 2\n right: 1\n(backtrace omitted)"), "{tail}");
+        assert!(
+            tail.ends_with(
+                "test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"
+            ),
+            "{tail}"
+        );
+        assert!(!tail.contains("core::panicking"), "{tail}");
+    }
 
     #[test]
     fn counts_are_summed_over_every_test_binary() {

@@ -26,9 +26,82 @@ impl Git {
         &self.dir
     }
 
-    /// The URL of the `origin` remote.
+    /// The URL of the `origin` remote as configured. Not `git remote get-url`, which applies
+    /// `url.*.insteadOf` rewrites: a mirror or local path in place of github.com must not hide
+    /// which GitHub repository the clone belongs to.
     pub fn origin_url(&self) -> Result<String> {
-        self.run(&["remote", "get-url", "origin"]).context("the repository has no `origin` remote")
+        self.run(&["config", "--get", "remote.origin.url"]).context("the repository has no `origin` remote")
+    }
+
+    /// Whether the repository has an `origin` remote.
+    pub fn has_origin(&self) -> bool {
+        self.run(&["config", "--get", "remote.origin.url"]).is_ok()
+    }
+
+    /// `git fetch origin`: the remote-tracking branches as they are now, so branches start
+    /// from, merge and compare against the base as it is on the remote, not as last seen.
+    pub fn fetch_origin(&self) -> Result<()> {
+        self.run(&["fetch", "--quiet", "--prune", "origin"]).map(drop)
+    }
+
+    /// The full commit id `revision` names.
+    pub fn commit_id(&self, revision: &str) -> Result<String> {
+        self.run(&["rev-parse", "--verify", "--quiet", &format!("{revision}^{{commit}}")])
+            .with_context(|| format!("`{revision}` is not a commit"))
+    }
+
+    /// Whether `ancestor` is already contained in `descendant`.
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool> {
+        let output = self.output(&["merge-base", "--is-ancestor", ancestor, descendant])?;
+        match output.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => bail!("`git merge-base` failed: {}", String::from_utf8_lossy(&output.stderr).trim()),
+        }
+    }
+
+    /// What merging `theirs` into `ours` would give, worked out without touching the work tree
+    /// or any ref (`git merge-tree --write-tree`, git 2.38 or later).
+    pub fn preview_merge(&self, ours: &str, theirs: &str) -> Result<MergePreview> {
+        let output = self.output(&["merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs])?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let mut lines = stdout.lines();
+        match (output.status.code(), lines.next()) {
+            (Some(0 | 1), Some(tree)) => Ok(MergePreview {
+                tree: tree.trim().to_owned(),
+                conflicts: lines.map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+            }),
+            _ => bail!(
+                "`git merge-tree --write-tree` failed (it needs git 2.38 or later): {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        }
+    }
+
+    /// Merges `theirs` into the checked-out branch with a merge commit.
+    pub fn merge(&self, theirs: &str, message: &str) -> Result<()> {
+        self.run(&["merge", "--quiet", "--no-ff", "--no-edit", "-m", message, theirs]).map(drop)
+    }
+
+    /// Puts every tracked file back as `HEAD` has it (staged and in the work tree); untracked
+    /// files are left alone.
+    pub fn restore_tracked(&self) -> Result<()> {
+        self.run(&["restore", "--source=HEAD", "--staged", "--worktree", "--", ":/"]).map(drop)
+    }
+
+    /// Moves the checked-out branch back to `commit`; the work tree must be clean.
+    pub fn reset_keep(&self, commit: &str) -> Result<()> {
+        self.run(&["reset", "--quiet", "--keep", commit]).map(drop)
+    }
+
+    /// Checks out `commit` without a branch.
+    pub fn switch_detach(&self, commit: &str) -> Result<()> {
+        self.run(&["switch", "--quiet", "--detach", commit]).map(drop)
+    }
+
+    /// Deletes a local branch (not the checked-out one).
+    pub fn delete_branch(&self, branch: &str) -> Result<()> {
+        self.run(&["branch", "--quiet", "-D", branch]).map(drop)
     }
 
     /// `git status --porcelain` lines for changes to tracked files (untracked files are not
@@ -57,12 +130,13 @@ impl Git {
 
     /// Checks out an existing branch.
     pub fn switch(&self, branch: &str) -> Result<()> {
-        self.run(&["switch", branch]).map(drop)
+        self.run(&["switch", "--quiet", branch]).map(drop)
     }
 
-    /// Creates `branch` at `start` and checks it out.
+    /// Creates `branch` at `start` and checks it out (without tracking `start`: the branch
+    /// gets its own upstream when it is pushed).
     pub fn switch_create(&self, branch: &str, start: &str) -> Result<()> {
-        self.run(&["switch", "-c", branch, start]).map(drop)
+        self.run(&["switch", "--quiet", "--no-track", "-c", branch, start]).map(drop)
     }
 
     /// The content of `path` at `revision`, or `None` when the file does not exist there.
@@ -127,6 +201,14 @@ impl Git {
             .output()
             .context("cannot run `git`: is it installed and on PATH?")
     }
+}
+
+/// The result of a merge worked out in advance.
+pub struct MergePreview {
+    /// The tree the merge would produce (conflicted files hold conflict markers).
+    pub tree: String,
+    /// The files both sides changed in ways git cannot combine.
+    pub conflicts: Vec<String>,
 }
 
 /// The GitHub repository of a remote URL: `https://HOST/OWNER/REPO(.git)`,

@@ -14,8 +14,15 @@ use ureq::http;
 /// The API of github.com; GitHub Enterprise Server uses `https://HOST/api/v3`.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
-/// How many times a rate-limited call is retried before giving up.
+/// How many times a rate-limited call, or one GitHub answered with a server error and a
+/// `Retry-After`, is retried before giving up.
 const RATE_LIMIT_RETRIES: u32 = 3;
+
+/// The longest issue or pull-request title GitHub accepts, in characters.
+pub const TITLE_LIMIT: usize = 256;
+
+/// The longest issue or pull-request body GitHub accepts, in characters.
+pub const BODY_LIMIT: usize = 65_536;
 
 /// The longest wait for a rate limit to lift unless `ENTITY_SPEC_GITHUB_MAX_WAIT` says
 /// otherwise: a secondary limit usually lifts within a minute, a primary one only at the top
@@ -138,6 +145,29 @@ pub enum GitHubError {
         /// How long it would take, and what was tried.
         detail: String,
     },
+    /// The GraphQL API answered with errors (it does so with status 200).
+    #[error("GitHub refused {what}: {message}")]
+    GraphQl {
+        /// The operation.
+        what: String,
+        /// Every error's message, on one line.
+        message: String,
+    },
+    /// A title or body longer than GitHub accepts, found before sending it (GitHub would
+    /// answer an opaque 422).
+    #[error(
+        "{what}: the {field} is {length} characters, and GitHub accepts at most {limit}; nothing was sent. Shorten it and run the command again"
+    )]
+    TooLong {
+        /// The call that was not made.
+        what: String,
+        /// `title` or `body`.
+        field: &'static str,
+        /// Its length in characters.
+        length: usize,
+        /// GitHub's limit.
+        limit: usize,
+    },
     /// Any other unsuccessful status.
     #[error("GitHub answered {status} to {what}: {message}")]
     Status {
@@ -203,7 +233,8 @@ pub struct Label {
     pub name: String,
 }
 
-/// A pull request as the workflow needs it.
+/// A pull request as the workflow needs it. List answers leave out the mergeability keys,
+/// hence the defaults.
 #[derive(Clone, Debug, Deserialize)]
 pub struct PullRequest {
     /// The pull request number.
@@ -213,12 +244,113 @@ pub struct PullRequest {
     /// The labels.
     #[serde(default)]
     pub labels: Vec<Label>,
+    /// `open` or `closed`.
+    #[serde(default)]
+    pub state: String,
+    /// When it was merged; `null` while it is not.
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    /// The head branch and its commit.
+    pub head: Option<BranchRef>,
+    /// Whether it merges without conflicts: `null` while GitHub is still computing it.
+    #[serde(default)]
+    pub mergeable: Option<bool>,
+    /// `clean`, `dirty` (conflicts), `blocked`, `behind`, `unstable`, `draft`, `has_hooks`,
+    /// `unknown`; only on a single pull request.
+    #[serde(default)]
+    pub mergeable_state: Option<String>,
+    /// The auto-merge request, when one is enabled.
+    #[serde(default)]
+    pub auto_merge: Option<Value>,
+    /// The GraphQL node id (auto-merge exists only in the GraphQL API).
+    #[serde(default)]
+    pub node_id: String,
+    /// Who opened it.
+    #[serde(default)]
+    pub user: Option<User>,
+    /// The title (untrusted text).
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A GitHub account.
+#[derive(Clone, Debug, Deserialize)]
+pub struct User {
+    /// The login (untrusted text: print it through [`one_line`]).
+    pub login: String,
+}
+
+/// One entry of an issue's timeline of events (`GET /repos/{owner}/{repo}/issues/{n}/events`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct IssueEvent {
+    /// `labeled`, `unlabeled`, `closed`, …
+    pub event: String,
+    /// Who did it (`null` for a deleted account).
+    #[serde(default)]
+    pub actor: Option<User>,
+    /// For label events: the label.
+    #[serde(default)]
+    pub label: Option<Label>,
+}
+
+/// One side of a pull request (its `ref`, `label` and `repo` are not needed).
+#[derive(Clone, Debug, Deserialize)]
+pub struct BranchRef {
+    /// Its commit.
+    pub sha: String,
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/status`: the commit statuses (the older API
+/// external CI services report through). Its own `state` is not used: it says `pending` when
+/// no status exists at all.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CombinedStatus {
+    /// How many contexts reported.
+    #[serde(default)]
+    pub total_count: u64,
+    /// The latest status of each context.
+    #[serde(default)]
+    pub statuses: Vec<CommitStatus>,
+}
+
+/// One context's status.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CommitStatus {
+    /// `error`, `failure`, `pending` or `success`.
+    pub state: String,
+    /// What reported it, e.g. `ci/jenkins`.
+    #[serde(default)]
+    pub context: String,
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`: the check runs (GitHub Actions and
+/// apps report through these).
+#[derive(Clone, Debug, Deserialize)]
+pub struct CheckRuns {
+    /// The runs on this page.
+    #[serde(default)]
+    pub check_runs: Vec<CheckRun>,
+}
+
+/// One check run.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CheckRun {
+    /// The job's name.
+    #[serde(default)]
+    pub name: String,
+    /// `queued`, `in_progress`, `completed`, `waiting`, `requested` or `pending`.
+    pub status: String,
+    /// Once completed: `success`, `failure`, `neutral`, `cancelled`, `skipped`, `timed_out`,
+    /// `action_required` or `stale`.
+    #[serde(default)]
+    pub conclusion: Option<String>,
 }
 
 /// A client for one repository.
 pub struct GitHub {
     agent: ureq::Agent,
     api: String,
+    graphql: String,
     token: Token,
     /// The repository every call is about.
     pub repo: Repo,
@@ -235,6 +367,12 @@ impl GitHub {
             .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
         let api = api.trim().trim_end_matches('/').to_owned();
         let token = Token::discover(&api)?;
+        // `GITHUB_GRAPHQL_URL` is what Actions sets; it wins, as `GITHUB_API_URL` does.
+        let graphql = std::env::var("GITHUB_GRAPHQL_URL")
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| graphql_url(&api));
         let max_wait = std::env::var("ENTITY_SPEC_GITHUB_MAX_WAIT")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -248,13 +386,15 @@ impl GitHub {
             .timeout_connect(Some(Duration::from_secs(15)))
             .timeout_global(Some(Duration::from_secs(60)))
             .build();
-        Ok(GitHub { agent: config.into(), api, token, repo, max_wait })
+        Ok(GitHub { agent: config.into(), api, graphql, token, repo, max_wait })
     }
 
     /// `POST /repos/{owner}/{repo}/issues`
     pub fn create_issue(&self, title: &str, body: &str, labels: &[&str]) -> Result<Issue, GitHubError> {
+        let path = self.repo_path("/issues");
+        check_lengths("POST", &path, Some(title), Some(body))?;
         let payload = json!({"title": title, "body": body, "labels": labels});
-        self.call("POST", &self.repo_path("/issues"), Some(&payload))
+        self.call("POST", &path, Some(&payload))
     }
 
     /// `GET /repos/{owner}/{repo}/issues/{number}`
@@ -264,7 +404,9 @@ impl GitHub {
 
     /// `PATCH /repos/{owner}/{repo}/issues/{number}` with a new body.
     pub fn update_issue_body(&self, number: u64, body: &str) -> Result<Issue, GitHubError> {
-        self.call("PATCH", &self.repo_path(&format!("/issues/{number}")), Some(&json!({"body": body})))
+        let path = self.repo_path(&format!("/issues/{number}"));
+        check_lengths("PATCH", &path, None, Some(body))?;
+        self.call("PATCH", &path, Some(&json!({"body": body})))
     }
 
     /// `POST /repos/{owner}/{repo}/issues/{number}/labels` (pull requests too): adds labels,
@@ -289,16 +431,122 @@ impl GitHub {
         Ok(pulls.into_iter().next())
     }
 
+    /// The open issues labelled `label`, pull requests left out
+    /// (`GET /repos/{owner}/{repo}/issues?labels=…&state=open`, every page up to 1,000 issues).
+    pub fn open_issues_labelled(&self, label: &str) -> Result<Vec<Issue>, GitHubError> {
+        let mut all = Vec::new();
+        for page in 1..=10 {
+            let path = self
+                .repo_path(&format!("/issues?labels={}&state=open&per_page=100&page={page}", percent_encode(label)));
+            let issues: Vec<Issue> = self.call("GET", &path, None)?;
+            let last = issues.len() < 100;
+            all.extend(issues.into_iter().filter(|i| i.pull_request.is_none()));
+            if last {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// The newest pull request, open or closed, whose head is `branch` of this repository
+    /// (`GET /repos/{owner}/{repo}/pulls?head=OWNER:BRANCH&state=all`).
+    pub fn latest_pull_for_branch(&self, branch: &str) -> Result<Option<PullRequest>, GitHubError> {
+        let head = percent_encode(&format!("{}:{branch}", self.repo.owner));
+        let path = self.repo_path(&format!("/pulls?head={head}&state=all&sort=created&direction=desc"));
+        let pulls: Vec<PullRequest> = self.call("GET", &path, None)?;
+        Ok(pulls.into_iter().next())
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls/{number}`: the only answer with mergeability.
+    pub fn pull(&self, number: u64) -> Result<PullRequest, GitHubError> {
+        self.call("GET", &self.repo_path(&format!("/pulls/{number}")), None)
+    }
+
+    /// `GET /repos/{owner}/{repo}/commits/{sha}/status`
+    pub fn combined_status(&self, sha: &str) -> Result<CombinedStatus, GitHubError> {
+        self.call("GET", &self.repo_path(&format!("/commits/{}/status", percent_encode(sha))), None)
+    }
+
+    /// `GET /repos/{owner}/{repo}/commits/{sha}/check-runs` (the first 100).
+    pub fn check_runs(&self, sha: &str) -> Result<CheckRuns, GitHubError> {
+        self.call("GET", &self.repo_path(&format!("/commits/{}/check-runs?per_page=100", percent_encode(sha))), None)
+    }
+
+    /// Turns on auto-merge (squash) for a pull request: GitHub merges it once its required
+    /// checks and reviews pass. GraphQL only (`enablePullRequestAutoMerge`).
+    pub fn enable_auto_merge(&self, pull_node_id: &str) -> Result<(), GitHubError> {
+        let query = "mutation($id: ID!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: SQUASH}) { pullRequest { number autoMergeRequest { enabledAt mergeMethod } } } }";
+        self.graphql(query, json!({"id": pull_node_id}), "enablePullRequestAutoMerge").map(drop)
+    }
+
+    /// Turns auto-merge off again (`disablePullRequestAutoMerge`).
+    pub fn disable_auto_merge(&self, pull_node_id: &str) -> Result<(), GitHubError> {
+        let query = "mutation($id: ID!) { disablePullRequestAutoMerge(input: {pullRequestId: $id}) { pullRequest { number } } }";
+        self.graphql(query, json!({"id": pull_node_id}), "disablePullRequestAutoMerge").map(drop)
+    }
+
+    /// `PUT /repos/{owner}/{repo}/pulls/{number}/merge` as a squash of the commit `sha` (GitHub
+    /// refuses with 409 when the head moved since, so nothing unseen is merged).
+    pub fn merge_pull(&self, number: u64, sha: &str, title: &str) -> Result<(), GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}/merge"));
+        check_lengths("PUT", &path, Some(title), None)?;
+        let payload = json!({"merge_method": "squash", "sha": sha, "commit_title": title});
+        self.call::<Value>("PUT", &path, Some(&payload)).map(drop)
+    }
+
+    /// Who last removed `label` from an issue, from its events (every page up to 1,000).
+    pub fn last_unlabeled_by(&self, number: u64, label: &str) -> Result<Option<String>, GitHubError> {
+        let mut actor = None;
+        for page in 1..=10 {
+            let path = self.repo_path(&format!("/issues/{number}/events?per_page=100&page={page}"));
+            let events: Vec<IssueEvent> = self.call("GET", &path, None)?;
+            let last = events.len() < 100;
+            for event in events {
+                if event.event == "unlabeled" && event.label.as_ref().is_some_and(|l| l.name == label) {
+                    actor = event.actor.map(|a| a.login);
+                }
+            }
+            if last {
+                break;
+            }
+        }
+        Ok(actor)
+    }
+
+    /// `POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`
+    pub fn request_review(&self, number: u64, login: &str) -> Result<(), GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}/requested_reviewers"));
+        self.call::<Value>("POST", &path, Some(&json!({"reviewers": [login]}))).map(drop)
+    }
+
+    /// One GraphQL operation; GitHub answers errors with status 200 and an `errors` list.
+    fn graphql(&self, query: &str, variables: Value, operation: &str) -> Result<Value, GitHubError> {
+        let answer: Value = self.call("POST", &self.graphql, Some(&json!({"query": query, "variables": variables})))?;
+        if let Some(errors) = answer["errors"].as_array().filter(|e| !e.is_empty()) {
+            let messages: Vec<String> =
+                errors.iter().map(|e| e["message"].as_str().unwrap_or("no message").to_owned()).collect();
+            return Err(GitHubError::GraphQl {
+                what: operation.to_owned(),
+                message: one_line(&messages.join("; "), 400),
+            });
+        }
+        Ok(answer["data"].clone())
+    }
+
     /// `POST /repos/{owner}/{repo}/pulls`
     pub fn create_pull(&self, title: &str, head: &str, base: &str, body: &str) -> Result<PullRequest, GitHubError> {
+        let path = self.repo_path("/pulls");
+        check_lengths("POST", &path, Some(title), Some(body))?;
         let payload = json!({"title": title, "head": head, "base": base, "body": body});
-        self.call("POST", &self.repo_path("/pulls"), Some(&payload))
+        self.call("POST", &path, Some(&payload))
     }
 
     /// `PATCH /repos/{owner}/{repo}/pulls/{number}` with a new title and body.
     pub fn update_pull(&self, number: u64, title: &str, body: &str) -> Result<PullRequest, GitHubError> {
+        let path = self.repo_path(&format!("/pulls/{number}"));
+        check_lengths("PATCH", &path, Some(title), Some(body))?;
         let payload = json!({"title": title, "body": body});
-        self.call("PATCH", &self.repo_path(&format!("/pulls/{number}")), Some(&payload))
+        self.call("PATCH", &path, Some(&payload))
     }
 
     fn repo_path(&self, rest: &str) -> String {
@@ -348,7 +596,28 @@ impl GitHub {
                 std::thread::sleep(wait);
                 continue;
             }
-            return Err(self.status_error(status, what, &text));
+            // A server error with `Retry-After` is GitHub saying it did not do the work and
+            // when to ask again (a 503 during an incident, say); without one the call may have
+            // been carried out, so it is not repeated.
+            if status.is_server_error()
+                && let Some(wait) = retry_after(response.headers())
+                && wait <= self.max_wait
+                && attempt <= RATE_LIMIT_RETRIES
+            {
+                eprintln!(
+                    "GitHub answered {status} to {what}: retrying in {}s (retry {attempt} of {RATE_LIMIT_RETRIES})",
+                    wait.as_secs_f64().ceil()
+                );
+                std::thread::sleep(wait);
+                continue;
+            }
+            let mut error = self.status_error(status, what, &text);
+            if let GitHubError::Status { message, .. } = &mut error
+                && attempt > 1
+            {
+                message.push_str(&format!(" (after {attempt} attempts)"));
+            }
+            return Err(error);
         }
     }
 
@@ -360,7 +629,8 @@ impl GitHub {
     ) -> Result<http::Response<ureq::Body>, ureq::Error> {
         let request = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.api))
+            // The GraphQL endpoint is a URL of its own (not under /api/v3 on Enterprise).
+            .uri(if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.api) })
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
             .header("Authorization", format!("Bearer {}", self.token.0));
@@ -402,6 +672,32 @@ fn rate_limit_wait(status: http::StatusCode, headers: &http::HeaderMap) -> Optio
     }
     // A secondary limit without headers: GitHub's docs say to wait at least a minute.
     (status == http::StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(60))
+}
+
+/// The GraphQL endpoint beside a REST API URL: `https://api.github.com/graphql`, or
+/// `https://HOST/api/graphql` on Enterprise Server, whose REST API is `https://HOST/api/v3`.
+fn graphql_url(api: &str) -> String {
+    match api.strip_suffix("/v3") {
+        Some(base) if base.ends_with("/api") => format!("{base}/graphql"),
+        _ => format!("{api}/graphql"),
+    }
+}
+
+/// `Retry-After` in seconds (the form GitHub sends).
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Refuses a title or body GitHub would refuse, before anything is sent.
+fn check_lengths(method: &str, path: &str, title: Option<&str>, body: Option<&str>) -> Result<(), GitHubError> {
+    for (field, text, limit) in [("title", title, TITLE_LIMIT), ("body", body, BODY_LIMIT)] {
+        let length = text.map_or(0, |t| t.chars().count());
+        if length > limit {
+            return Err(GitHubError::TooLong { what: format!("{method} {path}"), field, length, limit });
+        }
+    }
+    Ok(())
 }
 
 /// GitHub's `message`, plus the `errors` of a 422, kept to one line (bodies are untrusted).
@@ -476,10 +772,31 @@ mod tests {
     }
 
     #[test]
+    fn lengths_are_checked_in_characters_against_githubs_limits() {
+        let title = "é".repeat(TITLE_LIMIT);
+        assert!(check_lengths("POST", "/p", Some(&title), Some(&"x".repeat(BODY_LIMIT))).is_ok());
+        let error = check_lengths("POST", "/p", Some(&format!("{title}x")), None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "POST /p: the title is 257 characters, and GitHub accepts at most 256; nothing was sent. Shorten it and run the command again"
+        );
+        assert!(matches!(
+            check_lengths("PATCH", "/p", None, Some(&"x".repeat(BODY_LIMIT + 1))),
+            Err(GitHubError::TooLong { field: "body", length: 65_537, .. })
+        ));
+    }
+
+    #[test]
     fn error_messages_include_validation_errors_on_one_line() {
         let text = r#"{"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": "No commits between main and feat"}]}"#;
         assert_eq!(error_message(text), "Validation Failed (No commits between main and feat)");
         assert_eq!(error_message("<html>\n\x1b[31mboom</html>"), "<html>  [31mboom</html>");
+    }
+
+    #[test]
+    fn the_graphql_endpoint_sits_beside_the_rest_api() {
+        assert_eq!(graphql_url("https://api.github.com"), "https://api.github.com/graphql");
+        assert_eq!(graphql_url("https://ghe.example.com/api/v3"), "https://ghe.example.com/api/graphql");
     }
 
     #[test]

@@ -2,20 +2,24 @@
 //!
 //! Spec tools (`spec check`, `spec expand`, `spec diff`, `openapi`, `init`) call the same
 //! codegen library as the macro, so the CLI and `cargo build` never disagree about a spec. The
-//! workflow commands (`request`, `update`, `approve`, `implement`) carry a feature from a
-//! GitHub issue to a pull request; they talk to GitHub's REST API and drive `git` and `cargo`
-//! as the user would.
+//! workflow commands (`request`, `update`, `approve`, `implement`, `status`) carry a feature
+//! from a GitHub issue to a merged pull request; they talk to GitHub's REST API (and its GraphQL
+//! API for auto-merge) and drive `git` and `cargo` as the user would.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod auto_merge;
 mod cargo;
+mod checks;
 mod cmd;
+mod crate_spec;
 mod entity;
 mod git;
 mod github;
 mod issue_body;
+mod repo_config;
 mod request_input;
 mod risk;
 mod spec_file;
@@ -25,10 +29,6 @@ mod spec_file;
 #[derive(Parser)]
 #[command(name = "entity-spec", version, max_term_width = 100)]
 struct Cli {
-    /// The GitHub repository for `request`, `update`, `approve` and `implement`, instead of
-    /// the one the `origin` remote points at (also `ENTITY_SPEC_GITHUB_REPO`).
-    #[arg(long, global = true, value_name = "OWNER/REPO")]
-    repo: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +43,9 @@ enum Command {
     Approve(cmd::approve::Args),
     /// Implement an approved request issue: branch, spec, build, test, commit, push, pull request.
     Implement(cmd::implement::Args),
+    /// Where feature requests stand: approval, branch, pull request, risk, checks,
+    /// mergeability. Exit 0: nothing to do; 2: something needs you; 1: error.
+    Status(cmd::status::Args),
     /// Check, expand or compare spec files.
     #[command(subcommand)]
     Spec(SpecCommand),
@@ -62,16 +65,49 @@ enum SpecCommand {
     Diff(cmd::spec_diff::Args),
 }
 
+/// The error and its causes on one line, `: `-separated like anyhow's `{:#}`, except that a
+/// cause whose text its parent already quotes is not repeated (a library error that prints
+/// its source, such as `io: Connection refused`, would otherwise appear twice).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let context = cmd::Context::new(cli.repo);
     // `spec diff` follows diff(1): 1 means "breaking", so trouble must be a distinct code.
     let error_code = if matches!(cli.command, Command::Spec(SpecCommand::Diff(_))) { 2 } else { 1 };
     let result = match cli.command {
-        Command::Request(args) => cmd::request::exec(args, &context),
-        Command::Update(args) => cmd::update::exec(args, &context),
-        Command::Approve(args) => cmd::approve::exec(args, &context),
-        Command::Implement(args) => cmd::implement::exec(args, &context),
+        Command::Request(args) => {
+            let context = args.context.clone();
+            cmd::request::exec(args, &context)
+        }
+        Command::Update(args) => {
+            let context = args.context.clone();
+            cmd::update::exec(args, &context)
+        }
+        Command::Approve(args) => {
+            let context = args.context.clone();
+            cmd::approve::exec(args, &context)
+        }
+        Command::Implement(args) => {
+            let context = args.context.clone();
+            cmd::implement::exec(args, &context)
+        }
+        Command::Status(args) => {
+            let context = args.context.clone();
+            cmd::status::exec(args, &context)
+        }
         Command::Spec(SpecCommand::Check(args)) => cmd::spec_check::exec(args),
         Command::Spec(SpecCommand::Expand(args)) => cmd::spec_expand::exec(args),
         Command::Spec(SpecCommand::Diff(args)) => cmd::spec_diff::exec(args),
@@ -81,8 +117,25 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::from(error_code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_quoted_by_its_parent_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        let error = anyhow::Error::new(io)
+            .context("cannot reach the GitHub API (GET /x): io: Connection refused (os error 111)")
+            .context("cannot read issue #1");
+        assert_eq!(
+            error_chain(&error),
+            "cannot read issue #1: cannot reach the GitHub API (GET /x): io: Connection refused (os error 111)"
+        );
     }
 }

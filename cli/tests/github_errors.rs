@@ -86,7 +86,7 @@ fn an_unknown_issue_or_repository_is_a_404_error() {
         out.failure(1).contains("GET /repos/acme/registry/issues/999: not found (404) in acme/registry"),
         "{out:?}"
     );
-    let out = run(entity_spec(&dir, Some(&github)).args(["--repo", "acme/other", "approve", "1"]));
+    let out = run(entity_spec(&dir, Some(&github)).args(["approve", "--repo", "acme/other", "1"]));
     assert!(out.failure(1).contains("not found (404) in acme/other"), "{out:?}");
 }
 
@@ -193,12 +193,84 @@ fn an_unreachable_api_is_a_network_error() {
         .env("ENTITY_SPEC_GITHUB_REPO", "acme/registry")
         .env("GITHUB_API_URL", format!("http://127.0.0.1:{port}"))
         .args(["implement", "1"]));
+    let stderr = out.failure(1);
     assert!(
-        out.failure(1).contains(&format!(
+        stderr.contains(&format!(
             "cannot reach the GitHub API at http://127.0.0.1:{port} (GET /repos/acme/registry/issues/1)"
         )),
         "{out:?}"
     );
+    assert_eq!(stderr.matches("Connection refused").count(), 1, "the cause is printed once: {stderr}");
+}
+
+#[test]
+fn a_server_error_with_retry_after_is_retried_a_bounded_number_of_times() {
+    let github = FakeGitHub::start(OWNER, REPO, TOKEN);
+    let dir = scratch("server-error-retry");
+    let number = valid_issue(&github);
+    let path = format!("/repos/acme/registry/issues/{number}");
+    github.script("GET", &path, 503, &[("retry-after", "1")], json!({"message": "Service Unavailable"}));
+    let started = Instant::now();
+    let out = cli(&dir, &github, &["approve", &number.to_string()]);
+    assert!(out.success().contains("removed `needs-review`"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("GitHub answered 503 Service Unavailable to GET {path}: retrying in 1s (retry 1 of 3)")),
+        "{out:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+    assert_eq!(github.requests_to("GET", &path).len(), 2);
+
+    // Four in a row: three retries, then the error says so.
+    for _ in 0..4 {
+        github.script("GET", &path, 502, &[("retry-after", "0")], json!({"message": "Server Error"}));
+    }
+    let out = cli(&dir, &github, &["approve", &number.to_string()]);
+    assert!(
+        out.failure(1)
+            .contains(&format!("GitHub answered 502 Bad Gateway to GET {path}: Server Error (after 4 attempts)")),
+        "{out:?}"
+    );
+    assert_eq!(github.requests_to("GET", &path).len(), 2 + 4);
+}
+
+#[test]
+fn titles_and_bodies_over_githubs_limits_are_refused_before_sending() {
+    let github = FakeGitHub::start(OWNER, REPO, TOKEN);
+    let dir = scratch("too-long");
+    std::fs::write(
+        dir.join("tag.json"),
+        r#"{"name": "Tag", "fields": [{"name": "id", "type": "uuid", "primary_key": true}]}"#,
+    )
+    .unwrap();
+    let title = "t".repeat(257);
+    let out = cli(&dir, &github, &["request", "--entity", "tag.json", "--title", &title]);
+    assert!(
+        out.failure(1).contains(
+            "POST /repos/acme/registry/issues: the title is 257 characters, and GitHub accepts at most 256; nothing was sent"
+        ),
+        "{out:?}"
+    );
+    let description = "d".repeat(70_000);
+    let out = cli(&dir, &github, &["request", "--entity", "tag.json", "--description", &description]);
+    let stderr = out.failure(1);
+    assert!(stderr.contains("the body is ") && stderr.contains("GitHub accepts at most 65536"), "{out:?}");
+    assert!(github.requests().is_empty(), "nothing reached GitHub");
+}
+
+#[test]
+fn repo_is_a_flag_of_the_github_commands_only() {
+    let dir = scratch("repo-flag");
+    for command in ["request", "update", "approve", "implement"] {
+        let out = run(entity_spec(&dir, None).args([command, "--help"]));
+        assert!(out.success().contains("--repo <OWNER/REPO>"), "{command}: {out:?}");
+    }
+    for command in [&["spec", "check", "--help"][..], &["init", "--help"], &["openapi", "--help"]] {
+        let out = run(entity_spec(&dir, None).args(command));
+        assert!(!out.success().contains("--repo"), "{command:?}: {out:?}");
+    }
+    let out = run(entity_spec(&dir, None).args(["spec", "check", "--repo", "acme/registry", "x.json"]));
+    assert!(out.failure(2).contains("unexpected argument '--repo'"), "{out:?}");
 }
 
 #[test]

@@ -14,9 +14,17 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     let root = scratch("init");
     let service = root.join("notes-service");
     scaffold(&service);
-    for file in
-        ["Cargo.toml", "Cargo.lock", "src/main.rs", "specs/entities.json", "tests/api.rs", "README.md", ".gitignore"]
-    {
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/main.rs",
+        "specs/entities.json",
+        "tests/api.rs",
+        "README.md",
+        ".gitignore",
+        ".github/workflows/ci.yml",
+        "entity-spec.toml",
+    ] {
         assert!(service.join(file).is_file(), "{file} is missing");
     }
     let manifest = std::fs::read_to_string(service.join("Cargo.toml")).unwrap();
@@ -58,6 +66,9 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     let tests = cargo(&["test"]);
     assert!(tests.contains("test result: ok. 4 passed; 0 failed"), "{tests}");
     cargo(&["build"]);
+    // The gates of the scaffold's own CI workflow pass on the scaffold as written.
+    cargo(&["fmt", "--all", "--", "--check"]);
+    cargo(&["clippy", "--all-targets", "--", "-D", "warnings"]);
 
     // The binary starts, migrates a new SQLite file and answers on the port it printed.
     let database = root.join("notes.db");
@@ -97,4 +108,23 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(response.contains(r#""items":[]"#) && response.contains(r#""total":0"#), "{response}");
+}
+
+#[test]
+fn the_printed_cd_line_is_quoted_for_the_shell() {
+    let root = scratch("init-quoted");
+    let out = run(entity_spec(&root, None).args(["init", "Bad Name"]));
+    assert!(out.success().contains("created service `bad-name` in Bad Name:"), "{out:?}");
+    assert!(out.stdout.contains("next:\n  cd 'Bad Name'\n"), "{out:?}");
+    assert!(root.join("Bad Name/Cargo.toml").is_file());
+    let out = run(entity_spec(&root, None).args(["init", "it's"]));
+    assert!(out.success().contains(r"  cd 'it'\''s'"), "{out:?}");
+    // The line works when pasted into a shell.
+    let pasted = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} && pwd", out.stdout.lines().find(|l| l.trim_start().starts_with("cd ")).unwrap()))
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&pasted.stdout).trim().ends_with("/it's"), "{pasted:?}");
 }

@@ -4,9 +4,10 @@
 //! builds and tests. GitHub is a local server speaking the REST API; git is real, with a bare
 //! repository as the remote.
 //!
-//! The repository's `origin` has the fetch URL `https://github.com/acme/registry.git` (so the
-//! CLI reads owner and repository from it, as it would for a real clone) and a push URL that
-//! is the local bare repository (so pushes stay on this machine). The refusal tests use
+//! The repository's `origin` has the URL `https://github.com/acme/registry.git` (so the CLI
+//! reads owner and repository from it, as it would for a real clone), rewritten by
+//! `url.<bare>.insteadOf` to a local bare repository (so fetches and pushes stay on this
+//! machine). The refusal tests use
 //! `ENTITY_SPEC_GITHUB_REPO` instead.
 
 mod support;
@@ -93,9 +94,13 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     let bare = root.join("origin.git");
     git(&root, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
     git(&service, &["remote", "add", "origin", "https://github.com/acme/registry.git"]);
-    git(&service, &["remote", "set-url", "--push", "origin", bare.to_str().unwrap()]);
+    // Fetches and pushes go to the bare repository, as a mirror configured with `insteadOf`
+    // would; the configured URL still names the GitHub repository.
+    git(&service, &["config", &format!("url.{}.insteadOf", bare.display()), "https://github.com/acme/registry.git"]);
     git(&service, &["push", "--quiet", "-u", "origin", "main"]);
     github.use_bare_repository(bare.clone());
+    // The repository allows auto-merge (Settings → General → Pull requests), as the README says.
+    github.allow_auto_merge(true);
     let starter_spec = std::fs::read_to_string(service.join("specs/entities.json")).unwrap();
     let cli = |args: &[&str]| run(entity_spec(&service, Some(&github)).args(args));
 
@@ -174,7 +179,10 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     for step in 1..=7 {
         assert!(stdout.contains(&format!("[{step}/7] ")), "step {step} missing:\n{stdout}");
     }
-    assert!(stdout.contains(&format!("created branch {BRANCH} from main (dry run)")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("fetched origin; created branch {BRANCH} from origin/main (dry run)")),
+        "{stdout}"
+    );
     assert!(stdout.contains("would open a pull request"), "{stdout}");
     assert_eq!(git(&service, &["branch", "--format=%(refname:short)"]), "main");
     assert_eq!(std::fs::read_to_string(service.join("specs/entities.json")).unwrap(), starter_spec);
@@ -194,9 +202,11 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     // 6. The real run pushes the branch and opens the pull request.
     let out = cli(&["implement", "1"]);
     let stdout = out.success();
-    assert!(stdout.contains(&format!("[2/7] branch {BRANCH} exists: updating it")), "{out:?}");
+    assert!(stdout.contains(&format!("[2/7] fetched origin; branch {BRANCH} exists: updating it")), "{out:?}");
     assert!(
-        stdout.contains("[3/7] specs/entities.json: replaced `RawDataSource`; against main: low-risk (additive only)"),
+        stdout.contains(
+            "[3/7] specs/entities.json: replaced `RawDataSource`; against origin/main: low-risk (additive only)"
+        ),
         "{out:?}"
     );
     assert!(stdout.contains("[5/7] cargo test: 4 passed, 0 failed"), "{out:?}");
@@ -205,6 +215,8 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
         "{out:?}"
     );
     assert!(stdout.contains("  tests:        4 passed, 0 failed"), "{out:?}");
+    assert!(stdout.contains("auto-merge (squash) enabled: GitHub merges #2 once the required checks pass"), "{out:?}");
+    assert!(github.auto_merge_enabled(2));
     assert_eq!(bare_git(&bare, &["log", "-1", "--format=%s", BRANCH]), "feat(RawDataSource): add entity and API (#1)");
     let pushed_spec = bare_git(&bare, &["show", &format!("{BRANCH}:specs/entities.json")]);
     let spec: Value = serde_json::from_str(&pushed_spec).unwrap();
@@ -269,6 +281,22 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     let pushed_spec = bare_git(&bare, &["show", &format!("{BRANCH}:specs/entities.json")]);
     assert!(pushed_spec.contains(owner), "{pushed_spec}");
 
+    // CI reports on the branch: while it runs nothing needs a person; once it is green GitHub
+    // merges the pull request (squash), and `Closes #1` closes the issue.
+    let ci = "fmt, clippy, tests, spec";
+    github.set_check_run(BRANCH, ci, "in_progress", None);
+    let out = cli(&["status", "1"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("next:         waiting for checks on #2; auto-merge is on"), "{out:?}");
+    github.set_check_run(BRANCH, ci, "completed", Some("success"));
+    assert!(github.merged(2), "auto-merged on green checks");
+    assert_eq!(github.state(1), "closed");
+    let main_spec = bare_git(&bare, &["show", "main:specs/entities.json"]);
+    assert!(main_spec.contains("\"RawDataSource\"") && main_spec.contains(owner), "squashed into main:\n{main_spec}");
+    let out = cli(&["status", "1"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("(merged, low-risk)") && out.stdout.contains("done: the issue is closed"), "{out:?}");
+
     // 8. A change to an entity that already exists on main, which tightens its rules: the pull
     // request needs review and says why.
     let note = root.join("note.json");
@@ -286,11 +314,12 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     .unwrap();
     let out = cli(&["request", "--entity", note.to_str().unwrap(), "--title", "Shorter, unique note titles"]);
     assert!(out.success().contains("created issue #3"), "{out:?}");
-    cli(&["approve", "3"]).success();
+    // Approved on github.com by the data lead, who is asked to review the pull request.
+    github.approve_as(3, "data-lead");
     let out = cli(&["implement", "3"]);
     let stdout = out.success();
-    assert!(stdout.contains("[2/7] created branch feat/issue-3-note from main"), "{out:?}");
-    assert!(stdout.contains("against main: needs-review (2 breaking changes)"), "{out:?}");
+    assert!(stdout.contains("[2/7] fetched origin; created branch feat/issue-3-note from origin/main"), "{out:?}");
+    assert!(stdout.contains("against origin/main: needs-review (2 breaking changes)"), "{out:?}");
     assert!(stdout.contains("BREAKING: entity `Note`, field `title`: max_length lowered from 200 to 100"), "{out:?}");
     assert!(
         stdout.contains("opened pull request #4: https://github.com/acme/registry/pull/4 (label needs-review)"),
@@ -313,6 +342,21 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
         assert!(pr_body.contains(expected), "missing {expected:?} in the pull request body:\n{pr_body}");
     }
     assert_eq!(github.labels(4), ["needs-review"]);
+    assert!(stdout.contains("review requested from @data-lead, who approved #3"), "{out:?}");
+    assert_eq!(github.requested_reviewers(4), ["data-lead"]);
+    assert!(!github.auto_merge_enabled(4), "a breaking change never merges by itself");
+    github.set_check_run("feat/issue-3-note", ci, "completed", Some("success"));
+    assert!(!github.merged(4));
+
+    // What is left for a person: the review of #4.
+    let out = cli(&["status", "--json"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    let open: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["issue"], 3);
+    assert_eq!(open[0]["pull_request"]["risk"], "needs-review");
+    assert_eq!(open[0]["pull_request"]["checks"]["state"], "success");
+    assert_eq!(open[0]["next"], "review and merge pull request #4 (https://github.com/acme/registry/pull/4)");
 }
 
 /// An approved issue whose body holds `definition` in its json block.

@@ -9,6 +9,8 @@ use super::{Context, NEEDS_REVIEW, issue_definition, open_issue};
 /// Flags of `entity-spec approve`.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub context: Context,
     /// The issue number.
     number: u64,
 }

@@ -13,6 +13,8 @@ const SPEC: &str = include_str!("../../templates/init/entities.json");
 const TEST: &str = include_str!("../../templates/init/api.rs");
 const README: &str = include_str!("../../templates/init/README.md");
 const GITIGNORE: &str = include_str!("../../templates/init/gitignore");
+const CI_WORKFLOW: &str = include_str!("../../templates/init/ci.yml");
+const REPO_CONFIG: &str = include_str!("../../templates/init/entity-spec.toml");
 
 /// The entity-spec release the scaffold depends on by default.
 const ENTITY_SPEC_VERSION: &str = "0.1";
@@ -69,6 +71,8 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             .replace("{{name}}", &name)
             .replace("{{db_name}}", &name.replace('-', "_"))
             .replace("{{entity_spec}}", &dependency)
+            .replace("{{cli_version}}", env!("CARGO_PKG_VERSION"))
+            .replace("{{spec}}", crate::crate_spec::DEFAULT_SPEC)
     };
     let files = [
         ("Cargo.toml", fill(CARGO_TOML)),
@@ -77,6 +81,8 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         ("tests/api.rs", fill(TEST)),
         ("README.md", fill(README)),
         (".gitignore", GITIGNORE.to_owned()),
+        (".github/workflows/ci.yml", fill(CI_WORKFLOW)),
+        (crate::repo_config::FILE_NAME, REPO_CONFIG.to_owned()),
     ];
     for (path, text) in
         files.iter().map(|(p, t)| (p.to_string(), t)).chain(lock.iter().map(|l| ("Cargo.lock".to_owned(), l)))
@@ -87,9 +93,15 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     for (path, _) in &files {
         println!("  {path}");
     }
+    if args.entity_spec_path.is_some() {
+        // The workflow runs on GitHub's machines, where this checkout is not.
+        println!(
+            "note: .github/workflows/ci.yml can build on GitHub only once the entity-spec dependency in Cargo.toml is a release (or a git URL), not a path on this machine"
+        );
+    }
     println!(
         "next:\n  cd {}\n  cargo run     # http://127.0.0.1:8000/notes, docs at /docs\n  cargo test",
-        dir.display()
+        shell_quote(&dir.display().to_string())
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -117,6 +129,17 @@ fn valid_package_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A word a POSIX shell reads back as `text`: as is when it holds only characters no shell
+/// treats specially, else single-quoted (a `'` inside becomes `'\''`), so the printed `cd`
+/// line can be pasted whatever the directory is called.
+fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':' | '@' | '%');
+    if !text.is_empty() && text.chars().all(plain) && !text.starts_with('-') {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// A TOML basic string.
 fn toml_string(text: &str) -> String {
     let escaped: String = text
@@ -140,6 +163,20 @@ mod tests {
         assert!(valid_package_name("registry_2"));
         assert!(!valid_package_name("2registry"));
         assert_eq!(toml_string(r#"C:\x "y""#), r#""C:\\x \"y\"""#);
+    }
+
+    #[test]
+    fn directories_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(shell_quote("../my-registry"), "../my-registry");
+        assert_eq!(shell_quote("Bad Name"), "'Bad Name'");
+        assert_eq!(shell_quote("it's $HOME"), r"'it'\''s $HOME'");
+        assert_eq!(shell_quote("-x"), "'-x'");
+    }
+
+    #[test]
+    fn the_repository_settings_file_reads_back_with_auto_merge_on() {
+        let config: crate::repo_config::RepoConfig = toml::from_str(REPO_CONFIG).unwrap();
+        assert!(config.implement.auto_merge);
     }
 
     #[test]

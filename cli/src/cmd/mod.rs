@@ -8,6 +8,7 @@ pub mod request;
 pub mod spec_check;
 pub mod spec_diff;
 pub mod spec_expand;
+pub mod status;
 pub mod update;
 
 use std::path::Path;
@@ -24,17 +25,17 @@ pub const NEEDS_REVIEW: &str = crate::risk::NEEDS_REVIEW;
 /// The label that marks an issue as a feature request.
 pub const FEATURE: &str = "feature";
 
-/// What every GitHub command shares: which repository to talk to.
+/// What every GitHub command shares: which repository to talk to. A flag of the commands that
+/// talk to GitHub only (flattened into their `Args`), so no other command lists it.
+#[derive(clap::Args, Clone, Debug)]
 pub struct Context {
+    /// The GitHub repository, instead of the one the `origin` remote points at (also
+    /// `ENTITY_SPEC_GITHUB_REPO`).
+    #[arg(long = "repo", value_name = "OWNER/REPO")]
     repo_flag: Option<String>,
 }
 
 impl Context {
-    /// From the global `--repo` flag.
-    pub fn new(repo_flag: Option<String>) -> Context {
-        Context { repo_flag }
-    }
-
     /// The repository: `--repo`, else `ENTITY_SPEC_GITHUB_REPO`, else the `origin` remote of
     /// the repository around the current directory.
     pub fn repo(&self) -> Result<Repo> {
@@ -66,6 +67,12 @@ pub fn open_issue(github: &GitHub, number: u64) -> Result<Issue> {
         bail!("issue #{number} is {}; reopen it to work on it", issue.state);
     }
     Ok(issue)
+}
+
+/// The branch `implement` works on for an issue: one per issue and entity, so a rerun finds
+/// it and `status` can look up its pull request.
+pub fn feature_branch(number: u64, entity: &CheckedEntity) -> String {
+    format!("feat/issue-{number}-{}", entity.ir.snake_name.replace('_', "-"))
 }
 
 /// How messages name an issue body, as the file of `file:line:column`.

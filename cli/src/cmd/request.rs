@@ -14,6 +14,8 @@ use crate::request_input::{self, Flags};
 /// Flags of `entity-spec request`.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub context: Context,
     /// A request file, JSON or TOML (by extension), with any of: title, description,
     /// user_story, acceptance_criteria, api_endpoints, ui_requirements, and the entity as
     /// entity_definition (JSON) or entity_file (a JSON file). Flags override it.

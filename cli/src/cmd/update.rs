@@ -15,6 +15,8 @@ use crate::request_input::EntitySource;
 /// Flags of `entity-spec update`.
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub context: Context,
     /// The issue number.
     number: u64,
     /// Replace the whole definition with the entity in this JSON file.

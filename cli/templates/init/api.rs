@@ -22,24 +22,49 @@ async fn app() -> (axum::Router, String) {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_file(&file);
-    let db = entity_spec::Db::connect(&format!("sqlite://{}", file.display())).await.expect("SQLite opens");
-    model::migrate(&db, entity_spec::MigrateOptions::default()).await.expect("tables are created");
-    let admin = entity_spec::api_keys::NewKey { name: "test".into(), scopes: vec!["admin".into()], expires_at: None };
-    let (key, _) = entity_spec::api_keys::create(&db, admin).await.expect("the key is created");
+    let db = entity_spec::Db::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("SQLite opens");
+    model::migrate(&db, entity_spec::MigrateOptions::default())
+        .await
+        .expect("tables are created");
+    let admin = entity_spec::api_keys::NewKey {
+        name: "test".into(),
+        scopes: vec!["admin".into()],
+        expires_at: None,
+    };
+    let (key, _) = entity_spec::api_keys::create(&db, admin)
+        .await
+        .expect("the key is created");
     (model::router(db), key.expose().clone())
 }
 
-async fn send(app: &(axum::Router, String), method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn send(
+    app: &(axum::Router, String),
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let (app, key) = app;
-    let mut request = Request::builder().method(method).uri(uri).header(header::AUTHORIZATION, format!("Bearer {key}"));
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"));
     if body.is_some() {
         request = request.header(header::CONTENT_TYPE, "application/json");
     }
     let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    let response = app.clone().oneshot(request.body(body).unwrap()).await.expect("the router answers");
+    let response = app
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .expect("the router answers");
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -61,7 +86,13 @@ async fn notes_are_created_read_and_listed() {
 #[tokio::test]
 async fn invalid_notes_are_rejected_with_every_problem() {
     let app = app().await;
-    let (status, problem) = send(&app, "POST", "/notes", Some(json!({"title": " ", "pinned": true}))).await;
+    let (status, problem) = send(
+        &app,
+        "POST",
+        "/notes",
+        Some(json!({"title": " ", "pinned": true})),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "title");
 }
@@ -69,7 +100,10 @@ async fn invalid_notes_are_rejected_with_every_problem() {
 #[tokio::test]
 async fn requests_without_a_credential_are_refused() {
     let (app, _) = app().await;
-    let request = Request::builder().uri("/notes").body(Body::empty()).unwrap();
+    let request = Request::builder()
+        .uri("/notes")
+        .body(Body::empty())
+        .unwrap();
     let response = app.oneshot(request).await.expect("the router answers");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");

@@ -18,5 +18,5 @@ pub mod model {}
 /// `{{name}} keys create --name NAME --scope SCOPE`, `keys list` and `keys revoke ID` manage keys.
 #[tokio::main]
 async fn main() -> ExitCode {
-    entity_spec::run(|db| model::service(db)).await
+    entity_spec::run(model::service).await
 }

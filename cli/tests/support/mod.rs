@@ -87,6 +87,11 @@ pub fn entity_spec(dir: &Path, github: Option<&FakeGitHub>) -> Command {
         .env_remove("GH_TOKEN")
         .env_remove("ENTITY_SPEC_GITHUB_REPO")
         .env("ENTITY_SPEC_GITHUB_MAX_WAIT", "5")
+        // Without auto-merge, `implement` waits for a low-risk pull request's checks; the
+        // stand-in's checks are set by the test, so a short wait is enough.
+        .env("ENTITY_SPEC_CHECKS_WAIT", "2")
+        .env("ENTITY_SPEC_CHECKS_POLL", "0")
+        .env_remove("GITHUB_GRAPHQL_URL")
         .env("CARGO_TARGET_DIR", services_target_dir())
         // The scaffolded service gets the workspace's Cargo.lock: everything is in the local
         // registry cache already.
@@ -164,4 +169,41 @@ pub fn issue_body_with_definition(json: &str) -> String {
     format!(
         "## Summary\n\nSources of data.\n\n## Entity definition\n\nThe definition:\n\n```json\n{json}\n```\n\nThanks!\n"
     )
+}
+
+/// A crate that builds and tests in a second (no dependencies), holding `spec` at
+/// `specs/entities.json`: for `implement` tests about git and recovery, where the service
+/// itself does not matter. A workspace of its own, like a scaffold.
+pub fn tiny_crate(dir: &Path, spec: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::create_dir_all(dir.join("specs")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"tiny-service\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "//! A service stand-in.\n").unwrap();
+    std::fs::write(dir.join(".gitignore"), "/target\nCargo.lock\n").unwrap();
+    std::fs::write(dir.join("specs/entities.json"), spec).unwrap();
+}
+
+/// A bare repository at `root/origin.git` as the `origin` of the repository in `dir`, with
+/// `main` pushed and tracked; the fake GitHub checks pull-request heads against it.
+pub fn bare_origin(root: &Path, dir: &Path, github: &FakeGitHub) -> PathBuf {
+    let bare = root.join("origin.git");
+    git(root, &["init", "--quiet", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(dir, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    git(dir, &["push", "--quiet", "-u", "origin", "main"]);
+    github.use_bare_repository(bare.clone());
+    bare
+}
+
+/// A second clone of `bare` in `root/name`, as another developer's checkout.
+pub fn other_clone(root: &Path, bare: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    git(root, &["clone", "--quiet", bare.to_str().unwrap(), dir.to_str().unwrap()]);
+    git(&dir, &["config", "user.name", "Other Author"]);
+    git(&dir, &["config", "user.email", "other@example.com"]);
+    git(&dir, &["config", "commit.gpgsign", "false"]);
+    dir
 }
