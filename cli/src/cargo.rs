@@ -132,6 +132,9 @@ pub struct TestCounts {
     pub ignored: u64,
     /// How many `test result:` lines there were.
     pub suites: u64,
+    /// Of the passed tests, how many are the generated conformance tests of the entity the
+    /// run is about (`{entity}::…`), when counted (see [`count_generated`]).
+    pub generated: Option<u64>,
 }
 
 impl fmt::Display for TestCounts {
@@ -165,9 +168,30 @@ pub fn parse_test_counts(output: &str) -> TestCounts {
     counts
 }
 
+/// Passed tests of the generated conformance suite of one entity: lines
+/// `test {module}::… ... ok`, where `module` is the entity's snake-case name (the suite names
+/// its tests `raw_data_source::name::rejects_101_characters`).
+pub fn count_generated(output: &str, module: &str) -> u64 {
+    let prefix = format!("test {module}::");
+    output.lines().filter(|line| line.starts_with(&prefix) && line.ends_with(" ... ok")).count() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_tests_are_counted_per_entity() {
+        let output = "running 3 tests\n\
+            test raw_data_source::name::rejects_101_characters ... ok\n\
+            test raw_data_source::lifecycle::create_get_replace_patch_delete ... ok\n\
+            test raw_data_source_extra::x ... ok\n\
+            test note::title::rejects_missing ... ok\n\
+            test raw_data_source::name::accepts_100_characters ... FAILED\n";
+        assert_eq!(count_generated(output, "raw_data_source"), 2);
+        assert_eq!(count_generated(output, "note"), 1);
+        assert_eq!(count_generated(output, "book"), 0);
+    }
 
     #[test]
     fn failure_tails_skip_backtrace_frames_and_keep_the_assertion() {
@@ -202,7 +226,7 @@ test a ... ok
 test result: FAILED. 2 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.05s
 ";
         let counts = parse_test_counts(output);
-        assert_eq!(counts, TestCounts { passed: 2, failed: 1, ignored: 1, suites: 2 });
+        assert_eq!(counts, TestCounts { passed: 2, failed: 1, ignored: 1, suites: 2, generated: None });
         assert_eq!(counts.to_string(), "2 passed, 1 failed, 1 ignored");
     }
 }

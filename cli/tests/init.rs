@@ -20,8 +20,10 @@ fn a_scaffolded_service_builds_tests_and_serves() {
         "src/main.rs",
         "specs/entities.json",
         "tests/api.rs",
+        "tests/conformance.rs",
         "README.md",
         ".gitignore",
+        "rustfmt.toml",
         ".github/workflows/ci.yml",
         "entity-spec.toml",
     ] {
@@ -44,7 +46,11 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     let published = root.join("published");
     run(entity_spec(&root, None).args(["init", "published", "--name", "my_api"])).success();
     let manifest = std::fs::read_to_string(published.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("name = \"my_api\"") && manifest.contains("entity-spec = \"0.1\""), "{manifest}");
+    assert!(
+        manifest.contains("name = \"my_api\"") && manifest.contains("entity-spec = { version = \"0.1\" }"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("entity-spec = { version = \"0.1\", features = [\"testing\"] }"), "{manifest}");
     assert!(!published.join("Cargo.lock").exists());
 
     // `spec check` agrees with the starter spec, and `cargo test` runs the starter test.
@@ -64,7 +70,11 @@ fn a_scaffolded_service_builds_tests_and_serves() {
         text
     };
     let tests = cargo(&["test"]);
+    // The hand-written example test, and the conformance suite generated from the spec.
     assert!(tests.contains("test result: ok. 4 passed; 0 failed"), "{tests}");
+    assert!(tests.contains("test note::lifecycle::create_get_replace_patch_delete ... ok"), "{tests}");
+    assert!(tests.contains("test note::title::rejects_missing ... ok"), "{tests}");
+    assert!(!tests.contains("FAILED"), "{tests}");
     cargo(&["build"]);
     // The gates of the scaffold's own CI workflow pass on the scaffold as written.
     cargo(&["fmt", "--all", "--", "--check"]);

@@ -193,7 +193,7 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
     let out = cli(&["implement", "1", "--no-push"]);
     let stdout = out.success();
     assert!(stdout.contains("[4/7] cargo build: ok"), "{out:?}");
-    assert!(stdout.contains("[5/7] cargo test: 4 passed, 0 failed"), "{out:?}");
+    assert_generated_tests_ran(stdout);
     assert!(stdout.contains("not pushed (--no-push)"), "{out:?}");
     assert_eq!(git(&service, &["log", "-1", "--format=%s", BRANCH]), "feat(RawDataSource): add entity and API (#1)");
     assert_eq!(bare_git(&bare, &["branch", "--list", BRANCH]), "", "nothing was pushed");
@@ -209,12 +209,12 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
         ),
         "{out:?}"
     );
-    assert!(stdout.contains("[5/7] cargo test: 4 passed, 0 failed"), "{out:?}");
+    assert_generated_tests_ran(stdout);
     assert!(
         stdout.contains("opened pull request #2: https://github.com/acme/registry/pull/2 (label low-risk)"),
         "{out:?}"
     );
-    assert!(stdout.contains("  tests:        4 passed, 0 failed"), "{out:?}");
+    assert!(stdout.contains("  tests:        ") && stdout.contains(" passed, 0 failed"), "{out:?}");
     assert!(stdout.contains("auto-merge (squash) enabled: GitHub merges #2 once the required checks pass"), "{out:?}");
     assert!(github.auto_merge_enabled(2));
     assert_eq!(bare_git(&bare, &["log", "-1", "--format=%s", BRANCH]), "feat(RawDataSource): add entity and API (#1)");
@@ -245,7 +245,9 @@ fn a_feature_request_becomes_a_reviewed_issue_then_a_pull_request() {
         "- `GET /raw-data-sources` - List RawDataSource items",
         "- `DELETE /raw-data-sources/{id}` - Delete a RawDataSource",
         "## Risk: `low-risk`",
-        "`cargo test`: 4 passed, 0 failed",
+        "`cargo test`: ",
+        "RawDataSource: ",
+        " generated tests passed.",
     ] {
         assert!(pr_body.contains(expected), "missing {expected:?} in the pull request body:\n{pr_body}");
     }
@@ -508,4 +510,19 @@ fn update_replaces_the_definition_or_refuses_an_invalid_one_without_touching_the
     assert!(updated.contains("| `label` | text | no |"), "{updated}");
     assert!(updated.starts_with("## Summary\n\nLabels for things.\n"), "{updated}");
     assert_eq!(github.labels(1), ["needs-review", "feature"], "still under review: no label added");
+}
+
+/// Step 5 ran the scaffold's tests, the conformance suite generated for the new entity among
+/// them (one test per promise of its definition: dozens), and said how many passed.
+fn assert_generated_tests_ran(stdout: &str) {
+    let line = stdout.lines().find(|line| line.contains("[5/7] cargo test: ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains(" passed, 0 failed"), "{line}");
+    let count: u64 = line
+        .split("RawDataSource: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of generated tests: {line}"));
+    assert!(count >= 20, "{line}");
+    assert!(line.contains(&format!("RawDataSource: {count} generated tests passed")), "{line}");
 }

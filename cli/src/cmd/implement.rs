@@ -60,6 +60,16 @@ fn step(number: u8, text: impl AsRef<str>) {
     println!("[{number}/7] {}", text.as_ref());
 }
 
+/// What the run says about the entity's generated conformance tests (`conformance_tests!`).
+fn generated_line(entity: &str, generated: Option<u64>) -> String {
+    match generated {
+        Some(0) | None => format!(
+            "{entity}: no generated tests ran (add `entity_spec::conformance_tests!(\"specs/entities.json\");` to a test file)"
+        ),
+        Some(n) => format!("{entity}: {n} generated tests passed"),
+    }
+}
+
 /// Runs the seven steps; the first failure stops the run with what to do next.
 pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
     let dry = args.dry_run;
@@ -202,11 +212,19 @@ pub fn exec(args: Args, context: &Context) -> Result<ExitCode> {
         }
         step(4, format!("cargo build: ok ({:.1}s)", build.elapsed.as_secs_f64()));
         let test = cargo::run_with_progress(&spec.crate_dir, &["test"], "cargo test")?;
-        let counts = parse_test_counts(&test.stdout);
+        let mut counts = parse_test_counts(&test.stdout);
         if !test.status.success() {
             return Err(failed(format!("`cargo test` failed ({counts})"), &test));
         }
-        step(5, format!("cargo test: {counts} ({:.1}s)", test.elapsed.as_secs_f64()));
+        counts.generated = Some(cargo::count_generated(&test.stdout, &entity.ir.snake_name));
+        step(
+            5,
+            format!(
+                "cargo test: {counts} ({:.1}s); {}",
+                test.elapsed.as_secs_f64(),
+                generated_line(&name, counts.generated)
+            ),
+        );
         Some(counts)
     };
 
@@ -568,6 +586,7 @@ fn pull_body(
     match counts {
         Some(counts) => {
             let _ = writeln!(out, "`cargo test`: {counts} ({} test suites).", counts.suites);
+            let _ = writeln!(out, "\n{}.", generated_line(&entity.ir.name, counts.generated));
         }
         None => {
             let _ = writeln!(out, "`cargo test` was not run.");

@@ -11,10 +11,12 @@ const CARGO_TOML: &str = include_str!("../../templates/init/Cargo.toml.in");
 const MAIN_RS: &str = include_str!("../../templates/init/main.rs");
 const SPEC: &str = include_str!("../../templates/init/entities.json");
 const TEST: &str = include_str!("../../templates/init/api.rs");
+const CONFORMANCE_TEST: &str = include_str!("../../templates/init/conformance.rs");
 const README: &str = include_str!("../../templates/init/README.md");
 const GITIGNORE: &str = include_str!("../../templates/init/gitignore");
 const CI_WORKFLOW: &str = include_str!("../../templates/init/ci.yml");
 const REPO_CONFIG: &str = include_str!("../../templates/init/entity-spec.toml");
+const RUSTFMT: &str = include_str!("../../templates/init/rustfmt.toml");
 
 /// The entity-spec release the scaffold depends on by default.
 const ENTITY_SPEC_VERSION: &str = "0.1";
@@ -51,7 +53,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         );
     }
     let (dependency, lock) = match &args.entity_spec_path {
-        None => (format!("\"{ENTITY_SPEC_VERSION}\""), None),
+        None => (format!("version = \"{ENTITY_SPEC_VERSION}\""), None),
         Some(path) => {
             let path = path.canonicalize().with_context(|| format!("no entity-spec checkout at {}", path.display()))?;
             let manifest = std::fs::read_to_string(path.join("Cargo.toml"))
@@ -63,14 +65,16 @@ pub fn exec(args: Args) -> Result<ExitCode> {
                 );
             }
             let lock = std::fs::read_to_string(path.join("Cargo.lock")).ok();
-            (format!("{{ path = {} }}", toml_string(&path.display().to_string())), lock)
+            (format!("path = {}", toml_string(&path.display().to_string())), lock)
         }
     };
     let fill = |template: &str| {
         template
             .replace("{{name}}", &name)
             .replace("{{db_name}}", &name.replace('-', "_"))
-            .replace("{{entity_spec}}", &dependency)
+            .replace("{{entity_spec}}", &format!("{{ {dependency} }}"))
+            // The tests' own copy: the conformance suite's harness is behind this feature.
+            .replace("{{entity_spec_testing}}", &format!("{{ {dependency}, features = [\"testing\"] }}"))
             .replace("{{cli_version}}", env!("CARGO_PKG_VERSION"))
             .replace("{{spec}}", crate::crate_spec::DEFAULT_SPEC)
     };
@@ -79,8 +83,10 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         ("src/main.rs", fill(MAIN_RS)),
         ("specs/entities.json", SPEC.to_owned()),
         ("tests/api.rs", fill(TEST)),
+        ("tests/conformance.rs", CONFORMANCE_TEST.to_owned()),
         ("README.md", fill(README)),
         (".gitignore", GITIGNORE.to_owned()),
+        ("rustfmt.toml", RUSTFMT.to_owned()),
         (".github/workflows/ci.yml", fill(CI_WORKFLOW)),
         (crate::repo_config::FILE_NAME, REPO_CONFIG.to_owned()),
     ];
