@@ -29,6 +29,8 @@ pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env};
 /// `ENTITY_SPEC_EGRESS_DENY`), file roots (`ENTITY_SPEC_FILE_ROOTS`), the per-host connection
 /// limit (`ENTITY_SPEC_EGRESS_PER_HOST`) and an HTTP client that checks every hop.
 pub use entity_spec_runtime::egress;
+/// Which browser origins may call the API (`ENTITY_SPEC_CORS_ORIGINS`); see `Service::with_cors`.
+pub use entity_spec_runtime::http::cors::CorsOrigins;
 /// The one redactor: removes credentials from any text before it is stored, answered or logged.
 pub use entity_spec_runtime::redact::{redact, redact_known};
 pub use entity_spec_runtime::serve::{

@@ -124,3 +124,53 @@ async fn the_audit_row_of_a_write_has_its_request_id() {
         assert_eq!(audit.body["items"][0]["request_id"], "deploy-check-1", "{backend:?}: {}", audit.text);
     }
 }
+
+/// Cross-origin access is off by default; with origins configured, a browser's preflight is
+/// answered without a credential and answers carry the CORS headers for those origins only.
+#[tokio::test]
+async fn cors_answers_only_the_configured_origins() {
+    for backend in BACKENDS {
+        let (test_db, closed, auth) = secured(backend).await;
+        let origin = "https://app.example.com";
+        let plain = send(&closed, "GET", "/healthz", None, &[("origin", origin)]).await;
+        assert_eq!(plain.header("access-control-allow-origin"), "", "{backend:?}: off by default");
+
+        let origins = entity_spec::CorsOrigins::parse(origin).unwrap();
+        let open = model::service(test_db.db.clone(), TestActions)
+            .with_auth(AuthConfig::api_keys())
+            .with_cors(origins)
+            .router();
+        let preflight = send(
+            &open,
+            "OPTIONS",
+            "/raw-data-sources",
+            None,
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization, content-type"),
+            ],
+        )
+        .await;
+        assert!(preflight.status.is_success(), "{backend:?}: {}", preflight.status);
+        assert_eq!(preflight.header("access-control-allow-origin"), origin, "{backend:?}");
+        assert!(preflight.header("access-control-allow-methods").contains("POST"), "{backend:?}");
+        assert!(preflight.header("access-control-allow-headers").contains("authorization"), "{backend:?}");
+        assert_eq!(preflight.header("access-control-allow-credentials"), "", "{backend:?}: never credentials");
+
+        let read = send(&open, "GET", "/raw-data-sources", None, &[("origin", origin), ("authorization", &auth)]).await;
+        assert_eq!(read.status, StatusCode::OK, "{backend:?}: {}", read.text);
+        assert_eq!(read.header("access-control-allow-origin"), origin, "{backend:?}");
+        assert!(read.header("access-control-expose-headers").contains("x-request-id"), "{backend:?}");
+
+        let stranger = send(
+            &open,
+            "GET",
+            "/raw-data-sources",
+            None,
+            &[("origin", "https://evil.example"), ("authorization", &auth)],
+        )
+        .await;
+        assert_eq!(stranger.header("access-control-allow-origin"), "", "{backend:?}: other origins get nothing");
+    }
+}

@@ -17,6 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::authenticator::Authenticator;
+use crate::http::cors::CorsOrigins;
 use crate::http::guard::authenticate;
 use crate::http::health::{Readiness, healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
@@ -44,13 +45,19 @@ pub struct Guarded {
 /// docs page, the workbench UI, problem+json for unknown routes and methods, the body limit,
 /// and request logging (method, path, status, latency; never bodies, query strings or
 /// credentials).
-pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, workbench_json: &'static str) -> Router {
+pub fn service(
+    routes: Router,
+    guarded: Guarded,
+    openapi_json: &'static str,
+    workbench_json: &'static str,
+    cors: Option<&CorsOrigins>,
+) -> Router {
     // The Authorize button comes from the document's security schemes. Authorization is not
     // persisted: Swagger UI would keep the key in localStorage, where any script could read it.
     let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
     let ready = Readiness { db: guarded.db.clone(), drain: guarded.drain };
     let audit = AuditState { db: guarded.db, entities: guarded.entities };
-    routes
+    let router = routes
         .route(AUTH_ME_PATH, get(me))
         .route(AUDIT_PATH, get(audit_log).with_state(audit))
         // Everything above needs a caller; what is merged below (docs, workbench files) does not.
@@ -79,7 +86,12 @@ pub fn service(routes: Router, guarded: Guarded, openapi_json: &'static str, wor
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         // Outermost: every response, the log span and every problem body carry the request id.
-        .layer(from_fn(assign_request_id))
+        .layer(from_fn(assign_request_id));
+    match cors {
+        // Outside the guard: a browser's preflight carries no credential.
+        Some(origins) => router.layer(origins.layer()),
+        None => router,
+    }
 }
 
 /// Rejections axum writes before a handler runs (a path segment that is not UTF-8, say) are

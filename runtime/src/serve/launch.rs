@@ -15,6 +15,7 @@ use entity_spec_contract::scopes::ADMIN_SCOPE;
 
 use crate::auth::api_keys::{self, BOOTSTRAP_KEY_NAME, KeyError, NewKey};
 use crate::auth::authenticator::AuthConfig;
+use crate::http::cors::CorsOrigins;
 use crate::model::cipher::SecretKey;
 use crate::model::redact::redact;
 use crate::runs::drain::Drain;
@@ -141,7 +142,8 @@ async fn open(build: impl FnOnce(Db) -> Service, serving: bool) -> Result<Servic
 
 async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure> {
     let auth = AuthConfig::from_env()?;
-    let service = open(build, true).await?.with_auth(auth);
+    let cors = CorsOrigins::from_env()?;
+    let service = open(build, true).await?.with_auth(auth).with_cors(cors);
     let bind_addr = bind_addr_from_env();
     let listener = tokio::net::TcpListener::bind(&bind_addr)
         .await

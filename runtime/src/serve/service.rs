@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::Router;
 
 use crate::auth::authenticator::{AuthConfig, Authenticator};
+use crate::http::cors::CorsOrigins;
 use crate::http::router::{PlainAction, entity_router};
 use crate::http::service::{Guarded, service};
 use crate::model::def::EntityDef;
@@ -30,6 +31,7 @@ pub struct Service {
     routes: Router,
     engines: Vec<StartWorkers>,
     drain: Arc<Drain>,
+    cors: Option<CorsOrigins>,
     spec_hash: &'static str,
     openapi_json: &'static str,
     workbench_json: &'static str,
@@ -48,6 +50,7 @@ impl Service {
             routes: Router::new(),
             engines: Vec::new(),
             drain: Arc::new(Drain::default()),
+            cors: None,
             openapi_json,
             workbench_json,
         }
@@ -57,6 +60,13 @@ impl Service {
     /// tests and behind a gateway that authenticates).
     pub fn with_auth(mut self, config: AuthConfig) -> Service {
         self.auth = config;
+        self
+    }
+
+    /// Lets browsers on these origins call the API (`None`: no cross-origin access, the
+    /// default; see [`CorsOrigins::from_env`]).
+    pub fn with_cors(mut self, origins: Option<CorsOrigins>) -> Service {
+        self.cors = origins;
         self
     }
 
@@ -127,6 +137,6 @@ impl Service {
             entities: self.entities.clone().into(),
             drain: self.drain.clone(),
         };
-        service(self.routes.clone(), guarded, self.openapi_json, self.workbench_json)
+        service(self.routes.clone(), guarded, self.openapi_json, self.workbench_json, self.cors.as_ref())
     }
 }
