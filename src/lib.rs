@@ -39,7 +39,7 @@ pub use entity_spec_runtime::serve::{
 pub use entity_spec_runtime::sqlite_wal::keep_wal_bounded;
 pub use entity_spec_runtime::{
     ApiError, AuthConfig, Backend, Db, EngineConfig, EngineStartError, Entity, FieldViolation, MigrateError,
-    MigrateOptions, MigrationReport, Secret, Service, UnknownVariant, Validate, ValidationErrors,
+    MigrateOptions, MigrationReport, Retention, Secret, Service, UnknownVariant, Validate, ValidationErrors,
 };
 
 /// What a service's tests run on (cargo feature `testing`): fresh databases per test on each

@@ -51,7 +51,7 @@ pub use http::problem::ApiError;
 pub use model::secret::Secret;
 pub use model::unknown_variant::UnknownVariant;
 pub use model::validation::{FieldViolation, Validate, ValidationErrors};
-pub use runs::engine::{EngineConfig, EngineStartError};
+pub use runs::engine::{EngineConfig, EngineStartError, Retention};
 pub use serve::service::Service;
 pub use storage::db::{Backend, Db};
 pub use storage::entity::Entity;

@@ -49,6 +49,24 @@ pub struct EngineConfig {
     pub schedule_interval: Option<Duration>,
     /// Identifies this instance in leases.
     pub owner: String,
+    /// How much finished run history is kept (pruned by the scheduler).
+    pub retention: Retention,
+}
+
+/// How much finished run history is kept; queued and running runs are never pruned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Finished runs older than this are deleted (`ENTITY_SPEC_RUN_RETENTION_DAYS`, default
+    /// 90; 0 keeps them).
+    pub max_age: Option<Duration>,
+    /// Of each item's finished runs, only the newest this many are kept
+    /// (`ENTITY_SPEC_RUN_RETENTION_PER_ITEM`, default 100; 0 keeps them all).
+    pub per_item: Option<u64>,
+}
+
+impl Retention {
+    /// Nothing is ever pruned.
+    pub const KEEP_ALL: Retention = Retention { max_age: None, per_item: None };
 }
 
 impl EngineConfig {
@@ -64,6 +82,12 @@ impl EngineConfig {
             poll_interval: Duration::from_millis(500),
             schedule_interval: (schedule > 0).then(|| Duration::from_secs(schedule)),
             owner: format!("{}-{}", std::process::id(), Uuid::new_v4().simple()),
+            retention: Retention {
+                max_age: Some(number("ENTITY_SPEC_RUN_RETENTION_DAYS", 90))
+                    .filter(|&days| days > 0)
+                    .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
+                per_item: Some(number("ENTITY_SPEC_RUN_RETENTION_PER_ITEM", 100)).filter(|&n| n > 0),
+            },
         }
     }
 }
@@ -91,7 +115,12 @@ pub struct Engine<E: Entity> {
     config: std::sync::OnceLock<EngineConfig>,
     wake: tokio::sync::Notify,
     started: AtomicBool,
+    last_prune: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How often the scheduler prunes the run history: the per-item rule ranks every finished run
+/// of the entity, which is too much work for every tick.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
 
 impl<E: Entity> Engine<E> {
     /// An engine whose routes can queue runs; [`Engine::try_start`] runs its workers.
@@ -104,6 +133,7 @@ impl<E: Entity> Engine<E> {
             config: std::sync::OnceLock::new(),
             wake: tokio::sync::Notify::new(),
             started: AtomicBool::new(false),
+            last_prune: std::sync::Mutex::new(None),
         })
     }
 
@@ -154,10 +184,22 @@ impl<E: Entity> Engine<E> {
         self.started.load(Ordering::Acquire)
     }
 
-    /// One scheduler pass: fail runs whose lease expired, queue items that are due.
+    /// One scheduler pass: fail runs whose lease expired, queue items that are due, and (at
+    /// most every [`PRUNE_EVERY`]) prune the history as [`EngineConfig::retention`] says.
     pub async fn tick(&self) {
         if let Err(error) = self.recover_expired().await {
             tracing::warn!(%error, "recovering expired runs failed");
+        }
+        let due = self.last_prune.lock().map(|last| last.is_none_or(|at| at.elapsed() >= PRUNE_EVERY)).unwrap_or(true);
+        if due {
+            if let Ok(mut last) = self.last_prune.lock() {
+                *last = Some(std::time::Instant::now());
+            }
+            match self.prune().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(entity = E::DEF.name, pruned, "pruned run history"),
+                Err(error) => tracing::warn!(%error, "pruning run history failed"),
+            }
         }
         let Some(action) = E::DEF.tracked_action() else { return };
         match queue::enqueue_due(&self.db, E::DEF, action, now()).await {
@@ -267,6 +309,14 @@ impl<E: Entity> Engine<E> {
                 return;
             }
         }
+    }
+
+    /// Deletes finished runs past the retention (by age, then beyond the newest per item), in
+    /// bounded batches; how many.
+    pub async fn prune(&self) -> Result<u64, sqlx::Error> {
+        let retention = self.config().retention;
+        let cutoff = retention.max_age.and_then(|age| chrono::Duration::from_std(age).ok()).map(|age| now() - age);
+        queue::prune(&self.db, E::DEF, cutoff, retention.per_item).await
     }
 
     /// Fails runs whose lease expired (their process stopped) and releases their items.

@@ -9,7 +9,7 @@ pub mod queue;
 pub mod table;
 
 pub use drain::{Drain, DrainReport};
-pub use engine::{Engine, EngineConfig, EngineStartError, RunHandler, RunResult};
+pub use engine::{Engine, EngineConfig, EngineStartError, Retention, RunHandler, RunResult};
 pub use entity_spec_contract::runs::{ItemStatus, RunStatus, RunTrigger};
 pub use history::Activity;
 pub use queue::{Enqueued, Outcome, RunEnd};

@@ -349,6 +349,67 @@ pub async fn hand_back(db: &Db, def: &EntityDef, run: &Run, owner: &str) -> Resu
     Ok(handed_back)
 }
 
+/// Rows deleted per statement when pruning: small enough that no delete holds the table long.
+const PRUNE_BATCH: i64 = 500;
+
+/// Statements per prune: the rest waits for the next one.
+const PRUNE_BATCHES: usize = 20;
+
+/// Deletes `def`'s finished runs that finished before `cutoff`, then those beyond the newest
+/// `per_item` of each item, in batches of [`PRUNE_BATCH`] rows (at most [`PRUNE_BATCHES`]
+/// statements); returns how many. Queued and running runs are never touched.
+pub async fn prune(
+    db: &Db,
+    def: &EntityDef,
+    cutoff: Option<DateTime<Utc>>,
+    per_item: Option<u64>,
+) -> Result<u64, sqlx::Error> {
+    let unfinished = [RunStatus::Queued, RunStatus::Running].map(|s| SqlValue::Text(s.as_str().to_owned()));
+    let mut deleted = 0;
+    let mut statements = 0;
+    for rule in [cutoff.map(Rule::Age), per_item.map(Rule::PerItem)].into_iter().flatten() {
+        loop {
+            let mut sql = Sql::new(db.backend());
+            sql.push("DELETE FROM ").push_ident(RUNS_TABLE).push(" WHERE \"id\" IN (SELECT \"id\" FROM ");
+            match rule {
+                Rule::Age(cutoff) => {
+                    sql.push_ident(RUNS_TABLE)
+                        .push(" WHERE \"entity\" = ")
+                        .push_bind(SqlValue::Text(def.name.to_owned()));
+                    sql.push(" AND \"status\" NOT IN (").push_bind(unfinished[0].clone()).push(", ");
+                    sql.push_bind(unfinished[1].clone())
+                        .push(") AND \"finished_at\" < ")
+                        .push_bind(SqlValue::DateTime(cutoff));
+                }
+                Rule::PerItem(keep) => {
+                    sql.push("(SELECT \"id\", ROW_NUMBER() OVER (PARTITION BY \"item_id\" ORDER BY \"queued_at\" DESC, \"id\" DESC) AS \"newer\" FROM ");
+                    sql.push_ident(RUNS_TABLE)
+                        .push(" WHERE \"entity\" = ")
+                        .push_bind(SqlValue::Text(def.name.to_owned()));
+                    sql.push(" AND \"status\" NOT IN (").push_bind(unfinished[0].clone()).push(", ");
+                    sql.push_bind(unfinished[1].clone()).push(")) AS \"ranked\" WHERE \"newer\" > ");
+                    sql.push_bind(SqlValue::Int(i64::try_from(keep).unwrap_or(i64::MAX)));
+                }
+            }
+            sql.push(&format!(" LIMIT {PRUNE_BATCH})"));
+            let removed = db.execute(sql).await?;
+            deleted += removed;
+            statements += 1;
+            if removed < PRUNE_BATCH as u64 || statements >= PRUNE_BATCHES {
+                break;
+            }
+        }
+    }
+    Ok(deleted)
+}
+
+/// A retention rule of [`prune`].
+#[derive(Clone, Copy)]
+enum Rule {
+    Age(DateTime<Utc>),
+    PerItem(u64),
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
