@@ -1119,9 +1119,19 @@ async fn sorting_with_cursor_pages_on_floats_datetimes_enums_booleans_and_uuids(
             });
             orders.push(create(&app, backend, ORDERS, body).await.body);
         }
-        for sort in
-            ["placed_at", "-placed_at", "customer_id", "-customer_id", "status", "-status", "updated_at", "-created_at"]
-        {
+        // Indexed fields and, reading every matching row, unindexed ones (`total`, `priority`).
+        for sort in [
+            "placed_at",
+            "-placed_at",
+            "customer_id",
+            "-customer_id",
+            "status",
+            "-status",
+            "updated_at",
+            "-created_at",
+            "total",
+            "-total",
+        ] {
             assert_sorted_pages(&app, backend, ORDERS, "", sort, &orders).await;
         }
         let first: Vec<Value> =
@@ -1140,15 +1150,9 @@ async fn sorting_with_cursor_pages_on_floats_datetimes_enums_booleans_and_uuids(
             assert_sorted_pages(&app, backend, CUSTOMERS, "", sort, &customers).await;
         }
 
-        // Fields without an index are not sortable; a cursor is bound to its entity's query.
-        for (path, sort) in [
-            (PRODUCTS, "rating"),
-            (PRODUCTS, "-title"),
-            (ORDERS, "total"),
-            (ORDERS, "shipping_address"),
-            (CUSTOMERS, "api_key"),
-            (CUSTOMERS, "birthday"),
-        ] {
+        // JSON documents (no order) and secrets (an order would leak them) are not sortable; a
+        // cursor is bound to its entity's query.
+        for (path, sort) in [(ORDERS, "shipping_address"), (ORDERS, "-shipping_address"), (CUSTOMERS, "api_key")] {
             let response = send(&app, "GET", &format!("{path}?sort={sort}"), None, &[]).await;
             response.problem_for(StatusCode::BAD_REQUEST, format_args!("{backend:?}: {path}?sort={sort}"));
             assert_eq!(response.error_fields(), ["sort"], "{backend:?}: {path}?sort={sort}");

@@ -71,11 +71,17 @@ pub struct FieldFacts {
 }
 
 impl FieldFacts {
-    /// A list can be sorted by the primary key, unique and indexed fields, and server
-    /// timestamps (each of which has an index, so a sorted page is an index scan). JSON has no
-    /// order.
+    /// A list can be sorted by every field it can be filtered by: not JSON documents (no order)
+    /// nor secrets (an order would leak them). The primary key, unique and indexed fields and
+    /// server timestamps sort through an index; any other field sorts by reading the whole
+    /// filtered set, so a spec gives the fields its large tables sort by an index.
     pub fn sortable(&self) -> bool {
-        self.ty != ValueType::Json
+        self.filterable()
+    }
+
+    /// Whether sorting by the field uses an index (so a page costs the same at any depth).
+    pub fn sorts_by_index(&self) -> bool {
+        self.sortable()
             && (self.setter == Setter::PrimaryKey || self.unique || self.indexed || self.setter.is_timestamp())
     }
 
@@ -111,12 +117,14 @@ mod tests {
     }
 
     #[test]
-    fn sortable_fields_are_keys_indexes_and_timestamps() {
-        assert!(facts(ValueType::Uuid, Setter::PrimaryKey).sortable());
-        assert!(facts(ValueType::DateTime, Setter::AutoNowAdd).sortable());
-        assert!(!facts(ValueType::String, Setter::Client).sortable());
-        assert!(FieldFacts { indexed: true, ..facts(ValueType::String, Setter::Client) }.sortable());
+    fn every_filterable_field_sorts_and_keys_indexes_and_timestamps_by_index() {
+        assert!(facts(ValueType::Uuid, Setter::PrimaryKey).sorts_by_index());
+        assert!(facts(ValueType::DateTime, Setter::AutoNowAdd).sorts_by_index());
+        assert!(facts(ValueType::String, Setter::Client).sortable());
+        assert!(!facts(ValueType::String, Setter::Client).sorts_by_index());
+        assert!(FieldFacts { indexed: true, ..facts(ValueType::String, Setter::Client) }.sorts_by_index());
         assert!(!FieldFacts { unique: true, ..facts(ValueType::Json, Setter::Client) }.sortable());
+        assert!(!FieldFacts { sensitive: true, ..facts(ValueType::String, Setter::Client) }.sortable());
     }
 
     #[test]

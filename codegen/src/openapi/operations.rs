@@ -157,7 +157,17 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
         ))
         .parameter(query_parameter(
             "sort".to_owned(),
-            "Sort field; `-` for descending. Ties are broken by id, so pages never skip or repeat items.".to_owned(),
+            format!(
+                "Sort field; `-` for descending. Ties are broken by id, so pages never skip or repeat items. \
+                 Through an index: {}; any other field reads every matching item.",
+                entity
+                    .fields
+                    .iter()
+                    .filter(|f| entity.facts(f).sorts_by_index())
+                    .map(|f| format!("`{}`", f.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             ObjectBuilder::new().schema_type(Type::String).enum_values(Some(sort_values)),
         ));
     for parameter in filter_parameters(entity) {

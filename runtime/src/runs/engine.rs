@@ -190,11 +190,14 @@ impl<E: Entity> Engine<E> {
         if let Err(error) = self.recover_expired().await {
             tracing::warn!(%error, "recovering expired runs failed");
         }
-        let due = self.last_prune.lock().map(|last| last.is_none_or(|at| at.elapsed() >= PRUNE_EVERY)).unwrap_or(true);
-        if due {
-            if let Ok(mut last) = self.last_prune.lock() {
+        let prune_due = match self.last_prune.lock() {
+            Ok(mut last) if last.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) => {
                 *last = Some(std::time::Instant::now());
+                true
             }
+            _ => false,
+        };
+        if prune_due {
             match self.prune().await {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(entity = E::DEF.name, pruned, "pruned run history"),
