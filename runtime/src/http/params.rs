@@ -207,7 +207,7 @@ fn parse_filter(def: &'static EntityDef, key: &str, value: &str) -> Result<Filte
             "false" => false,
             _ => return Err(ApiError::invalid_parameter(key, "invalid", "must be `true` or `false`".to_owned())),
         }),
-        Some(op @ ("contains" | "icontains" | "startswith")) if def.facts(field).text_searchable() => {
+        Some(op) if TEXT_OPS.contains(&op) && def.facts(field).text_searchable() => {
             refuse_nul(key, value)?;
             let text = value.to_owned();
             match op {

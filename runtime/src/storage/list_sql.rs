@@ -63,14 +63,8 @@ pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
             // Substring and prefix tests by position, not `LIKE`, where case must count:
             // SQLite's `LIKE` ignores ASCII case. `LIKE` where it must not, with its wildcards
             // escaped so that `%`, `_` and `\` in the text are themselves.
-            FilterOp::Contains(text) => {
-                let position = if sql.backend() == Backend::Postgres { "strpos(" } else { "instr(" };
-                sql.push(position).push_ident(column).push(", ").push_bind(SqlValue::Text(text.clone())).push(") > 0");
-            }
-            FilterOp::StartsWith(text) => {
-                let position = if sql.backend() == Backend::Postgres { "strpos(" } else { "instr(" };
-                sql.push(position).push_ident(column).push(", ").push_bind(SqlValue::Text(text.clone())).push(") = 1");
-            }
+            FilterOp::Contains(text) => position_of(sql, column, text, " > 0"),
+            FilterOp::StartsWith(text) => position_of(sql, column, text, " = 1"),
             FilterOp::IContains(text) => {
                 let like = if sql.backend() == Backend::Postgres { " ILIKE " } else { " LIKE " };
                 let pattern = format!("%{}%", escape_like(text));
@@ -89,6 +83,13 @@ pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
         }
     }
     !filters.is_empty()
+}
+
+/// `position(column, text)` then `test`: where `text` first occurs in the column (1-based, 0
+/// when absent), case-sensitively on both backends.
+fn position_of(sql: &mut Sql, column: &str, text: &str, test: &str) {
+    sql.push(if sql.backend() == Backend::Postgres { "strpos(" } else { "instr(" });
+    sql.push_ident(column).push(", ").push_bind(SqlValue::Text(text.to_owned())).push(")").push(test);
 }
 
 /// `text` as a `LIKE` pattern matching itself: `\`, `%` and `_` escaped with `\`.
