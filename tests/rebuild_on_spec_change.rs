@@ -23,7 +23,8 @@ fn spec(extra_field: &str) -> String {
 }
 
 fn cargo_run(dir: &Path) -> String {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rebuild-on-spec-change-target");
+    // Shared with the CLI's tests (cli/tests/support): one copy of the dependencies.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-crates-target");
     let output = Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--offline"])
         .current_dir(dir)

@@ -24,9 +24,21 @@ pub const NO_NUL: &str = r"^[^\u0000]*$";
 pub const NOT_BLANK_NO_NUL: &str = r"^[^\u0000]*[^\s\u0000][^\u0000]*$";
 
 /// ECMA-262's `\s`: the characters JSON Schema's `pattern` (and so the OpenAPI document, and
-/// every client checking it) counts as white space, for use inside a character class.
+/// every client checking it) counts as white space, for use inside a character class. The same
+/// set as [`is_ecma_space`].
 const ECMA_SPACE: &str =
     r"\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}";
+
+/// Whether `c` is ECMA-262 white space (`\s` in a JSON Schema pattern): the runtime's blank
+/// check uses this set, not Rust's `char::is_whitespace`, which also counts U+0085 (NEL) and
+/// would refuse a value [`NOT_BLANK_NO_NUL`] admits.
+pub fn is_ecma_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
+    )
+}
 
 /// A spec's `pattern`, written in JSON Schema's dialect (ECMA-262), as the `regex` crate must
 /// read it to accept exactly the same strings: `\d`, `\w` and `\s` are ASCII digits, ASCII word
@@ -99,6 +111,17 @@ mod tests {
         assert_eq!(ecma_to_rust(r"[^\s\x00]"), format!(r"[^{}\x00]", super::ECMA_SPACE));
         assert_eq!(ecma_to_rust(r"[a\D]"), r"[a[^0-9]]");
         assert_eq!(ecma_to_rust(r"\S"), format!("[^{}]", super::ECMA_SPACE));
+    }
+
+    #[test]
+    fn the_white_space_class_and_function_agree_on_every_char() {
+        let class = regex::Regex::new(&format!("^[{}]$", super::ECMA_SPACE)).expect("valid class");
+        let mut buf = [0; 4];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(class.is_match(c.encode_utf8(&mut buf)), super::is_ecma_space(c), "U+{:04X}", c as u32);
+        }
+        // NEL is white space to Rust but not to ECMA-262: a required value of only U+0085 is not blank.
+        assert!(!super::is_ecma_space('\u{85}') && '\u{85}'.is_whitespace());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::ir::{EntityIr, FieldIr, FieldType};
 use crate::json::Number;
-use entity_spec_contract::patterns::ecma_to_rust;
+use entity_spec_contract::patterns::{ecma_to_rust, is_ecma_space};
 
 /// How many distinct valid values are prepared per field (bodies of several items).
 pub(crate) const DISTINCT: usize = 3;
@@ -25,7 +25,7 @@ pub(crate) fn acceptable_text(field: &FieldIr, value: &str) -> bool {
     let c = &field.constraints;
     c.min_length.is_none_or(|min| length >= min)
         && c.max_length.is_none_or(|max| length <= max)
-        && (!field.required || !value.trim().is_empty())
+        && (!field.required || !value.chars().all(is_ecma_space))
         && compiled(field).is_none_or(|re| re.is_match(value))
 }
 

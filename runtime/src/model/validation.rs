@@ -103,9 +103,10 @@ pub mod check {
 
     use super::ValidationErrors;
 
-    /// A required text field must contain something besides whitespace.
+    /// A required text field must contain something besides white space, as the OpenAPI
+    /// document's pattern counts it (ECMA-262's `\s`), so both refuse the same values.
     pub fn not_blank(errors: &mut ValidationErrors, field: &'static str, value: &str) {
-        if value.trim().is_empty() {
+        if value.chars().all(entity_spec_contract::patterns::is_ecma_space) {
             errors.add(field, "blank", "must not be blank");
         }
     }
@@ -192,5 +193,17 @@ mod tests {
             serde_json::json!({"field": "name", "code": "max_length", "message": "must be at most 2 characters long"})
         );
         assert!(errors.to_string().starts_with("name: must not be blank; name: must be at most 2"));
+    }
+
+    #[test]
+    fn blank_means_ecma_white_space_only() {
+        let blank = |value: &str| {
+            let mut errors = ValidationErrors::new();
+            check::not_blank(&mut errors, "name", value);
+            !errors.is_empty()
+        };
+        assert!(blank("") && blank(" \t\u{A0}\u{FEFF}\u{3000}"));
+        // U+0085 (NEL) is white space to Rust, not to the document's `\s`: it is a value.
+        assert!(!blank("\u{85}") && !blank(" x "));
     }
 }
