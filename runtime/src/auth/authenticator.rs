@@ -27,6 +27,11 @@ const KEY_CACHE_CAPACITY: usize = 4096;
 /// The longest `Authorization` header value read.
 const MAX_CREDENTIAL_LEN: usize = 8192;
 
+/// `on` (the default) or `off`: whether requests need a credential.
+pub const AUTH_VAR: &str = "ENTITY_SPEC_AUTH";
+/// `on` (the default) or `off`: whether changes are written to the audit trail.
+pub const AUDIT_VAR: &str = "ENTITY_SPEC_AUDIT";
+
 /// How requests are authenticated.
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
@@ -82,12 +87,12 @@ impl AuthConfig {
     /// (`ENTITY_SPEC_JWT_SECRET`, `ENTITY_SPEC_JWKS`, `ENTITY_SPEC_JWT_ISSUER`,
     /// `ENTITY_SPEC_JWT_AUDIENCE`; see [`JwtConfig::from_vars`]).
     pub fn from_env() -> Result<AuthConfig, AuthConfigError> {
-        let mut config = match std::env::var("ENTITY_SPEC_AUTH").ok().as_deref().map(str::trim) {
+        let mut config = match std::env::var(AUTH_VAR).ok().as_deref().map(str::trim) {
             None | Some("" | "on") => AuthConfig::api_keys(),
             Some("off") => AuthConfig::off(),
             Some(_) => return Err(AuthConfigError::Mode),
         };
-        match std::env::var("ENTITY_SPEC_AUDIT").ok().as_deref().map(str::trim) {
+        match std::env::var(AUDIT_VAR).ok().as_deref().map(str::trim) {
             None | Some("" | "on") => {}
             Some("off") => config = config.without_audit(),
             Some(_) => return Err(AuthConfigError::Audit),

@@ -22,10 +22,14 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-const SECRET_VAR: &str = "ENTITY_SPEC_JWT_SECRET";
-const JWKS_VAR: &str = "ENTITY_SPEC_JWKS";
-const ISSUER_VAR: &str = "ENTITY_SPEC_JWT_ISSUER";
-const AUDIENCE_VAR: &str = "ENTITY_SPEC_JWT_AUDIENCE";
+/// The shared secret HS256 tokens are signed with.
+pub const SECRET_VAR: &str = "ENTITY_SPEC_JWT_SECRET";
+/// The public keys of RS256/ES256 tokens: a JWKS file path or an https URL.
+pub const JWKS_VAR: &str = "ENTITY_SPEC_JWKS";
+/// The `iss` every token must carry, when set.
+pub const ISSUER_VAR: &str = "ENTITY_SPEC_JWT_ISSUER";
+/// The `aud` every token must carry, when set.
+pub const AUDIENCE_VAR: &str = "ENTITY_SPEC_JWT_AUDIENCE";
 
 /// Longer tokens are refused before anything is decoded, so a hostile header cannot make the
 /// server base64-decode and parse megabytes per request. Real access tokens are well under 4 KiB.

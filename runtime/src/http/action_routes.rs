@@ -133,6 +133,9 @@ pub(crate) async fn read_run<E: Entity>(
 /// Seconds a refused caller is told to wait: plain actions are expected to take seconds.
 const ACTION_RETRY_AFTER_SECS: u32 = 1;
 
+/// Calls of one plain (untracked) action served at once.
+pub const ACTION_CONCURRENCY_VAR: &str = "ENTITY_SPEC_ACTION_CONCURRENCY";
+
 /// The bound of one plain action ([`DEFAULT_ACTION_CONCURRENCY`] calls at once unless
 /// `ENTITY_SPEC_ACTION_CONCURRENCY` says otherwise): a call beyond it is a 429 at once, never a
 /// queue. Plain actions usually reach outside (a connection test holds an outbound connection
@@ -146,7 +149,7 @@ struct ActionLimit {
 
 impl ActionLimit {
     fn from_env(what: &'static str) -> Self {
-        let limit = std::env::var("ENTITY_SPEC_ACTION_CONCURRENCY")
+        let limit = std::env::var(ACTION_CONCURRENCY_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .filter(|&n| n > 0)

@@ -69,24 +69,45 @@ impl Retention {
     pub const KEEP_ALL: Retention = Retention { max_age: None, per_item: None };
 }
 
+/// Runs executed at once by this instance.
+pub const WORKERS_VAR: &str = "ENTITY_SPEC_WORKERS";
+/// [`WORKERS_VAR`] when unset.
+pub const DEFAULT_WORKERS: u64 = 8;
+/// Seconds a run may take before it is failed.
+pub const RUN_TIMEOUT_SECS_VAR: &str = "ENTITY_SPEC_RUN_TIMEOUT_SECS";
+/// [`RUN_TIMEOUT_SECS_VAR`] when unset.
+pub const DEFAULT_RUN_TIMEOUT_SECS: u64 = 120;
+/// Seconds between the scheduler's passes (0: no scheduler).
+pub const SCHEDULE_SECS_VAR: &str = "ENTITY_SPEC_SCHEDULE_SECS";
+/// [`SCHEDULE_SECS_VAR`] when unset.
+pub const DEFAULT_SCHEDULE_SECS: u64 = 10;
+/// Days finished runs are kept (0: no age limit).
+pub const RETENTION_DAYS_VAR: &str = "ENTITY_SPEC_RUN_RETENTION_DAYS";
+/// [`RETENTION_DAYS_VAR`] when unset.
+pub const DEFAULT_RETENTION_DAYS: u64 = 90;
+/// Finished runs kept per item and action (0: no count limit).
+pub const RETENTION_PER_ITEM_VAR: &str = "ENTITY_SPEC_RUN_RETENTION_PER_ITEM";
+/// [`RETENTION_PER_ITEM_VAR`] when unset.
+pub const DEFAULT_RETENTION_PER_ITEM: u64 = 100;
+
 impl EngineConfig {
     /// Settings from the environment, with the defaults above.
     pub fn from_env() -> Self {
         let number =
             |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default);
-        let schedule = number("ENTITY_SPEC_SCHEDULE_SECS", 10);
+        let schedule = number(SCHEDULE_SECS_VAR, DEFAULT_SCHEDULE_SECS);
         EngineConfig {
-            workers: number("ENTITY_SPEC_WORKERS", 8).max(1) as usize,
-            run_timeout: Duration::from_secs(number("ENTITY_SPEC_RUN_TIMEOUT_SECS", 120).max(1)),
+            workers: number(WORKERS_VAR, DEFAULT_WORKERS).max(1) as usize,
+            run_timeout: Duration::from_secs(number(RUN_TIMEOUT_SECS_VAR, DEFAULT_RUN_TIMEOUT_SECS).max(1)),
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             schedule_interval: (schedule > 0).then(|| Duration::from_secs(schedule)),
             owner: format!("{}-{}", std::process::id(), Uuid::new_v4().simple()),
             retention: Retention {
-                max_age: Some(number("ENTITY_SPEC_RUN_RETENTION_DAYS", 90))
+                max_age: Some(number(RETENTION_DAYS_VAR, DEFAULT_RETENTION_DAYS))
                     .filter(|&days| days > 0)
                     .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
-                per_item: Some(number("ENTITY_SPEC_RUN_RETENTION_PER_ITEM", 100)).filter(|&n| n > 0),
+                per_item: Some(number(RETENTION_PER_ITEM_VAR, DEFAULT_RETENTION_PER_ITEM)).filter(|&n| n > 0),
             },
         }
     }

@@ -3,7 +3,8 @@
 //! `BIND_ADDR` until Ctrl-C or SIGTERM; `my-service keys create|list|revoke` manages API keys
 //! in the same database, so nobody edits the keys table by hand; `my-service secrets
 //! reencrypt` seals every sensitive value again under the newest secret key (after a
-//! rotation), and `my-service secrets new-key` prints a fresh one.
+//! rotation), and `my-service secrets new-key` prints a fresh one; `my-service config` lists
+//! every setting with its current value (secrets never shown).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ use crate::runs::drain::Drain;
 use crate::runs::engine::EngineConfig;
 use crate::serve::server::{ServerLimits, bind_addr_from_env, init_tracing, serve_with, shutdown_signal};
 use crate::serve::service::Service;
+use crate::serve::settings;
 use crate::storage::db::{Db, database_url_from_env};
 use crate::storage::migrations::MigrateOptions;
 use crate::storage::sealed_columns::reencrypt;
@@ -52,6 +54,9 @@ enum Command {
     /// Manage the encryption of sensitive fields.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// List every setting (environment variable) with its current value or default; secrets
+    /// are never shown, database URLs are redacted. Opens nothing.
+    Config,
 }
 
 #[derive(Subcommand)]
@@ -101,6 +106,10 @@ pub async fn run(build: impl FnOnce(Db) -> Service) -> ExitCode {
         Command::Serve => serve_command(build).await,
         Command::Keys(command) => keys_command(build, command).await,
         Command::Secrets(command) => secrets_command(build, command).await,
+        Command::Config => {
+            print!("{}", settings::describe(|name| std::env::var(name).ok()));
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

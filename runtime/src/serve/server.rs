@@ -23,9 +23,16 @@ use crate::serve::early_rejections::ProblemOnEarlyRejection;
 /// The address used when `BIND_ADDR` is not set.
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
 
-/// `BIND_ADDR`, or [`DEFAULT_BIND_ADDR`].
+/// The address the service listens on.
+pub const BIND_ADDR_VAR: &str = "BIND_ADDR";
+/// Connections served at once.
+pub const MAX_CONNECTIONS_VAR: &str = "ENTITY_SPEC_MAX_CONNECTIONS";
+/// Seconds a client has to send a request's head.
+pub const HEADER_TIMEOUT_SECS_VAR: &str = "ENTITY_SPEC_HEADER_TIMEOUT_SECS";
+
+/// [`BIND_ADDR_VAR`], or [`DEFAULT_BIND_ADDR`].
 pub fn bind_addr_from_env() -> String {
-    std::env::var("BIND_ADDR")
+    std::env::var(BIND_ADDR_VAR)
         .ok()
         .filter(|addr| !addr.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
@@ -102,12 +109,10 @@ impl ServerLimits {
             |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).filter(|&n| n > 0);
         let defaults = ServerLimits::default();
         ServerLimits {
-            max_connections: number("ENTITY_SPEC_MAX_CONNECTIONS")
+            max_connections: number(MAX_CONNECTIONS_VAR)
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(defaults.max_connections),
-            header_timeout: number("ENTITY_SPEC_HEADER_TIMEOUT_SECS")
-                .map(Duration::from_secs)
-                .unwrap_or(defaults.header_timeout),
+            header_timeout: number(HEADER_TIMEOUT_SECS_VAR).map(Duration::from_secs).unwrap_or(defaults.header_timeout),
         }
     }
 }

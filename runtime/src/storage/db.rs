@@ -371,9 +371,12 @@ fn create_private_file(path: &std::path::Path) -> Result<(), sqlx::Error> {
     }
 }
 
-/// `DATABASE_URL`, or the default SQLite file.
+/// The database the service opens: `sqlite://…` or `postgres://…`.
+pub const DATABASE_URL_VAR: &str = "DATABASE_URL";
+
+/// [`DATABASE_URL_VAR`], or the default SQLite file.
 pub fn database_url_from_env() -> String {
-    std::env::var("DATABASE_URL")
+    std::env::var(DATABASE_URL_VAR)
         .ok()
         .filter(|url| !url.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())

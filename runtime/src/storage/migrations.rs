@@ -31,6 +31,9 @@ use crate::storage::sealed_columns::{SealedColumnsError, seal_stored};
 /// The table recording applied migrations.
 pub const MIGRATIONS_TABLE: &str = "_entity_spec_migrations";
 
+/// `1`, `true` or `yes`: let a migration convert or drop stored values.
+pub const ALLOW_DESTRUCTIVE_VAR: &str = "ENTITY_SPEC_ALLOW_DESTRUCTIVE";
+
 /// How far a migration may go.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MigrateOptions {
@@ -41,7 +44,7 @@ pub struct MigrateOptions {
 impl MigrateOptions {
     /// Reads `ENTITY_SPEC_ALLOW_DESTRUCTIVE` (`1` or `true` to opt in).
     pub fn from_env() -> Self {
-        let value = std::env::var("ENTITY_SPEC_ALLOW_DESTRUCTIVE").unwrap_or_default();
+        let value = std::env::var(ALLOW_DESTRUCTIVE_VAR).unwrap_or_default();
         MigrateOptions { allow_destructive: matches!(value.trim(), "1" | "true" | "yes") }
     }
 }
