@@ -97,8 +97,8 @@ pub const SETTINGS: &[Setting] = &[
     // Who may call it.
     setting(AUTH_VAR, || "on".into(), "`off` serves without credentials (loopback addresses only)", Shown::Plain),
     setting(AUDIT_VAR, || "on".into(), "`off` stops writing the audit trail", Shown::Plain),
-    setting(JWT_SECRET_VAR, unset, "shared secret of HS256 bearer tokens", Shown::Hidden),
-    setting(JWKS_VAR, unset, "JWKS file or https URL of RS256/ES256 token keys", Shown::Redacted),
+    setting(JWT_SECRET_VAR, unset, "shared secret of HS256/384/512 bearer tokens", Shown::Hidden),
+    setting(JWKS_VAR, unset, "JWKS file or https URL of RS/PS/ES/EdDSA token keys", Shown::Redacted),
     setting(ISSUER_VAR, unset, "the `iss` tokens must carry", Shown::Plain),
     setting(AUDIENCE_VAR, unset, "the `aud` tokens must carry", Shown::Plain),
     // Secrets at rest.
