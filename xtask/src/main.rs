@@ -4,13 +4,16 @@
 //! - `cargo xtask test` installs or starts what the tests need (PostgreSQL, Chromium and
 //!   chromedriver, the npm and pip packages), saying what it does, then runs every test.
 //! - `cargo xtask test --quick`: the inner loop: SQLite only, no browser, no trybuild.
+//! - `cargo xtask test --coverage`: every test, run once under `cargo llvm-cov`, then the
+//!   per-crate table and its floors (`coverage.rs`).
 //! - `cargo xtask ci`: what `.ci/run` runs: formatting, clippy, the module-graph check, the
-//!   workbench's JavaScript lint (ESLint, Prettier), then `test`.
+//!   workbench's JavaScript lint (ESLint, Prettier), then `test --coverage`.
 //! - `cargo xtask setup`: only the set-up; `cargo xtask layers`: only the module-graph check.
 //!
 //! Nothing is skipped silently: a dependency that cannot be installed stops the run with a
 //! message naming it.
 
+mod coverage;
 mod layers;
 mod setup;
 mod shell;
@@ -35,13 +38,17 @@ enum Task {
     /// Set up what the tests need, then run every test of the workspace.
     Test {
         /// SQLite only, no browser tests, no trybuild compile tests: the contributor's inner loop.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "coverage")]
         quick: bool,
+        /// Run every test once, instrumented, then print coverage per crate and fail under its floor.
+        #[arg(long)]
+        coverage: bool,
         /// Arguments passed to the test binaries (after `--`), e.g. a test name filter.
         #[arg(last = true)]
         test_args: Vec<String>,
     },
-    /// Everything CI checks: rustfmt, clippy, the module graph, the JavaScript lint, every test.
+    /// Everything CI checks: rustfmt, clippy, the module graph, the JavaScript lint, every test
+    /// with its coverage.
     Ci,
     /// Install or start what the full test run needs, and nothing else.
     Setup,
@@ -53,7 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = workspace_root();
     let result = match cli.task {
-        Task::Test { quick, test_args } => test(&root, quick, &test_args),
+        Task::Test { quick, coverage, test_args } => test(&root, Mode::pick(quick, coverage), &test_args),
         Task::Ci => ci(&root),
         Task::Setup => setup::ensure(&root, Needs::FULL),
         Task::Layers => layers::check(&root),
@@ -77,20 +84,57 @@ fn workspace_root() -> PathBuf {
 /// trybuild suites (each compiles dozens of crates).
 const SLOW_TEST_TARGETS: &[&str] = &["workbench", "ui", "expanded_snapshots_compile"];
 
-fn test(root: &Path, quick: bool, test_args: &[String]) -> Result<(), Failure> {
-    setup::ensure(root, if quick { Needs::QUICK } else { Needs::FULL })?;
-    run_tests(root, quick, test_args)
+/// Which run `cargo xtask test` makes.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Every test, both databases, the browser and trybuild suites.
+    Full,
+    /// The full run, instrumented, then the coverage table and floors.
+    Coverage,
+    /// SQLite only, without the slow targets.
+    Quick,
 }
 
-fn run_tests(root: &Path, quick: bool, test_args: &[String]) -> Result<(), Failure> {
-    if !quick {
+impl Mode {
+    fn pick(quick: bool, coverage: bool) -> Mode {
+        match (quick, coverage) {
+            (true, _) => Mode::Quick,
+            (false, true) => Mode::Coverage,
+            (false, false) => Mode::Full,
+        }
+    }
+
+    fn needs(self) -> Needs {
+        match self {
+            Mode::Full => Needs::FULL,
+            Mode::Coverage => Needs { coverage: true, ..Needs::FULL },
+            Mode::Quick => Needs::QUICK,
+        }
+    }
+}
+
+fn test(root: &Path, mode: Mode, test_args: &[String]) -> Result<(), Failure> {
+    setup::ensure(root, mode.needs())?;
+    run_tests(root, mode, test_args)
+}
+
+fn run_tests(root: &Path, mode: Mode, test_args: &[String]) -> Result<(), Failure> {
+    if mode != Mode::Quick {
         println!("== tests: every crate, both databases, the browser and trybuild suites");
         // The generated conformance suites run on PostgreSQL only when told where it is
         // (`entity_spec::testing`); the hand-written suites default to the same server.
         let postgres = std::env::var("ENTITY_SPEC_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
         let env = [("ENTITY_SPEC_TEST_POSTGRES_URL", postgres.as_str())];
-        return run(root, "cargo", &with_test_args(vec!["test".into(), "--workspace".into()], test_args), &env);
+        if mode == Mode::Full {
+            return run(root, "cargo", &with_test_args(vec!["test".into(), "--workspace".into()], test_args), &env);
+        }
+        // Once, instrumented: the same tests, so CI pays for one run, not two. Earlier
+        // profiles are cleared so that the figures are this run's alone.
+        run(root, "cargo", &["llvm-cov", "clean", "--workspace"], &[])?;
+        let args = ["llvm-cov", "--workspace", "--lcov", "--output-path", coverage::LCOV_PATH].map(String::from);
+        run(root, "cargo", &with_test_args(args.into(), test_args), &env)?;
+        return coverage::check(root);
     }
     // Read by tests/support: the HTTP suites iterate over these backends only.
     let env = [("ENTITY_SPEC_TEST_BACKENDS", "sqlite")];
@@ -139,8 +183,8 @@ fn ci(root: &Path) -> Result<(), Failure> {
     run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
     println!("== module graph");
     layers::check(root)?;
-    setup::ensure(root, Needs::FULL)?;
+    setup::ensure(root, Mode::Coverage.needs())?;
     println!("== workbench JavaScript: ESLint and Prettier");
     run(root, "npm", &["run", "lint", "--prefix", "tests/browser"], &[])?;
-    run_tests(root, false, &[])
+    run_tests(root, Mode::Coverage, &[])
 }

