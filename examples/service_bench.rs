@@ -30,6 +30,8 @@
 //! runs the generated service with `ENTITY_SPEC_AUTH=off`, the second with it on.
 //! `SERVICE_BENCH_CALIBRATE=audit` measures what the audit trail costs: the first column runs
 //! the generated service with `ENTITY_SPEC_AUDIT=off`, the second with it on (both check keys).
+//! `SERVICE_BENCH_CALIBRATE=metrics` measures what counting requests for `/metrics` costs: the
+//! first column runs the generated service with `ENTITY_SPEC_METRICS=off`, the second with it on.
 //!
 //! For profiling, `SERVICE_BENCH_ENDPOINTS` (comma list of `read`, `filtered`, `first-page`,
 //! `deep-page`, `create`), `SERVICE_BENCH_SERVICES` (`hand-written`, `generated`) and
@@ -90,9 +92,9 @@ impl model::RawDataSourceActions for NoActions {
 /// The generated router as the benchmark runs it: the scheduler that queues due syncs is off
 /// (the seeded rows would all be due, and the hand-written service has no such background
 /// work); one idle run worker remains.
-fn generated_router(db: Db, auth: AuthConfig) -> axum::Router {
+fn generated_router(db: Db, auth: AuthConfig, count_requests: bool) -> axum::Router {
     let engine = EngineConfig { schedule_interval: None, workers: 1, ..EngineConfig::from_env() };
-    let service = model::service(db, NoActions).with_auth(auth);
+    let service = model::service(db, NoActions).with_auth(auth).with_request_metrics(count_requests);
     service.start_workers(&engine).expect("the benchmark runs on a Tokio runtime");
     service.router()
 }
@@ -161,15 +163,19 @@ fn serve(kind: &str, url: &str) -> Result<(), BoxError> {
         let (router, pool) = match kind {
             GENERATED => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone(), AuthConfig::api_keys()), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::api_keys(), true), Pool::Generated(db))
             }
             GENERATED_OPEN => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone(), AuthConfig::off()), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::off(), true), Pool::Generated(db))
             }
             GENERATED_UNAUDITED => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone(), AuthConfig::api_keys().without_audit()), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::api_keys().without_audit(), true), Pool::Generated(db))
+            }
+            GENERATED_UNCOUNTED => {
+                let db = Db::connect(url).await?;
+                (generated_router(db.clone(), AuthConfig::api_keys(), false), Pool::Generated(db))
             }
             HAND_WRITTEN => {
                 let pool = handwritten::Pool::connect(url).await?;
@@ -264,9 +270,10 @@ impl Settings {
             Some(HAND_WRITTEN) => Some(HAND_WRITTEN),
             Some("auth") => Some(GENERATED_OPEN),
             Some("audit") => Some(GENERATED_UNAUDITED),
+            Some("metrics") => Some(GENERATED_UNCOUNTED),
             Some(other) => {
                 return Err(format!(
-                    "SERVICE_BENCH_CALIBRATE: `generated`, `hand-written`, `auth` or `audit`, not `{other}`"
+                    "SERVICE_BENCH_CALIBRATE: `generated`, `hand-written`, `auth`, `audit` or `metrics`, not `{other}`"
                 )
                 .into());
             }
@@ -387,6 +394,8 @@ const HAND_WRITTEN: &str = "hand-written";
 const GENERATED_OPEN: &str = "generated-open";
 /// The generated service without audit rows (`SERVICE_BENCH_CALIBRATE=audit`).
 const GENERATED_UNAUDITED: &str = "generated-unaudited";
+/// The generated service without request metrics (`SERVICE_BENCH_CALIBRATE=metrics`).
+const GENERATED_UNCOUNTED: &str = "generated-uncounted";
 
 /// A service running in a child process of its own: its own runtime, allocator and threads,
 /// as in production, so that neither service's state can slow the other down. (In one
@@ -838,6 +847,7 @@ async fn bench_databases(
     let [first_kind, second_kind] = match settings.calibrate {
         Some(GENERATED_OPEN) => [GENERATED_OPEN, GENERATED],
         Some(GENERATED_UNAUDITED) => [GENERATED_UNAUDITED, GENERATED],
+        Some(GENERATED_UNCOUNTED) => [GENERATED_UNCOUNTED, GENERATED],
         Some(kind) => [kind, kind],
         None => [HAND_WRITTEN, GENERATED],
     };
@@ -947,6 +957,13 @@ fn render(engine: &Engine, settings: &Settings, results: &[(Endpoint, [Vec<Stats
                 out,
                 "Audit cost: the first column runs the generated service with the audit trail off, the second with \
                  it on (one audit row per write).\n"
+            );
+        }
+        Some(GENERATED_UNCOUNTED) => {
+            let _ = writeln!(
+                out,
+                "Metrics cost: the first column runs the generated service without request metrics, the second with \
+                 them (a counter and a histogram per request, by route template).\n"
             );
         }
         Some(kind) => {

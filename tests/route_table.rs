@@ -7,7 +7,9 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entity_spec::__private::runtime::contract::paths::{AUDIT_PATH, AUTH_ME_PATH, HEALTHZ_PATH, READYZ_PATH};
+use entity_spec::__private::runtime::contract::paths::{
+    AUDIT_PATH, AUTH_ME_PATH, HEALTHZ_PATH, METRICS_PATH, READYZ_PATH,
+};
 use entity_spec::__private::runtime::contract::routes::{Method, routes};
 use entity_spec::__private::runtime::def::EntityDef;
 use entity_spec::{Backend, MigrateOptions};
@@ -30,7 +32,10 @@ fn table(entities: &[&EntityDef]) -> BTreeSet<(String, String)> {
         .iter()
         .flat_map(|def| routes(def.collection_path, def.actions))
         .map(|route| (route.method.as_str().to_owned(), route.path))
-        .chain([AUTH_ME_PATH, AUDIT_PATH, HEALTHZ_PATH, READYZ_PATH].map(|path| ("GET".to_owned(), path.to_owned())))
+        .chain(
+            [AUTH_ME_PATH, AUDIT_PATH, HEALTHZ_PATH, READYZ_PATH, METRICS_PATH]
+                .map(|path| ("GET".to_owned(), path.to_owned())),
+        )
         .collect()
 }
 

@@ -66,6 +66,7 @@ async fn old_and_surplus_finished_runs_are_pruned_and_active_ones_kept() {
             test_db.db.clone(),
             Arc::new(model::RawDataSourceRunHandler(Arc::new(TestActions))),
             Arc::default(),
+            Default::default(),
         );
         let config = entity_spec::EngineConfig {
             workers: 0,
@@ -84,6 +85,7 @@ async fn old_and_surplus_finished_runs_are_pruned_and_active_ones_kept() {
             test_db.db.clone(),
             Arc::new(model::RawDataSourceRunHandler(Arc::new(TestActions))),
             Arc::default(),
+            Default::default(),
         );
         keep_all
             .try_start(entity_spec::EngineConfig {

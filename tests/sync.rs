@@ -381,6 +381,7 @@ async fn a_run_whose_worker_died_is_failed_when_its_lease_expires() {
             test_db.db.clone(),
             Arc::new(model::RawDataSourceRunHandler(Arc::new(local_connectors()))),
             Arc::default(),
+            Default::default(),
         );
         assert_eq!(engine.recover_expired().await.unwrap(), 1, "{backend:?}");
         let source = send(&app, "GET", &format!("/raw-data-sources/{id}"), None, &[]).await.body;
@@ -411,6 +412,7 @@ async fn the_scheduler_queues_active_sources_whose_interval_has_passed() {
             test_db.db.clone(),
             Arc::new(model::RawDataSourceRunHandler(Arc::new(local_connectors()))),
             Arc::default(),
+            Default::default(),
         );
         engine.tick().await;
         let source = settled(&app, &never_synced).await;
@@ -459,6 +461,7 @@ async fn a_huge_refresh_interval_does_not_stop_the_scheduler_for_everyone_else()
             test_db.db.clone(),
             Arc::new(model::RawDataSourceRunHandler(Arc::new(local_connectors()))),
             Arc::default(),
+            Default::default(),
         );
         engine.tick().await;
         let runs = send(&app, "GET", &format!("/raw-data-sources/{due}/syncs"), None, &[]).await;

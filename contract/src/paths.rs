@@ -22,6 +22,9 @@ pub const AUDIT_PATH: &str = "/audit-log";
 /// Liveness: the process answers (no I/O), for orchestrators; served without a credential.
 pub const HEALTHZ_PATH: &str = "/healthz";
 
+/// Prometheus metrics of this instance, for a credential holding [`crate::scopes::METRICS_SCOPE`].
+pub const METRICS_PATH: &str = "/metrics";
+
 /// Readiness: the service can serve requests now (its database answers); served without a
 /// credential.
 pub const READYZ_PATH: &str = "/readyz";
@@ -39,6 +42,7 @@ pub const RESERVED_PATHS: &[(&str, &str)] = &[
     (AUDIT_PATH, "the audit trail"),
     (HEALTHZ_PATH, "its liveness check"),
     (READYZ_PATH, "its readiness check"),
+    (METRICS_PATH, "its Prometheus metrics"),
 ];
 
 /// The reserved path a collection path would collide with (itself or below it), with what the

@@ -8,6 +8,10 @@ use crate::routes::Permission;
 /// The scope that holds every other scope, of every entity.
 pub const ADMIN_SCOPE: &str = "admin";
 
+/// The scope that may read `/metrics` and nothing else (so a Prometheus server's key cannot
+/// read any row); [`ADMIN_SCOPE`] holds it too.
+pub const METRICS_SCOPE: &str = "metrics";
+
 /// The longest scope name accepted, in a spec, an API key or a token.
 pub const MAX_SCOPE_LEN: usize = 128;
 

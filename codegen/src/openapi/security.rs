@@ -46,6 +46,7 @@ pub(super) fn security_schemes(components: ComponentsBuilder) -> ComponentsBuild
 /// too) and the answers of the guard.
 pub(super) fn secured(operation: OperationBuilder, scope: &str, entity_admin: Option<&str>) -> OperationBuilder {
     let holders = match entity_admin {
+        Some(ADMIN_SCOPE) => format!("`{scope}` or `{ADMIN_SCOPE}`"),
         Some(admin) => format!("`{scope}`, `{admin}` or `{ADMIN_SCOPE}`"),
         None => format!("`{scope}`"),
     };

@@ -11,6 +11,7 @@ pub mod entity_routes;
 pub mod guard;
 pub mod health;
 pub mod identity_routes;
+pub mod metrics;
 pub mod params;
 pub(crate) mod preconditions;
 pub mod problem;

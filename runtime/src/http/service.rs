@@ -12,7 +12,9 @@ use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use entity_spec_contract::limits::BODY_LIMIT;
-use entity_spec_contract::paths::{AUDIT_PATH, AUTH_ME_PATH, DOCS_PATH, HEALTHZ_PATH, OPENAPI_PATH, READYZ_PATH};
+use entity_spec_contract::paths::{
+    AUDIT_PATH, AUTH_ME_PATH, DOCS_PATH, HEALTHZ_PATH, METRICS_PATH, OPENAPI_PATH, READYZ_PATH,
+};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -21,11 +23,13 @@ use crate::http::cors::CorsOrigins;
 use crate::http::guard::authenticate;
 use crate::http::health::{Readiness, healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
+use crate::http::metrics::{HttpMetrics, MetricsState, count_requests, metrics};
 use crate::http::problem::ApiError;
 use crate::http::request_id::{REQUEST_ID, assign_request_id};
 use crate::http::workbench;
 use crate::model::def::EntityDef;
 use crate::runs::drain::Drain;
+use crate::runs::metrics::RunMetrics;
 use crate::storage::db::Db;
 
 /// What the guarded part of a service needs besides its routes.
@@ -38,6 +42,10 @@ pub struct Guarded {
     pub entities: Arc<[&'static EntityDef]>,
     /// Whether the service is draining for a restart (`/readyz` says so).
     pub drain: Arc<Drain>,
+    /// What the engines count, for `/metrics`.
+    pub runs: RunMetrics,
+    /// Whether requests are counted for `/metrics`.
+    pub count_requests: bool,
 }
 
 /// Wraps entity routes into a service: the guard in front of them (each route already requires
@@ -56,17 +64,27 @@ pub fn service(
     // persisted: Swagger UI would keep the key in localStorage, where any script could read it.
     let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
     let ready = Readiness { db: guarded.db.clone(), drain: guarded.drain };
-    let audit = AuditState { db: guarded.db, entities: guarded.entities };
+    let http = HttpMetrics::default();
+    let counted = MetricsState {
+        http: http.clone(),
+        runs: guarded.runs,
+        db: guarded.db.clone(),
+        entities: guarded.entities.clone(),
+    };
+    let audit = AuditState { db: guarded.db.clone(), entities: guarded.entities.clone() };
     let router = routes
         .route(AUTH_ME_PATH, get(me))
         .route(AUDIT_PATH, get(audit_log).with_state(audit))
+        .route(METRICS_PATH, get(metrics).with_state(counted))
         // Everything above needs a caller; what is merged below (docs, workbench files) does not.
         .layer(from_fn_with_state(guarded.authenticator, authenticate))
         .route(HEALTHZ_PATH, get(healthz))
         .route(READYZ_PATH, get(readyz).with_state(ready))
         .route(
             OPENAPI_PATH,
-            get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json) }),
+            get(move || async move {
+                ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_json)
+            }),
         )
         .merge(Router::from(docs))
         .merge(workbench::routes(workbench_json))
@@ -75,7 +93,10 @@ pub fn service(
             ApiError::method_not_allowed(method.as_str(), uri.path())
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(map_response(plain_errors_as_problems))
+        .layer(map_response(plain_errors_as_problems));
+    // Inside the routes' layers, so each request's matched route template is known.
+    let router = if guarded.count_requests { router.layer(from_fn_with_state(http, count_requests)) } else { router };
+    let router = router
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {

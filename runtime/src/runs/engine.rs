@@ -16,6 +16,7 @@ use crate::model::redact::redact;
 use crate::model::timestamp::now;
 use crate::model::value::SqlValue;
 use crate::runs::drain::Drain;
+use crate::runs::metrics::RunMetrics;
 use crate::runs::queue::{self, Outcome, RunEnd};
 use crate::runs::table::Run;
 use crate::storage::db::Db;
@@ -132,6 +133,7 @@ pub struct Engine<E: Entity> {
     db: Db,
     handler: Arc<dyn RunHandler<E>>,
     drain: Arc<Drain>,
+    metrics: RunMetrics,
     /// Set once, by the first successful start.
     config: std::sync::OnceLock<EngineConfig>,
     wake: tokio::sync::Notify,
@@ -145,12 +147,13 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
 
 impl<E: Entity> Engine<E> {
     /// An engine whose routes can queue runs; [`Engine::try_start`] runs its workers.
-    /// `drain` is shared by every engine of a service.
-    pub fn new(db: Db, handler: Arc<dyn RunHandler<E>>, drain: Arc<Drain>) -> Arc<Self> {
+    /// `drain` and `metrics` are shared by every engine of a service.
+    pub fn new(db: Db, handler: Arc<dyn RunHandler<E>>, drain: Arc<Drain>, metrics: RunMetrics) -> Arc<Self> {
         Arc::new(Engine {
             db,
             handler,
             drain,
+            metrics,
             config: std::sync::OnceLock::new(),
             wake: tokio::sync::Notify::new(),
             started: AtomicBool::new(false),
@@ -294,7 +297,8 @@ impl<E: Entity> Engine<E> {
             Ok(None) => None,
             Err(error) => Some((Err(format!("the item could not be read: {error}")), Vec::new())),
         };
-        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let elapsed = started.elapsed();
+        let duration_ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
         let (outcome, message, changes) = match outcome {
             Some((Ok(message), changes)) => (Outcome::Success, message, changes),
             Some((Err(message), changes)) => (Outcome::Failed, message, changes),
@@ -307,6 +311,7 @@ impl<E: Entity> Engine<E> {
         if let Err(error) = queue::finish(&self.db, E::DEF, &run, end).await {
             tracing::error!(%error, run = %run.id, "recording the end of a run failed");
         }
+        self.metrics.finished(E::DEF.name, &run.action, outcome, elapsed.as_secs_f64());
         let status = outcome.run_status().as_str();
         tracing::info!(entity = E::DEF.name, item = %run.item_id, action = run.action.as_str(), status, duration_ms, "run finished");
     }

@@ -17,6 +17,7 @@ use entity_spec_contract::scopes::ADMIN_SCOPE;
 use crate::auth::api_keys::{self, BOOTSTRAP_KEY_NAME, KeyError, NewKey};
 use crate::auth::authenticator::AuthConfig;
 use crate::http::cors::CorsOrigins;
+use crate::http::metrics::request_metrics_from_env;
 use crate::model::cipher::SecretKey;
 use crate::model::redact::redact;
 use crate::runs::drain::Drain;
@@ -152,7 +153,8 @@ async fn open(build: impl FnOnce(Db) -> Service, serving: bool) -> Result<Servic
 async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure> {
     let auth = AuthConfig::from_env()?;
     let cors = CorsOrigins::from_env()?;
-    let service = open(build, true).await?.with_auth(auth).with_cors(cors);
+    let request_metrics = request_metrics_from_env()?;
+    let service = open(build, true).await?.with_auth(auth).with_cors(cors).with_request_metrics(request_metrics);
     let bind_addr = bind_addr_from_env();
     let listener = tokio::net::TcpListener::bind(&bind_addr)
         .await

@@ -16,6 +16,7 @@ use crate::http::service::{Guarded, service};
 use crate::model::def::EntityDef;
 use crate::runs::drain::{Drain, DrainReport};
 use crate::runs::engine::{Engine, EngineConfig, EngineStartError, RunHandler};
+use crate::runs::metrics::RunMetrics;
 use crate::storage::db::Db;
 use crate::storage::entity::Entity;
 use crate::storage::migrations::{MigrateError, MigrateOptions, MigrationReport};
@@ -31,6 +32,8 @@ pub struct Service {
     routes: Router,
     engines: Vec<StartWorkers>,
     drain: Arc<Drain>,
+    runs: RunMetrics,
+    count_requests: bool,
     cors: Option<CorsOrigins>,
     spec_hash: &'static str,
     openapi_json: &'static str,
@@ -50,6 +53,8 @@ impl Service {
             routes: Router::new(),
             engines: Vec::new(),
             drain: Arc::new(Drain::default()),
+            runs: RunMetrics::default(),
+            count_requests: true,
             cors: None,
             openapi_json,
             workbench_json,
@@ -67,6 +72,14 @@ impl Service {
     /// default; see [`CorsOrigins::from_env`]).
     pub fn with_cors(mut self, origins: Option<CorsOrigins>) -> Service {
         self.cors = origins;
+        self
+    }
+
+    /// Whether requests are counted for `/metrics` (on by default; see
+    /// [`crate::http::metrics::request_metrics_from_env`]). Run, queue and pool figures are
+    /// served either way.
+    pub fn with_request_metrics(mut self, on: bool) -> Service {
+        self.count_requests = on;
         self
     }
 
@@ -93,7 +106,8 @@ impl Service {
         runs: Option<Arc<dyn RunHandler<E>>>,
     ) -> Service {
         self.entities.push(E::DEF);
-        let engine = runs.map(|handler| Engine::<E>::new(self.db.clone(), handler, self.drain.clone()));
+        let engine =
+            runs.map(|handler| Engine::<E>::new(self.db.clone(), handler, self.drain.clone(), self.runs.clone()));
         self.routes = self.routes.merge(entity_router::<E>(self.db.clone(), plain, engine.clone()));
         if let Some(engine) = engine {
             self.engines.push(Box::new(move |config| engine.try_start(config.clone())));
@@ -136,6 +150,8 @@ impl Service {
             db: self.db.clone(),
             entities: self.entities.clone().into(),
             drain: self.drain.clone(),
+            runs: self.runs.clone(),
+            count_requests: self.count_requests,
         };
         service(self.routes.clone(), guarded, self.openapi_json, self.workbench_json, self.cors.as_ref())
     }

@@ -14,6 +14,7 @@ use crate::egress::host_limit::{DEFAULT_PER_HOST, PER_HOST_VAR};
 use crate::egress::policy::{ALLOW_VAR, DENY_VAR};
 use crate::http::action_routes::ACTION_CONCURRENCY_VAR;
 use crate::http::cors::CORS_ORIGINS_VAR;
+use crate::http::metrics::METRICS_VAR;
 use crate::model::redact::redact;
 use crate::runs::drain::{DEFAULT_DRAIN, DRAIN_SECS_VAR};
 use crate::runs::engine::{
@@ -88,6 +89,12 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(LOG_FORMAT_VAR, || "text".into(), "`text` or `json` (one object per line)", Shown::Plain),
     setting("RUST_LOG", || "info".into(), "log filter (tracing-subscriber's EnvFilter syntax)", Shown::Plain),
+    setting(
+        METRICS_VAR,
+        || "on".into(),
+        "`off` stops counting requests for /metrics (runs, queue, pool still shown)",
+        Shown::Plain,
+    ),
     setting(
         CORS_ORIGINS_VAR,
         || "unset: CORS off".into(),

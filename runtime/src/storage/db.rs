@@ -49,6 +49,17 @@ pub struct Db {
     secrets: SecretKeys,
 }
 
+/// A pool's connections at one moment (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open, idle or in use.
+    pub open: u32,
+    /// Open connections waiting for work.
+    pub idle: usize,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// The pool of a [`Db`], per backend.
 #[derive(Debug, Clone)]
 pub enum Pool {
@@ -140,6 +151,18 @@ impl Db {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The pool's connections now: open, of which idle, and the most it opens.
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                PoolStats { open: pool.size(), idle: pool.num_idle(), max: pool.options().get_max_connections() }
+            }
+            Pool::Postgres(pool) => {
+                PoolStats { open: pool.size(), idle: pool.num_idle(), max: pool.options().get_max_connections() }
+            }
         }
     }
 

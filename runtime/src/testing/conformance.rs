@@ -125,6 +125,14 @@ impl Conformance {
                 content.keys().collect::<Vec<_>>()
             ));
         };
+        if !(essence == "application/json" || essence.ends_with("+json")) {
+            // A text body (the metrics exposition): its schema can only say "a string".
+            return match (std::str::from_utf8(body), media["schema"]["type"].as_str()) {
+                (Ok(_), Some("string")) => Ok(()),
+                (Err(_), _) => Err(format!("{context}: the `{essence}` body is not UTF-8")),
+                (Ok(_), other) => Err(format!("{context}: a `{essence}` body declared as {other:?}, not a string")),
+            };
+        }
         let instance: Value = serde_json::from_slice(body)
             .map_err(|e| format!("{context}: body is not JSON ({e}): {}", String::from_utf8_lossy(body)))?;
         let validator = self.validator(&media["schema"]);
