@@ -4,7 +4,7 @@
 //! each row's owner. Compile-fail cases: `tests/ui/access/`.
 
 use entity_spec_contract::routes::{Permission, routes};
-use entity_spec_contract::scopes::{ADMIN_SCOPE, SCOPE_KEYS, default_scope, scope_problem};
+use entity_spec_contract::scopes::{ADMIN_SCOPE, METRICS_SCOPE, SCOPE_KEYS, default_scope, scope_problem};
 use entity_spec_contract::suggest::suggestion;
 use entity_spec_contract::text::printable;
 
@@ -79,6 +79,15 @@ pub(super) fn lower_scopes(
                 ctx,
                 format!(
                     "`{ADMIN_SCOPE}` already holds every scope of every entity; give `{}` a name of its own",
+                    key.value
+                ),
+            );
+        } else if scope.value == METRICS_SCOPE {
+            d.error(
+                scope.pos,
+                ctx,
+                format!(
+                    "`{METRICS_SCOPE}` is the scope of `/metrics`, held by scrapers' keys; give `{}` a name of its own",
                     key.value
                 ),
             );

@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/access/metrics_scope.json")]
+pub mod model {}
+
+fn main() {}
