@@ -1,7 +1,7 @@
 //! The whole HTTP service around the entity and action routes: the guard in front of them, the
-//! caller's identity and the audit trail, health routes, the OpenAPI document and its docs
-//! page, the workbench, problem+json for unknown routes and methods, the body limit, request
-//! ids and request logging.
+//! caller's identity and the audit trail, health routes, metrics, the OpenAPI document and its
+//! docs page, the workbench, problem+json for unknown routes and methods, the body limit,
+//! request ids, request counting and request logging.
 
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ pub struct Guarded {
 }
 
 /// Wraps entity routes into a service: the guard in front of them (each route already requires
-/// its scope, see `http::router`), `/auth/me` and `/audit-log`, the OpenAPI document and its
+/// its scope, see `http::router`), `/auth/me`, `/audit-log` and `/metrics`, the OpenAPI document and its
 /// docs page, the workbench UI, problem+json for unknown routes and methods, the body limit,
 /// and request logging (method, path, status, latency; never bodies, query strings or
 /// credentials).
