@@ -26,6 +26,8 @@ fn a_scaffolded_service_builds_tests_and_serves() {
         "rustfmt.toml",
         ".github/workflows/ci.yml",
         "entity-spec.toml",
+        "Dockerfile",
+        ".dockerignore",
     ] {
         assert!(service.join(file).is_file(), "{file} is missing");
     }
@@ -113,8 +115,17 @@ fn a_scaffolded_service_builds_tests_and_serves() {
     };
     let anonymous = get("");
     let response = get(&format!("Authorization: Bearer {key}\r\n"));
+    // The image's HEALTHCHECK command: the binary probes the service on BIND_ADDR.
+    let binary = services_target_dir().join("debug/notes-service");
+    let healthcheck = || Command::new(&binary).arg("healthcheck").env("BIND_ADDR", &address).output().unwrap();
+    let healthy = healthcheck();
     child.kill().unwrap();
     child.wait().unwrap();
+    let stopped = healthcheck();
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("healthy: 127.0.0.1:"), "{healthy:?}");
+    assert_eq!(stopped.status.code(), Some(1), "{stopped:?}");
+    assert!(String::from_utf8_lossy(&stopped.stderr).contains("unhealthy:"), "{stopped:?}");
     assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(response.contains(r#""items":[]"#) && response.contains(r#""total":0"#), "{response}");

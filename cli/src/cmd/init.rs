@@ -17,6 +17,8 @@ const GITIGNORE: &str = include_str!("../../templates/init/gitignore");
 const CI_WORKFLOW: &str = include_str!("../../templates/init/ci.yml");
 const REPO_CONFIG: &str = include_str!("../../templates/init/entity-spec.toml");
 const RUSTFMT: &str = include_str!("../../templates/init/rustfmt.toml");
+const DOCKERFILE: &str = include_str!("../../templates/init/Dockerfile");
+const DOCKERIGNORE: &str = include_str!("../../templates/init/dockerignore");
 
 /// The entity-spec release the scaffold depends on by default.
 const ENTITY_SPEC_VERSION: &str = "0.1";
@@ -88,6 +90,8 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         (".gitignore", GITIGNORE.to_owned()),
         ("rustfmt.toml", RUSTFMT.to_owned()),
         (".github/workflows/ci.yml", fill(CI_WORKFLOW)),
+        ("Dockerfile", fill(DOCKERFILE)),
+        (".dockerignore", DOCKERIGNORE.to_owned()),
         (crate::repo_config::FILE_NAME, REPO_CONFIG.to_owned()),
     ];
     for (path, text) in

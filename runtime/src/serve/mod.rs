@@ -2,10 +2,11 @@
 //! workers of tracked actions, started explicitly), the start-up migration, which puts the
 //! spec's tables and the runtime's own together, serving (connection cap, header
 //! timeout, problem bodies for hyper's own rejections) with logging and graceful shutdown, the
-//! command line of a service binary (`launch.rs`: serve, `keys`, `secrets`, `config`) and the
+//! command line of a service binary (`launch.rs`: serve, `keys`, `secrets`, `config`, `healthcheck` in `healthcheck.rs`) and the
 //! list of every setting it reads (`settings.rs`).
 
 mod early_rejections;
+pub mod healthcheck;
 pub mod launch;
 pub mod migrate;
 pub mod server;
