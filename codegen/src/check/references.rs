@@ -57,7 +57,7 @@ pub(super) fn lower_reference(field: &FieldSpec, required: bool, d: &mut Diagnos
             pos,
             ctx,
             format!(
-                "a reference cannot be `sensitive`: its value is stored encrypted, so the database could not match it to a `{}`",
+                "a reference cannot be `sensitive`: its value is stored encrypted, so the database could not match it to a row of `{}`",
                 target.value.escape_debug()
             ),
         );
