@@ -61,7 +61,9 @@ pub(super) fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
         FieldType::Uuid => typed(Type::String).format(format(KnownFormat::Uuid)),
         // The validators refuse U+0000 and blank required text. Without a spec pattern, one
         // `pattern` says both; with one, U+0000 is refused by a `not` beside it (utoipa's
-        // object schema has no `not`; JSON Schema allows it on any schema).
+        // object schema has no `not`; JSON Schema allows it on any schema). The `not` names
+        // the string type: `pattern` alone holds for every non-string, so a bare `not` would
+        // refuse the `null` of an optional field.
         FieldType::String | FieldType::Text => {
             let not_blank = field.required && c.pattern.is_none();
             let min_length = c.min_length.map(|n| n as usize).or(not_blank.then_some(1));
@@ -69,7 +71,9 @@ pub(super) fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
             match &c.pattern {
                 Some(pattern) => {
                     let no_nul: utoipa::openapi::extensions::Extensions =
-                        [("not", serde_json::json!({"pattern": patterns::NUL}))].into_iter().collect();
+                        [("not", serde_json::json!({"type": "string", "pattern": patterns::NUL}))]
+                            .into_iter()
+                            .collect();
                     schema.pattern(Some(pattern.clone())).extensions(Some(no_nul))
                 }
                 None if not_blank => schema.pattern(Some(patterns::NOT_BLANK_NO_NUL)),
