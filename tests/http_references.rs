@@ -258,3 +258,33 @@ async fn the_schema_has_real_foreign_keys() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_racing_the_delete_of_the_row_it_names_never_leaves_a_dangling_reference() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let m = member(&app, backend, 1).await;
+        for n in 1..=10 {
+            let b = book(&app, backend, n).await;
+            let body = json!({"book_id": b, "member_id": m, "due_on": "2026-02-01"});
+            let (created, deleted) = tokio::join!(send(&app, "POST", LOANS, Some(body), &[]), delete(&app, BOOKS, &b));
+            match (created.status, deleted.status) {
+                // The loan first: the book is protected by it.
+                (StatusCode::CREATED, StatusCode::CONFLICT) => {
+                    assert_eq!(get(&app, BOOKS, &b).await.status, StatusCode::OK, "{backend:?}");
+                }
+                // The delete first: the loan names nothing.
+                (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::NO_CONTENT) => {
+                    assert_eq!(created.error_code_set(), code_set(&[("book_id", "unknown_reference")]), "{backend:?}");
+                }
+                other => panic!("{backend:?}: {other:?}: {} / {}", created.text, deleted.text),
+            }
+        }
+        // Whatever the order, no loan names a missing book.
+        let loans = send(&app, "GET", &format!("{LOANS}?limit=100"), None, &[]).await;
+        for loan in loans.body["items"].as_array().unwrap() {
+            let book = loan["book_id"].as_str().unwrap();
+            assert_eq!(get(&app, BOOKS, book).await.status, StatusCode::OK, "{backend:?}: {loan}");
+        }
+    }
+}
