@@ -12,6 +12,11 @@ mod catalog {
     include!("expand/catalog.rs");
 }
 
+#[allow(dead_code)]
+mod library {
+    include!("expand/library.rs");
+}
+
 #[test]
 fn snapshot_types_are_usable() {
     let input = entities::RawDataSourceCreate::new("warehouse", "postgres://localhost/warehouse");

@@ -30,6 +30,12 @@ pub mod gadget_v3 {}
 #[entity_spec::entity_spec("tests/specs/migrations/gadget_v4_additive.json")]
 pub mod gadget_v4 {}
 
+#[entity_spec::entity_spec("tests/specs/migrations/shelving_v1.json")]
+pub mod shelving_v1 {}
+
+#[entity_spec::entity_spec("tests/specs/migrations/shelving_v2_references.json")]
+pub mod shelving_v2 {}
+
 const SAFE: MigrateOptions = MigrateOptions { allow_destructive: false };
 const DESTRUCTIVE: MigrateOptions = MigrateOptions { allow_destructive: true };
 
@@ -179,5 +185,51 @@ async fn additive_changes_apply_in_place_with_defaults_for_existing_rows() {
         // The new unique index is enforced.
         let duplicate = send(&v4, "POST", "/gadgets", Some(json!({"name": "old"})), &[]).await;
         assert_eq!(duplicate.status, StatusCode::CONFLICT, "{backend:?}: {}", duplicate.text);
+    }
+}
+
+#[tokio::test]
+async fn a_reference_added_to_an_existing_column_refuses_orphans_then_keeps_every_row() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        shelving_v1::migrate(&test_db.db, SAFE).await.unwrap();
+        let old = support::open(shelving_v1::service(test_db.db.clone()));
+        let shelf = send(&old, "POST", "/shelfs", Some(json!({"label": "A"})), &[]).await;
+        let shelf = shelf.body["id"].as_str().unwrap().to_owned();
+        let shelved = send(&old, "POST", "/items", Some(json!({"name": "kept", "shelf_id": shelf})), &[]).await;
+        assert_eq!(shelved.status, StatusCode::CREATED, "{backend:?}: {}", shelved.text);
+        let orphan = json!({"name": "orphan", "shelf_id": "00000000-0000-7000-8000-0000000000de"});
+        let orphan = send(&old, "POST", "/items", Some(orphan), &[]).await.body["id"].as_str().unwrap().to_owned();
+
+        let db = test_db.reconnect().await;
+        let error = shelving_v2::migrate(&db, SAFE).await.expect_err("an orphan stops the migration");
+        let MigrateError::Refused(changes) = &error else { panic!("{backend:?}: {error}") };
+        assert_eq!(
+            changes,
+            &["items.shelf_id: now refers to Shelf, but 1 row(s) hold ids no Shelf has; fix or clear them first"],
+            "{backend:?}"
+        );
+
+        let deleted = send(&old, "DELETE", &format!("/items/{orphan}"), None, &[]).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{backend:?}");
+        let report = shelving_v2::migrate(&db, SAFE).await.unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        assert!(
+            report.applied.contains(&"items.shelf_id: add foreign key to shelfs (on delete cascade)".to_owned()),
+            "{backend:?}: {:?}",
+            report.applied
+        );
+        // SQLite rebuilt both tables (the referenced one for its relaxed NOT NULL) without
+        // touching the rows that refer to it.
+        let new = support::open(shelving_v2::service(db.clone()));
+        let items = list(&new, "/items").await;
+        assert_eq!(items["total"], 1, "{backend:?}: {items}");
+        assert_eq!(items["items"][0]["shelf_id"], shelf.as_str(), "{backend:?}");
+        let refused = send(&new, "POST", "/items", Some(json!({"name": "x", "shelf_id": orphan})), &[]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {}", refused.text);
+        let deleted = send(&new, "DELETE", &format!("/shelfs/{shelf}"), None, &[]).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{backend:?}");
+        assert_eq!(list(&new, "/items").await["total"], 0, "{backend:?}: the cascade holds after the migration");
+        // Migrating again finds nothing to do.
+        assert_eq!(shelving_v2::migrate(&db, SAFE).await.unwrap().applied, Vec::<String>::new(), "{backend:?}");
     }
 }

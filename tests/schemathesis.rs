@@ -2,8 +2,9 @@
 //! schemathesis (the version `cargo xtask setup` pins), every check, deterministic generation,
 //! 30 examples per operation, the project's `schemathesis.toml`. Over real HTTP on loopback,
 //! with authentication on, on both databases, for the RawDataSource example (with its real
-//! connectors, under the default egress policy) and for the catalog spec. Any failure fails
-//! the test with schemathesis's report.
+//! connectors, under the default egress policy), for the catalog spec and for the library spec
+//! (references: the `unknown_reference` 422 and the delete's 409). Any failure fails the test
+//! with schemathesis's report.
 
 mod support;
 
@@ -30,6 +31,22 @@ pub mod model {}
 pub mod catalog {}
 
 support::order_test_actions!(catalog);
+
+#[entity_spec::entity_spec("tests/specs/library.json")]
+pub mod library {}
+
+/// Answers `renew` with a value of its declared response.
+struct Renewals;
+
+impl library::MemberActions for Renewals {
+    async fn renew(
+        &self,
+        item: library::Member,
+        _request: library::MemberRenewRequest,
+    ) -> Result<library::MemberRenewResponse, entity_spec::ApiError> {
+        Ok(library::MemberRenewResponse { valid_until: item.joined_on, tier: library::MemberRenewResponseTier::Adult })
+    }
+}
 
 /// The release `cargo xtask setup` installs; the findings below are this version's.
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
@@ -120,6 +137,18 @@ async fn the_catalog_spec_conforms_to_its_document() {
         service.start_workers(&support::quiet_engine()).unwrap();
         let (address, stop) = serve(service.router()).await;
         fuzz(&format!("the catalog spec on {}", name(backend)), address, &admin_key(&test_db.db).await).await;
+        let _ = stop.send(());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_spec_with_references_conforms_to_its_document() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        library::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+        let service = library::service(test_db.db.clone(), Renewals).with_auth(AuthConfig::api_keys());
+        let (address, stop) = serve(service.router()).await;
+        fuzz(&format!("the library spec on {}", name(backend)), address, &admin_key(&test_db.db).await).await;
         let _ = stop.send(());
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use entity_spec_codegen::SpecIr;
-use entity_spec_codegen::ir::{ActionIr, DefaultValue, EntityIr, FieldIr, FieldType, Setter};
+use entity_spec_codegen::ir::{ActionIr, DefaultValue, EntityIr, FieldIr, FieldType, OnDelete, Setter};
 use entity_spec_codegen::json::Number;
 
 use crate::entity;
@@ -237,6 +237,32 @@ fn diff_field(old: &FieldIr, new: &FieldIr, subject: &str, diff: &mut SpecDiff) 
     }
     if !old.unique && new.unique {
         breaking("becomes unique: duplicates are rejected and existing ones stop the migration".to_owned());
+    }
+    match (&old.references, &new.references) {
+        (None, Some(reference)) => breaking(format!(
+            "now refers to `{}`: values naming no row are rejected, and existing ones stop the migration",
+            reference.entity
+        )),
+        (Some(reference), None) => breaking(format!(
+            "no longer refers to `{}`: {}",
+            reference.entity,
+            match reference.on_delete {
+                OnDelete::Restrict => "deleting the row it names is no longer refused",
+                OnDelete::Cascade => "deleting the row it names no longer deletes this one",
+                OnDelete::SetNull => "deleting the row it names no longer clears it",
+            }
+        )),
+        (Some(before), Some(after)) if before.entity != after.entity => breaking(format!(
+            "refers to `{}` instead of `{}`: existing values that name no `{}` stop the migration",
+            after.entity, before.entity, after.entity
+        )),
+        (Some(before), Some(after)) if before.on_delete != after.on_delete => breaking(format!(
+            "deleting the referenced `{}` now does `{}` (was `{}`)",
+            after.entity,
+            after.on_delete.as_str(),
+            before.on_delete.as_str()
+        )),
+        _ => {}
     }
     if old.sensitive != new.sensitive {
         breaking(if new.sensitive {
@@ -561,5 +587,34 @@ mod tests {
         let new = spec(r#", {"name": "n", "type": "string"}"#, r#", "indexes": [{"fields": ["n"], "unique": true}]"#);
         assert!(diff_specs(&old, &new).is_breaking());
         assert_eq!(diff_specs(&new, &new).verdict(), "low-risk (no change)");
+    }
+
+    #[test]
+    fn references_added_changed_and_removed_are_breaking() {
+        let target = r#"{"name": "Author", "fields": [{"name": "id", "type": "uuid", "primary_key": true}]}, "#;
+        let with = |extra: &str| {
+            format!(
+                r#"{{"entities": [{target}{{"name": "Book", "fields": [{{"name": "id", "type": "uuid", "primary_key": true}}, {{"name": "author_id", "type": "uuid"{extra}}}]}}]}}"#
+            )
+        };
+        let plain = with("");
+        let restrict = with(r#", "references": "Author""#);
+        let cascade = with(r#", "references": "Author", "on_delete": "cascade""#);
+        let changes = |old: &str, new: &str| -> Vec<(Impact, String)> {
+            let old = entity_spec_codegen::check_spec(old).expect("old spec");
+            let new = entity_spec_codegen::check_spec(new).expect("new spec");
+            diff_specs(&old, &new).changes.into_iter().map(|c| (c.impact, c.what)).collect()
+        };
+        let added = changes(&plain, &restrict);
+        assert_eq!(added.len(), 1, "{added:?}");
+        assert_eq!(added[0].0, Impact::Breaking);
+        assert!(added[0].1.starts_with("now refers to `Author`"), "{added:?}");
+        let changed = changes(&restrict, &cascade);
+        assert_eq!(
+            changed,
+            [(Impact::Breaking, "deleting the referenced `Author` now does `cascade` (was `restrict`)".to_owned())]
+        );
+        let removed = changes(&cascade, &plain);
+        assert_eq!(removed[0].0, Impact::Breaking, "{removed:?}");
     }
 }

@@ -20,7 +20,7 @@ use crate::naming;
 /// Every item generated for `spec`, in spec order: for each entity its enums, struct,
 /// defaults, inputs, validators and `Entity` impl; then the service functions.
 pub(crate) fn render_spec(spec: &SpecIr, spec_hash: &str) -> TokenStream {
-    let entities = spec.entities.iter().map(render_entity);
+    let entities = spec.entities.iter().map(|entity| render_entity(spec, entity));
     let service = render_service(spec, spec_hash);
     quote! {
         #(#entities)*
@@ -28,7 +28,7 @@ pub(crate) fn render_spec(spec: &SpecIr, spec_hash: &str) -> TokenStream {
     }
 }
 
-fn render_entity(entity: &EntityIr) -> TokenStream {
+fn render_entity(spec: &SpecIr, entity: &EntityIr) -> TokenStream {
     let enums = entity.fields.iter().filter_map(|field| match &field.ty {
         FieldType::Enum(enum_ir) => {
             let rust = render_enum(enum_ir, field);
@@ -42,7 +42,7 @@ fn render_entity(entity: &EntityIr) -> TokenStream {
     let create = render_create(entity);
     let update = render_update(entity);
     let validators = render_validators(entity);
-    let entity_impl = render_entity_impl(entity);
+    let entity_impl = render_entity_impl(spec, entity);
     let action_types = render_action_types(entity);
     let actions_trait = render_actions_trait(entity);
     quote! {

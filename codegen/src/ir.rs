@@ -2,7 +2,7 @@
 //! valid identifiers, constraints fit their types, defaults satisfy their constraints.
 
 use entity_spec_contract::{ActionDef, FieldFacts, Method, Permission, ValueType, routes};
-pub use entity_spec_contract::{ActionScope, Setter};
+pub use entity_spec_contract::{ActionScope, OnDelete, Setter};
 
 use crate::json::{self, Number, Pos};
 
@@ -108,6 +108,24 @@ impl ScopesIr {
     }
 }
 
+impl SpecIr {
+    /// The entity with this name.
+    pub fn entity(&self, name: &str) -> Option<&EntityIr> {
+        self.entities.iter().find(|e| e.name == name)
+    }
+
+    /// Every field (with its entity) that refers to the entity `name`, in spec order.
+    pub fn referrers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a EntityIr, &'a FieldIr)> + 'a {
+        self.entities.iter().flat_map(move |entity| {
+            entity
+                .fields
+                .iter()
+                .filter(move |f| f.references.as_ref().is_some_and(|r| r.entity == name))
+                .map(move |f| (entity, f))
+        })
+    }
+}
+
 impl EntityIr {
     /// The primary-key field (the checks guarantee there is exactly one).
     pub fn primary_key(&self) -> &FieldIr {
@@ -135,7 +153,8 @@ impl EntityIr {
             ty: field.ty.value_type(),
             setter: field.setter,
             unique: field.unique,
-            indexed: self.indexes.iter().any(|index| index.fields.contains(&field.name)),
+            // Every referencing column gets an index of its own (the runtime's migrations).
+            indexed: field.references.is_some() || self.indexes.iter().any(|index| index.fields.contains(&field.name)),
             sensitive: field.sensitive,
         }
     }
@@ -191,6 +210,17 @@ pub struct FieldIr {
     pub sensitive: bool,
     /// Description from the spec.
     pub description: Option<String>,
+    /// The entity whose rows the value refers to, if it is a reference.
+    pub references: Option<ReferenceIr>,
+}
+
+/// A reference from a field to the rows of an entity of the same spec (a foreign key).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceIr {
+    /// The referenced entity's name, e.g. `Author` (checked to exist, unless the spec has errors).
+    pub entity: String,
+    /// What deleting the referenced row does to the referring one.
+    pub on_delete: OnDelete,
 }
 
 /// The type of a field.

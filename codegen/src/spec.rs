@@ -94,6 +94,10 @@ pub(crate) struct FieldSpec {
     pub default: Option<Value>,
     /// `description`
     pub description: Option<Spanned<String>>,
+    /// `references`: the entity whose rows the value refers to.
+    pub references: Option<Spanned<String>>,
+    /// `on_delete`: what deleting the referenced row does (`restrict`, `cascade`, `set_null`).
+    pub on_delete: Option<Spanned<String>>,
 }
 
 /// One index as written.
@@ -214,6 +218,8 @@ const FIELD_KEYS: &[&str] = &[
     "pattern",
     "default",
     "description",
+    "references",
+    "on_delete",
 ];
 const INDEX_KEYS: &[&str] = &["fields", "unique"];
 const API_KEYS: &[&str] = &["path", "tracking", "actions", "access"];
@@ -328,6 +334,8 @@ fn read_field(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagno
         pattern: text("pattern", diagnostics),
         default: object.get("default").cloned(),
         description: text("description", diagnostics),
+        references: text("references", diagnostics),
+        on_delete: text("on_delete", diagnostics),
         context,
     })
 }

@@ -65,3 +65,8 @@ fn reference_spec() {
 fn catalog_spec() {
     check_snapshot("tests/specs/catalog.json", "tests/expand/catalog.rs");
 }
+
+#[test]
+fn library_spec() {
+    check_snapshot("tests/specs/library.json", "tests/expand/library.rs");
+}

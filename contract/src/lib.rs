@@ -5,7 +5,8 @@
 //! crate is what both, and the CLI, share, as `sqlx-core` serves `sqlx-macros-core`. It holds
 //! rules, not machinery: the route table, reserved paths and limits, which fields can be
 //! sorted, filtered and grouped, the patterns the document gives hand-checked values, the scope each route needs, the states and triggers of runs, "did you mean" suggestions,
-//! how client text is shown in messages, and the stable hash.
+//! how client text is shown in messages, what deleting a referenced row does and the names of
+//! foreign keys, and the stable hash.
 #![deny(missing_docs)]
 
 pub mod fields;
@@ -13,6 +14,7 @@ pub mod hash;
 pub mod limits;
 pub mod paths;
 pub mod patterns;
+pub mod references;
 pub mod routes;
 pub mod runs;
 pub mod scopes;
@@ -20,6 +22,7 @@ pub mod suggest;
 pub mod text;
 
 pub use fields::{FieldFacts, Setter, ValueType};
+pub use references::OnDelete;
 pub use routes::{ActionDef, ActionKind, ActionScope, Method, Operation, Permission, Route};
 pub use runs::{ItemStatus, RunStatus, RunTrigger};
 pub use scopes::Scopes;

@@ -341,6 +341,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "email",
@@ -351,6 +352,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: true,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "display_name",
@@ -361,6 +363,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "tier",
@@ -375,6 +378,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "api_key",
@@ -385,6 +389,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: true,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "birthday",
@@ -395,6 +400,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "notes",
@@ -405,6 +411,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -415,6 +422,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "updated_at",
@@ -425,6 +433,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 setter: ::entity_spec::__private::runtime::def::Setter::AutoNow,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
         ],
         indexes: &[
@@ -442,6 +451,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
             actions: &[],
         },
         owner: None,
+        referenced_by: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1081,6 +1091,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "sku",
@@ -1091,6 +1102,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "title",
@@ -1101,6 +1113,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "summary",
@@ -1111,6 +1124,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "price",
@@ -1121,6 +1135,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "stock",
@@ -1133,6 +1148,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "rating",
@@ -1143,6 +1159,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "storage_temp_c",
@@ -1155,6 +1172,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "discount",
@@ -1167,6 +1185,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "is_published",
@@ -1179,6 +1198,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "attributes",
@@ -1193,6 +1213,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "status",
@@ -1207,6 +1228,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "launched_on",
@@ -1217,6 +1239,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "internal_code",
@@ -1231,6 +1254,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -1241,6 +1265,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
         ],
         indexes: &[
@@ -1266,6 +1291,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
             actions: &[],
         },
         owner: None,
+        referenced_by: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1752,6 +1778,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "customer_id",
@@ -1762,6 +1789,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "status",
@@ -1776,6 +1804,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "total",
@@ -1786,6 +1815,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "placed_at",
@@ -1796,6 +1826,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "shipping_address",
@@ -1806,6 +1837,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "priority",
@@ -1818,6 +1850,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "gift",
@@ -1828,6 +1861,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "delivery_date",
@@ -1838,6 +1872,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "tracking_code",
@@ -1848,6 +1883,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -1858,6 +1894,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "updated_at",
@@ -1868,6 +1905,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 setter: ::entity_spec::__private::runtime::def::Setter::AutoNow,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
         ],
         indexes: &[
@@ -1904,6 +1942,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
             actions: &[("cancel", "orders:cancel"), ("export", "orders:export")],
         },
         owner: None,
+        referenced_by: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -2054,6 +2093,7 @@ impl OrderCancelRequest {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
         ],
         indexes: &[],
@@ -2061,6 +2101,7 @@ impl OrderCancelRequest {
         actions: &[],
         scopes: ::entity_spec::__private::runtime::contract::Scopes::ADMIN_ONLY,
         owner: None,
+        referenced_by: &[],
     };
 }
 impl ::entity_spec::Validate for OrderCancelRequest {

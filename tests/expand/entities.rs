@@ -511,6 +511,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::PrimaryKey,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "name",
@@ -521,6 +522,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "source_type",
@@ -533,6 +535,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "connection_string",
@@ -543,6 +546,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: true,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "schema_definition",
@@ -553,6 +557,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "refresh_interval",
@@ -565,6 +570,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "is_active",
@@ -577,6 +583,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "last_sync_at",
@@ -587,6 +594,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "sync_status",
@@ -601,6 +609,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "error_message",
@@ -611,6 +620,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::ReadOnly,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "metadata",
@@ -621,6 +631,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -631,6 +642,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::AutoNowAdd,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "updated_at",
@@ -641,6 +653,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::AutoNow,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "tags",
@@ -651,6 +664,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 setter: ::entity_spec::__private::runtime::def::Setter::Client,
                 unique: false,
                 sensitive: false,
+                references: None,
             },
         ],
         indexes: &[
@@ -713,6 +727,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
             ],
         },
         owner: None,
+        referenced_by: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id

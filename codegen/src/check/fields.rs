@@ -9,6 +9,7 @@ use super::constraints::check_constraints;
 use super::defaults::check_default;
 use super::keys::{check_server_set_not_required, check_setter};
 use super::names::check_snake_name;
+use super::references::lower_reference;
 use super::types::{
     check_field_type, check_sensitive_flag, check_sensitive_not_unique, check_unique_flag, check_values_only_on_enums,
 };
@@ -46,6 +47,10 @@ pub(super) fn lower_field(
     check_sensitive_flag(field, &ty, d);
     check_sensitive_not_unique(field, d);
     check_server_set_not_required(field, required, setter, d);
+    let references = match role {
+        FieldRole::Entity => lower_reference(field, required, d),
+        FieldRole::ActionBody => None,
+    };
     let default =
         field.default.as_ref().and_then(|default| check_default(field, default, &ty, &constraints, setter, d));
     // A value that always exists is never null: the primary key, timestamps, required fields
@@ -64,6 +69,7 @@ pub(super) fn lower_field(
         unique: flag(&field.unique),
         sensitive: flag(&field.sensitive),
         description: field.description.as_ref().map(|s| s.value.clone()),
+        references,
     })
 }
 
@@ -80,6 +86,11 @@ fn check_body_field_flags(field: &FieldSpec, d: &mut Diagnostics) {
     for (key, flag) in flags {
         if let Some(flag) = flag.as_ref().filter(|flag| flag.value) {
             d.error(flag.pos, &field.context, format!("`{key}` does not apply to action request or response fields"));
+        }
+    }
+    for (key, value) in [("references", &field.references), ("on_delete", &field.on_delete)] {
+        if let Some(value) = value {
+            d.error(value.pos, &field.context, format!("`{key}` does not apply to action request or response fields"));
         }
     }
 }

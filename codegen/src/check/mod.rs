@@ -8,7 +8,7 @@
 //! The rules live in one file per family, the same families as the compile-fail cases under
 //! `tests/ui/<family>/`: `names.rs`, `types.rs`, `keys.rs`, `constraints.rs`, `defaults.rs`,
 //! `indexes.rs`, `api.rs` (paths, methods, route clashes), `actions.rs` (kinds, bodies,
-//! tracking) and `access.rs` (scopes); `fields.rs` lowers one field through the field rules. (`tests/ui/json/` and
+//! tracking), `access.rs` (scopes) and `references.rs` (references between entities); `fields.rs` lowers one field through the field rules. (`tests/ui/json/` and
 //! `tests/ui/structure/` are the reader's, in `json.rs` and `spec.rs`.) This file runs them:
 //! each entity is lowered on its own, then the rules across entities run.
 
@@ -21,6 +21,7 @@ mod fields;
 mod indexes;
 mod keys;
 mod names;
+mod references;
 mod types;
 
 use std::collections::HashSet;
@@ -40,6 +41,7 @@ use names::{
     check_entity_name, check_generated_type_names, check_table_name, check_unique_entity_names,
     check_unique_field_names,
 };
+use references::{check_reference_cycles, check_reference_targets};
 
 /// Checks a read spec and lowers it into the IR. The IR is only complete when `diagnostics`
 /// recorded nothing; entities that broke a rule are left out of it.
@@ -53,6 +55,8 @@ pub(crate) fn check(doc: &SpecDoc, diagnostics: &mut Diagnostics) -> SpecIr {
     entities.retain(|entity| seen.insert(entity.name.clone()));
     check_unique_collection_paths(&entities, diagnostics);
     check_generated_type_names(&entities, diagnostics);
+    check_reference_targets(doc, diagnostics);
+    check_reference_cycles(doc, &entities, diagnostics);
     SpecIr { entities }
 }
 

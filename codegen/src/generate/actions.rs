@@ -116,7 +116,7 @@ fn render_body_struct(name: &Ident, fields: &[FieldIr], role: BodyRole, action: 
 fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
     let rt = runtime();
     let type_name = name.to_string();
-    let defs = fields.iter().map(render_field_def);
+    let defs = fields.iter().map(|field| render_field_def(field, quote!(None)));
     let checks = fields.iter().filter_map(|field| {
         let statements = field_checks(field);
         if statements.is_empty() {
@@ -170,6 +170,7 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
                 actions: &[],
                 scopes: #rt::contract::Scopes::ADMIN_ONLY,
                 owner: None,
+                referenced_by: &[],
             };
         }
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::samples::{self, DISTINCT};
 use super::tokens::ident;
-use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, SpecIr};
+use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, OnDelete, SpecIr};
 use entity_spec_contract::Setter;
 
 /// Everything `conformance_tests!` expands to for `spec`, read from `spec_path` (as the user
@@ -27,7 +27,7 @@ pub(crate) fn render_conformance(spec: &SpecIr, spec_path: &str) -> TokenStream 
             quote!(, #name)
         })
         .collect();
-    let entities = spec.entities.iter().map(|entity| entity_tests(entity, spec_path));
+    let entities = spec.entities.iter().map(|entity| entity_tests(spec, entity, spec_path));
     quote! {
         #[::entity_spec::entity_spec(#spec_path)]
         mod __conformance_model {}
@@ -183,7 +183,7 @@ fn module_ident(name: &str) -> proc_macro2::Ident {
     syn::parse_str::<proc_macro2::Ident>(name).unwrap_or_else(|_| format_ident!("r#{}", name))
 }
 
-fn entity_tests(entity: &EntityIr, spec_path: &str) -> TokenStream {
+fn entity_tests(spec: &SpecIr, entity: &EntityIr, spec_path: &str) -> TokenStream {
     let module_name = module_ident(&entity.snake_name);
     let at = |pos: crate::json::Pos, what: &str| format!("{spec_path}:{}:{}: {what}", pos.line, pos.column);
     let Some(first) = samples::valid_body(entity, 0) else {
@@ -206,6 +206,42 @@ fn entity_tests(entity: &EntityIr, spec_path: &str) -> TokenStream {
             keys.iter().enumerate().all(|(i, key)| !keys[..i].contains(key))
         });
     let body_texts: Vec<String> = bodies.iter().map(Value::to_string).collect();
+    // Required references name an existing item of their entity (created first when there is
+    // none); optional ones are left out of the bodies (see `samples::valid_body`).
+    let parents: Vec<TokenStream> = entity
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .filter_map(|f| Some((f, spec.entity(&f.references.as_ref()?.entity)?)))
+        .map(|(field, target)| {
+            let name = &field.name;
+            let target = module_ident(&target.snake_name);
+            quote!(body[#name] = ::entity_spec::__private::serde_json::Value::String(super::#target::any_id(client).await);)
+        })
+        .collect();
+    let body_doc = match parents.is_empty() {
+        true => " The `index`-th valid create body.",
+        false => " The `index`-th valid create body, its required references naming existing items.",
+    };
+    let referenced_helpers = spec.referrers(&entity.name).next().map(|_| {
+        quote! {
+            /// The id of an existing item (the first listed), created when there is none: what
+            /// the bodies of items referring to this entity name.
+            pub(super) async fn any_id(client: &::entity_spec::testing::Client) -> String {
+                let page = client.get(&format!("{PATH}?limit=1")).await;
+                match page.body["items"][0]["id"].as_str() {
+                    Some(id) => id.to_owned(),
+                    None => create(client, 0).await,
+                }
+            }
+
+            /// Creates an item other than the one `any_id` finds (where the spec allows two
+            /// distinct items), for a reference test to delete.
+            pub(super) async fn create_another(client: &::entity_spec::testing::Client) -> String {
+                create(client, BODIES.len().min(2) - 1).await
+            }
+        }
+    });
     let path = &entity.collection_path;
     let mut modules = Vec::new();
 
@@ -213,7 +249,9 @@ fn entity_tests(entity: &EntityIr, spec_path: &str) -> TokenStream {
     modules.push(module("lifecycle", lifecycle_tests(entity, &entity_at, distinct)));
     for field in &entity.fields {
         let field_at = at(field.pos, &format!("`{}.{}`", entity.name, field.name));
-        modules.push(module(&field.name, field_tests(entity, field, &field_at, &first)));
+        let mut tests = field_tests(entity, field, &field_at, &first);
+        tests.extend(reference_tests(spec, entity, field, &field_at));
+        modules.push(module(&field.name, tests));
     }
     for index in entity.indexes.iter().filter(|index| index.unique && index.fields.len() > 1) {
         let name = format!("unique_{}", index.fields.join("_and_"));
@@ -242,20 +280,26 @@ fn entity_tests(entity: &EntityIr, spec_path: &str) -> TokenStream {
             #[allow(unused_imports)]
             use super::*;
 
-            const PATH: &str = #path;
+            pub(super) const PATH: &str = #path;
             const BODIES: &[&str] = &[#(#body_texts),*];
 
-            /// The `index`-th valid create body.
-            fn body(index: usize) -> ::entity_spec::__private::serde_json::Value {
-                __json(BODIES[index])
+            #[doc = #body_doc]
+            async fn body(client: &::entity_spec::testing::Client, index: usize) -> ::entity_spec::__private::serde_json::Value {
+                let _ = client;
+                #[allow(unused_mut)]
+                let mut body = __json(BODIES[index]);
+                #(#parents)*
+                body
             }
 
             /// Creates the `index`-th item; its id.
-            async fn create(client: &::entity_spec::testing::Client, index: usize) -> String {
-                let created = client.post(PATH, &body(index)).await;
+            pub(super) async fn create(client: &::entity_spec::testing::Client, index: usize) -> String {
+                let created = client.post(PATH, &body(client, index).await).await;
                 created.expect_status(201, "a valid body is created");
                 created.id()
             }
+
+            #referenced_helpers
 
             #(#modules)*
         }
@@ -270,8 +314,9 @@ fn lifecycle_tests(entity: &EntityIr, at: &str, distinct: bool) -> Vec<TokenStre
         .filter(|f| matches!(f.setter, Setter::PrimaryKey | Setter::AutoNowAdd | Setter::AutoNow))
         .map(|f| f.name.as_str())
         .collect();
-    let patch_field =
-        entity.input_fields().find(|f| !f.sensitive && samples::valid_value(f, 1) != samples::valid_value(f, 0));
+    let patch_field = entity
+        .input_fields()
+        .find(|f| !f.sensitive && f.references.is_none() && samples::valid_value(f, 1) != samples::valid_value(f, 0));
     let patch = patch_field.map(|f| {
         let name = &f.name;
         let value = samples::valid_value(f, 1).unwrap_or(Value::Null).to_string();
@@ -287,7 +332,7 @@ fn lifecycle_tests(entity: &EntityIr, at: &str, distinct: bool) -> Vec<TokenStre
     tests.push(test(
         "create_get_replace_patch_delete",
         quote! {
-            let created = client.post(PATH, &body(0)).await;
+            let created = client.post(PATH, &body(&client, 0).await).await;
             created.expect_status(201, #at);
             let id = created.id();
             let item = format!("{PATH}/{id}");
@@ -298,7 +343,7 @@ fn lifecycle_tests(entity: &EntityIr, at: &str, distinct: bool) -> Vec<TokenStre
             let read = client.get(&item).await;
             read.expect_status(200, #at);
             assert_eq!(read.body, created.body, "{}: GET answers what POST stored", #at);
-            let replaced = client.send("PUT", &item, Some(&body(0)), &[]).await;
+            let replaced = client.send("PUT", &item, Some(&body(&client, 0).await), &[]).await;
             replaced.expect_status(200, #at);
             #patch
             client.send("DELETE", &item, None, &[]).await.expect_status(204, #at);
@@ -312,8 +357,8 @@ fn lifecycle_tests(entity: &EntityIr, at: &str, distinct: bool) -> Vec<TokenStre
             let item = format!("{PATH}/{id}");
             let etag = client.get(&item).await.header("etag").to_owned();
             client.send("GET", &item, None, &[("if-none-match", &etag)]).await.expect_status(304, #at);
-            client.send("PUT", &item, Some(&body(0)), &[("if-match", &etag)]).await.expect_status(200, #at);
-            client.send("PUT", &item, Some(&body(0)), &[("if-match", &etag)]).await.expect_status(412, "an If-Match of an older version is refused");
+            client.send("PUT", &item, Some(&body(&client, 0).await), &[("if-match", &etag)]).await.expect_status(200, #at);
+            client.send("PUT", &item, Some(&body(&client, 0).await), &[("if-match", &etag)]).await.expect_status(412, "an If-Match of an older version is refused");
             client.send("DELETE", &item, None, &[("if-match", &etag)]).await.expect_status(412, "an If-Match of an older version is refused");
         },
     ));
@@ -369,7 +414,7 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
     let with = |value: &Value| {
         let value = value.to_string();
         quote! {
-            let mut sent = body(0);
+            let mut sent = body(&client, 0).await;
             sent[#name] = __json(#value);
         }
     };
@@ -391,7 +436,7 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
         tests.push(test(
             "rejects_missing",
             quote! {
-                let mut sent = body(0);
+                let mut sent = body(&client, 0).await;
                 sent.as_object_mut().expect("an object").remove(#name);
                 client.post(PATH, &sent).await.expect_violation(422, #name, "required", #why);
             },
@@ -425,7 +470,7 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
         tests.push(test(
             "default_is_applied",
             quote! {
-                let mut sent = body(0);
+                let mut sent = body(&client, 0).await;
                 sent.as_object_mut().expect("an object").remove(#name);
                 let created = client.post(PATH, &sent).await;
                 created.expect_status(201, #why);
@@ -495,7 +540,7 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
             "accepts_every_value",
             quote! {
                 for value in [#(#values),*] {
-                    let mut sent = body(0);
+                    let mut sent = body(&client, 0).await;
                     sent[#name] = ::entity_spec::__private::serde_json::json!(value);
                     let created = client.post(PATH, &sent).await;
                     created.expect_status(201, #why);
@@ -527,8 +572,8 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
                 let replies = [
                     client.get(&item).await,
                     client.get(PATH).await,
-                    client.send("PUT", &item, Some(&body(0)), &[]).await,
-                    client.post(PATH, &body(0)).await,
+                    client.send("PUT", &item, Some(&body(&client, 0).await), &[]).await,
+                    client.post(PATH, &body(&client, 0).await).await,
                 ];
                 for reply in &replies {
                     assert!(reply.body.get(#name).is_none() && !reply.text.contains(secret), "{}: {}: {}", #why, reply.context, reply.text);
@@ -541,8 +586,10 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
         ));
     }
     let facts = entity.facts(field);
+    // A reference's value in the bodies is a placeholder until it names a created item.
     if facts.filterable()
         && !matches!(field.ty, FieldType::Json)
+        && field.references.is_none()
         && let Some(value) = first.get(name).filter(|v| !v.is_null())
     {
         let query = match value {
@@ -600,7 +647,7 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
             "sorts_both_ways",
             quote! {
                 for index in 0..BODIES.len() {
-                    let created = client.post(PATH, &body(index)).await;
+                    let created = client.post(PATH, &body(&client, index).await).await;
                     if created.status != 201 {
                         break; // a unique field without distinct values: one item is enough
                     }
@@ -623,6 +670,76 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
     tests
 }
 
+/// A reference keeps its promises: a body naming no item is a 422 naming the field, and
+/// deleting the referenced item does what `on_delete` says (a 409 while the item refers to it,
+/// or the item deleted along, or its reference set to null).
+fn reference_tests(spec: &SpecIr, entity: &EntityIr, field: &FieldIr, at: &str) -> Vec<TokenStream> {
+    let Some(reference) = &field.references else { return Vec::new() };
+    let Some(target) = spec.entity(&reference.entity) else { return Vec::new() };
+    let name = field.name.as_str();
+    let target_module = module_ident(&target.snake_name);
+    let why = format!("{at} refers to `{}`", target.name);
+    let mut tests = vec![test(
+        "a_reference_to_no_item_is_422",
+        quote! {
+            let mut sent = body(&client, 0).await;
+            sent[#name] = ::entity_spec::__private::serde_json::json!("00000000-0000-7000-8000-0000000000de");
+            client.post(PATH, &sent).await.expect_violation(422, #name, "unknown_reference", #why);
+        },
+    )];
+    // The item refers to a fresh item of the target, which the test then deletes.
+    let setup = quote! {
+        let mut sent = body(&client, 0).await;
+        let target = super::super::#target_module::create_another(&client).await;
+        sent[#name] = ::entity_spec::__private::serde_json::Value::String(target.clone());
+        let created = client.post(PATH, &sent).await;
+        created.expect_status(201, "a body referring to an existing item is created");
+        let item = format!("{PATH}/{}", created.id());
+        let target_item = format!("{}/{target}", super::super::#target_module::PATH);
+    };
+    let (promise, check) = match reference.on_delete {
+        OnDelete::Restrict => {
+            let why = format!("{at} has on_delete restrict");
+            let (referring, target_name) = (&entity.name, &target.name);
+            (
+                "deleting_the_referenced_item_is_409",
+                quote! {
+                    let refused = client.send("DELETE", &target_item, None, &[]).await;
+                    refused.expect_status(409, #why);
+                    let detail = refused.body["detail"].as_str().unwrap_or_default();
+                    assert!(detail.contains(#referring) && detail.contains(#name) && detail.contains(#target_name), "{}: the 409 says who still refers to it: {}", #why, refused.text);
+                    client.get(&target_item).await.expect_status(200, #why);
+                    client.get(&item).await.expect_status(200, #why);
+                },
+            )
+        }
+        OnDelete::Cascade => {
+            let why = format!("{at} has on_delete cascade");
+            (
+                "deleting_the_referenced_item_deletes_this_one",
+                quote! {
+                    client.send("DELETE", &target_item, None, &[]).await.expect_status(204, #why);
+                    client.get(&item).await.expect_status(404, #why);
+                },
+            )
+        }
+        OnDelete::SetNull => {
+            let why = format!("{at} has on_delete set_null");
+            (
+                "deleting_the_referenced_item_sets_this_one_to_null",
+                quote! {
+                    client.send("DELETE", &target_item, None, &[]).await.expect_status(204, #why);
+                    let kept = client.get(&item).await;
+                    kept.expect_status(200, #why);
+                    assert!(kept.body[#name].is_null(), "{}: {}", #why, kept.text);
+                },
+            )
+        }
+    };
+    tests.push(test(promise, quote! { #setup #check }));
+    tests
+}
+
 /// The field sets whose values no two items may share: unique fields and unique indexes.
 fn unique_keys(entity: &EntityIr) -> Vec<Vec<&str>> {
     let fields = entity.fields.iter().filter(|f| f.unique).map(|f| vec![f.name.as_str()]);
@@ -639,8 +756,8 @@ fn unique_tests(fields: &[String], why: &str) -> Vec<TokenStream> {
         quote! {
             create(&client, 0).await;
             // Another valid item, sharing only these fields with the first.
-            let first = body(0);
-            let mut duplicate = body(BODIES.len().min(2) - 1);
+            let first = body(&client, 0).await;
+            let mut duplicate = body(&client, BODIES.len().min(2) - 1).await;
             for field in [#(#named),*] {
                 duplicate[field] = first[field].clone();
             }
@@ -654,7 +771,7 @@ fn unique_tests(fields: &[String], why: &str) -> Vec<TokenStream> {
     let concurrent = test(
         "of_two_concurrent_creates_exactly_one_succeeds",
         quote! {
-            let first = body(0);
+            let first = body(&client, 0).await;
             let (a, b) = ::entity_spec::__private::runtime::testing::client::join(client.post(PATH, &first), client.post(PATH, &first)).await;
             let mut statuses = [a.status, b.status];
             statuses.sort();

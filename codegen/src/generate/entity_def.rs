@@ -8,13 +8,13 @@ use entity_spec_contract::{ActionKind as ContractActionKind, Method};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{ActionIr, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, Setter};
+use crate::ir::{ActionIr, ActionScope, DefaultValue, EntityIr, FieldIr, FieldType, OnDelete, Setter, SpecIr};
 use crate::json::ValueKind;
 
 use super::tokens::{ident, runtime};
 
 /// `impl Entity for X`.
-pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
+pub(crate) fn render_entity_impl(spec: &SpecIr, entity: &EntityIr) -> TokenStream {
     let rt = runtime();
     let name = ident(&entity.name);
     let create = ident(&entity.create_type_name());
@@ -23,7 +23,24 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
     let entity_name = entity.name.as_str();
     let table = entity.table_name.as_str();
     let path = entity.collection_path.as_str();
-    let fields = entity.fields.iter().map(render_field_def);
+    let fields = entity.fields.iter().map(|field| render_field_def(field, render_reference(spec, field)));
+    let referenced_by = spec.referrers(&entity.name).map(|(referrer, field)| {
+        let referrer_type = ident(&referrer.name);
+        let (name, table, key) = (&referrer.name, &referrer.table_name, &referrer.primary_key().name);
+        let field_name = &field.name;
+        let on_delete = field.references.as_ref().map_or(OnDelete::Restrict, |r| r.on_delete);
+        let on_delete = on_delete_tokens(on_delete);
+        quote! {
+            #rt::def::ReferrerDef {
+                entity: #name,
+                table: #table,
+                key: #key,
+                field: #field_name,
+                on_delete: #rt::def::OnDelete::#on_delete,
+                referrers: || <#referrer_type as #rt::Entity>::DEF.referenced_by,
+            }
+        }
+    });
     let indexes = entity.indexes.iter().map(|index| {
         let fields = &index.fields;
         let unique = index.unique;
@@ -77,6 +94,7 @@ pub(crate) fn render_entity_impl(entity: &EntityIr) -> TokenStream {
                 actions: &[#(#actions),*],
                 scopes: #scopes,
                 owner: #owner,
+                referenced_by: &[#(#referenced_by),*],
             };
 
             #set_owner
@@ -237,7 +255,8 @@ fn render_action_def(action: &ActionIr) -> TokenStream {
     }
 }
 
-pub(crate) fn render_field_def(field: &FieldIr) -> TokenStream {
+/// One `FieldDef`; `references` is its `ReferenceDef` (or `None`).
+pub(crate) fn render_field_def(field: &FieldIr, references: TokenStream) -> TokenStream {
     let rt = runtime();
     let name = field.name.as_str();
     let kind = match &field.ty {
@@ -295,7 +314,27 @@ pub(crate) fn render_field_def(field: &FieldIr) -> TokenStream {
             setter: #rt::def::Setter::#setter,
             unique: #unique,
             sensitive: #sensitive,
+            references: #references,
         }
+    }
+}
+
+/// The `ReferenceDef` of a referencing field, or `None`.
+fn render_reference(spec: &SpecIr, field: &FieldIr) -> TokenStream {
+    let rt = runtime();
+    let Some((reference, target)) = field.references.as_ref().and_then(|r| Some((r, spec.entity(&r.entity)?))) else {
+        return quote!(None);
+    };
+    let (entity, table, key) = (&target.name, &target.table_name, &target.primary_key().name);
+    let on_delete = on_delete_tokens(reference.on_delete);
+    quote!(Some(#rt::def::ReferenceDef { entity: #entity, table: #table, key: #key, on_delete: #rt::def::OnDelete::#on_delete }))
+}
+
+fn on_delete_tokens(on_delete: OnDelete) -> TokenStream {
+    match on_delete {
+        OnDelete::Restrict => quote!(Restrict),
+        OnDelete::Cascade => quote!(Cascade),
+        OnDelete::SetNull => quote!(SetNull),
     }
 }
 

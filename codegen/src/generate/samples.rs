@@ -203,10 +203,11 @@ pub(crate) fn wrong_type(field: &FieldIr) -> Value {
 
 /// The `index`-th valid create body of the entity: every client field that is required or has
 /// no default gets a value (optional ones too, so that filters and sorts have something to
-/// find). `None` when a required field has no derivable value.
+/// find). `None` when a required field has no derivable value. Optional references are left
+/// out (null); a required one gets a placeholder the suite replaces with an existing item's id.
 pub(crate) fn valid_body(entity: &EntityIr, index: usize) -> Option<Value> {
     let mut body = serde_json::Map::new();
-    for field in entity.input_fields() {
+    for field in entity.input_fields().filter(|f| f.required || f.references.is_none()) {
         match valid_value(field, index) {
             Some(value) => {
                 body.insert(field.name.clone(), value);

@@ -25,7 +25,7 @@ use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, P
 
 use entity_spec_contract::routes::{ActionDef, ActionKind, Method, Operation, routes};
 
-use crate::ir::{FieldType, SpecIr};
+use crate::ir::{EntityIr, FieldType, OnDelete, SpecIr};
 
 use actions::{
     action_schemas, list_runs_operation, plain_action_operation, queue_all_operation, queue_run_operation,
@@ -96,7 +96,7 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
                 Operation::Read => Some(read_operation(entity)),
                 Operation::Replace => Some(replace_operation(entity)),
                 Operation::Patch => Some(patch_operation(entity)),
-                Operation::Delete => Some(delete_operation(entity)),
+                Operation::Delete => Some(delete_operation(entity, &restricting_references(spec, entity))),
                 Operation::Action(def) => action(def).map(|a| plain_action_operation(entity, a)),
                 Operation::QueueRun(def) => action(def).map(|a| queue_run_operation(entity, a)),
                 Operation::ListRuns(def) => action(def).map(|a| list_runs_operation(entity, a)),
@@ -149,4 +149,30 @@ fn http_method(method: Method) -> HttpMethod {
 pub(crate) fn openapi_json(spec: &SpecIr, spec_hash: &str) -> String {
     // Serializing a tree of plain data cannot fail.
     openapi(spec, spec_hash).to_pretty_json().unwrap_or_default()
+}
+
+/// The references (`Entity.field`, `on_delete: restrict`) whose rows can refuse a delete of
+/// `entity`: those referring to it, and those referring to rows its cascades delete.
+fn restricting_references(spec: &SpecIr, entity: &EntityIr) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut followed = vec![entity.name.as_str()];
+    let mut pending = vec![entity.name.as_str()];
+    while let Some(name) = pending.pop() {
+        for (referrer, field) in spec.referrers(name) {
+            match field.references.as_ref().map(|r| r.on_delete) {
+                Some(OnDelete::Restrict) => {
+                    let shown = format!("`{}.{}`", referrer.name, field.name);
+                    if !found.contains(&shown) {
+                        found.push(shown);
+                    }
+                }
+                Some(OnDelete::Cascade) if !followed.contains(&referrer.name.as_str()) => {
+                    followed.push(&referrer.name);
+                    pending.push(&referrer.name);
+                }
+                _ => {}
+            }
+        }
+    }
+    found
 }

@@ -113,8 +113,13 @@ pub(super) fn body(entity_schema: &str, merge_patch: bool) -> utoipa::openapi::r
 
 const MALFORMED_IF_MATCH: &str = "`If-Match` is not `*` or a list of entity tags.";
 
-/// The errors of a write with a body; `conditional` when it takes `If-Match`.
-fn write_errors(operation: OperationBuilder, conditional: bool) -> OperationBuilder {
+/// The errors of a write with a body to `entity`; `conditional` when it takes `If-Match`.
+fn write_errors(entity: &EntityIr, operation: OperationBuilder, conditional: bool) -> OperationBuilder {
+    let invalid = "The body breaks the entity's rules; `errors` lists every violation.";
+    let invalid = match entity.fields.iter().any(|f| f.references.is_some()) {
+        true => format!("{invalid} A reference naming no existing row is a violation with code `unknown_reference`."),
+        false => invalid.to_owned(),
+    };
     let malformed = "The body is not JSON, or not a JSON object.";
     let malformed = if conditional { format!("{malformed} Or: {MALFORMED_IF_MATCH}") } else { malformed.to_owned() };
     operation
@@ -122,7 +127,7 @@ fn write_errors(operation: OperationBuilder, conditional: bool) -> OperationBuil
         .response("409", problem("A unique field would be duplicated (`errors` name the fields), or other writes kept changing the item."))
         .response("413", problem(&format!("The body is larger than {BODY_LIMIT_TEXT}.")))
         .response("415", problem("The body is not declared as JSON."))
-        .response("422", problem("The body breaks the entity's rules; `errors` lists every violation."))
+        .response("422", problem(&invalid))
         .response("default", problem("Server error (500) or database unavailable (503)."))
 }
 
@@ -289,6 +294,7 @@ pub(super) fn create_operation(entity: &EntityIr) -> OperationBuilder {
         )
         .build();
     write_errors(
+        entity,
         OperationBuilder::new()
             .operation_id(Some(format!("create{}", entity.name)))
             .tag(entity.name.clone())
@@ -320,6 +326,7 @@ pub(super) fn read_operation(entity: &EntityIr) -> OperationBuilder {
 
 pub(super) fn replace_operation(entity: &EntityIr) -> OperationBuilder {
     write_errors(
+        entity,
         OperationBuilder::new()
             .operation_id(Some(format!("replace{}", entity.name)))
             .tag(entity.name.clone())
@@ -336,6 +343,7 @@ pub(super) fn replace_operation(entity: &EntityIr) -> OperationBuilder {
 
 pub(super) fn patch_operation(entity: &EntityIr) -> OperationBuilder {
     write_errors(
+        entity,
         OperationBuilder::new()
             .operation_id(Some(format!("patch{}", entity.name)))
             .tag(entity.name.clone())
@@ -350,8 +358,10 @@ pub(super) fn patch_operation(entity: &EntityIr) -> OperationBuilder {
     )
 }
 
-pub(super) fn delete_operation(entity: &EntityIr) -> OperationBuilder {
-    OperationBuilder::new()
+/// `DELETE {path}/{id}`; `restricting` names the references (`Entity.field`) whose rows can
+/// keep it from happening (see `openapi::restricting_references`).
+pub(super) fn delete_operation(entity: &EntityIr, restricting: &[String]) -> OperationBuilder {
+    let operation = OperationBuilder::new()
         .operation_id(Some(format!("delete{}", entity.name)))
         .tag(entity.name.clone())
         .summary(Some(format!("Delete a {}", entity.name)))
@@ -360,8 +370,18 @@ pub(super) fn delete_operation(entity: &EntityIr) -> OperationBuilder {
         .response("204", ResponseBuilder::new().description("Deleted.").build())
         .response("400", problem(MALFORMED_IF_MATCH))
         .response("404", problem("No item with this id."))
-        .response("412", problem("`If-Match` names an older version; nothing was deleted."))
-        .response("default", problem("Server error (500) or database unavailable (503)."))
+        .response("412", problem("`If-Match` names an older version; nothing was deleted."));
+    let operation = match restricting {
+        [] => operation,
+        references => operation.response(
+            "409",
+            problem(&format!(
+                "Rows still refer to this item, or to one the delete would remove with it, through a reference with `on_delete: restrict` ({}); `detail` says which and how many. Nothing was deleted.",
+                references.join(", ")
+            )),
+        ),
+    };
+    operation.response("default", problem("Server error (500) or database unavailable (503)."))
 }
 
 /// `RawDataSource` → `RawDataSources`, for operation ids.

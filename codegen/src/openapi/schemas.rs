@@ -8,7 +8,7 @@ use utoipa::openapi::schema::{
     SchemaType, Type,
 };
 
-use crate::ir::{DefaultValue, EntityIr, FieldIr, FieldType};
+use crate::ir::{DefaultValue, EntityIr, FieldIr, FieldType, OnDelete};
 use crate::json::{Number, ValueKind};
 use entity_spec_contract::{RunStatus, RunTrigger, patterns};
 
@@ -61,7 +61,9 @@ pub(super) fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
         FieldType::Uuid => typed(Type::String).format(format(KnownFormat::Uuid)),
         // The validators refuse U+0000 and blank required text. Without a spec pattern, one
         // `pattern` says both; with one, U+0000 is refused by a `not` beside it (utoipa's
-        // object schema has no `not`; JSON Schema allows it on any schema).
+        // object schema has no `not`; JSON Schema allows it on any schema). The `not` names
+        // the string type: `pattern` alone holds for every non-string, so a bare `not` would
+        // refuse the `null` of an optional field.
         FieldType::String | FieldType::Text => {
             let not_blank = field.required && c.pattern.is_none();
             let min_length = c.min_length.map(|n| n as usize).or(not_blank.then_some(1));
@@ -69,7 +71,9 @@ pub(super) fn value_schema(field: &FieldIr, nullable: bool) -> ObjectBuilder {
             match &c.pattern {
                 Some(pattern) => {
                     let no_nul: utoipa::openapi::extensions::Extensions =
-                        [("not", serde_json::json!({"pattern": patterns::NUL}))].into_iter().collect();
+                        [("not", serde_json::json!({"type": "string", "pattern": patterns::NUL}))]
+                            .into_iter()
+                            .collect();
                     schema.pattern(Some(pattern.clone())).extensions(Some(no_nul))
                 }
                 None if not_blank => schema.pattern(Some(patterns::NOT_BLANK_NO_NUL)),
@@ -121,6 +125,23 @@ fn number(n: Number) -> utoipa::Number {
     }
 }
 
+/// A field's description: the spec's, and for a reference, which entity it refers to and
+/// what deleting that row does.
+fn field_description(field: &FieldIr) -> Option<String> {
+    let Some(reference) = &field.references else { return field.description.clone() };
+    let on_delete = match reference.on_delete {
+        OnDelete::Restrict => "it cannot be deleted while this refers to it",
+        OnDelete::Cascade => "deleting it deletes this item too",
+        OnDelete::SetNull => "deleting it sets this field to null",
+    };
+    let refers =
+        format!("The id of a `{}` (an existing one, else 422 `unknown_reference`); {on_delete}.", reference.entity);
+    Some(match &field.description {
+        Some(description) => format!("{description}\n\n{refers}"),
+        None => refers,
+    })
+}
+
 /// A field's property schema: its values, description, default (for inputs),
 /// `readOnly` for server-set fields and `writeOnly` for sensitive ones.
 fn property_schema(field: &FieldIr, nullable: bool, with_default: bool) -> Schema {
@@ -130,7 +151,7 @@ fn property_schema(field: &FieldIr, nullable: bool, with_default: bool) -> Schem
     let nullable_enum = nullable && matches!(field.ty, FieldType::Enum(_));
     let mut schema = value_schema(field, nullable && !nullable_enum);
     if !nullable_enum {
-        schema = schema.description(field.description.clone()).default(default.clone());
+        schema = schema.description(field_description(field)).default(default.clone());
     }
     // Set only when true: `false` is the default and would add noise to every property.
     if field.setter.is_server_set() {
@@ -143,7 +164,7 @@ fn property_schema(field: &FieldIr, nullable: bool, with_default: bool) -> Schem
         return schema.into();
     }
     let mut any_of = AnyOfBuilder::new().item(schema).item(ObjectBuilder::new().schema_type(Type::Null)).build();
-    any_of.description = field.description.clone();
+    any_of.description = field_description(field);
     any_of.default = default;
     Schema::AnyOf(any_of)
 }

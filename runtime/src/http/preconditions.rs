@@ -73,7 +73,7 @@ fn parse_line(line: &[u8]) -> Option<Line> {
         return Some(Line::Any);
     }
     let mut tags = Vec::new();
-    for element in line.split(|&b| b == b',') {
+    for element in list_elements(line) {
         let tag = element.trim_ascii();
         if !tag.is_empty() && tag.iter().all(|&b| is_tchar(b) && b != b'*') {
             tags.push(format!("\"{}\"", String::from_utf8_lossy(tag)));
@@ -88,6 +88,25 @@ fn parse_line(line: &[u8]) -> Option<Line> {
         tags.push(String::from_utf8_lossy(tag).into_owned());
     }
     Some(Line::Tags(tags))
+}
+
+/// The elements of a comma-separated list, where a comma inside a quoted entity tag (`etagc`
+/// includes it) belongs to the tag.
+fn list_elements(line: &[u8]) -> Vec<&[u8]> {
+    let mut elements = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, &b) in line.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                elements.push(&line[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    elements.push(&line[start..]);
+    elements
 }
 
 /// A character of an HTTP token (RFC 9110 §5.6.2).
@@ -154,6 +173,7 @@ mod tests {
             "\"1\", W/\"2\"",
             "\"\"",
             "\t\"1\" ,\"2\" ",
+            "W/\"0?|D`2@,-g-\", \"a,b\"",
             "3",
             "0, \"1\"",
             "",

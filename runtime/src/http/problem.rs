@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::auth::authenticator::Refusal;
 use crate::http::request_id;
 use crate::model::validation::{FieldViolation, ValidationErrors};
-use crate::storage::store::StoreError;
+use crate::storage::store::{DanglingReference, Referral, StoreError};
 
 /// The media type of error responses.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -174,6 +174,36 @@ impl ApiError {
         error
     }
 
+    /// 422: references name rows that do not exist, one violation per field, like any other
+    /// field that breaks a rule.
+    pub fn unknown_reference(dangling: &[DanglingReference]) -> Self {
+        let mut errors = ValidationErrors::new();
+        for reference in dangling {
+            errors.add(
+                reference.field,
+                "unknown_reference",
+                format!("no {} has id {}", reference.entity, reference.id),
+            );
+        }
+        Self::validation(errors)
+    }
+
+    /// 409: the row cannot be deleted while rows refer to it (or to one the delete would
+    /// remove with it) through a reference with `on_delete: restrict`.
+    pub fn still_referenced(entity: &str, referral: &Referral) -> Self {
+        let Referral { entity: referring, field, referenced, rows } = referral;
+        let rows_refer =
+            if *rows == 1 { format!("1 {referring} row refers") } else { format!("{rows} {referring} rows refer") };
+        let detail = if *referenced == entity {
+            format!("{rows_refer} to this {entity} through {field}; delete them or change their {field} first")
+        } else {
+            format!(
+                "{rows_refer} through {field} to a {referenced} that deleting this {entity} would delete; delete them or change their {field} first"
+            )
+        };
+        Self::new(StatusCode::CONFLICT, "still-referenced", "Still referenced", detail)
+    }
+
     /// 412: `If-Match` names a version that is no longer current.
     pub fn precondition_failed(entity: &str) -> Self {
         Self::new(
@@ -244,11 +274,14 @@ impl ApiError {
     }
 
     /// The answer to a failed store operation on an `entity`: 409 naming the fields of a
-    /// unique violation, otherwise as [`ApiError::from_database`]. Every route maps store
+    /// unique violation or who still refers to a row being deleted, 422 naming references to
+    /// missing rows, otherwise as [`ApiError::from_database`]. Every route maps store
     /// errors through here, so CRUD and actions answer alike.
     pub fn from_store(entity: &str, error: StoreError) -> Self {
         match error {
             StoreError::Unique(fields) => Self::unique_violation(entity, &fields),
+            StoreError::UnknownReference(dangling) => Self::unknown_reference(&dangling),
+            StoreError::StillReferenced(referral) => Self::still_referenced(entity, &referral),
             StoreError::Decode(e) => Self::internal(&e),
             StoreError::Database(e) => Self::from_database(e),
         }

@@ -4,6 +4,10 @@
 
 use entity_spec_contract::{FieldFacts, ValueType};
 
+/// What deleting a referenced row does to the rows referring to it (the rule generated code and
+/// the runtime share).
+pub use entity_spec_contract::OnDelete;
+
 /// One entity: names, fields in column order, indexes.
 #[derive(Debug)]
 pub struct EntityDef {
@@ -26,6 +30,42 @@ pub struct EntityDef {
     /// The field holding each row's owner, if rows are owned: a caller without the entity's
     /// admin scope sees and changes only the rows it created.
     pub owner: Option<&'static str>,
+    /// The fields of this spec's entities (its own included) that refer to this entity: what a
+    /// delete must follow.
+    pub referenced_by: &'static [ReferrerDef],
+}
+
+/// A field that refers to a row of an entity of the same spec (a foreign key).
+#[derive(Debug, PartialEq)]
+pub struct ReferenceDef {
+    /// The referenced entity's type name, e.g. `Author`.
+    pub entity: &'static str,
+    /// Its table.
+    pub table: &'static str,
+    /// Its primary-key column.
+    pub key: &'static str,
+    /// What deleting the referenced row does to the row holding the reference.
+    pub on_delete: OnDelete,
+}
+
+/// A field that refers to an entity, seen from the referenced entity: whose rows a delete must
+/// refuse on, delete along or set to null.
+#[derive(Debug)]
+pub struct ReferrerDef {
+    /// The referring entity's type name, e.g. `Book`.
+    pub entity: &'static str,
+    /// Its table.
+    pub table: &'static str,
+    /// Its primary-key column.
+    pub key: &'static str,
+    /// The referring field (and column), e.g. `author_id`.
+    pub field: &'static str,
+    /// What deleting a referenced row does to the referring rows.
+    pub on_delete: OnDelete,
+    /// The referring entity's own referrers, followed when a cascade deletes its rows. A
+    /// function, because descriptions that refer to each other cannot be built from each other
+    /// (constants may not form cycles).
+    pub referrers: fn() -> &'static [ReferrerDef],
 }
 
 /// The fields through which the runtime reports tracked runs on the item.
@@ -70,6 +110,8 @@ pub struct FieldDef {
     pub unique: bool,
     /// Never returned, logged or printed.
     pub sensitive: bool,
+    /// The entity whose rows the value refers to, if it is a reference.
+    pub references: Option<ReferenceDef>,
 }
 
 /// Value types, as the runtime needs to know them.
@@ -194,13 +236,19 @@ impl EntityDef {
         all
     }
 
+    /// The fields that refer to other entities (or this one), in field order.
+    pub fn references(&self) -> impl Iterator<Item = (&'static FieldDef, &'static ReferenceDef)> {
+        self.fields.iter().filter_map(|f| f.references.as_ref().map(|r| (f, r)))
+    }
+
     /// What the list rules (`entity_spec_contract::fields`) need to know about a field.
     pub fn facts(&self, field: &FieldDef) -> FieldFacts {
         FieldFacts {
             ty: field.kind.value_type(),
             setter: field.setter,
             unique: field.unique,
-            indexed: self.indexes.iter().any(|index| index.fields.contains(&field.name)),
+            // Every referencing column gets an index of its own (see `storage::migrations`).
+            indexed: field.references.is_some() || self.indexes.iter().any(|index| index.fields.contains(&field.name)),
             sensitive: field.sensitive,
         }
     }

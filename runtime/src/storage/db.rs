@@ -303,6 +303,24 @@ impl Db {
         })
     }
 
+    /// Starts the transaction a schema migration runs in. On SQLite its connection has foreign
+    /// keys off (which only works outside a transaction), as SQLite's documented procedure for
+    /// rebuilding a table requires: dropping the old copy of a referenced table would otherwise
+    /// delete or null every row that refers to it. That connection is closed when the
+    /// transaction ends instead of going back to the pool, so no request ever runs on it; the
+    /// migration checks the references itself before it commits.
+    pub async fn begin_migration(&self) -> Result<Tx, sqlx::Error> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut connection = pool.acquire().await?;
+                connection.close_on_drop();
+                sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *connection).await?;
+                Ok(Tx::Sqlite(sqlx::Transaction::begin(connection, None).await?))
+            }
+            Pool::Postgres(_) => self.begin().await,
+        }
+    }
+
     /// Runs `script` atomically in one call to the database and returns the first row any of
     /// its statements returned. On PostgreSQL `script` is one statement, atomic by itself. On
     /// SQLite, which has no data-modifying `WITH`, it is statements separated by `;`, run

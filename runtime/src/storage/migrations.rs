@@ -11,6 +11,14 @@
 //! The runtime's own tables (runs) are created in the same pass, from statements the caller
 //! passes in (the start-up migration, `serve::migrate`, passes those of `runs::table`).
 //!
+//! References between entities are real foreign keys on both backends, named by
+//! [`foreign_key_name`], each referencing column with an index of its own; tables are created
+//! referenced ones first. A reference added to (or changed on) an existing column first counts
+//! the rows whose value names no row of the referenced entity and refuses with that count; on
+//! PostgreSQL the constraint is then added in place, on SQLite (which cannot add constraints)
+//! the table is rebuilt. SQLite migrates with foreign keys off (see [`Db::begin_migration`])
+//! and checks every reference before it commits.
+//!
 //! Sensitive values stored in plain text (by a version before they were encrypted) are sealed
 //! in the same pass, and a database holding values under a key that is not configured stops
 //! startup naming the key ([`crate::storage::sealed_columns`]).
@@ -21,7 +29,9 @@
 
 use chrono::Utc;
 
-use crate::model::def::{DefaultDef, EntityDef, FieldDef, FieldKind, Setter};
+use entity_spec_contract::references::foreign_key_name;
+
+use crate::model::def::{DefaultDef, EntityDef, FieldDef, FieldKind, ReferenceDef, Setter};
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::column::sqlite_timestamp;
 use crate::storage::db::{Backend, Db, Sql, Tx};
@@ -89,8 +99,9 @@ pub async fn migrate_schema(
     spec_hash: &str,
     options: MigrateOptions,
 ) -> Result<MigrationReport, MigrateError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_migration().await?;
     let backend = tx.backend();
+    let entities = in_dependency_order(entities);
     if backend == Backend::Postgres {
         // Instances starting together queue here instead of racing on CREATE TABLE.
         let mut lock = Sql::new(backend);
@@ -106,16 +117,24 @@ pub async fn migrate_schema(
         tx.execute(statement).await?;
     }
     let mut plan = Plan::default();
-    for def in entities {
+    for def in &entities {
         plan_entity(&mut tx, def, options, &mut plan).await?;
     }
     if !plan.refused.is_empty() {
         return Err(MigrateError::Refused(plan.refused));
     }
+    // Only a changed schema can have broken a reference (the check reads every referencing table).
+    let changed = !plan.statements.is_empty();
     for statement in plan.statements {
         tx.execute(statement).await?;
     }
-    plan.applied.extend(seal_stored(&mut tx, db.keyring(), entities).await?);
+    if backend == Backend::Sqlite && changed {
+        let broken = dangling_references_sqlite(&mut tx).await?;
+        if !broken.is_empty() {
+            return Err(MigrateError::Refused(broken));
+        }
+    }
+    plan.applied.extend(seal_stored(&mut tx, db.keyring(), &entities).await?);
     let last_hash = {
         let mut sql = Sql::new(backend);
         sql.push("SELECT spec_hash FROM ").push_ident(MIGRATIONS_TABLE).push(" ORDER BY applied_at DESC LIMIT 1");
@@ -141,6 +160,91 @@ struct Plan {
     statements: Vec<Sql>,
     applied: Vec<String>,
     refused: Vec<String>,
+    /// Tables this plan creates (they hold no rows yet, and cannot be queried while planning).
+    created: Vec<&'static str>,
+}
+
+/// The entities with every referenced entity before the ones referring to it, so each
+/// `CREATE TABLE` finds the tables its foreign keys name (PostgreSQL checks them). The spec
+/// checks forbid cycles between entities; a self-reference needs no order.
+fn in_dependency_order(entities: &[&'static EntityDef]) -> Vec<&'static EntityDef> {
+    let mut ordered: Vec<&'static EntityDef> = Vec::with_capacity(entities.len());
+    let mut pending: Vec<&'static EntityDef> = entities.to_vec();
+    while !pending.is_empty() {
+        let ready = |def: &&'static EntityDef| {
+            def.references().all(|(_, target)| {
+                target.table == def.table
+                    || ordered.iter().any(|placed| placed.table == target.table)
+                    || !pending.iter().any(|other| other.table == target.table)
+            })
+        };
+        match pending.iter().position(ready) {
+            Some(index) => ordered.push(pending.remove(index)),
+            // A cycle the checks should have refused: keep the spec's order rather than loop.
+            None => ordered.append(&mut pending),
+        }
+    }
+    ordered
+}
+
+/// A foreign key as the database has it.
+struct ExistingForeignKey {
+    column: String,
+    target_table: String,
+    /// `RESTRICT`, `CASCADE`, `SET NULL` or `NO ACTION`.
+    action: String,
+    /// The constraint's name (PostgreSQL only; SQLite does not keep it).
+    name: String,
+}
+
+async fn existing_foreign_keys(tx: &mut Tx, table: &str) -> Result<Vec<ExistingForeignKey>, sqlx::Error> {
+    let mut sql = Sql::new(tx.backend());
+    match tx.backend() {
+        Backend::Postgres => {
+            sql.push(
+                "SELECT a.attname::text, target.relname::text, CASE c.confdeltype WHEN 'r' THEN 'RESTRICT' \
+                 WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END, \
+                 c.conname::text FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_class target ON target.oid = c.confrelid \
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+                 WHERE c.contype = 'f' AND n.nspname = current_schema() AND t.relname = ",
+            );
+            sql.push_bind(SqlValue::Text(table.to_owned()));
+        }
+        Backend::Sqlite => {
+            sql.push("SELECT \"from\", \"table\", on_delete, '' FROM pragma_foreign_key_list(")
+                .push_bind(SqlValue::Text(table.to_owned()))
+                .push(")");
+        }
+    }
+    let rows = tx.fetch_all(sql, &[SqlType::Text, SqlType::Text, SqlType::Text, SqlType::Text]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match <[SqlValue; 4]>::try_from(row).ok()? {
+            [SqlValue::Text(column), SqlValue::Text(target_table), SqlValue::Text(action), SqlValue::Text(name)] => {
+                Some(ExistingForeignKey { column, target_table, action, name })
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// On SQLite, whose migration runs with foreign keys off: one line per table and referenced
+/// table with rows whose reference names a missing row (none after a sound migration; the
+/// planned changes count them first and refuse).
+async fn dangling_references_sqlite(tx: &mut Tx) -> Result<Vec<String>, sqlx::Error> {
+    let mut sql = Sql::new(Backend::Sqlite);
+    sql.push("SELECT \"table\", parent, COUNT(*) FROM pragma_foreign_key_check GROUP BY 1, 2 ORDER BY 1, 2");
+    let rows = tx.fetch_all(sql, &[SqlType::Text, SqlType::Text, SqlType::Int]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match <[SqlValue; 3]>::try_from(row).ok()? {
+            [SqlValue::Text(table), SqlValue::Text(parent), SqlValue::Int(count)] => Some(format!(
+                "{table}: {count} row(s) refer to rows of {parent} that do not exist; fix or clear them first"
+            )),
+            _ => None,
+        })
+        .collect())
 }
 
 /// A column as the database has it.
@@ -230,6 +334,10 @@ fn wanted_indexes(def: &EntityDef) -> Vec<(String, Vec<&'static str>, bool)> {
     for field in def.fields.iter().filter(|f| matches!(f.setter, Setter::AutoNow | Setter::AutoNowAdd)) {
         add(vec![field.name, key], false);
     }
+    // A delete finds the rows referring to it through these, and a cascade deletes them.
+    for field in def.fields.iter().filter(|f| f.references.is_some() && !f.unique) {
+        add(vec![field.name], false);
+    }
     wanted
 }
 
@@ -245,6 +353,7 @@ async fn plan_entity(
     if existing.is_empty() {
         plan.statements.push(create_table(backend, def, table));
         plan.applied.push(format!("{table}: create table"));
+        plan.created.push(table);
         for (name, fields, unique) in wanted_indexes(def) {
             plan.statements.push(create_index(backend, table, &name, &fields, unique));
         }
@@ -258,7 +367,7 @@ async fn plan_entity(
     for field in def.fields {
         let wanted_type = column_type(backend, field.kind);
         let Some(column) = existing.iter().find(|c| c.name == field.name) else {
-            plan_add_column(backend, def, field, rows, plan);
+            needs_rebuild |= plan_add_column(backend, def, field, rows, plan);
             continue;
         };
         if !column.declared_type.eq_ignore_ascii_case(wanted_type) {
@@ -336,6 +445,7 @@ async fn plan_entity(
                 .push(format!("{change} (destructive: its data would be lost; set ENTITY_SPEC_ALLOW_DESTRUCTIVE=1)"));
         }
     }
+    needs_rebuild |= plan_foreign_keys(tx, def, &existing, plan).await?;
     if !existing.iter().any(|c| c.name == VERSION_COLUMN) {
         let mut sql = Sql::new(backend);
         sql.push("ALTER TABLE ")
@@ -348,7 +458,9 @@ async fn plan_entity(
     }
     if needs_rebuild {
         plan.statements.extend(rebuild_sqlite_table(def, &existing));
-        plan.applied.push(format!("{table}: rebuild table (SQLite cannot alter column types or NULL constraints)"));
+        plan.applied.push(format!(
+            "{table}: rebuild table (SQLite cannot alter column types, NULL constraints or foreign keys)"
+        ));
     }
     let indexes = existing_indexes(tx, table).await?;
     let wanted = wanted_indexes(def);
@@ -371,6 +483,96 @@ async fn plan_entity(
     Ok(())
 }
 
+/// Plans the foreign keys of an existing table: references added to or changed on existing
+/// columns (after counting the rows they would leave dangling), and references the spec no
+/// longer has. Returns whether SQLite, which cannot alter constraints, must rebuild the table.
+async fn plan_foreign_keys(
+    tx: &mut Tx,
+    def: &'static EntityDef,
+    existing: &[ExistingColumn],
+    plan: &mut Plan,
+) -> Result<bool, sqlx::Error> {
+    let backend = tx.backend();
+    let table = def.table;
+    let foreign_keys = existing_foreign_keys(tx, table).await?;
+    let mut needs_rebuild = false;
+    for (field, target) in def.references() {
+        // A column this migration adds has no rows to check; `plan_add_column` gave it its key.
+        if !existing.iter().any(|c| c.name == field.name) {
+            continue;
+        }
+        let current = foreign_keys.iter().find(|fk| fk.column == field.name);
+        if current.is_some_and(|fk| fk.target_table == target.table && fk.action == target.on_delete.sql_action()) {
+            continue;
+        }
+        let orphans = if plan.created.contains(&target.table) {
+            count(tx, table, |sql| {
+                sql.push_ident(field.name).push(" IS NOT NULL");
+            })
+            .await?
+        } else {
+            count(tx, table, |sql| {
+                sql.push_ident(field.name).push(" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ");
+                sql.push_ident(target.table).push(" WHERE ").push_ident(target.table).push(".").push_ident(target.key);
+                sql.push(" = ").push_ident(table).push(".").push_ident(field.name).push(")");
+            })
+            .await?
+        };
+        if orphans > 0 {
+            plan.refused.push(format!(
+                "{table}.{}: now refers to {}, but {orphans} row(s) hold ids no {} has; fix or clear them first",
+                field.name, target.entity, target.entity
+            ));
+            continue;
+        }
+        match backend {
+            Backend::Postgres => {
+                if let Some(current) = current {
+                    plan.statements.push(drop_constraint(table, &current.name));
+                }
+                let mut sql = Sql::new(backend);
+                sql.push("ALTER TABLE ").push_ident(table).push(" ADD ");
+                push_foreign_key(&mut sql, table, field.name, target);
+                plan.statements.push(sql);
+            }
+            Backend::Sqlite => needs_rebuild = true,
+        }
+        let verb = if current.is_some() { "change" } else { "add" };
+        plan.applied.push(format!(
+            "{table}.{}: {verb} foreign key to {} (on delete {})",
+            field.name,
+            target.table,
+            target.on_delete.as_str()
+        ));
+    }
+    for fk in &foreign_keys {
+        if def.field(&fk.column).is_some_and(|f| f.references.is_some()) {
+            continue;
+        }
+        match backend {
+            Backend::Postgres => plan.statements.push(drop_constraint(table, &fk.name)),
+            Backend::Sqlite => needs_rebuild = true,
+        }
+        plan.applied
+            .push(format!("{table}.{}: drop foreign key to {} (no longer in the spec)", fk.column, fk.target_table));
+    }
+    Ok(needs_rebuild)
+}
+
+fn drop_constraint(table: &str, name: &str) -> Sql {
+    let mut sql = Sql::new(Backend::Postgres);
+    sql.push("ALTER TABLE ").push_ident(table).push(" DROP CONSTRAINT IF EXISTS ").push_ident(name);
+    sql
+}
+
+/// `CONSTRAINT fk_… FOREIGN KEY (column) REFERENCES target (key) ON DELETE …`, the same on both
+/// backends.
+fn push_foreign_key(sql: &mut Sql, table: &str, column: &str, target: &ReferenceDef) {
+    sql.push("CONSTRAINT ").push_ident(&foreign_key_name(table, column)).push(" FOREIGN KEY (").push_ident(column);
+    sql.push(") REFERENCES ").push_ident(target.table).push(" (").push_ident(target.key).push(") ON DELETE ");
+    sql.push(target.on_delete.sql_action());
+}
+
 /// Plans `ALTER COLUMN … SET/DROP NOT NULL` on PostgreSQL; returns whether SQLite, which has
 /// no such statement, must rebuild the table instead.
 fn alter_not_null(backend: Backend, table: &str, column: &str, change: &str, plan: &mut Plan) -> bool {
@@ -385,7 +587,9 @@ fn alter_not_null(backend: Backend, table: &str, column: &str, change: &str, pla
     }
 }
 
-fn plan_add_column(backend: Backend, def: &EntityDef, field: &FieldDef, rows: i64, plan: &mut Plan) {
+/// Plans a new column; returns whether SQLite must rebuild the table instead (a new column
+/// with a foreign key, which SQLite adds only with a NULL default).
+fn plan_add_column(backend: Backend, def: &EntityDef, field: &FieldDef, rows: i64, plan: &mut Plan) -> bool {
     let table = def.table;
     let mut sql = Sql::new(backend);
     sql.push("ALTER TABLE ").push_ident(table).push(" ADD COLUMN ");
@@ -399,14 +603,18 @@ fn plan_add_column(backend: Backend, def: &EntityDef, field: &FieldDef, rows: i6
         }
         Setter::PrimaryKey => {
             plan.refused.push(format!("{table}.{}: a primary key cannot be added to an existing table", field.name));
-            return;
+            return false;
         }
         _ if needs_value && rows > 0 => {
             plan.refused.push(format!(
                 "{table}.{}: new required field without a default, but the table has {rows} row(s); give it a default or make it optional",
                 field.name
             ));
-            return;
+            return false;
+        }
+        _ if field.references.is_some() && backend == Backend::Sqlite => {
+            plan.applied.push(format!("{table}: add column {}", field.name));
+            return true;
         }
         _ if needs_value && backend == Backend::Sqlite => {
             // SQLite cannot add a NOT NULL column without a default even to an empty table.
@@ -414,10 +622,17 @@ fn plan_add_column(backend: Backend, def: &EntityDef, field: &FieldDef, rows: i6
         }
         _ => {}
     }
+    if let Some(target) = &field.references {
+        sql.push(" ");
+        push_foreign_key(&mut sql, table, field.name, target);
+    }
     plan.statements.push(sql);
     plan.applied.push(format!("{table}: add column {}", field.name));
+    false
 }
 
+/// `CREATE TABLE name (…)` for `def` (`name` differs from its table while SQLite rebuilds it;
+/// constraints are named after the table either way).
 fn create_table(backend: Backend, def: &EntityDef, name: &str) -> Sql {
     let mut sql = Sql::new(backend);
     sql.push("CREATE TABLE ").push_ident(name).push(" (");
@@ -428,7 +643,12 @@ fn create_table(backend: Backend, def: &EntityDef, name: &str) -> Sql {
     sql.push_ident(VERSION_COLUMN)
         .push(" BIGINT NOT NULL DEFAULT 1, PRIMARY KEY (")
         .push_ident(def.primary_key().name)
-        .push("))");
+        .push(")");
+    for (field, target) in def.references() {
+        sql.push(", ");
+        push_foreign_key(&mut sql, def.table, field.name, target);
+    }
+    sql.push(")");
     sql
 }
 
@@ -458,7 +678,9 @@ fn create_index(backend: Backend, table: &str, name: &str, fields: &[&str], uniq
 }
 
 /// SQLite's documented way to change column types or constraints: create the new table,
-/// copy the rows, drop the old one, rename.
+/// copy the rows, drop the old one, rename. Foreign keys are off meanwhile
+/// ([`Db::begin_migration`]), so dropping the old table touches no row that refers to it, and
+/// the references of other tables name the new one once it is renamed.
 fn rebuild_sqlite_table(def: &EntityDef, existing: &[ExistingColumn]) -> Vec<Sql> {
     let backend = Backend::Sqlite;
     let temporary = format!("{}__entity_spec_rebuild", def.table);

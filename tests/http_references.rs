@@ -1,0 +1,290 @@
+//! References between entities (`tests/specs/library.json`: `Loan.book_id` → `Book` and
+//! `Loan.member_id` → `Member` restrict, `Loan.guarantor_id` → `Member` set_null (two references
+//! to one entity), `Hold` → `Book` and `Member` cascade, `Book.shelf_id` → `Shelf` set_null,
+//! `Shelf.parent_id` → `Shelf` cascade (a self-reference)), on SQLite and on PostgreSQL: what
+//! each answer says, and which rows are left in the database.
+
+mod support;
+
+use axum::Router;
+use axum::http::StatusCode;
+use entity_spec::__private::runtime::storage::audit::{self, AuditQuery};
+use entity_spec::{Backend, MigrateOptions};
+use serde_json::{Value, json};
+use support::{BACKENDS, TestDb, TestResponse, code_set, send};
+use uuid::Uuid;
+
+#[entity_spec::entity_spec("tests/specs/library.json")]
+pub mod library {}
+
+/// `renew` is not under test here.
+struct Renewals;
+
+impl library::MemberActions for Renewals {
+    async fn renew(
+        &self,
+        item: library::Member,
+        _request: library::MemberRenewRequest,
+    ) -> Result<library::MemberRenewResponse, entity_spec::ApiError> {
+        Ok(library::MemberRenewResponse { valid_until: item.joined_on, tier: library::MemberRenewResponseTier::Adult })
+    }
+}
+
+const MISSING: &str = "00000000-0000-7000-8000-0000000000de";
+const BOOKS: &str = "/library/books";
+const MEMBERS: &str = "/members";
+const LOANS: &str = "/loans";
+const HOLDS: &str = "/holds";
+const SHELVES: &str = "/library/shelves";
+
+async fn setup(backend: Backend) -> (TestDb, Router) {
+    let test_db = TestDb::new(backend).await;
+    library::migrate(&test_db.db, MigrateOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
+    let app = support::open(library::service(test_db.db.clone(), Renewals));
+    (test_db, app)
+}
+
+async fn create(app: &Router, backend: Backend, path: &str, body: Value) -> String {
+    let response = send(app, "POST", path, Some(body.clone()), &[]).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{backend:?}: POST {path} {body}: {}", response.text);
+    response.body["id"].as_str().expect("an id").to_owned()
+}
+
+async fn book(app: &Router, backend: Backend, n: u32) -> String {
+    let body = json!({"isbn": format!("978-{:010}", n), "title": format!("Book {n}")});
+    create(app, backend, BOOKS, body).await
+}
+
+async fn member(app: &Router, backend: Backend, n: u32) -> String {
+    let body = json!({"card_number": format!("LIB-{:04}", n), "display_name": format!("Member {n}"), "tier": "adult", "joined_on": "2026-01-02"});
+    create(app, backend, MEMBERS, body).await
+}
+
+async fn loan(app: &Router, backend: Backend, book: &str, member: &str, guarantor: Option<&str>) -> String {
+    let body = json!({"book_id": book, "member_id": member, "guarantor_id": guarantor, "due_on": "2026-02-01"});
+    create(app, backend, LOANS, body).await
+}
+
+async fn get(app: &Router, path: &str, id: &str) -> TestResponse {
+    send(app, "GET", &format!("{path}/{id}"), None, &[]).await
+}
+
+async fn delete(app: &Router, path: &str, id: &str) -> TestResponse {
+    send(app, "DELETE", &format!("{path}/{id}"), None, &[]).await
+}
+
+async fn total(app: &Router, path: &str) -> i64 {
+    let page = send(app, "GET", path, None, &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    page.body["total"].as_i64().expect("a total")
+}
+
+/// The `(operation, fields)` of the audit rows of `entity`'s item `id`, newest first.
+async fn audited(test_db: &TestDb, entity: &str, id: &str) -> Vec<(String, Vec<String>)> {
+    let query = AuditQuery {
+        entity: Some(entity.to_owned()),
+        entity_id: Some(Uuid::parse_str(id).expect("a uuid")),
+        before: None,
+        limit: 50,
+    };
+    let (rows, _) = audit::list(&test_db.db, &query).await.expect("the audit trail reads");
+    rows.into_iter().map(|row| (row.operation, row.fields)).collect()
+}
+
+#[tokio::test]
+async fn a_reference_to_a_missing_row_is_a_422_naming_the_field() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let (b, m) = (book(&app, backend, 1).await, member(&app, backend, 1).await);
+
+        // Both references dangle: both are named, as any two violations are.
+        let body = json!({"book_id": MISSING, "member_id": MISSING, "due_on": "2026-02-01"});
+        let refused = send(&app, "POST", LOANS, Some(body), &[]).await;
+        let problem = refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["type"], "urn:entity-spec:problem:validation-failed", "{backend:?}");
+        assert_eq!(
+            refused.error_code_set(),
+            code_set(&[("book_id", "unknown_reference"), ("member_id", "unknown_reference")]),
+            "{backend:?}: {}",
+            refused.text
+        );
+        let messages: Vec<&str> =
+            problem["errors"].as_array().unwrap().iter().filter_map(|e| e["message"].as_str()).collect();
+        assert!(messages.contains(&format!("no Book has id {MISSING}").as_str()), "{backend:?}: {messages:?}");
+        assert!(messages.contains(&format!("no Member has id {MISSING}").as_str()), "{backend:?}: {messages:?}");
+
+        // One dangling among good ones, and an optional reference.
+        let body = json!({"book_id": b, "member_id": m, "guarantor_id": MISSING, "due_on": "2026-02-01"});
+        let refused = send(&app, "POST", LOANS, Some(body), &[]).await;
+        refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.error_code_set(), code_set(&[("guarantor_id", "unknown_reference")]), "{backend:?}");
+        assert_eq!(total(&app, LOANS).await, 0, "{backend:?}: nothing was stored");
+
+        // Replace and merge patch alike; the row is left as it was.
+        let id = loan(&app, backend, &b, &m, None).await;
+        let before = get(&app, LOANS, &id).await.body;
+        let put = json!({"book_id": MISSING, "member_id": m, "due_on": "2026-02-01"});
+        let refused = send(&app, "PUT", &format!("{LOANS}/{id}"), Some(put), &[]).await;
+        refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.error_code_set(), code_set(&[("book_id", "unknown_reference")]), "{backend:?}");
+        let patch = json!({"member_id": MISSING});
+        let headers = [("content-type", "application/merge-patch+json")];
+        let refused = send(&app, "PATCH", &format!("{LOANS}/{id}"), Some(patch), &headers).await;
+        refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.error_code_set(), code_set(&[("member_id", "unknown_reference")]), "{backend:?}");
+        assert_eq!(get(&app, LOANS, &id).await.body, before, "{backend:?}: the loan is unchanged");
+
+        // A self-reference, and a reference that is fine once its row exists.
+        let body = json!({"label": "A", "parent_id": MISSING});
+        let refused = send(&app, "POST", SHELVES, Some(body), &[]).await;
+        refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.error_code_set(), code_set(&[("parent_id", "unknown_reference")]), "{backend:?}");
+        let root = create(&app, backend, SHELVES, json!({"label": "Root"})).await;
+        create(&app, backend, SHELVES, json!({"label": "Child", "parent_id": root})).await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_row_still_referenced_under_restrict_is_a_409_and_deletes_nothing() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let (b, m, other) =
+            (book(&app, backend, 1).await, member(&app, backend, 1).await, member(&app, backend, 2).await);
+        loan(&app, backend, &b, &m, None).await;
+        loan(&app, backend, &b, &other, Some(&m)).await;
+        create(&app, backend, HOLDS, json!({"book_id": b, "member_id": other})).await;
+
+        let refused = delete(&app, BOOKS, &b).await;
+        let problem = refused.problem(StatusCode::CONFLICT);
+        assert_eq!(problem["type"], "urn:entity-spec:problem:still-referenced", "{backend:?}");
+        assert!(
+            problem["detail"].as_str().unwrap().starts_with("2 Loan rows refer to this Book through book_id"),
+            "{backend:?}: {}",
+            refused.text
+        );
+        let refused = delete(&app, MEMBERS, &m).await;
+        let detail = refused.problem(StatusCode::CONFLICT)["detail"].as_str().unwrap().to_owned();
+        assert!(detail.starts_with("1 Loan row refers to this Member through member_id"), "{backend:?}: {detail}");
+
+        // Nothing went: not the book, not its hold (a cascade would have taken it), not a loan.
+        assert_eq!(get(&app, BOOKS, &b).await.status, StatusCode::OK, "{backend:?}");
+        assert_eq!(get(&app, MEMBERS, &m).await.status, StatusCode::OK, "{backend:?}");
+        assert_eq!(total(&app, LOANS).await, 2, "{backend:?}");
+        assert_eq!(total(&app, HOLDS).await, 1, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn cascade_deletes_and_set_null_clears_in_the_same_transaction_with_an_audit_row_each() {
+    for backend in BACKENDS {
+        let (test_db, app) = setup(backend).await;
+        let (b, m, guarantor) =
+            (book(&app, backend, 1).await, member(&app, backend, 1).await, member(&app, backend, 2).await);
+        let held = book(&app, backend, 2).await;
+        let loaned = loan(&app, backend, &b, &m, Some(&guarantor)).await;
+        let etag = get(&app, LOANS, &loaned).await.header("etag").to_owned();
+        let hold = create(&app, backend, HOLDS, json!({"book_id": held, "member_id": m})).await;
+        let guarantor_hold = create(&app, backend, HOLDS, json!({"book_id": held, "member_id": guarantor})).await;
+
+        // set_null: the loan stays, without its guarantor, at a new version; the guarantor's
+        // hold goes with it (cascade).
+        assert_eq!(delete(&app, MEMBERS, &guarantor).await.status, StatusCode::NO_CONTENT, "{backend:?}");
+        let kept = get(&app, LOANS, &loaned).await;
+        assert_eq!(kept.status, StatusCode::OK, "{backend:?}");
+        assert_eq!(kept.body["guarantor_id"], Value::Null, "{backend:?}: {}", kept.text);
+        assert_eq!(kept.body["member_id"], m.as_str(), "{backend:?}");
+        assert_ne!(kept.header("etag"), etag, "{backend:?}: clearing the reference is a new version");
+        assert_eq!(get(&app, HOLDS, &guarantor_hold).await.status, StatusCode::NOT_FOUND, "{backend:?}");
+        assert_eq!(get(&app, HOLDS, &hold).await.status, StatusCode::OK, "{backend:?}: other holds stay");
+        assert_eq!(audited(&test_db, "Loan", &loaned).await[0], ("patch".to_owned(), vec!["guarantor_id".to_owned()]));
+        assert_eq!(audited(&test_db, "Hold", &guarantor_hold).await[0], ("delete".to_owned(), Vec::new()));
+
+        // cascade: deleting the held book deletes the remaining hold.
+        assert_eq!(delete(&app, BOOKS, &held).await.status, StatusCode::NO_CONTENT, "{backend:?}");
+        assert_eq!(get(&app, HOLDS, &hold).await.status, StatusCode::NOT_FOUND, "{backend:?}");
+        assert_eq!(total(&app, HOLDS).await, 0, "{backend:?}");
+        assert_eq!(audited(&test_db, "Hold", &hold).await[0].0, "delete", "{backend:?}");
+        assert_eq!(total(&app, LOANS).await, 1, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_self_reference_cascades_down_the_tree_and_nulls_what_refers_to_it() {
+    for backend in BACKENDS {
+        let (test_db, app) = setup(backend).await;
+        let root = create(&app, backend, SHELVES, json!({"label": "Root"})).await;
+        let child = create(&app, backend, SHELVES, json!({"label": "Child", "parent_id": root})).await;
+        let grandchild = create(&app, backend, SHELVES, json!({"label": "Grandchild", "parent_id": child})).await;
+        let elsewhere = create(&app, backend, SHELVES, json!({"label": "Elsewhere"})).await;
+        let shelved =
+            create(&app, backend, BOOKS, json!({"isbn": "978-0000000001", "title": "Shelved", "shelf_id": grandchild}))
+                .await;
+        let other =
+            create(&app, backend, BOOKS, json!({"isbn": "978-0000000002", "title": "Other", "shelf_id": elsewhere}))
+                .await;
+
+        assert_eq!(delete(&app, SHELVES, &root).await.status, StatusCode::NO_CONTENT, "{backend:?}");
+        for gone in [&root, &child, &grandchild] {
+            assert_eq!(get(&app, SHELVES, gone).await.status, StatusCode::NOT_FOUND, "{backend:?}");
+        }
+        assert_eq!(total(&app, SHELVES).await, 1, "{backend:?}");
+        assert_eq!(get(&app, BOOKS, &shelved).await.body["shelf_id"], Value::Null, "{backend:?}");
+        assert_eq!(get(&app, BOOKS, &other).await.body["shelf_id"], elsewhere.as_str(), "{backend:?}");
+        assert_eq!(audited(&test_db, "Shelf", &grandchild).await[0].0, "delete", "{backend:?}");
+        assert_eq!(audited(&test_db, "Book", &shelved).await[0].1, ["shelf_id"], "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_schema_has_real_foreign_keys() {
+    for backend in BACKENDS {
+        let (test_db, app) = setup(backend).await;
+        let (b, m) = (book(&app, backend, 1).await, member(&app, backend, 1).await);
+        loan(&app, backend, &b, &m, None).await;
+        // Written past the service, the database itself refuses a dangling reference and a
+        // delete under restrict.
+        let insert = format!(
+            "INSERT INTO loans (id, book_id, member_id, due_on, created_at) VALUES ('{}', '{MISSING}', '{m}', '2026-02-01', '2026-01-01T00:00:00Z')",
+            Uuid::now_v7()
+        );
+        let delete_book = format!("DELETE FROM books WHERE id = '{b}'");
+        for statement in [insert, delete_book] {
+            let mut sql = entity_spec::__private::runtime::db::Sql::new(backend);
+            sql.push(&statement);
+            let error = test_db.db.execute(sql).await.expect_err(&format!("{backend:?}: {statement}")).to_string();
+            assert!(error.to_lowercase().contains("foreign key"), "{backend:?}: {error}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_racing_the_delete_of_the_row_it_names_never_leaves_a_dangling_reference() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let m = member(&app, backend, 1).await;
+        for n in 1..=10 {
+            let b = book(&app, backend, n).await;
+            let body = json!({"book_id": b, "member_id": m, "due_on": "2026-02-01"});
+            let (created, deleted) = tokio::join!(send(&app, "POST", LOANS, Some(body), &[]), delete(&app, BOOKS, &b));
+            match (created.status, deleted.status) {
+                // The loan first: the book is protected by it.
+                (StatusCode::CREATED, StatusCode::CONFLICT) => {
+                    assert_eq!(get(&app, BOOKS, &b).await.status, StatusCode::OK, "{backend:?}");
+                }
+                // The delete first: the loan names nothing.
+                (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::NO_CONTENT) => {
+                    assert_eq!(created.error_code_set(), code_set(&[("book_id", "unknown_reference")]), "{backend:?}");
+                }
+                other => panic!("{backend:?}: {other:?}: {} / {}", created.text, deleted.text),
+            }
+        }
+        // Whatever the order, no loan names a missing book.
+        let loans = send(&app, "GET", &format!("{LOANS}?limit=100"), None, &[]).await;
+        for loan in loans.body["items"].as_array().unwrap() {
+            let book = loan["book_id"].as_str().unwrap();
+            assert_eq!(get(&app, BOOKS, book).await.status, StatusCode::OK, "{backend:?}: {loan}");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/references/sensitive_reference.json")]
+pub mod model {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/references/type_differs_from_key.json")]
+pub mod model {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[entity_spec::entity_spec("tests/ui/references/unknown_entity.json")]
+pub mod model {}
+
+fn main() {}
