@@ -31,6 +31,9 @@ pub use entity_spec_runtime::db::{DEFAULT_DATABASE_URL, database_url_from_env};
 pub use entity_spec_runtime::egress;
 /// Which browser origins may call the API (`ENTITY_SPEC_CORS_ORIGINS`); see `Service::with_cors`.
 pub use entity_spec_runtime::http::cors::CorsOrigins;
+/// Requests allowed per credential and per client address (`ENTITY_SPEC_RATE_LIMIT`,
+/// `ENTITY_SPEC_RATE_LIMIT_PER_ADDRESS`); see `Service::with_rate_limits`.
+pub use entity_spec_runtime::http::rate_limit::{Rate, RateLimits};
 /// The one redactor: removes credentials from any text before it is stored, answered or logged.
 pub use entity_spec_runtime::redact::{redact, redact_known};
 pub use entity_spec_runtime::serve::{

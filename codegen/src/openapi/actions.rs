@@ -2,7 +2,6 @@
 //! their run history and single runs, and `runs` actions that queue every item. Where each is
 //! mounted comes from the route table (`openapi/mod.rs`).
 
-use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{RefOr, Required};
@@ -10,8 +9,9 @@ use utoipa::openapi::{RefOr, Required};
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr};
 use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_ACTION_CONCURRENCY, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
-use super::operations::{body, id_parameter, json_body, offset_schema, problem, query_parameter};
+use super::operations::{body, id_parameter, json_body, offset_schema, problem, query_parameter, too_many};
 use super::schemas::{body_schema, schema_ref};
+use super::security::RATE_LIMITED;
 
 fn operation_id(verb: &str, entity: &EntityIr, action: &str) -> String {
     format!("{verb}{}{}", entity.name, crate::naming::snake_to_pascal(action))
@@ -111,16 +111,11 @@ pub(super) fn queue_all_operation(entity: &EntityIr, action: &ActionIr, tracked:
 
 /// The 429 of a plain action called more often at once than the instance allows.
 fn too_many_calls() -> utoipa::openapi::Response {
-    let mut response = problem(&format!(
+    too_many(&format!(
         "This action is already running as often as this instance allows at once ({DEFAULT_ACTION_CONCURRENCY} \
-         unless `ENTITY_SPEC_ACTION_CONCURRENCY` says otherwise); retry after `Retry-After` seconds."
-    ));
-    let retry_after = HeaderBuilder::new()
-        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
-        .description(Some("Seconds to wait before retrying."))
-        .build();
-    response.headers.insert("Retry-After".to_owned(), retry_after.into());
-    response
+         unless `ENTITY_SPEC_ACTION_CONCURRENCY` says otherwise), or {RATE_LIMITED}; retry after `Retry-After` \
+         seconds."
+    ))
 }
 
 /// A plain action, answered by the service's implementation.

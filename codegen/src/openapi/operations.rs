@@ -23,6 +23,17 @@ pub(super) fn problem(description: &str) -> Response {
         .build()
 }
 
+/// A 429 problem with its `Retry-After` header.
+pub(super) fn too_many(description: &str) -> Response {
+    let mut response = problem(description);
+    let retry_after = HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
+        .description(Some("Seconds to wait before retrying."))
+        .build();
+    response.headers.insert("Retry-After".to_owned(), retry_after.into());
+    response
+}
+
 pub(super) fn json_body(description: &str, schema: RefOr<Schema>, etag: bool) -> ResponseBuilder {
     let mut response = ResponseBuilder::new()
         .description(description)

@@ -13,7 +13,7 @@ use entity_spec_contract::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use entity_spec_contract::paths::{AUDIT_PATH, AUTH_ME_PATH};
 use entity_spec_contract::scopes::ADMIN_SCOPE;
 
-use super::operations::{json_body, problem, query_parameter};
+use super::operations::{json_body, problem, query_parameter, too_many};
 use super::schemas::schema_ref;
 
 /// The security scheme of API keys.
@@ -53,7 +53,12 @@ pub(super) fn secured(operation: OperationBuilder, scope: &str, entity_admin: Op
     authenticated(operation, &[scope]).response("403", problem(&format!("The credential holds none of {holders}.")))
 }
 
-/// `operation` behind a credential of either kind holding `scopes`, with the 401 answer.
+/// Why any authenticated request may be a 429 (the limits are the operator's, off by default).
+pub(super) const RATE_LIMITED: &str = "the credential or the client address went past a rate limit the operator set \
+     (`ENTITY_SPEC_RATE_LIMIT`, `ENTITY_SPEC_RATE_LIMIT_PER_ADDRESS`)";
+
+/// `operation` behind a credential of either kind holding `scopes`, with the 401 answer and
+/// the 429 of the rate limits (an operation with a 429 of its own names both causes in it).
 fn authenticated(operation: OperationBuilder, scopes: &[&str]) -> OperationBuilder {
     let challenge = HeaderBuilder::new()
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
@@ -62,10 +67,20 @@ fn authenticated(operation: OperationBuilder, scopes: &[&str]) -> OperationBuild
     let unauthenticated = ResponseBuilder::from(problem("No credential, or one that is not valid."))
         .header("WWW-Authenticate", challenge)
         .build();
-    operation
+    let operation = operation
         .security(SecurityRequirement::new(API_KEY, scopes.iter().copied()))
         .security(SecurityRequirement::new(JWT, scopes.iter().copied()))
         .response("401", unauthenticated)
+        .build();
+    let has_own = operation.responses.responses.contains_key("429");
+    let operation = OperationBuilder::from(operation);
+    if has_own {
+        operation
+    } else {
+        let mut cause = RATE_LIMITED.to_owned();
+        cause[..1].make_ascii_uppercase();
+        operation.response("429", too_many(&format!("{cause}; retry after `Retry-After` seconds.")))
+    }
 }
 
 /// `GET /auth/me` and `GET /audit-log`, with their schemas.

@@ -5,6 +5,8 @@
 //! served without it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 use crate::auth::authenticator::{Authenticator, Refusal};
 use crate::auth::principal::Principal;
 use crate::http::problem::ApiError;
+use crate::http::rate_limit::{Limiter, RateLimits, retry_after_secs};
 use crate::http::request_id::RequestId;
 use crate::model::def::EntityDef;
 use crate::model::timestamp::now;
@@ -86,9 +89,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// What [`authenticate`] needs.
+#[derive(Clone)]
+pub struct Gate {
+    /// Checks credentials.
+    pub authenticator: Authenticator,
+    /// Limits per client address and per credential.
+    pub limits: Arc<RateLimits>,
+}
+
+/// A 429 when `key` is over `limiter`'s rate.
+fn over_limit(limiter: Option<&Limiter>, key: &str, whose: &str) -> Option<Response> {
+    let limiter = limiter?;
+    let wait = limiter.check(key, Instant::now()).err()?;
+    Some(ApiError::rate_limited(whose, &limiter.rate().describe(), retry_after_secs(wait)).into_response())
+}
+
 /// Authenticates the request: a [`Caller`] for the handlers, or a 401 (503 when the
-/// credential store is unreachable).
-pub async fn authenticate(State(authenticator): State<Authenticator>, mut request: Request, next: Next) -> Response {
+/// credential store is unreachable); 429 past a rate limit, per client address before the
+/// credential is looked at and per credential after.
+pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+    if let Some(address) = client
+        && let Some(refused) = over_limit(gate.limits.per_address.as_ref(), &address.ip().to_string(), "this address")
+    {
+        return refused;
+    }
+    let authenticator = &gate.authenticator;
     // Set by the outermost layer; a router used without it (tests) gets one here.
     let request_id = request
         .extensions()
@@ -97,7 +124,10 @@ pub async fn authenticate(State(authenticator): State<Authenticator>, mut reques
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     match authenticator.authenticate(authorization).await {
         Ok(principal) => {
-            let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+            let credential = format!("{}:{}", principal.kind.as_str(), principal.subject);
+            if let Some(refused) = over_limit(gate.limits.per_credential.as_ref(), &credential, "this credential") {
+                return refused;
+            }
             let audited = authenticator.audits();
             request.extensions_mut().insert(Caller { principal, client, request_id, audited });
             next.run(request).await

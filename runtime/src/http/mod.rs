@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod params;
 pub(crate) mod preconditions;
 pub mod problem;
+pub mod rate_limit;
 pub mod request_id;
 pub mod responses;
 pub mod router;

@@ -135,6 +135,19 @@ impl ApiError {
         )
     }
 
+    /// 429: the caller sent more than `rate` (`whose`: "this credential", "this address"); it
+    /// may retry after `retry_after` seconds.
+    pub fn rate_limited(whose: &str, rate: &str, retry_after: u32) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("{whose} sent more than {rate}, the most this service allows; retry in {retry_after} s"),
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
     /// 429: `what` is already running as often as this instance allows at once; the client
     /// may retry after `retry_after` seconds.
     pub fn too_many_requests(what: &str, limit: usize, retry_after: u32) -> Self {

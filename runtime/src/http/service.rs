@@ -20,11 +20,12 @@ use tracing::Level;
 
 use crate::auth::authenticator::Authenticator;
 use crate::http::cors::CorsOrigins;
-use crate::http::guard::authenticate;
+use crate::http::guard::{Gate, authenticate};
 use crate::http::health::{Readiness, healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
 use crate::http::metrics::{HttpMetrics, MetricsState, count_requests, metrics};
 use crate::http::problem::ApiError;
+use crate::http::rate_limit::RateLimits;
 use crate::http::request_id::{REQUEST_ID, assign_request_id};
 use crate::http::workbench;
 use crate::model::def::EntityDef;
@@ -46,6 +47,8 @@ pub struct Guarded {
     pub runs: RunMetrics,
     /// Whether requests are counted for `/metrics`.
     pub count_requests: bool,
+    /// Rate limits per client address and per credential.
+    pub limits: Arc<RateLimits>,
 }
 
 /// Wraps entity routes into a service: the guard in front of them (each route already requires
@@ -77,7 +80,7 @@ pub fn service(
         .route(AUDIT_PATH, get(audit_log).with_state(audit))
         .route(METRICS_PATH, get(metrics).with_state(counted))
         // Everything above needs a caller; what is merged below (docs, workbench files) does not.
-        .layer(from_fn_with_state(guarded.authenticator, authenticate))
+        .layer(from_fn_with_state(Gate { authenticator: guarded.authenticator, limits: guarded.limits }, authenticate))
         .route(HEALTHZ_PATH, get(healthz))
         .route(READYZ_PATH, get(readyz).with_state(ready))
         .route(

@@ -19,6 +19,7 @@ use crate::auth::api_keys::{self, BOOTSTRAP_KEY_NAME, KeyError, NewKey};
 use crate::auth::authenticator::AuthConfig;
 use crate::http::cors::CorsOrigins;
 use crate::http::metrics::request_metrics_from_env;
+use crate::http::rate_limit::RateLimits;
 use crate::model::cipher::SecretKey;
 use crate::model::redact::redact;
 use crate::runs::drain::Drain;
@@ -161,7 +162,13 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     let auth = AuthConfig::from_env()?;
     let cors = CorsOrigins::from_env()?;
     let request_metrics = request_metrics_from_env()?;
-    let service = open(build, true).await?.with_auth(auth).with_cors(cors).with_request_metrics(request_metrics);
+    let limits = RateLimits::from_env()?;
+    let service = open(build, true)
+        .await?
+        .with_auth(auth)
+        .with_cors(cors)
+        .with_request_metrics(request_metrics)
+        .with_rate_limits(limits);
     let bind_addr = bind_addr_from_env();
     let listener = tokio::net::TcpListener::bind(&bind_addr)
         .await

@@ -11,6 +11,7 @@ use axum::Router;
 
 use crate::auth::authenticator::{AuthConfig, Authenticator};
 use crate::http::cors::CorsOrigins;
+use crate::http::rate_limit::RateLimits;
 use crate::http::router::{PlainAction, entity_router};
 use crate::http::service::{Guarded, service};
 use crate::model::def::EntityDef;
@@ -34,6 +35,7 @@ pub struct Service {
     drain: Arc<Drain>,
     runs: RunMetrics,
     count_requests: bool,
+    limits: Arc<RateLimits>,
     cors: Option<CorsOrigins>,
     spec_hash: &'static str,
     openapi_json: &'static str,
@@ -55,6 +57,7 @@ impl Service {
             drain: Arc::new(Drain::default()),
             runs: RunMetrics::default(),
             count_requests: true,
+            limits: Arc::default(),
             cors: None,
             openapi_json,
             workbench_json,
@@ -80,6 +83,13 @@ impl Service {
     /// served either way.
     pub fn with_request_metrics(mut self, on: bool) -> Service {
         self.count_requests = on;
+        self
+    }
+
+    /// Limits requests per client address and per credential (none by default; see
+    /// [`RateLimits::from_env`]).
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Service {
+        self.limits = Arc::new(limits);
         self
     }
 
@@ -152,6 +162,7 @@ impl Service {
             drain: self.drain.clone(),
             runs: self.runs.clone(),
             count_requests: self.count_requests,
+            limits: self.limits.clone(),
         };
         service(self.routes.clone(), guarded, self.openapi_json, self.workbench_json, self.cors.as_ref())
     }

@@ -15,6 +15,7 @@ use crate::egress::policy::{ALLOW_VAR, DENY_VAR};
 use crate::http::action_routes::ACTION_CONCURRENCY_VAR;
 use crate::http::cors::CORS_ORIGINS_VAR;
 use crate::http::metrics::METRICS_VAR;
+use crate::http::rate_limit::{RATE_LIMIT_PER_ADDRESS_VAR, RATE_LIMIT_VAR};
 use crate::model::redact::redact;
 use crate::runs::drain::{DEFAULT_DRAIN, DRAIN_SECS_VAR};
 use crate::runs::engine::{
@@ -103,6 +104,18 @@ pub const SETTINGS: &[Setting] = &[
     ),
     // Who may call it.
     setting(AUTH_VAR, || "on".into(), "`off` serves without credentials (loopback addresses only)", Shown::Plain),
+    setting(
+        RATE_LIMIT_VAR,
+        || "unset: no limit".into(),
+        "requests per credential, e.g. 100/s or 3000/min (then 429)",
+        Shown::Plain,
+    ),
+    setting(
+        RATE_LIMIT_PER_ADDRESS_VAR,
+        || "unset: no limit".into(),
+        "requests per client IP address, same syntax (checked before the credential)",
+        Shown::Plain,
+    ),
     setting(AUDIT_VAR, || "on".into(), "`off` stops writing the audit trail", Shown::Plain),
     setting(JWT_SECRET_VAR, unset, "shared secret of HS256/384/512 bearer tokens", Shown::Hidden),
     setting(JWKS_VAR, unset, "JWKS file or https URL of RS/PS/ES/EdDSA token keys", Shown::Redacted),
