@@ -16,15 +16,18 @@ pub const LCOV_PATH: &str = "target/llvm-cov/lcov.info";
 /// A crate's folder and its floors: `(folder, lines %, functions %)`.
 type Floor = (&'static str, f64, f64);
 
-/// The crates the table shows, by folder, with their floors. `src` is the facade crate
-/// `entity-spec`.
+/// The crates the table shows, by folder, with their floors (the facade `entity-spec` is only
+/// re-exports). Set from `.ci/run` on 2026-11-30, lines / functions measured: contract 97.9 /
+/// 98.5, codegen 94.2 / 96.7, macros 85.2 / 66.7, runtime 90.1 / 86.5, cli 89.9 / 87.3; floors
+/// about a point under (two for runtime and cli, where the same day's changes landed after
+/// the measurement). `serve/launch.rs`, the service binary's `main`, runs only in the
+/// child processes of the CLI's scaffold tests, which are not instrumented.
 const FLOORS: &[Floor] = &[
-    ("contract", 0.0, 0.0),
-    ("codegen", 0.0, 0.0),
-    ("macros", 0.0, 0.0),
-    ("runtime", 0.0, 0.0),
-    ("cli", 0.0, 0.0),
-    ("src", 0.0, 0.0),
+    ("contract", 96.5, 97.0),
+    ("codegen", 93.0, 95.5),
+    ("macros", 84.0, 65.0),
+    ("runtime", 88.0, 84.5),
+    ("cli", 88.0, 85.5),
 ];
 
 /// How many of the least-covered files the table lists after the per-crate sums.
@@ -92,9 +95,7 @@ fn parse_lcov(text: &str, root: &Path) -> BTreeMap<String, Counts> {
 /// The crate folder a workspace file belongs to, for the crates the table shows; tests,
 /// examples and xtask are not measured.
 fn crate_of(path: &str, floors: &[Floor]) -> Option<&'static str> {
-    floors.iter().map(|(folder, ..)| *folder).find(|folder| {
-        if *folder == "src" { path.starts_with("src/") } else { path.starts_with(&format!("{folder}/src/")) }
-    })
+    floors.iter().map(|(folder, ..)| *folder).find(|folder| path.starts_with(&format!("{folder}/src/")))
 }
 
 /// Reads the report, prints the table and checks the floors.
@@ -193,11 +194,10 @@ end_of_record
         let files = parse_lcov(REPORT, Path::new("/repo"));
         assert_eq!(files["runtime/src/a.rs"], Counts { lines: 10, lines_hit: 9, functions: 4, functions_hit: 3 });
         assert_eq!(crate_of("tests/support/mod.rs", FLOORS), None);
-        assert_eq!(crate_of("src/lib.rs", FLOORS), Some("src"));
+        assert_eq!(crate_of("src/lib.rs", FLOORS), None);
         assert_eq!(crate_of("runtime/src/b.rs", FLOORS), Some("runtime"));
         let (table, _) = summarize(&files, FLOORS);
         assert!(table.contains("runtime       70.0%"), "{table}");
-        assert!(table.contains("src          100.0%"), "{table}");
         // The least-covered measured file comes first; test support is not listed.
         let listed: Vec<&str> = table.lines().skip_while(|l| !l.starts_with("least")).skip(1).collect();
         assert!(listed[0].ends_with("runtime/src/b.rs") && !table.contains("tests/support"), "{table}");

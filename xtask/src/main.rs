@@ -132,6 +132,11 @@ fn run_tests(root: &Path, mode: Mode, test_args: &[String]) -> Result<(), Failur
         // Once, instrumented: the same tests, so CI pays for one run, not two. Earlier
         // profiles are cleared so that the figures are this run's alone.
         run(root, "cargo", &["llvm-cov", "clean", "--workspace"], &[])?;
+        let report_dir = root.join(coverage::LCOV_PATH);
+        if let Some(dir) = report_dir.parent() {
+            // llvm-cov writes the report but does not create its folder.
+            std::fs::create_dir_all(dir).map_err(|e| Failure::new(format!("cannot create {}: {e}", dir.display())))?;
+        }
         let args = ["llvm-cov", "--workspace", "--lcov", "--output-path", coverage::LCOV_PATH].map(String::from);
         run(root, "cargo", &with_test_args(args.into(), test_args), &env)?;
         return coverage::check(root);
