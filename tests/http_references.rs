@@ -17,18 +17,7 @@ use uuid::Uuid;
 #[entity_spec::entity_spec("tests/specs/library.json")]
 pub mod library {}
 
-/// `renew` is not under test here.
-struct Renewals;
-
-impl library::MemberActions for Renewals {
-    async fn renew(
-        &self,
-        item: library::Member,
-        _request: library::MemberRenewRequest,
-    ) -> Result<library::MemberRenewResponse, entity_spec::ApiError> {
-        Ok(library::MemberRenewResponse { valid_until: item.joined_on, tier: library::MemberRenewResponseTier::Adult })
-    }
-}
+support::library_test_actions!(library);
 
 const MISSING: &str = "00000000-0000-7000-8000-0000000000de";
 const BOOKS: &str = "/library/books";

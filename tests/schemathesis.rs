@@ -35,18 +35,7 @@ support::order_test_actions!(catalog);
 #[entity_spec::entity_spec("tests/specs/library.json")]
 pub mod library {}
 
-/// Answers `renew` with a value of its declared response.
-struct Renewals;
-
-impl library::MemberActions for Renewals {
-    async fn renew(
-        &self,
-        item: library::Member,
-        _request: library::MemberRenewRequest,
-    ) -> Result<library::MemberRenewResponse, entity_spec::ApiError> {
-        Ok(library::MemberRenewResponse { valid_until: item.joined_on, tier: library::MemberRenewResponseTier::Adult })
-    }
-}
+support::library_test_actions!(library);
 
 /// The release `cargo xtask setup` installs; the findings below are this version's.
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
