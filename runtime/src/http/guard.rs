@@ -98,10 +98,11 @@ pub struct Gate {
     pub limits: Arc<RateLimits>,
 }
 
-/// A 429 when `key` is over `limiter`'s rate.
-fn over_limit(limiter: Option<&Limiter>, key: &str, whose: &str) -> Option<Response> {
+/// A 429 when the key `key` gives is over `limiter`'s rate. The key is only built when a limit
+/// is set: without one, a request pays nothing.
+fn over_limit(limiter: Option<&Limiter>, key: impl FnOnce() -> String, whose: &str) -> Option<Response> {
     let limiter = limiter?;
-    let wait = limiter.check(key, Instant::now()).err()?;
+    let wait = limiter.check(&key(), Instant::now()).err()?;
     Some(ApiError::rate_limited(whose, &limiter.rate().describe(), retry_after_secs(wait)).into_response())
 }
 
@@ -111,7 +112,7 @@ fn over_limit(limiter: Option<&Limiter>, key: &str, whose: &str) -> Option<Respo
 pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
     let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
     if let Some(address) = client
-        && let Some(refused) = over_limit(gate.limits.per_address.as_ref(), &address.ip().to_string(), "this address")
+        && let Some(refused) = over_limit(gate.limits.per_address.as_ref(), || address.ip().to_string(), "this address")
     {
         return refused;
     }
@@ -124,8 +125,8 @@ pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: 
     let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     match authenticator.authenticate(authorization).await {
         Ok(principal) => {
-            let credential = format!("{}:{}", principal.kind.as_str(), principal.subject);
-            if let Some(refused) = over_limit(gate.limits.per_credential.as_ref(), &credential, "this credential") {
+            let credential = || format!("{}:{}", principal.kind.as_str(), principal.subject);
+            if let Some(refused) = over_limit(gate.limits.per_credential.as_ref(), credential, "this credential") {
                 return refused;
             }
             let audited = authenticator.audits();

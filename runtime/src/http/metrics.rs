@@ -193,9 +193,9 @@ pub(crate) async fn metrics(State(state): State<MetricsState>, caller: Caller) -
 
     let queue = Family::<QueueState, Gauge>::default();
     for def in state.entities.iter().filter(|def| def.tracking.is_some()) {
-        let activity = history::activity(&state.db, def, 0).await.map_err(ApiError::from_database)?;
-        queue.get_or_create(&QueueState { entity: def.name, state: "queued" }).set(activity.queued);
-        queue.get_or_create(&QueueState { entity: def.name, state: "running" }).set(activity.running);
+        let (queued, running) = history::active_counts(&state.db, def).await.map_err(ApiError::from_database)?;
+        queue.get_or_create(&QueueState { entity: def.name, state: "queued" }).set(queued);
+        queue.get_or_create(&QueueState { entity: def.name, state: "running" }).set(running);
     }
     registry.register("entity_spec_runs", "Runs in the shared queue, by state (every instance's)", queue);
 

@@ -61,14 +61,13 @@ pub struct Activity {
     pub recent_failures: Vec<Run>,
 }
 
-/// Counts of queued and running runs of `def`'s items, and its newest failed runs (at most
-/// `failures`).
-pub async fn activity(db: &Db, def: &EntityDef, failures: u32) -> Result<Activity, sqlx::Error> {
+/// How many runs of `def`'s items are queued and how many running: `(queued, running)`.
+pub async fn active_counts(db: &Db, def: &EntityDef) -> Result<(i64, i64), sqlx::Error> {
     let entity = SqlValue::Text(def.name.to_owned());
     let status = |status: RunStatus| SqlValue::Text(status.as_str().to_owned());
     let mut counts = Sql::new(db.backend());
     counts.push("SELECT \"status\", COUNT(*) FROM ").push_ident(RUNS_TABLE);
-    counts.push(" WHERE \"entity\" = ").push_bind(entity.clone());
+    counts.push(" WHERE \"entity\" = ").push_bind(entity);
     counts.push(" AND \"status\" IN (").push_bind(status(RunStatus::Queued)).push(", ");
     counts.push_bind(status(RunStatus::Running)).push(") GROUP BY \"status\"");
     let (mut queued, mut running) = (0, 0);
@@ -81,6 +80,15 @@ pub async fn activity(db: &Db, def: &EntityDef, failures: u32) -> Result<Activit
             }
         }
     }
+    Ok((queued, running))
+}
+
+/// Counts of queued and running runs of `def`'s items, and its newest failed runs (at most
+/// `failures`).
+pub async fn activity(db: &Db, def: &EntityDef, failures: u32) -> Result<Activity, sqlx::Error> {
+    let (queued, running) = active_counts(db, def).await?;
+    let entity = SqlValue::Text(def.name.to_owned());
+    let status = |status: RunStatus| SqlValue::Text(status.as_str().to_owned());
     let mut failed = Sql::new(db.backend());
     failed.push("SELECT ");
     push_run_columns(&mut failed);
