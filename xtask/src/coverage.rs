@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::shell::Failure;
+use crate::shell::{Failure, run, with_test_args};
 
 /// Where the report is written, relative to the workspace root.
-pub const LCOV_PATH: &str = "target/llvm-cov/lcov.info";
+const LCOV_PATH: &str = "target/llvm-cov/lcov.info";
 
 /// A crate's folder and its floors: `(folder, lines %, functions %)`.
 type Floor = (&'static str, f64, f64);
@@ -97,8 +97,23 @@ fn crate_of(path: &str, floors: &[Floor]) -> Option<&'static str> {
     floors.iter().map(|(folder, ..)| *folder).find(|folder| path.starts_with(&format!("{folder}/src/")))
 }
 
+/// Runs every test under `cargo llvm-cov` (with `test_args` for the test binaries and `env`),
+/// then [`check`]s the report. Earlier profiles are cleared first, so that the figures are this
+/// run's alone.
+pub fn measure(root: &Path, test_args: &[String], env: &[(&str, &str)]) -> Result<(), Failure> {
+    run(root, "cargo", &["llvm-cov", "clean", "--workspace"], &[])?;
+    let report = root.join(LCOV_PATH);
+    if let Some(dir) = report.parent() {
+        // llvm-cov writes the report but does not create its folder.
+        std::fs::create_dir_all(dir).map_err(|e| Failure::new(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let args = ["llvm-cov", "--workspace", "--lcov", "--output-path", LCOV_PATH].map(String::from);
+    run(root, "cargo", &with_test_args(args.into(), test_args), env)?;
+    check(root)
+}
+
 /// Reads the report, prints the table and checks the floors.
-pub fn check(root: &Path) -> Result<(), Failure> {
+fn check(root: &Path) -> Result<(), Failure> {
     let path = root.join(LCOV_PATH);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Failure::new(format!("cannot read the coverage report {}: {e}", path.display())))?;

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::setup::Needs;
-use crate::shell::{Failure, run};
+use crate::shell::{Failure, run, with_test_args};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "The entity-spec project's tasks")]
@@ -129,17 +129,8 @@ fn run_tests(root: &Path, mode: Mode, test_args: &[String]) -> Result<(), Failur
         if mode == Mode::Full {
             return run(root, "cargo", &with_test_args(vec!["test".into(), "--workspace".into()], test_args), &env);
         }
-        // Once, instrumented: the same tests, so CI pays for one run, not two. Earlier
-        // profiles are cleared so that the figures are this run's alone.
-        run(root, "cargo", &["llvm-cov", "clean", "--workspace"], &[])?;
-        let report_dir = root.join(coverage::LCOV_PATH);
-        if let Some(dir) = report_dir.parent() {
-            // llvm-cov writes the report but does not create its folder.
-            std::fs::create_dir_all(dir).map_err(|e| Failure::new(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        let args = ["llvm-cov", "--workspace", "--lcov", "--output-path", coverage::LCOV_PATH].map(String::from);
-        run(root, "cargo", &with_test_args(args.into(), test_args), &env)?;
-        return coverage::check(root);
+        // Once, instrumented: the same tests, so CI pays for one run, not two.
+        return coverage::measure(root, test_args, &env);
     }
     // Read by tests/support: the HTTP suites iterate over these backends only.
     let env = [("ENTITY_SPEC_TEST_BACKENDS", "sqlite")];
@@ -157,14 +148,6 @@ fn run_tests(root: &Path, mode: Mode, test_args: &[String]) -> Result<(), Failur
         }
     }
     run(root, "cargo", &with_test_args(root_crate, test_args), &env)
-}
-
-fn with_test_args(mut args: Vec<String>, test_args: &[String]) -> Vec<String> {
-    if !test_args.is_empty() {
-        args.push("--".into());
-        args.extend(test_args.iter().cloned());
-    }
-    args
 }
 
 /// The root crate's integration tests: one per `tests/*.rs`, as cargo discovers them.

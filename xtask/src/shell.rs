@@ -45,6 +45,15 @@ pub fn run<S: AsRef<OsStr>>(dir: &Path, program: &str, args: &[S], env: &[(&str,
     if status.success() { Ok(()) } else { Err(Failure::new(format!("`{line}` failed ({status})"))) }
 }
 
+/// A cargo command line with `test_args` for the test binaries (after `--`), when there are any.
+pub fn with_test_args(mut args: Vec<String>, test_args: &[String]) -> Vec<String> {
+    if !test_args.is_empty() {
+        args.push("--".into());
+        args.extend(test_args.iter().cloned());
+    }
+    args
+}
+
 /// Whether `program args` exits successfully, its output discarded: a probe, not a step.
 pub fn succeeds<S: AsRef<OsStr>>(program: &str, args: &[S]) -> bool {
     Command::new(program)
