@@ -39,6 +39,9 @@ macro_rules! wire_enum {
     };
 }
 
+/// Other modules' wire enums use the same shape.
+pub(crate) use wire_enum;
+
 wire_enum! {
     /// Where a run is.
     RunStatus {

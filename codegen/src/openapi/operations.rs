@@ -12,6 +12,7 @@ use utoipa::openapi::{RefOr, Required};
 
 use crate::ir::{EntityIr, FieldIr, FieldType};
 use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use entity_spec_contract::lists::{CSV_MEDIA_TYPE, CountMode, EXACT_COUNT_UP_TO, ListFormat, takes_option};
 use entity_spec_contract::patterns;
 
 use super::schemas::{page_type_name, patch_type_name, schema_ref, stats_type_name, value_schema};
@@ -186,11 +187,50 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
             ),
             ObjectBuilder::new().schema_type(Type::String).enum_values(Some(sort_values)),
         ));
+    let field_names = || entity.fields.iter().map(|f| f.name.as_str());
+    if takes_option("count", field_names()) {
+        operation = operation.parameter(query_parameter(
+            "count".to_owned(),
+            format!(
+                "How `total` is counted: `exact` (the default) counts every match; `estimated` counts exactly up to \
+                 {EXACT_COUNT_UP_TO} matches and above that takes PostgreSQL's planner estimate (SQLite counts exactly); \
+                 `none` does not count (`total` is `null`), so a page costs only its rows."
+            ),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(CountMode::NAMES.iter().copied()))
+                .default(Some(CountMode::Exact.as_str().into())),
+        ));
+    }
+    if takes_option("format", field_names()) {
+        operation = operation.parameter(query_parameter(
+            "format".to_owned(),
+            "`csv` sends every matching item as CSV, as `Accept: text/csv` does; `json` (the default) one page."
+                .to_owned(),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(ListFormat::NAMES.iter().copied()))
+                .default(Some(ListFormat::Json.as_str().into())),
+        ));
+    }
     for parameter in filter_parameters(entity) {
         operation = operation.parameter(parameter);
     }
+    let csv = ContentBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).description(Some(
+            "RFC 4180 CSV with a header row: every field but sensitive ones, in spec order; empty for null, JSON for \
+             objects and arrays; text starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.",
+        ))))
+        .build();
+    let page = json_body(
+        "One page of items; with `Accept: text/csv` or `format=csv`, every matching item in the sort order, \
+         streamed (limit, offset, cursor and count do not apply).",
+        schema_ref(&page_type_name(entity)),
+        false,
+    )
+    .content(CSV_MEDIA_TYPE, csv);
     operation
-        .response("200", json_body("One page of items.", schema_ref(&page_type_name(entity)), false).build())
+        .response("200", page.build())
         .response(
             "400",
             problem("A query parameter is unknown, repeated or has a bad value; `errors[0].field` names it."),

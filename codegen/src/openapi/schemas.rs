@@ -257,10 +257,13 @@ pub(super) fn page_schema(entity: &EntityIr) -> ObjectBuilder {
         .property(
             "total",
             ObjectBuilder::new()
-                .schema_type(Type::Integer)
+                .schema_type(SchemaType::Array(vec![Type::Integer, Type::Null]))
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
                 .minimum(Some(0))
-                .description(Some("How many items match the filters in all.")),
+                .description(Some(
+                    "How many items match the filters in all, as `count` asks: an estimate above its threshold with \
+                     `count=estimated`, `null` with `count=none`.",
+                )),
         )
         .required("total")
         .property(

@@ -14,10 +14,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use entity_spec_contract::limits::RECENT_FAILURES;
+use entity_spec_contract::lists::ListFormat;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, require_json};
+use crate::http::csv_export::{self, accepted_list_format};
 use crate::http::guard::Caller;
 use crate::http::params::{PathParams, parse_filters, parse_list_query};
 use crate::http::preconditions::{if_match, if_none_match};
@@ -40,19 +42,25 @@ const WRITE_ATTEMPTS: usize = 5;
 #[derive(Serialize)]
 struct ListBody<E> {
     items: Vec<E>,
-    total: i64,
+    /// `null` with `count=none`.
+    total: Option<i64>,
     next_cursor: Option<String>,
 }
 
 pub(crate) async fn list<E: Entity>(
     State(db): State<Db>,
     caller: Caller,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut query = parse_list_query(E::DEF, query.as_deref())?;
+    let mut query = parse_list_query(E::DEF, query.as_deref(), accepted_list_format(&headers))?;
     query.filters.extend(owner_filter(E::DEF, &caller));
+    if query.format == ListFormat::Csv {
+        return Ok(csv_export::export::<E>(db, query));
+    }
     let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
-    Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor: page.next_cursor }, None))
+    let next_cursor = page.next.as_ref().map(|position| query.cursor_after(position));
+    Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor }, None))
 }
 
 /// The body of `GET {path}/stats`.

@@ -7,6 +7,7 @@
 pub mod action_routes;
 pub mod bodies;
 pub mod cors;
+pub mod csv_export;
 pub mod entity_routes;
 pub mod guard;
 pub mod health;

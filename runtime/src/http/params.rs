@@ -10,12 +10,16 @@
 //!   fields, server timestamps); the primary key always breaks ties, so pages never skip or
 //!   repeat rows.
 //! - `limit` (default 50, max 500) with either `offset` or an opaque `cursor`.
+//! - `count=exact|estimated|none`: how `total` is counted; `format=json|csv` (or
+//!   `Accept: text/csv`): a CSV export takes the filters and sort but no paging. Where an
+//!   entity has a field named `count` or `format`, the parameter is that field's filter.
 //!
 //! Unknown parameters, repeated parameters and bad values are errors, never ignored.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity_spec_contract::hash::StableHasher;
 use entity_spec_contract::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use entity_spec_contract::lists::{CountMode, ListFormat, takes_option};
 use entity_spec_contract::text::printable;
 
 use crate::http::problem::{ApiError, closest};
@@ -26,15 +30,24 @@ use crate::storage::audit::AuditQuery;
 
 const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
 const TEXT_OPS: &[&str] = &["contains", "icontains", "startswith"];
+/// The list's parameters that are not filters.
+const LIST_OPTIONS: &[&str] = &["limit", "offset", "cursor", "sort", "count", "format"];
 
-/// Parses a raw query string (without `?`) for a list of `def`.
-pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<ListQuery, ApiError> {
+/// Parses a raw query string (without `?`) for a list of `def`; `accepted` is the format the
+/// `Accept` header asks for, which `format=` overrides.
+pub fn parse_list_query(
+    def: &'static EntityDef,
+    raw: Option<&str>,
+    accepted: ListFormat,
+) -> Result<ListQuery, ApiError> {
     let mut seen: Vec<String> = Vec::new();
     let mut filters = Vec::new();
     let mut sort = Sort { field: def.primary_key(), descending: false };
     let mut limit = DEFAULT_PAGE_SIZE;
     let mut offset: Option<u64> = None;
     let mut cursor: Option<String> = None;
+    let mut count = CountMode::Exact;
+    let mut format = accepted;
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         first_use(&mut seen, &key)?;
         match key.as_ref() {
@@ -44,6 +57,12 @@ pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Li
             "cursor" if value.is_empty() => {}
             "cursor" => cursor = Some(value.into_owned()),
             "sort" => sort = parse_sort(def, &value)?,
+            "count" if is_list_option(def, "count") => {
+                count = parse_option(&key, &value, CountMode::parse, CountMode::NAMES)?
+            }
+            "format" if is_list_option(def, "format") => {
+                format = parse_option(&key, &value, ListFormat::parse, ListFormat::NAMES)?
+            }
             _ => filters.push(parse_filter(def, &key, &value)?),
         }
     }
@@ -54,9 +73,31 @@ pub fn parse_list_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Li
             "use either `offset` or `cursor`, not both".to_owned(),
         ));
     }
-    let fingerprint = fingerprint(raw.unwrap_or(""));
+    if format == ListFormat::Csv {
+        // An export is every matching item: a page parameter would be silently ignored.
+        if let Some(paging) = ["limit", "offset", "cursor", "count"].into_iter().find(|p| seen.iter().any(|k| k == p)) {
+            return Err(ApiError::invalid_parameter(
+                paging,
+                "not_with_csv",
+                "a CSV export sends every matching item; leave out limit, offset, cursor and count".to_owned(),
+            ));
+        }
+    }
+    let fingerprint = fingerprint(def, raw.unwrap_or(""));
     let after = cursor.map(|c| decode_cursor(&c, &fingerprint, sort.field)).transpose()?;
-    Ok(ListQuery { filters, sort, limit, offset: offset.unwrap_or(0), after, fingerprint })
+    Ok(ListQuery { filters, sort, limit, offset: offset.unwrap_or(0), after, fingerprint, count, format })
+}
+
+/// Whether `name` (`count`, `format`) is a list option of `def`: it is not, where a field has
+/// that name, which the parameter then filters.
+pub fn is_list_option(def: &EntityDef, name: &str) -> bool {
+    takes_option(name, def.fields.iter().map(|f| f.name))
+}
+
+/// One of a wire enum's `names`.
+fn parse_option<T>(key: &str, value: &str, parse: fn(&str) -> Option<T>, names: &[&str]) -> Result<T, ApiError> {
+    parse(value)
+        .ok_or_else(|| ApiError::invalid_parameter(key, "invalid", format!("must be one of: {}", names.join(", "))))
 }
 
 /// Parses a query string that may carry only filters (the aggregate endpoint): the list's
@@ -233,6 +274,7 @@ fn parse_filter(def: &'static EntityDef, key: &str, value: &str) -> Result<Filte
 /// Every parameter `def`'s list accepts, for error messages and documentation.
 pub fn valid_parameters(def: &EntityDef) -> Vec<String> {
     let mut names: Vec<String> = ["limit", "offset", "cursor", "sort"].map(String::from).to_vec();
+    names.extend(["count", "format"].into_iter().filter(|option| is_list_option(def, option)).map(String::from));
     for field in def.filterable_fields() {
         names.push(field.name.to_owned());
         names.push(format!("{}__in", field.name));
@@ -257,10 +299,14 @@ fn unknown_parameter(def: &EntityDef, key: &str) -> ApiError {
 /// sorting only where the endpoint takes them).
 fn unknown_parameter_of(def: &EntityDef, key: &str, paging: bool) -> ApiError {
     let valid = valid_parameters(def);
-    let candidates =
-        valid.iter().map(String::as_str).filter(|p| paging || !["limit", "offset", "cursor", "sort"].contains(p));
+    let candidates = valid.iter().map(String::as_str).filter(|p| paging || !LIST_OPTIONS.contains(p));
     let hint = closest(key, candidates).map(|c| format!(" Did you mean `{c}`?")).unwrap_or_default();
-    let paging = if paging { "limit, offset, cursor, sort, and " } else { "" };
+    let paging = if paging {
+        let options: Vec<&str> = LIST_OPTIONS.iter().copied().filter(|p| valid.iter().any(|v| v == p)).collect();
+        format!("{}, and ", options.join(", "))
+    } else {
+        String::new()
+    };
     ApiError::invalid_parameter(
         &printable(key),
         "unknown_parameter",
@@ -332,9 +378,11 @@ fn parse_value(field: &FieldDef, key: &str, value: &str) -> Result<SqlValue, Api
 
 /// A stable fingerprint of everything but the pagination parameters (the contract's stable
 /// hash: the same across Rust versions and processes, unlike `DefaultHasher`).
-fn fingerprint(raw: &str) -> String {
+fn fingerprint(def: &EntityDef, raw: &str) -> String {
+    // How the matches are counted and sent does not change which rows come next.
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .filter(|(k, _)| !matches!(k.as_ref(), "limit" | "offset" | "cursor"))
+        .filter(|(k, _)| !(matches!(k.as_ref(), "count" | "format") && is_list_option(def, k)))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     pairs.sort();

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use entity_spec_contract::lists::{CountMode, ListFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::model::def::FieldDef;
@@ -25,6 +26,17 @@ pub struct ListQuery {
     /// A fingerprint of the filters and sort, carried in cursors so a cursor cannot be
     /// replayed against a different query.
     pub fingerprint: String,
+    /// How the matches are counted.
+    pub count: CountMode,
+    /// A page of JSON, or every match as CSV.
+    pub format: ListFormat,
+}
+
+impl ListQuery {
+    /// The cursor of the page after `position`, for this query only.
+    pub fn cursor_after(&self, position: &Position) -> String {
+        encode_cursor(&self.fingerprint, &position.value, position.id)
+    }
 }
 
 /// A page of a list without filters or sort of its own (a run history): its size and how

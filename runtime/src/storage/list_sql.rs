@@ -1,6 +1,7 @@
 //! The SQL of a list, built from a checked [`ListQuery`]: the filters as a `WHERE`, the
 //! keyset position of a cursor, the sort order with the primary key as tie-break, and the
-//! page size; and the `COUNT(*)` of the rows that pass the filters. The store runs them.
+//! page size; and the `COUNT(*)` of the rows that pass the filters, or the plan that
+//! estimates it. The store runs them.
 
 use crate::model::def::EntityDef;
 use crate::model::list_query::{Filter, FilterOp, ListQuery, Position};
@@ -26,6 +27,15 @@ pub fn select_page(backend: Backend, def: &EntityDef, query: &ListQuery) -> Sql 
 pub fn count_matching(backend: Backend, def: &EntityDef, filters: &[Filter]) -> Sql {
     let mut sql = Sql::new(backend);
     sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
+    push_filters(&mut sql, filters);
+    sql
+}
+
+/// PostgreSQL's plan, as JSON, for reading the rows of `def` that pass `filters`: its first
+/// node's `Plan Rows` is the planner's estimate of how many there are.
+pub fn explain_matching(def: &EntityDef, filters: &[Filter]) -> Sql {
+    let mut sql = Sql::new(Backend::Postgres);
+    sql.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ").push_ident(def.table);
     push_filters(&mut sql, filters);
     sql
 }

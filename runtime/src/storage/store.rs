@@ -14,16 +14,17 @@
 
 use std::collections::HashSet;
 
+use entity_spec_contract::lists::{CountMode, EXACT_COUNT_UP_TO};
 use uuid::Uuid;
 
 use crate::model::def::{EntityDef, OnDelete, ReferrerDef};
-use crate::model::list_query::{Filter, ListQuery, encode_cursor};
+use crate::model::list_query::{Filter, ListQuery, Position};
 use crate::model::value::{DecodeError, SqlType, SqlValue};
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::column::{Column, ColumnError, Unseal};
 use crate::storage::db::{Backend, Db, Row, Rows, Sql, Tx, shared_text};
 use crate::storage::entity::Entity;
-use crate::storage::list_sql::{count_matching, select_page};
+use crate::storage::list_sql::{count_matching, explain_matching, select_page};
 use crate::storage::schema::{VERSION_COLUMN, index_name, push_entity_columns};
 
 /// An entity as stored, with its version.
@@ -40,10 +41,11 @@ pub struct Versioned<E> {
 pub struct Page<E> {
     /// The rows.
     pub items: Vec<E>,
-    /// How many rows match the filters in all.
-    pub total: i64,
-    /// Where the next page starts, if there is one.
-    pub next_cursor: Option<String>,
+    /// How many rows match the filters in all, as the query's `count` asked (`None`: not
+    /// counted).
+    pub total: Option<i64>,
+    /// Where the page ended, if another one follows.
+    pub next: Option<Position>,
 }
 
 /// Why a store operation failed.
@@ -323,18 +325,22 @@ pub async fn delete(
     Ok(fetch_row_audited(db, sql, audit).await?.is_some())
 }
 
-/// One page of entities matching `query`, and the total number of matches.
+/// One page of entities matching `query`, and the number of matches its `count` asks for.
 pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, StoreError> {
     let def = E::DEF;
     let backend = db.backend();
 
-    let total = count(db, def, &query.filters).await?;
+    let total = match query.count {
+        CountMode::Exact => Some(count(db, def, &query.filters).await?),
+        CountMode::Estimated => Some(estimate(db, def, &query.filters).await?),
+        CountMode::None => None,
+    };
 
     let mut rows = db.fetch_rows(select_page(backend, def, query)).await?;
     let has_more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
 
-    let next_cursor = match rows.len().checked_sub(1) {
+    let next = match rows.len().checked_sub(1) {
         Some(last) if has_more => {
             let sort_index = def.position(query.sort.field.name).unwrap_or(0);
             let key_index = def.position(def.primary_key().name).unwrap_or(0);
@@ -343,12 +349,12 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
                 Some(SqlValue::Uuid(id)) => id,
                 _ => Uuid::nil(),
             };
-            value.map(|value| encode_cursor(&query.fingerprint, &value, id))
+            value.map(|value| Position { value, id })
         }
         _ => None,
     };
     let items = decode_all::<E>(&rows)?;
-    Ok(Page { items, total, next_cursor })
+    Ok(Page { items, total, next })
 }
 
 /// How many rows of `def` pass `filters`.
@@ -363,6 +369,27 @@ pub async fn count(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, 
             _ => 0,
         },
     )
+}
+
+/// How many rows of `def` pass `filters`, roughly: PostgreSQL's planner estimate where it is
+/// above [`EXACT_COUNT_UP_TO`], an exact count otherwise (and always on SQLite, whose planner
+/// does not estimate rows). The estimate reads table statistics, not rows, so it costs the
+/// same at any size; it is as fresh as the last `ANALYZE` (autovacuum's, by default).
+pub async fn estimate(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, sqlx::Error> {
+    if db.backend() == Backend::Postgres {
+        let plan = db.fetch_optional(explain_matching(def, filters), &[SqlType::Json]).await?;
+        let planned = match plan.and_then(|mut row| row.pop()) {
+            Some(SqlValue::Json(plan)) => plan.pointer("/0/Plan/Plan Rows").and_then(serde_json::Value::as_f64),
+            _ => None,
+        };
+        // A float from the planner: rounded, and never below 0.
+        if let Some(rows) = planned.map(|rows| rows.round().max(0.0) as i64)
+            && rows > EXACT_COUNT_UP_TO
+        {
+            return Ok(rows);
+        }
+    }
+    count(db, def, filters).await
 }
 
 /// Turns a unique violation into [`StoreError::Unique`] naming the fields: PostgreSQL names
