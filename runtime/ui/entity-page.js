@@ -77,10 +77,21 @@ export class EntityPage {
       { type: "button", class: "primary", ...this.permit(e.scopes.write), onclick: () => openForm(this, null) },
       `New ${e.singular}`,
     );
+    const downloadButton = h(
+      "button",
+      {
+        type: "button",
+        "data-testid": "download-csv",
+        title: "Every item the filters match, in this order, as a CSV file",
+        onclick: (ev) => this.table.download(ev.currentTarget, this.collectionStatus),
+      },
+      "Download CSV",
+    );
     const toolbar = h(
       "div",
       { class: "toolbar" },
       e.actions.filter((a) => a.scope === "collection").map(collectionActionButton),
+      downloadButton,
       newButton,
     );
     const tableTile = this.table.tile(toolbar, [this.collectionStatus, this.collectionResult]);

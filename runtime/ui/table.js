@@ -2,7 +2,7 @@
 // pages, and keyboard use. Which fields filter and sort, and the initial order, come from
 // workbench.json: the service decides them, the page only offers them.
 
-import { api, problemText, query } from "./api.js";
+import { api, downloadCsv, problemText, query } from "./api.js";
 import { append, h, replace } from "./dom.js";
 import { display, numberFormat } from "./display.js";
 
@@ -162,6 +162,9 @@ export class Table {
   async load() {
     const e = this.page.entity;
     const params = Object.assign({ limit: PAGE_SIZE, sort: this.sort }, this.filters);
+    // Exact on small tables; on a large PostgreSQL table the planner's estimate, which costs
+    // nothing, instead of counting every row on each refresh.
+    if (e.count_estimated_above !== null) params.count = "estimated";
     if (this.cursor) params.cursor = this.cursor;
     const response = await api("GET", `${e.path}${query(params)}`);
     if (!response.ok) {
@@ -221,12 +224,27 @@ export class Table {
       }
     }
     const first = this.cursors.length * PAGE_SIZE;
-    const total = numberFormat.format(this.total);
+    const estimated = e.count_estimated_above !== null && this.total > e.count_estimated_above;
+    const total = `${estimated ? "about " : ""}${numberFormat.format(this.total)}`;
     this.pagerText.textContent = this.rows.length
       ? `${numberFormat.format(first + 1)}–${numberFormat.format(first + this.rows.length)} of ${total}`
       : `0 of ${total}`;
     this.prevButton.disabled = this.cursors.length === 0;
     this.nextButton.disabled = !this.nextCursor;
+  }
+
+  /** Downloads every item the filters match, in the table's order, as CSV; says why not in
+   *  `status` when the service refuses. */
+  async download(button, status) {
+    const e = this.page.entity;
+    button.disabled = true;
+    status.textContent = "Preparing the CSV file…";
+    const response = await downloadCsv(
+      `${e.path}${query(Object.assign({ sort: this.sort }, this.filters))}`,
+      `${e.file_name}.csv`,
+    );
+    button.disabled = false;
+    status.textContent = response.ok ? "CSV file downloaded." : `Download failed: ${problemText(response)}`;
   }
 
   /** Marks the row of the open item, without a redraw. */

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
+use entity_spec_contract::lists::{EXACT_COUNT_UP_TO, takes_option};
 use entity_spec_contract::routes::{Operation, history_path, routes};
 
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
@@ -46,6 +47,11 @@ fn entity(entity: &EntityIr) -> Value {
         "tracking": tracking,
         "actions": entity.actions.iter().map(|a| action(entity, a)).collect::<Vec<_>>(),
         "scopes": scopes(entity),
+        // Lists are counted with `count=estimated`, exact up to this many matches, unless a
+        // field named `count` takes the parameter.
+        "count_estimated_above": takes_option("count", entity.fields.iter().map(|f| f.name.as_str())).then_some(EXACT_COUNT_UP_TO),
+        // A CSV export's file name, as the service's `Content-Disposition` gives it.
+        "file_name": entity.table_name,
     })
 }
 

@@ -75,7 +75,11 @@ pub fn parse_list_query(
     }
     if format == ListFormat::Csv {
         // An export is every matching item: a page parameter would be silently ignored.
-        if let Some(paging) = ["limit", "offset", "cursor", "count"].into_iter().find(|p| seen.iter().any(|k| k == p)) {
+        let paging = ["limit", "offset", "cursor", "count"]
+            .into_iter()
+            .filter(|p| *p != "count" || is_list_option(def, p))
+            .find(|p| seen.iter().any(|k| k == p));
+        if let Some(paging) = paging {
             return Err(ApiError::invalid_parameter(
                 paging,
                 "not_with_csv",
