@@ -277,3 +277,146 @@ async fn a_create_racing_the_delete_of_the_row_it_names_never_leaves_a_dangling_
         }
     }
 }
+
+/// `?expand=`: each embedded item is what its own route shows (sensitive fields left out),
+/// `null` for a reference to nothing, on lists and reads, self-references included.
+#[tokio::test]
+async fn expand_embeds_the_referenced_items_as_their_own_routes_show_them() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let (b1, b2) = (book(&app, backend, 1).await, book(&app, backend, 2).await);
+        let token = json!({"publisher_token": "tok_0123456789abcdefXYZ"});
+        assert_eq!(send(&app, "PATCH", &format!("{BOOKS}/{b1}"), Some(token), &[]).await.status, StatusCode::OK);
+        let (m1, m2) = (member(&app, backend, 1).await, member(&app, backend, 2).await);
+        let with_guarantor = loan(&app, backend, &b1, &m1, Some(&m2)).await;
+        let without = loan(&app, backend, &b2, &m1, None).await;
+        let same_book = loan(&app, backend, &b1, &m2, None).await;
+
+        let page = send(&app, "GET", &format!("{LOANS}?expand=book,guarantor,member&sort=id"), None, &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{backend:?}: {}", page.text);
+        let items = page.body["items"].as_array().expect("items");
+        assert_eq!(items.len(), 3, "{backend:?}");
+        for item in items {
+            for (expansion, field, path) in
+                [("book", "book_id", BOOKS), ("member", "member_id", MEMBERS), ("guarantor", "guarantor_id", MEMBERS)]
+            {
+                match item[field].as_str() {
+                    Some(id) => assert_eq!(item[expansion], get(&app, path, id).await.body, "{backend:?}: {expansion}"),
+                    None => assert_eq!(item[expansion], Value::Null, "{backend:?}: {expansion} of {item}"),
+                }
+            }
+            assert!(item["book"].get("publisher_token").is_none(), "{backend:?}: secrets stay out: {item}");
+        }
+        let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        let mut expected = vec![with_guarantor.as_str(), without.as_str(), same_book.as_str()];
+        expected.sort();
+        assert_eq!(ids, expected, "{backend:?}: the page is the same page");
+        // Without `expand`, nothing is embedded.
+        let plain = send(&app, "GET", LOANS, None, &[]).await;
+        assert!(plain.body["items"][0].get("book").is_none(), "{backend:?}: {}", plain.text);
+
+        // A read expands the same way, keeps its ETag, and is never a 304 (embedded items
+        // change without the item's version).
+        let read = send(&app, "GET", &format!("{LOANS}/{with_guarantor}?expand=guarantor"), None, &[]).await;
+        assert_eq!(read.status, StatusCode::OK, "{backend:?}: {}", read.text);
+        assert_eq!(read.body["guarantor"], get(&app, MEMBERS, &m2).await.body, "{backend:?}");
+        assert!(read.body.get("book").is_none(), "{backend:?}: only what was asked for");
+        let etag = read.header("etag").to_owned();
+        assert!(!etag.is_empty(), "{backend:?}");
+        let again =
+            send(&app, "GET", &format!("{LOANS}/{with_guarantor}?expand=guarantor"), None, &[("if-none-match", &etag)])
+                .await;
+        assert_eq!(again.status, StatusCode::OK, "{backend:?}");
+        let plain = send(&app, "GET", &format!("{LOANS}/{with_guarantor}"), None, &[("if-none-match", &etag)]).await;
+        assert_eq!(plain.status, StatusCode::NOT_MODIFIED, "{backend:?}");
+
+        // A self-reference: a shelf and its parent.
+        let top = create(&app, backend, SHELVES, json!({"label": "Top"})).await;
+        let inner = create(&app, backend, SHELVES, json!({"label": "Inner", "parent_id": top})).await;
+        let shelf = send(&app, "GET", &format!("{SHELVES}/{inner}?expand=parent"), None, &[]).await;
+        assert_eq!(shelf.body["parent"]["label"], "Top", "{backend:?}: {}", shelf.text);
+        assert!(shelf.body["parent"].get("parent").is_none(), "{backend:?}: one level deep");
+        let top_page = send(&app, "GET", &format!("{SHELVES}?expand=parent&label=Top"), None, &[]).await;
+        assert_eq!(top_page.body["items"][0]["parent"], Value::Null, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn expand_names_only_references_and_is_refused_by_name_otherwise() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let (b, m) = (book(&app, backend, 1).await, member(&app, backend, 1).await);
+        let id = loan(&app, backend, &b, &m, None).await;
+        for (uri, code, needle) in [
+            (format!("{LOANS}?expand=boook"), "invalid", "can expand: book, member, guarantor; did you mean `book`?"),
+            (format!("{LOANS}?expand=book,book"), "repeated", "names `book` twice"),
+            (format!("{LOANS}?expand=book_id"), "invalid", "is not a reference of Loan"),
+            (format!("{LOANS}/{id}?expand=shelf"), "invalid", "can expand: book, member, guarantor"),
+            (format!("{MEMBERS}?expand=loans"), "invalid", "Member refers to no other entity"),
+            (format!("{LOANS}?expand=book&format=csv"), "not_with_csv", "CSV export"),
+        ] {
+            let refused = send(&app, "GET", &uri, None, &[]).await;
+            let problem = refused.problem_for(StatusCode::BAD_REQUEST, &uri);
+            assert_eq!(refused.error_codes(), [("expand".to_owned(), code.to_owned())], "{backend:?}: {uri}");
+            assert!(problem["detail"].as_str().unwrap().contains(needle), "{backend:?}: {uri}: {problem}");
+        }
+        // A read takes no other parameter.
+        let refused = send(&app, "GET", &format!("{LOANS}/{id}?fields=id"), None, &[]).await;
+        refused.problem(StatusCode::BAD_REQUEST);
+        assert_eq!(refused.error_codes(), [("fields".to_owned(), "unknown_parameter".to_owned())], "{backend:?}");
+        // `expand=` with nothing expands nothing.
+        let plain = send(&app, "GET", &format!("{LOANS}/{id}?expand="), None, &[]).await;
+        assert_eq!(plain.status, StatusCode::OK, "{backend:?}: {}", plain.text);
+        assert!(plain.body.get("book").is_none(), "{backend:?}");
+    }
+}
+
+/// Expanding needs the embedded entity's read scope: a caller who may read loans but not
+/// books gets a 403 naming `books:read`, not the books.
+#[tokio::test]
+async fn expand_needs_the_read_scope_of_what_it_embeds() {
+    use entity_spec::api_keys::{self, NewKey};
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        library::migrate(&test_db.db, MigrateOptions::default()).await.expect("migrate");
+        let service = library::service(test_db.db.clone(), Renewals).with_auth(entity_spec::AuthConfig::api_keys());
+        let app = service.router();
+        let key = |name: &str, scopes: &[&str]| {
+            let new = NewKey {
+                name: name.into(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                expires_at: None,
+            };
+            let db = test_db.db.clone();
+            async move { api_keys::create(&db, new).await.expect("key").0.expose().clone() }
+        };
+        let admin = format!("Bearer {}", key("admin", &["admin"]).await);
+        let loans_only = format!("Bearer {}", key("loans", &["loans:read"]).await);
+        let both = format!("Bearer {}", key("both", &["loans:read", "books:read"]).await);
+        let as_admin = [("authorization", admin.as_str())];
+        let book = send(&app, "POST", BOOKS, Some(json!({"isbn": "978-0000000009", "title": "Tidings"})), &as_admin).await;
+        let member = send(
+            &app,
+            "POST",
+            MEMBERS,
+            Some(json!({"card_number": "LIB-0001", "display_name": "M", "tier": "adult", "joined_on": "2026-01-02"})),
+            &as_admin,
+        )
+        .await;
+        assert_eq!(book.status, StatusCode::CREATED, "{backend:?}: {}", book.text);
+        assert_eq!(member.status, StatusCode::CREATED, "{backend:?}: {}", member.text);
+        let body = json!({"book_id": book.body["id"], "member_id": member.body["id"], "due_on": "2026-02-01"});
+        let loan = send(&app, "POST", LOANS, Some(body), &as_admin).await;
+        assert_eq!(loan.status, StatusCode::CREATED, "{backend:?}: {}", loan.text);
+
+        let refused = send(&app, "GET", &format!("{LOANS}?expand=book"), None, &[("authorization", &loans_only)]).await;
+        let problem = refused.problem(StatusCode::FORBIDDEN);
+        assert!(problem["detail"].as_str().unwrap().contains("`books:read`"), "{backend:?}: {problem}");
+        assert!(!refused.text.contains("978-0000000009"), "{backend:?}: nothing of the book leaks");
+        let plain = send(&app, "GET", LOANS, None, &[("authorization", &loans_only)]).await;
+        assert_eq!(plain.status, StatusCode::OK, "{backend:?}: the list itself is allowed");
+        let allowed = send(&app, "GET", &format!("{LOANS}?expand=book"), None, &[("authorization", &both)]).await;
+        assert_eq!(allowed.status, StatusCode::OK, "{backend:?}: {}", allowed.text);
+        assert_eq!(allowed.body["items"][0]["book"]["isbn"], "978-0000000009", "{backend:?}");
+    }
+}

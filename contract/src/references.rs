@@ -44,6 +44,17 @@ impl OnDelete {
     }
 }
 
+/// The name a reference field is expanded under (`?expand=`, and the key of the embedded item):
+/// the field without its `_id` suffix (`author_id` → `author`), or `{field}_expanded` for a
+/// field without one, so the embedded item never takes the place of the id. The generator
+/// refuses a spec where the name is also a field's.
+pub fn expansion_name(field: &str) -> String {
+    match field.strip_suffix("_id") {
+        Some(stem) if !stem.is_empty() => stem.to_owned(),
+        _ => format!("{field}_expanded"),
+    }
+}
+
 /// The name of the foreign-key constraint of `table.column`: `fk_<table>_<column>`, shortened
 /// with a hash when longer than PostgreSQL's 63-character identifiers, so a violation's
 /// constraint name leads back to the column and a migration finds the constraint it made.
@@ -60,6 +71,14 @@ pub fn foreign_key_name(table: &str, column: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_expand_under_the_field_without_its_id_suffix() {
+        assert_eq!(expansion_name("author_id"), "author");
+        assert_eq!(expansion_name("parent_shelf_id"), "parent_shelf");
+        assert_eq!(expansion_name("owner"), "owner_expanded");
+        assert_eq!(expansion_name("_id"), "_id_expanded");
+    }
 
     #[test]
     fn modes_round_trip_through_their_names() {

@@ -660,6 +660,8 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                     table: "shelves",
                     key: "id",
                     on_delete: ::entity_spec::__private::runtime::def::OnDelete::SetNull,
+                    expand_as: "shelf",
+                    target: || <Shelf as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
             },
         ],
@@ -1050,6 +1052,8 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                     table: "books",
                     key: "id",
                     on_delete: ::entity_spec::__private::runtime::def::OnDelete::Restrict,
+                    expand_as: "book",
+                    target: || <Book as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
             },
             ::entity_spec::__private::runtime::def::FieldDef {
@@ -1066,6 +1070,8 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                     table: "members",
                     key: "id",
                     on_delete: ::entity_spec::__private::runtime::def::OnDelete::Restrict,
+                    expand_as: "member",
+                    target: || <Member as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
             },
             ::entity_spec::__private::runtime::def::FieldDef {
@@ -1082,6 +1088,8 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                     table: "members",
                     key: "id",
                     on_delete: ::entity_spec::__private::runtime::def::OnDelete::SetNull,
+                    expand_as: "guarantor",
+                    target: || <Member as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
             },
             ::entity_spec::__private::runtime::def::FieldDef {
@@ -1363,6 +1371,8 @@ impl ::entity_spec::__private::runtime::Entity for Hold {
                     table: "books",
                     key: "id",
                     on_delete: ::entity_spec::__private::runtime::def::OnDelete::Cascade,
+                    expand_as: "book",
+                    target: || <Book as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
             },
             ::entity_spec::__private::runtime::def::FieldDef {
@@ -1379,6 +1389,8 @@ impl ::entity_spec::__private::runtime::Entity for Hold {
                     table: "members",
                     key: "id",
                     on_delete: ::entity_spec::__private::runtime::def::OnDelete::Cascade,
+                    expand_as: "member",
+                    target: || <Member as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
             },
             ::entity_spec::__private::runtime::def::FieldDef {
@@ -2364,6 +2376,8 @@ impl ::entity_spec::__private::runtime::Entity for Shelf {
                     table: "shelves",
                     key: "id",
                     on_delete: ::entity_spec::__private::runtime::def::OnDelete::Cascade,
+                    expand_as: "parent",
+                    target: || <Shelf as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
             },
         ],

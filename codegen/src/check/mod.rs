@@ -41,7 +41,7 @@ use names::{
     check_entity_name, check_generated_type_names, check_table_name, check_unique_entity_names,
     check_unique_field_names,
 };
-use references::{check_reference_cycles, check_reference_targets};
+use references::{check_expansion_names, check_reference_cycles, check_reference_targets};
 
 /// Checks a read spec and lowers it into the IR. The IR is only complete when `diagnostics`
 /// recorded nothing; entities that broke a rule are left out of it.
@@ -56,6 +56,7 @@ pub(crate) fn check(doc: &SpecDoc, diagnostics: &mut Diagnostics) -> SpecIr {
     check_unique_collection_paths(&entities, diagnostics);
     check_generated_type_names(&entities, diagnostics);
     check_reference_targets(doc, diagnostics);
+    check_expansion_names(doc, diagnostics);
     check_reference_cycles(doc, &entities, diagnostics);
     SpecIr { entities }
 }

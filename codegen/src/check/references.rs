@@ -1,7 +1,8 @@
 //! References between entities (foreign keys): `references` names an entity of the same spec
 //! whose primary key has the field's type, `on_delete` is one of the known modes and only goes
 //! with `references`, `set_null` only on an optional field, no reference on a sensitive field or
-//! a primary key, and no cycle of references between different entities.
+//! a primary key, no cycle of references between different entities, and no field named like a
+//! reference's expansion.
 //! Compile-fail cases: `tests/ui/references/`.
 
 use std::collections::HashMap;
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 use crate::diagnostics::Diagnostics;
 use crate::ir::{EntityIr, OnDelete, ReferenceIr};
 use crate::spec::{FieldSpec, SpecDoc};
+use entity_spec_contract::references::expansion_name;
 use entity_spec_contract::suggest::suggestion;
 
 /// `on_delete` is `restrict`, `cascade` or `set_null` and needs `references`; `set_null` needs
@@ -113,6 +115,28 @@ pub(super) fn check_reference_targets(doc: &SpecDoc, d: &mut Diagnostics) {
                     ty.value.escape_debug()
                 ),
             );
+        }
+    }
+}
+
+/// A reference's expansion name (`author_id` → `author`, see [`expansion_name`]) is not also
+/// the name of a field of its entity: `?expand=` puts the referenced item under that key.
+pub(super) fn check_expansion_names(doc: &SpecDoc, d: &mut Diagnostics) {
+    for entity in &doc.entities {
+        let names: Vec<&str> = entity.fields.iter().filter_map(|f| f.name.as_ref()).map(|n| n.value.as_str()).collect();
+        for field in &entity.fields {
+            let (Some(name), Some(target)) = (&field.name, &field.references) else { continue };
+            let expanded = expansion_name(&name.value);
+            if names.contains(&expanded.as_str()) {
+                d.error(
+                    target.pos,
+                    &field.context,
+                    format!(
+                        "`?expand={expanded}` would put the referenced `{}` under the key `{expanded}`, which is already a field of this entity; rename one of the two",
+                        target.value.escape_debug()
+                    ),
+                );
+            }
         }
     }
 }

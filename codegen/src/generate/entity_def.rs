@@ -4,6 +4,7 @@
 //! Action request bodies reuse `render_field_def` for the `EntityDef` they are checked
 //! against.
 
+use entity_spec_contract::references::expansion_name;
 use entity_spec_contract::{ActionKind as ContractActionKind, Method};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -327,7 +328,16 @@ fn render_reference(spec: &SpecIr, field: &FieldIr) -> TokenStream {
     };
     let (entity, table, key) = (&target.name, &target.table_name, &target.primary_key().name);
     let on_delete = on_delete_tokens(reference.on_delete);
-    quote!(Some(#rt::def::ReferenceDef { entity: #entity, table: #table, key: #key, on_delete: #rt::def::OnDelete::#on_delete }))
+    let expand_as = expansion_name(&field.name);
+    let target_type = ident(&target.name);
+    quote!(Some(#rt::def::ReferenceDef {
+        entity: #entity,
+        table: #table,
+        key: #key,
+        on_delete: #rt::def::OnDelete::#on_delete,
+        expand_as: #expand_as,
+        target: || <#target_type as #rt::Entity>::DEF,
+    }))
 }
 
 fn on_delete_tokens(on_delete: OnDelete) -> TokenStream {

@@ -14,6 +14,7 @@ use crate::ir::{EntityIr, FieldIr, FieldType};
 use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use entity_spec_contract::lists::{CSV_MEDIA_TYPE, CountMode, EXACT_COUNT_UP_TO, ListFormat, takes_option};
 use entity_spec_contract::patterns;
+use entity_spec_contract::references::expansion_name;
 
 use super::schemas::{page_type_name, patch_type_name, schema_ref, stats_type_name, value_schema};
 
@@ -213,6 +214,9 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
                 .default(Some(ListFormat::Json.as_str().into())),
         ));
     }
+    if let Some(expand) = expand_parameter(entity) {
+        operation = operation.parameter(expand);
+    }
     for parameter in filter_parameters(entity) {
         operation = operation.parameter(parameter);
     }
@@ -356,14 +360,49 @@ pub(super) fn create_operation(entity: &EntityIr) -> OperationBuilder {
     )
 }
 
+/// `expand`, where the entity has references and no field of that name: the expansion names,
+/// as a comma-separated list.
+fn expand_parameter(entity: &EntityIr) -> Option<utoipa::openapi::path::Parameter> {
+    let names: Vec<String> =
+        entity.fields.iter().filter(|f| f.references.is_some()).map(|f| expansion_name(&f.name)).collect();
+    if names.is_empty() || !takes_option("expand", entity.fields.iter().map(|f| f.name.as_str())) {
+        return None;
+    }
+    let mut parameter = query_parameter(
+        "expand".to_owned(),
+        "Referenced items to embed, comma-separated, each under its name: one level deep (embedded items embed \
+         nothing). Each needs the read scope of the entity it embeds; one the caller may not see is `null`."
+            .to_owned(),
+        ArrayBuilder::new()
+            .items(RefOr::T(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)).into()))
+            .min_items(Some(1))
+            .unique_items(true),
+    );
+    parameter.style = Some(ParameterStyle::Form);
+    parameter.explode = Some(false);
+    Some(parameter)
+}
+
 pub(super) fn read_operation(entity: &EntityIr) -> OperationBuilder {
-    OperationBuilder::new()
+    let mut operation = OperationBuilder::new()
         .operation_id(Some(format!("get{}", entity.name)))
         .tag(entity.name.clone())
         .summary(Some(format!("Get a {}", entity.name)))
         .parameter(id_parameter(entity))
-        .parameter(header_parameter("If-None-Match", "Answer 304 without a body if the item is still at this `ETag`."))
+        .parameter(header_parameter(
+            "If-None-Match",
+            "Answer 304 without a body if the item is still at this `ETag` (not with `expand`).",
+        ));
+    let bad_query = match expand_parameter(entity) {
+        Some(expand) => {
+            operation = operation.parameter(expand);
+            "An unknown or repeated query parameter, or `expand` names no reference of this entity."
+        }
+        None => "A query parameter was given: a read takes none.",
+    };
+    operation
         .response("200", json_body("The item.", schema_ref(&entity.name), true).build())
+        .response("400", problem(bad_query))
         .response(
             "304",
             ResponseBuilder::new()

@@ -10,6 +10,7 @@ use utoipa::openapi::schema::{
 
 use crate::ir::{DefaultValue, EntityIr, FieldIr, FieldType, OnDelete};
 use crate::json::{Number, ValueKind};
+use entity_spec_contract::references::expansion_name;
 use entity_spec_contract::{RunStatus, RunTrigger, patterns};
 
 pub(super) fn patch_type_name(entity: &EntityIr) -> String {
@@ -206,6 +207,19 @@ pub(super) fn entity_schema(entity: &EntityIr) -> ObjectBuilder {
         object = object
             .property(field.name.clone(), property_schema(field, field.nullable, false))
             .required(field.name.clone());
+    }
+    // Present only when asked for with `?expand=`, so never required.
+    for (field, target) in entity.fields.iter().filter_map(|f| Some((f, f.references.as_ref()?))) {
+        let name = expansion_name(&field.name);
+        let mut embedded = AnyOfBuilder::new()
+            .item(schema_ref(&target.entity))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build();
+        embedded.description = Some(format!(
+            "With `expand={name}`: the `{}` that `{}` refers to; `null` when it refers to none, or to one the caller may not see.",
+            target.entity, field.name
+        ));
+        object = object.property(name, Schema::AnyOf(embedded));
     }
     object
 }

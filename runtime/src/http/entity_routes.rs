@@ -20,8 +20,9 @@ use uuid::Uuid;
 
 use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, require_json};
 use crate::http::csv_export::{self, accepted_list_format};
+use crate::http::expansions::expand;
 use crate::http::guard::Caller;
-use crate::http::params::{PathParams, parse_filters, parse_list_query};
+use crate::http::params::{PathParams, parse_filters, parse_list_query, parse_read_query};
 use crate::http::preconditions::{if_match, if_none_match};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
@@ -60,7 +61,11 @@ pub(crate) async fn list<E: Entity>(
     }
     let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     let next_cursor = page.next.as_ref().map(|position| query.cursor_after(position));
-    Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor }, None))
+    if query.expand.is_empty() {
+        return Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor }, None));
+    }
+    let items = expand(&db, &caller, &page.items, &query.expand).await?;
+    Ok(json(StatusCode::OK, &ListBody { items, total: page.total, next_cursor }, None))
 }
 
 /// The body of `GET {path}/stats`.
@@ -122,14 +127,22 @@ pub(crate) async fn read<E: Entity>(
     caller: Caller,
     PathParams(id): PathParams<String>,
     condition: IfNoneMatch,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let expansions = parse_read_query(E::DEF, query.as_deref())?;
     let stored = find_owned::<E>(&db, &caller, &id, Sensitive::Leave).await?;
-    if if_none_match(condition.0.as_ref(), stored.version) {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        response.headers_mut().insert(header::ETAG, etag(stored.version));
-        return Ok(response);
+    if expansions.is_empty() {
+        if if_none_match(condition.0.as_ref(), stored.version) {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            response.headers_mut().insert(header::ETAG, etag(stored.version));
+            return Ok(response);
+        }
+        return Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)));
     }
-    Ok(json(StatusCode::OK, &stored.entity, Some(stored.version)))
+    // The ETag stays the item's version (what `If-Match` compares), but embedded items change
+    // without it, so an expanded read is never answered `304`.
+    let expanded = expand(&db, &caller, std::slice::from_ref(&stored.entity), &expansions).await?;
+    Ok(json(StatusCode::OK, &expanded[0], Some(stored.version)))
 }
 
 pub(crate) async fn replace<E: Entity>(

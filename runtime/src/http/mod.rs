@@ -9,6 +9,7 @@ pub mod bodies;
 pub mod cors;
 pub mod csv_export;
 pub mod entity_routes;
+pub mod expansions;
 pub mod guard;
 pub mod health;
 pub mod identity_routes;

@@ -11,8 +11,9 @@
 //!   repeat rows.
 //! - `limit` (default 50, max 500) with either `offset` or an opaque `cursor`.
 //! - `count=exact|estimated|none`: how `total` is counted; `format=json|csv` (or
-//!   `Accept: text/csv`): a CSV export takes the filters and sort but no paging. Where an
-//!   entity has a field named `count` or `format`, the parameter is that field's filter.
+//!   `Accept: text/csv`): a CSV export takes the filters and sort but no paging; `expand=a,b`
+//!   embeds referenced items (lists and reads). Where an entity has a field named `count`,
+//!   `format` or `expand`, the parameter is that field's filter.
 //!
 //! Unknown parameters, repeated parameters and bad values are errors, never ignored.
 
@@ -31,7 +32,7 @@ use crate::storage::audit::AuditQuery;
 const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
 const TEXT_OPS: &[&str] = &["contains", "icontains", "startswith"];
 /// The list's parameters that are not filters.
-const LIST_OPTIONS: &[&str] = &["limit", "offset", "cursor", "sort", "count", "format"];
+const LIST_OPTIONS: &[&str] = &["limit", "offset", "cursor", "sort", "count", "format", "expand"];
 
 /// Parses a raw query string (without `?`) for a list of `def`; `accepted` is the format the
 /// `Accept` header asks for, which `format=` overrides.
@@ -48,6 +49,7 @@ pub fn parse_list_query(
     let mut cursor: Option<String> = None;
     let mut count = CountMode::Exact;
     let mut format = accepted;
+    let mut expand = Vec::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         first_use(&mut seen, &key)?;
         match key.as_ref() {
@@ -60,6 +62,7 @@ pub fn parse_list_query(
             "count" if is_list_option(def, "count") => {
                 count = parse_option(&key, &value, CountMode::parse, CountMode::NAMES)?
             }
+            "expand" if is_list_option(def, "expand") => expand = parse_expand(def, &value)?,
             "format" if is_list_option(def, "format") => {
                 format = parse_option(&key, &value, ListFormat::parse, ListFormat::NAMES)?
             }
@@ -75,24 +78,73 @@ pub fn parse_list_query(
     }
     if format == ListFormat::Csv {
         // An export is every matching item: a page parameter would be silently ignored.
-        let paging = ["limit", "offset", "cursor", "count"]
+        let paging = ["limit", "offset", "cursor", "count", "expand"]
             .into_iter()
-            .filter(|p| *p != "count" || is_list_option(def, p))
+            .filter(|p| matches!(*p, "limit" | "offset" | "cursor") || is_list_option(def, p))
             .find(|p| seen.iter().any(|k| k == p));
         if let Some(paging) = paging {
             return Err(ApiError::invalid_parameter(
                 paging,
                 "not_with_csv",
-                "a CSV export sends every matching item; leave out limit, offset, cursor and count".to_owned(),
+                "a CSV export sends every matching item, without embedded ones; leave out limit, offset, cursor, count and expand".to_owned(),
             ));
         }
     }
     let fingerprint = fingerprint(def, raw.unwrap_or(""));
     let after = cursor.map(|c| decode_cursor(&c, &fingerprint, sort.field)).transpose()?;
-    Ok(ListQuery { filters, sort, limit, offset: offset.unwrap_or(0), after, fingerprint, count, format })
+    Ok(ListQuery { filters, sort, limit, offset: offset.unwrap_or(0), after, fingerprint, count, format, expand })
 }
 
-/// Whether `name` (`count`, `format`) is a list option of `def`: it is not, where a field has
+/// Parses the query string of a read (`GET {path}/{id}`): `expand` only.
+pub fn parse_read_query(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<&'static FieldDef>, ApiError> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut expand = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        first_use(&mut seen, &key)?;
+        match key.as_ref() {
+            "expand" if is_list_option(def, "expand") => expand = parse_expand(def, &value)?,
+            other => {
+                let valid = if is_list_option(def, "expand") { "expand" } else { "none" };
+                return Err(ApiError::invalid_parameter(
+                    &printable(other),
+                    "unknown_parameter",
+                    format!("unknown query parameter; valid: {valid}"),
+                ));
+            }
+        }
+    }
+    Ok(expand)
+}
+
+/// `expand=a,b`: the expansion names of reference fields of `def`, each once.
+fn parse_expand(def: &'static EntityDef, value: &str) -> Result<Vec<&'static FieldDef>, ApiError> {
+    let references: Vec<(&'static FieldDef, &'static str)> =
+        def.fields.iter().filter_map(|f| Some((f, f.references.as_ref()?.expand_as))).collect();
+    let mut expand: Vec<&'static FieldDef> = Vec::new();
+    for name in value.split(',').filter(|name| !name.is_empty()) {
+        let Some((field, _)) = references.iter().find(|(_, expand_as)| *expand_as == name) else {
+            let names: Vec<&str> = references.iter().map(|(_, expand_as)| *expand_as).collect();
+            let valid = if names.is_empty() {
+                format!("{} refers to no other entity, so nothing expands", def.name)
+            } else {
+                let hint = closest(name, names.iter().copied()).map(|c| format!("; did you mean `{c}`?"));
+                format!("can expand: {}{}", names.join(", "), hint.unwrap_or_default())
+            };
+            return Err(ApiError::invalid_parameter(
+                "expand",
+                "invalid",
+                format!("`{}` is not a reference of {}; {valid}", printable(name), def.name),
+            ));
+        };
+        if expand.iter().any(|f| f.name == field.name) {
+            return Err(ApiError::invalid_parameter("expand", "repeated", format!("names `{name}` twice")));
+        }
+        expand.push(field);
+    }
+    Ok(expand)
+}
+
+/// Whether `name` (`count`, `format`, `expand`) is a list option of `def`: it is not, where a field has
 /// that name, which the parameter then filters.
 pub fn is_list_option(def: &EntityDef, name: &str) -> bool {
     takes_option(name, def.fields.iter().map(|f| f.name))
@@ -279,6 +331,9 @@ fn parse_filter(def: &'static EntityDef, key: &str, value: &str) -> Result<Filte
 pub fn valid_parameters(def: &EntityDef) -> Vec<String> {
     let mut names: Vec<String> = ["limit", "offset", "cursor", "sort"].map(String::from).to_vec();
     names.extend(["count", "format"].into_iter().filter(|option| is_list_option(def, option)).map(String::from));
+    if def.fields.iter().any(|f| f.references.is_some()) && is_list_option(def, "expand") {
+        names.push("expand".to_owned());
+    }
     for field in def.filterable_fields() {
         names.push(field.name.to_owned());
         names.push(format!("{}__in", field.name));
@@ -386,7 +441,7 @@ fn fingerprint(def: &EntityDef, raw: &str) -> String {
     // How the matches are counted and sent does not change which rows come next.
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .filter(|(k, _)| !matches!(k.as_ref(), "limit" | "offset" | "cursor"))
-        .filter(|(k, _)| !(matches!(k.as_ref(), "count" | "format") && is_list_option(def, k)))
+        .filter(|(k, _)| !(matches!(k.as_ref(), "count" | "format" | "expand") && is_list_option(def, k)))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     pairs.sort();

@@ -115,6 +115,18 @@ impl ApiError {
         )
     }
 
+    /// 403: `?expand=` names a reference to an entity the caller may not read.
+    pub fn forbidden_to_expand(expansion: &str, scope: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!(
+                "`expand={expansion}` embeds items that need the `{scope}` scope (or an admin scope), which the credential does not hold"
+            ),
+        )
+    }
+
     /// 404: no such item (also for ids that are not UUIDs: they cannot exist).
     pub fn not_found(entity: &str, id: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no {entity} with id `{}`", printable(id)))

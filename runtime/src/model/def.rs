@@ -36,7 +36,7 @@ pub struct EntityDef {
 }
 
 /// A field that refers to a row of an entity of the same spec (a foreign key).
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct ReferenceDef {
     /// The referenced entity's type name, e.g. `Author`.
     pub entity: &'static str,
@@ -46,6 +46,21 @@ pub struct ReferenceDef {
     pub key: &'static str,
     /// What deleting the referenced row does to the row holding the reference.
     pub on_delete: OnDelete,
+    /// The name `?expand=` takes and the embedded item's key, e.g. `author` for `author_id`
+    /// (`entity_spec_contract::references::expansion_name`).
+    pub expand_as: &'static str,
+    /// The referenced entity's description. A function, like [`ReferrerDef::referrers`]:
+    /// descriptions may refer to each other, or to themselves.
+    pub target: fn() -> &'static EntityDef,
+}
+
+/// Two references are the same when they name the same entity the same way (the function that
+/// finds its description follows from the name).
+impl PartialEq for ReferenceDef {
+    fn eq(&self, other: &Self) -> bool {
+        (self.entity, self.table, self.key, self.on_delete, self.expand_as)
+            == (other.entity, other.table, other.key, other.on_delete, other.expand_as)
+    }
 }
 
 /// A field that refers to an entity, seen from the referenced entity: whose rows a delete must

@@ -30,6 +30,8 @@ pub struct ListQuery {
     pub count: CountMode,
     /// A page of JSON, or every match as CSV.
     pub format: ListFormat,
+    /// The reference fields whose referenced items are embedded (`?expand=`).
+    pub expand: Vec<&'static FieldDef>,
 }
 
 impl ListQuery {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::model::def::FieldKind;
 use crate::model::secret::Secret;
+use crate::model::timestamp::{Buffer, Fraction, rfc3339};
 
 /// A column's storage type. NULLs carry one because PostgreSQL types every bind parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,30 @@ impl SqlValue {
             SqlValue::Json(_) => "json",
             SqlValue::DateTime(_) => "datetime",
             SqlValue::Date(_) => "date",
+        }
+    }
+
+    /// The value as an entity's JSON shows it: what the generated types' `Serialize` writes
+    /// for the same field (timestamps through the same RFC 3339 writer), so a row read without
+    /// its type (an embedded reference) looks like one read with it.
+    pub fn into_json(self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            SqlValue::Null(_) => Value::Null,
+            SqlValue::Bool(b) => Value::Bool(b),
+            SqlValue::Int(i) => Value::from(i),
+            SqlValue::Float(f) => Value::from(f),
+            SqlValue::Text(text) => Value::String(text),
+            SqlValue::Uuid(id) => Value::String(id.to_string()),
+            SqlValue::Json(json) => json,
+            SqlValue::DateTime(t) => {
+                let mut buffer = Buffer::default();
+                match rfc3339(&t, Fraction::Shortest, &mut buffer) {
+                    Some(text) => Value::String(text.to_owned()),
+                    None => serde_json::to_value(t).unwrap_or(Value::Null),
+                }
+            }
+            SqlValue::Date(d) => Value::String(d.to_string()),
         }
     }
 

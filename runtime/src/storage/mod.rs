@@ -1,5 +1,5 @@
 //! Layer 2: SQL. The database handle and its statements, how fields are stored in columns,
-//! the rows of entities (insert, read, replace, delete, list), the audit trail written with
+//! the rows of entities (insert, read, replace, delete, list) and the rows a page embeds, the audit trail written with
 //! them, the list SQL, statistics,
 //! schema migration, and the upkeep of SQLite's write-ahead log. Imports only
 //! [`crate::model`].
@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod column;
 pub mod db;
+pub mod embedded;
 pub mod entity;
 pub mod list_sql;
 pub mod migrations;
