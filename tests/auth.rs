@@ -81,7 +81,7 @@ async fn every_route_needs_a_credential_and_the_scope_the_table_names() {
         let id = create_source(&app, &admin, "guarded").await;
         let def = <model::RawDataSource as entity_spec::Entity>::DEF;
         let mut checked = 0;
-        let guarded = routes(def.collection_path, def.actions)
+        let guarded = routes(def.collection_path, def.actions, def.nested)
             .into_iter()
             .map(|route| {
                 let scope = def.scopes.required(&route.permission).to_owned();

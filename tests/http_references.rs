@@ -394,7 +394,8 @@ async fn expand_needs_the_read_scope_of_what_it_embeds() {
         let loans_only = format!("Bearer {}", key("loans", &["loans:read"]).await);
         let both = format!("Bearer {}", key("both", &["loans:read", "books:read"]).await);
         let as_admin = [("authorization", admin.as_str())];
-        let book = send(&app, "POST", BOOKS, Some(json!({"isbn": "978-0000000009", "title": "Tidings"})), &as_admin).await;
+        let book =
+            send(&app, "POST", BOOKS, Some(json!({"isbn": "978-0000000009", "title": "Tidings"})), &as_admin).await;
         let member = send(
             &app,
             "POST",
@@ -418,5 +419,79 @@ async fn expand_needs_the_read_scope_of_what_it_embeds() {
         let allowed = send(&app, "GET", &format!("{LOANS}?expand=book"), None, &[("authorization", &both)]).await;
         assert_eq!(allowed.status, StatusCode::OK, "{backend:?}: {}", allowed.text);
         assert_eq!(allowed.body["items"][0]["book"]["isbn"], "978-0000000009", "{backend:?}");
+
+        // A nested list needs the read scopes of both entities.
+        let nested = format!("{BOOKS}/{}/loans", book.body["id"].as_str().unwrap());
+        let refused = send(&app, "GET", &nested, None, &[("authorization", &loans_only)]).await;
+        let problem = refused.problem(StatusCode::FORBIDDEN);
+        assert!(problem["detail"].as_str().unwrap().contains("`books:read`"), "{backend:?}: {problem}");
+        let listed = send(&app, "GET", &nested, None, &[("authorization", &both)]).await;
+        assert_eq!(listed.body["total"], 1, "{backend:?}: {}", listed.text);
+    }
+}
+
+/// `GET {parent}/{id}/{segment}`: the rows referring to one item, with every list parameter;
+/// two references to one entity get a list each, a self-reference lists the children.
+#[tokio::test]
+async fn nested_lists_hold_the_rows_referring_to_one_item() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let (b1, b2) = (book(&app, backend, 1).await, book(&app, backend, 2).await);
+        let (m1, m2) = (member(&app, backend, 1).await, member(&app, backend, 2).await);
+        let mut by_m1 = Vec::new();
+        for due in ["2026-02-03", "2026-02-01", "2026-02-02"] {
+            let body = json!({"book_id": b1, "member_id": m1, "guarantor_id": m2, "due_on": due});
+            by_m1.push(create(&app, backend, LOANS, body).await);
+        }
+        let other = loan(&app, backend, &b2, &m2, None).await;
+
+        let listed = send(&app, "GET", &format!("{MEMBERS}/{m1}/loans-as-member?sort=due_on&limit=2"), None, &[]).await;
+        assert_eq!(listed.status, StatusCode::OK, "{backend:?}: {}", listed.text);
+        assert_eq!(listed.body["total"], 3, "{backend:?}: only m1's loans");
+        let dues: Vec<&str> =
+            listed.body["items"].as_array().unwrap().iter().map(|i| i["due_on"].as_str().unwrap()).collect();
+        assert_eq!(dues, ["2026-02-01", "2026-02-02"], "{backend:?}: sorted and paged");
+        let cursor = listed.body["next_cursor"].as_str().expect("a second page");
+        let rest = send(
+            &app,
+            "GET",
+            &format!("{MEMBERS}/{m1}/loans-as-member?sort=due_on&limit=2&cursor={cursor}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(rest.body["items"][0]["due_on"], "2026-02-03", "{backend:?}: {}", rest.text);
+
+        // The same member as guarantor: the other reference's list.
+        let guaranteed = send(&app, "GET", &format!("{MEMBERS}/{m2}/loans-as-guarantor"), None, &[]).await;
+        assert_eq!(guaranteed.body["total"], 3, "{backend:?}: {}", guaranteed.text);
+        let as_member = send(&app, "GET", &format!("{MEMBERS}/{m2}/loans-as-member?expand=book"), None, &[]).await;
+        assert_eq!(support::ids(as_member.body["items"].as_array().unwrap()), [other.as_str()], "{backend:?}");
+        assert_eq!(as_member.body["items"][0]["book"]["id"], b2, "{backend:?}: expand works on nested lists");
+        // Filters combine with the nesting.
+        let filtered = send(&app, "GET", &format!("{BOOKS}/{b1}/loans?due_on__gte=2026-02-02"), None, &[]).await;
+        assert_eq!(filtered.body["total"], 2, "{backend:?}: {}", filtered.text);
+        let csv = send(&app, "GET", &format!("{BOOKS}/{b1}/loans"), None, &[("accept", "text/csv")]).await;
+        assert_eq!(csv.text.lines().count(), 4, "{backend:?}: a header and the three loans: {}", csv.text);
+
+        // A self-reference: the shelves inside one.
+        let top = create(&app, backend, SHELVES, json!({"label": "Top"})).await;
+        create(&app, backend, SHELVES, json!({"label": "A", "parent_id": top})).await;
+        create(&app, backend, SHELVES, json!({"label": "B", "parent_id": top})).await;
+        let children = send(&app, "GET", &format!("{SHELVES}/{top}/shelves?sort=label"), None, &[]).await;
+        let labels: Vec<&str> =
+            children.body["items"].as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+        assert_eq!(labels, ["A", "B"], "{backend:?}");
+
+        // An item that does not exist: a 404 naming the referenced entity, whatever the id.
+        for id in [MISSING, "not-a-uuid"] {
+            let missing = send(&app, "GET", &format!("{MEMBERS}/{id}/loans-as-member"), None, &[]).await;
+            let problem = missing.problem(StatusCode::NOT_FOUND);
+            assert!(problem["detail"].as_str().unwrap().contains("no Member"), "{backend:?}: {problem}");
+        }
+        // A bad list parameter is the list's 400.
+        let bad = send(&app, "GET", &format!("{MEMBERS}/{m1}/loans-as-member?sort=nope"), None, &[]).await;
+        assert_eq!(bad.error_fields(), ["sort"], "{backend:?}");
+        assert_eq!(by_m1.len(), 3);
     }
 }

@@ -24,13 +24,17 @@ pub mod catalog {}
 
 support::raw_data_source_test_actions!(model);
 support::order_test_actions!(catalog);
+support::library_test_actions!(library);
+
+#[entity_spec::entity_spec("tests/specs/library.json")]
+pub mod library {}
 
 /// Every (method, path template) of the table for these entities, and the service's own
 /// documented routes (the caller's identity, the audit trail, health).
 fn table(entities: &[&EntityDef]) -> BTreeSet<(String, String)> {
     entities
         .iter()
-        .flat_map(|def| routes(def.collection_path, def.actions))
+        .flat_map(|def| routes(def.collection_path, def.actions, def.nested))
         .map(|route| (route.method.as_str().to_owned(), route.path))
         .chain(
             [AUTH_ME_PATH, AUDIT_PATH, HEALTHZ_PATH, READYZ_PATH, METRICS_PATH]
@@ -103,4 +107,27 @@ async fn the_catalog_service_answers_and_documents_exactly_its_route_table() {
     let table = table(catalog::SPEC_ENTITIES);
     assert!(table.contains(&("GET".to_owned(), "/orders/export".to_owned())), "{table:?}");
     assert!(table.contains(&("POST".to_owned(), "/orders/{id}/cancel".to_owned())), "{table:?}");
+}
+
+#[tokio::test]
+async fn the_library_service_answers_and_documents_its_nested_lists() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    library::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+    let app = support::open(library::service(test_db.db.clone(), Renewals));
+    check_router(&app, library::SPEC_ENTITIES).await;
+    assert_eq!(documented(&served_openapi(&app).await), table(library::SPEC_ENTITIES));
+    // One list per reference under the item it points at; two references to one entity get
+    // one list each, a self-reference lists the children.
+    let table = table(library::SPEC_ENTITIES);
+    for path in [
+        "/library/books/{id}/loans",
+        "/members/{id}/loans-as-member",
+        "/members/{id}/loans-as-guarantor",
+        "/library/books/{id}/holds",
+        "/members/{id}/holds",
+        "/library/shelves/{id}/books",
+        "/library/shelves/{id}/shelves",
+    ] {
+        assert!(table.contains(&("GET".to_owned(), path.to_owned())), "{path}: {table:?}");
+    }
 }

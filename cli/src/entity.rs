@@ -293,7 +293,8 @@ pub fn endpoints(entity: &EntityIr) -> Vec<Endpoint> {
         let declared = entity.actions.iter().find(|a| a.name == action).and_then(|a| a.summary.clone());
         declared.unwrap_or_else(|| format!("Action `{action}`"))
     };
-    routes(&entity.collection_path, &defs)
+    let nested = entity.nested_defs();
+    routes(&entity.collection_path, &defs, &nested)
         .into_iter()
         .map(|route| {
             let summary = match route.operation {
@@ -309,6 +310,9 @@ pub fn endpoints(entity: &EntityIr) -> Vec<Endpoint> {
                 }
                 Operation::ListRuns(action) => format!("The runs of `{}`, newest first", action.name),
                 Operation::ReadRun(action) => format!("One run of `{}`", action.name),
+                Operation::ListNested(list) => {
+                    format!("List the {name} items whose `{}` is this item, with the list's parameters", list.field)
+                }
             };
             Endpoint { method: route.method.as_str().to_owned(), path: route.path, summary }
         })

@@ -1,7 +1,7 @@
 //! The checked model every generator reads. Everything in it has been validated: names are
 //! valid identifiers, constraints fit their types, defaults satisfy their constraints.
 
-use entity_spec_contract::{ActionDef, FieldFacts, Method, Permission, ValueType, routes};
+use entity_spec_contract::{ActionDef, FieldFacts, Method, NestedDef, Permission, ValueType, routes};
 pub use entity_spec_contract::{ActionScope, OnDelete, Setter};
 
 use crate::json::{self, Number, Pos};
@@ -42,6 +42,20 @@ pub struct EntityIr {
     pub scopes: ScopesIr,
     /// The field holding each row's owner (`api.access.owner`), if rows are owned.
     pub owner: Option<String>,
+    /// Its lists under the items its references point at (`GET /authors/{id}/books`), one per
+    /// reference, filled in once every entity's path is known.
+    pub nested: Vec<NestedIr>,
+}
+
+/// A list of an entity's rows under an item they refer to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NestedIr {
+    /// The reference field, e.g. `author_id`.
+    pub field: String,
+    /// The referenced entity's collection path.
+    pub parent_path: String,
+    /// The segment after the referenced item (`entity_spec_contract::routes::nested_segment`).
+    pub segment: String,
 }
 
 /// Field names through which the runtime reports tracked runs.
@@ -177,6 +191,14 @@ impl EntityIr {
     /// The actions as the route table reads them, in spec order.
     pub fn action_defs(&self) -> Vec<ActionDef<'_>> {
         self.actions.iter().map(ActionIr::def).collect()
+    }
+
+    /// The nested lists as the route table takes them.
+    pub fn nested_defs(&self) -> Vec<NestedDef<'_>> {
+        self.nested
+            .iter()
+            .map(|n| NestedDef { field: &n.field, parent_path: &n.parent_path, segment: &n.segment })
+            .collect()
     }
 
     /// Where an action is mounted: `/raw-data-sources/{id}/sync`.

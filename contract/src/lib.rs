@@ -24,6 +24,6 @@ pub mod text;
 
 pub use fields::{FieldFacts, Setter, ValueType};
 pub use references::OnDelete;
-pub use routes::{ActionDef, ActionKind, ActionScope, Method, Operation, Permission, Route};
+pub use routes::{ActionDef, ActionKind, ActionScope, Method, NestedDef, Operation, Permission, Route};
 pub use runs::{ItemStatus, RunStatus, RunTrigger};
 pub use scopes::Scopes;

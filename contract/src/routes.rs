@@ -89,6 +89,27 @@ pub struct ActionDef<'a> {
     pub kind: ActionKind<'a>,
 }
 
+/// A list of the rows of this entity that refer to one row of the entity `field` references
+/// (`GET /authors/{id}/books`), mounted under that entity's item path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NestedDef<'a> {
+    /// The reference field of this entity, e.g. `author_id`.
+    pub field: &'a str,
+    /// The referenced entity's collection path, e.g. `/authors`.
+    pub parent_path: &'a str,
+    /// The segment after the referenced item, e.g. `books` ([`nested_segment`]).
+    pub segment: &'a str,
+}
+
+/// The segment of a nested list of `collection_path`'s rows under a referenced item: the last
+/// segment of the collection path (`/library/books` → `books`), and, where the entity has
+/// several references to that entity, `-as-` and the reference's expansion name
+/// (`/members/{id}/loans-as-guarantor`), so each reference gets its own list.
+pub fn nested_segment(collection_path: &str, expansion: &str, several: bool) -> String {
+    let last = collection_path.rsplit('/').next().unwrap_or(collection_path);
+    if several { format!("{last}-as-{expansion}") } else { last.to_owned() }
+}
+
 /// What a route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation<'a> {
@@ -116,6 +137,9 @@ pub enum Operation<'a> {
     ReadRun(&'a ActionDef<'a>),
     /// Queues a tracked action for every active item (`202`); holds the runs-all action.
     QueueAll(&'a ActionDef<'a>),
+    /// `GET {parent_path}/{id}/{segment}`: a list of the rows referring to one row of
+    /// another entity, with every list parameter.
+    ListNested(&'a NestedDef<'a>),
 }
 
 /// What a caller must be allowed to do to use a route.
@@ -169,10 +193,11 @@ pub fn history_path(collection_path: &str, history: &str) -> String {
     format!("{collection_path}/{{id}}/{history}")
 }
 
-/// Every route of an entity at `collection_path` with these actions: the collection (list,
-/// create), its statistics, the item (read, replace, patch, delete), then each action in spec
-/// order with, for a tracked action, its run history and single-run routes.
-pub fn routes<'a>(collection_path: &str, actions: &'a [ActionDef<'a>]) -> Vec<Route<'a>> {
+/// Every route of an entity at `collection_path` with these actions and nested lists: the
+/// collection (list, create), its statistics, the item (read, replace, patch, delete), then
+/// each action in spec order with, for a tracked action, its run history and single-run
+/// routes, then its lists under the items it refers to.
+pub fn routes<'a>(collection_path: &str, actions: &'a [ActionDef<'a>], nested: &'a [NestedDef<'a>]) -> Vec<Route<'a>> {
     let item = format!("{collection_path}/{{id}}");
     let route = |method, path: String, operation, permission| Route { method, path, operation, permission };
     let mut table = vec![
@@ -205,6 +230,10 @@ pub fn routes<'a>(collection_path: &str, actions: &'a [ActionDef<'a>]) -> Vec<Ro
                 table.push(route(action.method, path, Operation::QueueAll(action), Permission::Run(tracked)));
             }
         }
+    }
+    for list in nested {
+        let path = format!("{}/{{id}}/{}", list.parent_path, list.segment);
+        table.push(route(Method::Get, path, Operation::ListNested(list), Permission::Read));
     }
     table
 }
@@ -252,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_raw_data_source_table() {
-        let table = routes("/raw-data-sources", ACTIONS);
+        let table = routes("/raw-data-sources", ACTIONS, &[]);
         let lines: Vec<String> =
             table.iter().map(|r| format!("{} {} {}", r.method, r.path, r.permission.scope_key())).collect();
         assert_eq!(
@@ -276,6 +305,19 @@ mod tests {
     }
 
     #[test]
+    fn nested_lists_hang_under_the_referenced_item() {
+        let nested = [
+            NestedDef { field: "member_id", parent_path: "/members", segment: "loans-as-member" },
+            NestedDef { field: "shelf_id", parent_path: "/library/shelves", segment: "books" },
+        ];
+        let table = routes("/loans", &[], &nested);
+        let lines: Vec<String> = table[7..].iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+        assert_eq!(lines, ["GET /members/{id}/loans-as-member", "GET /library/shelves/{id}/books"]);
+        assert_eq!(nested_segment("/library/books", "shelf", false), "books");
+        assert_eq!(nested_segment("/loans", "guarantor", true), "loans-as-guarantor");
+    }
+
+    #[test]
     fn an_action_on_a_builtin_route_collides() {
         let clash = [ActionDef {
             name: "count",
@@ -284,7 +326,7 @@ mod tests {
             segment: "stats",
             kind: ActionKind::Plain,
         }];
-        let table = routes("/things", &clash);
+        let table = routes("/things", &clash, &[]);
         let found = collisions(&table);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0.operation, Operation::Stats);

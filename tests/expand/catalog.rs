@@ -452,6 +452,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
         },
         owner: None,
         referenced_by: &[],
+        nested: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1292,6 +1293,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
         },
         owner: None,
         referenced_by: &[],
+        nested: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1943,6 +1945,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
         },
         owner: None,
         referenced_by: &[],
+        nested: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -2102,6 +2105,7 @@ impl OrderCancelRequest {
         scopes: ::entity_spec::__private::runtime::contract::Scopes::ADMIN_ONLY,
         owner: None,
         referenced_by: &[],
+        nested: &[],
     };
 }
 impl ::entity_spec::Validate for OrderCancelRequest {

@@ -728,6 +728,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
         },
         owner: None,
         referenced_by: &[],
+        nested: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id

@@ -708,6 +708,13 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 },
             },
         ],
+        nested: &[
+            ::entity_spec::__private::runtime::contract::NestedDef {
+                field: "shelf_id",
+                parent_path: "/library/shelves",
+                segment: "books",
+            },
+        ],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1126,6 +1133,23 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
         },
         owner: None,
         referenced_by: &[],
+        nested: &[
+            ::entity_spec::__private::runtime::contract::NestedDef {
+                field: "book_id",
+                parent_path: "/library/books",
+                segment: "loans",
+            },
+            ::entity_spec::__private::runtime::contract::NestedDef {
+                field: "member_id",
+                parent_path: "/members",
+                segment: "loans-as-member",
+            },
+            ::entity_spec::__private::runtime::contract::NestedDef {
+                field: "guarantor_id",
+                parent_path: "/members",
+                segment: "loans-as-guarantor",
+            },
+        ],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1416,6 +1440,18 @@ impl ::entity_spec::__private::runtime::Entity for Hold {
         },
         owner: None,
         referenced_by: &[],
+        nested: &[
+            ::entity_spec::__private::runtime::contract::NestedDef {
+                field: "book_id",
+                parent_path: "/library/books",
+                segment: "holds",
+            },
+            ::entity_spec::__private::runtime::contract::NestedDef {
+                field: "member_id",
+                parent_path: "/members",
+                segment: "holds",
+            },
+        ],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -1983,6 +2019,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 },
             },
         ],
+        nested: &[],
     };
     fn id(&self) -> ::entity_spec::__private::uuid::Uuid {
         self.id
@@ -2124,6 +2161,7 @@ impl MemberRenewRequest {
         scopes: ::entity_spec::__private::runtime::contract::Scopes::ADMIN_ONLY,
         owner: None,
         referenced_by: &[],
+        nested: &[],
     };
 }
 impl ::entity_spec::Validate for MemberRenewRequest {
@@ -2413,6 +2451,13 @@ impl ::entity_spec::__private::runtime::Entity for Shelf {
                     <Shelf as ::entity_spec::__private::runtime::Entity>::DEF
                         .referenced_by
                 },
+            },
+        ],
+        nested: &[
+            ::entity_spec::__private::runtime::contract::NestedDef {
+                field: "parent_id",
+                parent_path: "/library/shelves",
+                segment: "shelves",
             },
         ],
     };

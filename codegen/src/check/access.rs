@@ -25,7 +25,7 @@ pub(super) fn lower_scopes(
     // The actions whose routes need their own scope, as the route table says (a runs-all
     // action needs the scope of the action it queues).
     let mut own: Vec<&str> = Vec::new();
-    for route in routes("/", &defs) {
+    for route in routes("/", &defs, &[]) {
         if let Permission::Run(name) = route.permission
             && !own.contains(&name)
         {

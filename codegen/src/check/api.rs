@@ -153,7 +153,7 @@ pub(super) fn check_unique_actions(actions: &[ActionIr], ctx: &str, d: &mut Diag
 /// actions themselves are reported above with their own messages.
 fn check_run_history_routes(actions: &[ActionIr], ctx: &str, d: &mut Diagnostics) {
     let defs: Vec<_> = actions.iter().map(ActionIr::def).collect();
-    let table = routes("", &defs);
+    let table = routes("", &defs, &[]);
     for (earlier, later) in collisions(&table) {
         let (action, message) = match (history_of(&earlier.operation), history_of(&later.operation)) {
             (Some(tracked), None) => (

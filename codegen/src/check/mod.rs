@@ -41,7 +41,10 @@ use names::{
     check_entity_name, check_generated_type_names, check_table_name, check_unique_entity_names,
     check_unique_field_names,
 };
-use references::{check_expansion_names, check_reference_cycles, check_reference_targets};
+use references::{
+    check_expansion_names, check_reference_cycles, check_reference_targets, check_routes_across_entities,
+    lower_nested_lists,
+};
 
 /// Checks a read spec and lowers it into the IR. The IR is only complete when `diagnostics`
 /// recorded nothing; entities that broke a rule are left out of it.
@@ -58,6 +61,8 @@ pub(crate) fn check(doc: &SpecDoc, diagnostics: &mut Diagnostics) -> SpecIr {
     check_reference_targets(doc, diagnostics);
     check_expansion_names(doc, diagnostics);
     check_reference_cycles(doc, &entities, diagnostics);
+    lower_nested_lists(&mut entities);
+    check_routes_across_entities(&entities, diagnostics);
     SpecIr { entities }
 }
 
@@ -115,5 +120,6 @@ fn lower_entity(entity: &EntitySpec, d: &mut Diagnostics) -> Option<EntityIr> {
         indexes,
         actions,
         tracking,
+        nested: Vec::new(),
     })
 }

@@ -8,9 +8,10 @@
 use std::collections::HashMap;
 
 use crate::diagnostics::Diagnostics;
-use crate::ir::{EntityIr, OnDelete, ReferenceIr};
+use crate::ir::{EntityIr, NestedIr, OnDelete, ReferenceIr};
 use crate::spec::{FieldSpec, SpecDoc};
 use entity_spec_contract::references::expansion_name;
+use entity_spec_contract::routes::{Operation, Route, collisions, nested_segment, routes};
 use entity_spec_contract::suggest::suggestion;
 
 /// `on_delete` is `restrict`, `cascade` or `set_null` and needs `references`; `set_null` needs
@@ -138,6 +139,66 @@ pub(super) fn check_expansion_names(doc: &SpecDoc, d: &mut Diagnostics) {
                 );
             }
         }
+    }
+}
+
+/// Gives every entity a list under each item its references point at
+/// (`GET /authors/{id}/books`), named by [`nested_segment`].
+pub(super) fn lower_nested_lists(entities: &mut [EntityIr]) {
+    let paths: HashMap<String, String> = entities.iter().map(|e| (e.name.clone(), e.collection_path.clone())).collect();
+    for entity in entities.iter_mut() {
+        let targets: Vec<&str> =
+            entity.fields.iter().filter_map(|f| f.references.as_ref()).map(|r| r.entity.as_str()).collect();
+        let nested = entity
+            .fields
+            .iter()
+            .filter_map(|field| {
+                let target = field.references.as_ref()?;
+                let several = targets.iter().filter(|t| **t == target.entity).count() > 1;
+                Some(NestedIr {
+                    field: field.name.clone(),
+                    parent_path: paths.get(&target.entity)?.clone(),
+                    segment: nested_segment(&entity.collection_path, &expansion_name(&field.name), several),
+                })
+            })
+            .collect();
+        entity.nested = nested;
+    }
+}
+
+/// No two entities answer the same method and path: a list nested under an item
+/// (`/authors/{id}/books`) must not be where that item's entity has an action.
+pub(super) fn check_routes_across_entities(entities: &[EntityIr], d: &mut Diagnostics) {
+    let actions: Vec<_> = entities.iter().map(EntityIr::action_defs).collect();
+    let nested: Vec<_> = entities.iter().map(EntityIr::nested_defs).collect();
+    let mut table = Vec::new();
+    let mut owners = Vec::new();
+    for (i, entity) in entities.iter().enumerate() {
+        for route in routes(&entity.collection_path, &actions[i], &nested[i]) {
+            table.push(route);
+            owners.push(entity);
+        }
+    }
+    for (earlier, later) in collisions(&table) {
+        let index = |route: &Route<'_>| table.iter().position(|r| std::ptr::eq(r, route)).unwrap_or(0);
+        let (first, second) = (owners[index(earlier)], owners[index(later)]);
+        if std::ptr::eq(first, second) {
+            continue; // an entity's own clashes are reported with its actions
+        }
+        let (list, owner, other) = match (earlier.operation, later.operation) {
+            (_, Operation::ListNested(list)) => (list, second, first),
+            (Operation::ListNested(list), _) => (list, first, second),
+            _ => continue,
+        };
+        let field = owner.fields.iter().find(|f| f.name == list.field);
+        d.error(
+            field.map_or(owner.pos, |f| f.pos),
+            &format!("entity `{}`, field `{}`", owner.name, list.field),
+            format!(
+                "the list of `{}` rows under each `{}` would be served at `{} {}`, where `{}` already answers; rename the action or the collection path",
+                owner.name, other.name, later.method, later.path, other.name
+            ),
+        );
     }
 }
 

@@ -171,6 +171,7 @@ fn render_request_support(name: &Ident, fields: &[FieldIr]) -> TokenStream {
                 scopes: #rt::contract::Scopes::ADMIN_ONLY,
                 owner: None,
                 referenced_by: &[],
+                nested: &[],
             };
         }
 

@@ -67,6 +67,10 @@ pub(crate) fn render_entity_impl(spec: &SpecIr, entity: &EntityIr) -> TokenStrea
     let scopes = quote! {
         #rt::contract::Scopes { read: #read, write: #write, admin: #admin, actions: &[#(#action_scopes),*] }
     };
+    let nested = entity.nested.iter().map(|list| {
+        let (field, parent_path, segment) = (&list.field, &list.parent_path, &list.segment);
+        quote!(#rt::contract::NestedDef { field: #field, parent_path: #parent_path, segment: #segment })
+    });
     let owner = match &entity.owner {
         Some(field) => quote!(Some(#field)),
         None => quote!(None),
@@ -96,6 +100,7 @@ pub(crate) fn render_entity_impl(spec: &SpecIr, entity: &EntityIr) -> TokenStrea
                 scopes: #scopes,
                 owner: #owner,
                 referenced_by: &[#(#referenced_by),*],
+                nested: &[#(#nested),*],
             };
 
             #set_owner

@@ -62,7 +62,7 @@ fn entity(entity: &EntityIr) -> Value {
 /// this only spares the user buttons that would answer 403.
 fn scopes(entity: &EntityIr) -> Value {
     let defs = entity.action_defs();
-    let actions: Map<String, Value> = routes(&entity.collection_path, &defs)
+    let actions: Map<String, Value> = routes(&entity.collection_path, &defs, &[])
         .into_iter()
         .filter_map(|route| match route.operation {
             Operation::Action(def) | Operation::QueueRun(def) | Operation::QueueAll(def) => {

@@ -33,8 +33,8 @@ use actions::{
 };
 use health::health_routes;
 use operations::{
-    create_operation, delete_operation, list_operation, patch_operation, read_operation, replace_operation,
-    stats_operation,
+    create_operation, delete_operation, list_operation, nested_list_operation, patch_operation, read_operation,
+    replace_operation, stats_operation,
 };
 use schemas::{
     InputKind, JSON_VALUE, entity_schema, input_schema, json_value_schema, page_schema, page_type_name,
@@ -87,7 +87,8 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
         // One path entry per route of the table the runtime's router is built from, so the
         // document lists exactly the routes the service answers.
         let defs = entity.action_defs();
-        for route in routes(&entity.collection_path, &defs) {
+        let nested = entity.nested_defs();
+        for route in routes(&entity.collection_path, &defs, &nested) {
             let action = |def: &ActionDef<'_>| entity.actions.iter().find(|a| a.name == def.name);
             let operation = match route.operation {
                 Operation::List => Some(list_operation(entity)),
@@ -101,6 +102,10 @@ pub(crate) fn openapi(spec: &SpecIr, spec_hash: &str) -> OpenApi {
                 Operation::QueueRun(def) => action(def).map(|a| queue_run_operation(entity, a)),
                 Operation::ListRuns(def) => action(def).map(|a| list_runs_operation(entity, a)),
                 Operation::ReadRun(def) => action(def).map(|a| read_run_operation(entity, a)),
+                Operation::ListNested(list) => {
+                    let parent = spec.entities.iter().find(|e| e.collection_path == list.parent_path);
+                    parent.map(|parent| nested_list_operation(entity, list, parent))
+                }
                 Operation::QueueAll(def) => match def.kind {
                     ActionKind::RunsAll { action: tracked } => {
                         action(def).map(|a| queue_all_operation(entity, a, tracked))

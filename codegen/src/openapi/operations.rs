@@ -15,6 +15,7 @@ use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_PAGE_SIZE, MAX_PAGE_
 use entity_spec_contract::lists::{CSV_MEDIA_TYPE, CountMode, EXACT_COUNT_UP_TO, ListFormat, takes_option};
 use entity_spec_contract::patterns;
 use entity_spec_contract::references::expansion_name;
+use entity_spec_contract::routes::NestedDef;
 
 use super::schemas::{page_type_name, patch_type_name, schema_ref, stats_type_name, value_schema};
 
@@ -358,6 +359,22 @@ pub(super) fn create_operation(entity: &EntityIr) -> OperationBuilder {
             .response("201", created),
         false,
     )
+}
+
+/// `GET {parent_path}/{id}/{segment}`: the list of `entity`'s rows referring to one `parent`
+/// through `nested.field`, with every parameter of the entity's own list.
+pub(super) fn nested_list_operation(entity: &EntityIr, nested: &NestedDef<'_>, parent: &EntityIr) -> OperationBuilder {
+    let expansion = crate::naming::snake_to_pascal(&expansion_name(nested.field));
+    list_operation(entity)
+        .operation_id(Some(format!("list{}By{expansion}", plural_pascal(entity))))
+        .summary(Some(format!("List the {} of a {} ({})", entity.collection_path, parent.name, nested.field)))
+        .description(Some(format!(
+            "The {} whose `{}` is this {}: the list of `GET {}` with the same parameters, limited to them. \
+             Needs the read scopes of both entities; an unknown {} (or one the caller may not see) is a 404.",
+            entity.collection_path, nested.field, parent.name, entity.collection_path, parent.name
+        )))
+        .parameter(id_parameter(parent))
+        .response("404", problem(&format!("No {} with this id.", parent.name)))
 }
 
 /// `expand`, where the entity has references and no field of that name: the expansion names,

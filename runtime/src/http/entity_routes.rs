@@ -13,6 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use entity_spec_contract::Permission;
 use entity_spec_contract::limits::RECENT_FAILURES;
 use entity_spec_contract::lists::ListFormat;
 use serde::Serialize;
@@ -27,12 +28,13 @@ use crate::http::preconditions::{if_match, if_none_match};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
 use crate::http::strict_json;
-use crate::model::def::{EntityDef, Setter};
-use crate::model::list_query::{Filter, FilterOp};
+use crate::model::def::{EntityDef, FieldDef, Setter};
+use crate::model::list_query::{Filter, FilterOp, ListQuery};
 use crate::model::timestamp::now;
 use crate::model::value::SqlValue;
 use crate::runs::history::{Activity, activity};
 use crate::storage::db::Db;
+use crate::storage::embedded::referenced_rows;
 use crate::storage::entity::Entity;
 use crate::storage::stats::counts;
 use crate::storage::store::{self, Sensitive, Versioned};
@@ -54,7 +56,42 @@ pub(crate) async fn list<E: Entity>(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let query = parse_list_query(E::DEF, query.as_deref(), accepted_list_format(&headers))?;
+    answer_list::<E>(db, caller, query).await
+}
+
+/// `GET {parent_path}/{id}/{segment}`: the list of `E`'s rows whose `field` refers to the
+/// referenced entity's item `id`. The caller needs that entity's read scope too (the route's
+/// guard checked `E`'s), and an item it cannot see is a 404 like a missing one.
+pub(crate) async fn list_nested<E: Entity>(
+    db: Db,
+    caller: Caller,
+    field: &'static FieldDef,
+    id: String,
+    headers: HeaderMap,
+    query: Option<String>,
+) -> Result<Response, ApiError> {
+    let Some(reference) = &field.references else { return Err(ApiError::no_route(E::DEF.collection_path)) };
+    let parent = (reference.target)();
+    let scope = parent.scopes.required(&Permission::Read);
+    if !caller.may(&parent.scopes, scope) {
+        return Err(ApiError::forbidden(scope));
+    }
     let mut query = parse_list_query(E::DEF, query.as_deref(), accepted_list_format(&headers))?;
+    let parent_id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(parent.name, &id))?;
+    let visible = referenced_rows(&db, parent, &[parent_id], caller.owner_scope(parent))
+        .await
+        .map_err(ApiError::from_database)?;
+    if visible.is_empty() {
+        return Err(ApiError::not_found(parent.name, &id));
+    }
+    query.filters.push(Filter { field, op: FilterOp::Eq(SqlValue::Uuid(parent_id)) });
+    answer_list::<E>(db, caller, query).await
+}
+
+/// A list's answer: a JSON page (its references expanded as asked) or a CSV export, of the
+/// caller's own rows where rows are owned.
+async fn answer_list<E: Entity>(db: Db, caller: Caller, mut query: ListQuery) -> Result<Response, ApiError> {
     query.filters.extend(owner_filter(E::DEF, &caller));
     if query.format == ListFormat::Csv {
         return Ok(csv_export::export::<E>(db, query));

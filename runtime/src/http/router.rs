@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use entity_spec_contract::routes::{ActionKind, Method, Operation, routes};
 
 use crate::http::action_routes::{list_runs, read_run, trigger, trigger_all};
-use crate::http::entity_routes::{create, list, patch, read, remove, replace, stats};
+use crate::http::entity_routes::{create, list, list_nested, patch, read, remove, replace, stats};
 use crate::http::guard::{Caller, Requirement, require};
 use crate::http::params::PathParams;
 use crate::runs::engine::Engine;
@@ -39,7 +40,7 @@ pub fn entity_router<E: Entity>(
 ) -> Router {
     let mut router = Router::new();
     let engine = || engine.clone().unwrap_or_else(|| panic!("{} has a tracked action but no engine", E::DEF.name));
-    for route in routes(E::DEF.collection_path, E::DEF.actions) {
+    for route in routes(E::DEF.collection_path, E::DEF.actions, E::DEF.nested) {
         let method = filter(route.method);
         let handler: MethodRouter = match route.operation {
             Operation::List => on(method, list::<E>).with_state(db.clone()),
@@ -73,6 +74,19 @@ pub fn entity_router<E: Entity>(
                     trigger_all::<E>(engine, caller, name, tracked)
                 };
                 on(method, handler).with_state(engine())
+            }
+            Operation::ListNested(list) => {
+                let field = E::DEF
+                    .field(list.field)
+                    .unwrap_or_else(|| panic!("{} has no reference field `{}`", E::DEF.name, list.field));
+                let handler = move |State(db): State<Db>,
+                                    caller: Caller,
+                                    PathParams(id): PathParams<String>,
+                                    headers: HeaderMap,
+                                    RawQuery(query): RawQuery| {
+                    list_nested::<E>(db, caller, field, id, headers, query)
+                };
+                on(method, handler).with_state(db.clone())
             }
             Operation::ListRuns(_) => on(method, list_runs::<E>).with_state(engine()),
             Operation::ReadRun(_) => on(method, read_run::<E>).with_state(engine()),

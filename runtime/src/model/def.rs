@@ -33,6 +33,9 @@ pub struct EntityDef {
     /// The fields of this spec's entities (its own included) that refer to this entity: what a
     /// delete must follow.
     pub referenced_by: &'static [ReferrerDef],
+    /// Its lists under the items its references point at (`GET /authors/{id}/books`), as the
+    /// route table reads them.
+    pub nested: &'static [entity_spec_contract::NestedDef<'static>],
 }
 
 /// A field that refers to a row of an entity of the same spec (a foreign key).
