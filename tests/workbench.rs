@@ -26,6 +26,10 @@ pub mod catalog {}
 
 support::raw_data_source_test_actions!(model);
 support::order_test_actions!(catalog);
+support::library_test_actions!(library);
+
+#[entity_spec::entity_spec("tests/specs/library.json")]
+pub mod library {}
 
 /// A service on 127.0.0.1, driven by its own runtime while the test thread drives the browser.
 struct Served {
@@ -78,6 +82,11 @@ async fn secured_raw_data_source_app(db: Db) -> axum::Router {
 async fn catalog_app(db: Db) -> axum::Router {
     catalog::migrate(&db, MigrateOptions::default()).await.expect("migrates");
     support::started(catalog::service(db, OrderTestActions), support::quiet_engine())
+}
+
+async fn library_app(db: Db) -> axum::Router {
+    library::migrate(&db, MigrateOptions::default()).await.expect("migrates");
+    support::open(library::service(db, Renewals))
 }
 
 /// Plain HTTP calls to the same service, as another user (or script) would make them.
@@ -592,4 +601,43 @@ fn the_workbench_passes_axe_accessibility_checks() {
     let found = accessibility_violations(&browser);
     assert!(found.iter().any(|v| v.contains("image-alt")) && found.iter().any(|v| v.contains("label")), "{found:?}");
     served.runtime.shutdown_timeout(Duration::from_secs(5));
+}
+
+/// A reference is a link to the item it names: from a book to its shelf's page with the shelf
+/// open, and from a shelf to its parent on the same page (a self-reference), on both databases.
+#[test]
+fn reference_fields_link_to_the_items_they_name() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, library_app);
+        let base = &served.base;
+        let post = |path: &str, body: Value| {
+            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
+            assert_eq!(status, 201, "{backend:?}: {created}");
+            created["id"].as_str().expect("an id").to_owned()
+        };
+        let top = post("/library/shelves", json!({"label": "Top floor"}));
+        let inner = post("/library/shelves", json!({"label": "Poetry corner", "parent_id": top}));
+        let book = post("/library/books", json!({"isbn": "978-0000000042", "title": "Odes", "shelf_id": inner}));
+
+        browser.goto(&format!("{base}/ui/library/books#{book}"));
+        browser.wait_for_text("[data-testid=detail]", "Odes");
+        let link = browser.find("[data-testid=detail] a[data-reference=shelf_id]");
+        assert_eq!(
+            link.attribute("href").as_deref(),
+            Some(format!("/ui/library/shelves#{inner}").as_str()),
+            "{backend:?}"
+        );
+        link.click();
+        browser.wait_for_text("#detail-title", "Poetry corner");
+        assert!(
+            browser.script("return location.pathname", vec![]).as_str() == Some("/ui/library/shelves"),
+            "{backend:?}"
+        );
+
+        // Within one page: the hash changes and the parent opens.
+        browser.find("[data-testid=detail] a[data-reference=parent_id]").click();
+        browser.wait_for_text("#detail-title", "Top floor");
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
 }

@@ -44,6 +44,11 @@ export function display(field, value, full) {
     return h("span", { class: "secret" }, field.required ? "set (hidden)" : "hidden (write-only)");
   }
   if (value === null || value === undefined) return h("span", { class: "placeholder", "aria-label": "empty" }, "—");
+  if (field.references) {
+    // The referenced item, open on its entity's page.
+    const href = `/ui${field.references.path}#${encodeURIComponent(value)}`;
+    return h("a", { href, title: `Open this ${field.references.entity}`, "data-reference": field.name }, String(value));
+  }
   switch (field.type) {
     case "enum":
       return badge(value);

@@ -102,6 +102,12 @@ export class EntityPage {
     this.stats.load();
     this.table.load();
     if (this.selectedId) this.detail.load(this.selectedId, false);
+    // A link to another item of this page (a self-reference) changes only the fragment.
+    this.onHashChange = () => {
+      const id = decodeURIComponent(window.location.hash.slice(1));
+      if (id && id !== this.selectedId) this.select(id, true);
+    };
+    window.addEventListener("hashchange", this.onHashChange);
     this.timer = setInterval(() => {
       if (document.visibilityState === "visible" && !this.dialog.open) {
         this.stats.load();
@@ -113,6 +119,7 @@ export class EntityPage {
   /** Stops refreshing: the page is being taken down (signed out). */
   stop() {
     clearInterval(this.timer);
+    window.removeEventListener("hashchange", this.onHashChange);
   }
 
   /** Opens item `id` in the detail panel; `moveFocus` when the keyboard asked for it. */

@@ -15,12 +15,12 @@ const MAX_COLUMNS: usize = 6;
 
 /// The workbench description of `spec`, as compact JSON.
 pub(crate) fn workbench_json(spec: &SpecIr) -> String {
-    let entities: Vec<Value> = spec.entities.iter().map(entity).collect();
+    let entities: Vec<Value> = spec.entities.iter().map(|e| entity(spec, e)).collect();
     json!({ "entities": entities }).to_string()
 }
 
-fn entity(entity: &EntityIr) -> Value {
-    let fields: Vec<Value> = entity.fields.iter().map(field).collect();
+fn entity(spec: &SpecIr, entity: &EntityIr) -> Value {
+    let fields: Vec<Value> = entity.fields.iter().map(|f| with_reference(spec, f, field(f))).collect();
     let tracking = entity.tracking.as_ref().map(|t| {
         json!({
             "status": t.status,
@@ -87,6 +87,16 @@ fn humanize(snake: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => spaced,
     }
+}
+
+/// A reference field's description with where the item it names is shown: the workbench links
+/// the value to that entity's page, the item open (`/ui{path}#{id}`).
+fn with_reference(spec: &SpecIr, field: &FieldIr, mut described: Value) -> Value {
+    let target = field.references.as_ref().and_then(|r| spec.entity(&r.entity));
+    if let (Some(target), Some(object)) = (target, described.as_object_mut()) {
+        object.insert("references".into(), json!({ "entity": target.name, "path": target.collection_path }));
+    }
+    described
 }
 
 fn field(field: &FieldIr) -> Value {

@@ -1,0 +1,238 @@
+//! Benchmark (not a test): what the list features of references cost, on the library spec
+//! (`tests/specs/library.json`), through the generated router in process (no socket, so the
+//! ratios are the database and serialization work alone, the least flattering way to show them).
+//!
+//! ```sh
+//! cargo run --release --example list_bench               # SQLite, then PostgreSQL
+//! LIST_BENCH_BACKENDS=sqlite cargo run --release --example list_bench
+//! ```
+//!
+//! Per backend, on a fresh database (a temporary SQLite file, or a scratch PostgreSQL database on
+//! 127.0.0.1:5432 dropped at the end):
+//!
+//! - **expand**: 20,000 loans referring to 2,000 books and 2,000 members; `GET /loans?limit=50`
+//!   against the same page with `expand=book,member` (two referenced items per row, read with one
+//!   query per reference), alternating, 15 rounds of 200 requests; the table shows the median
+//!   round's median latency and the median of the per-round ratios.
+//! - **count**: the same list with `count=exact` (the default), `count=estimated` and
+//!   `count=none`, the same way.
+//! - **CSV export**: 1,000,000 shelves (written with SQL, not the API), exported with
+//!   `Accept: text/csv` and read to the end; the process's peak resident memory is reset before
+//!   the export (`/proc/self/clear_refs`, Linux) and read after it, so the figure is what the
+//!   export itself needed, the database's own memory (a separate process on PostgreSQL, SQLite's
+//!   page cache in this one) included on SQLite.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use entity_spec::__private::runtime::storage::db::Sql;
+use entity_spec::testing::database::TestDatabase;
+use entity_spec::{Backend, MigrateOptions};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+#[entity_spec::entity_spec("tests/specs/library.json")]
+pub mod library {}
+
+/// The spec's custom actions, which the benchmark never calls.
+struct NoActions;
+
+impl library::MemberActions for NoActions {
+    async fn renew(
+        &self,
+        member: library::Member,
+        _request: library::MemberRenewRequest,
+    ) -> Result<library::MemberRenewResponse, entity_spec::ApiError> {
+        Ok(library::MemberRenewResponse {
+            valid_until: member.joined_on,
+            tier: library::MemberRenewResponseTier::Adult,
+        })
+    }
+}
+
+const ROUNDS: usize = 15;
+const REQUESTS: usize = 200;
+const LOANS: usize = 20_000;
+const PARENTS: usize = 2_000;
+const SHELVES: i64 = 1_000_000;
+
+type BoxError = Box<dyn std::error::Error>;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let backends: Vec<Backend> = match std::env::var("LIST_BENCH_BACKENDS").as_deref() {
+        Ok("sqlite") => vec![Backend::Sqlite],
+        Ok("postgres") => vec![Backend::Postgres],
+        _ => vec![Backend::Sqlite, Backend::Postgres],
+    };
+    for backend in backends {
+        let test_db = TestDatabase::new(backend).await;
+        library::migrate(&test_db.db, MigrateOptions::default()).await?;
+        let app = library::service(test_db.db.clone(), NoActions).with_auth(entity_spec::AuthConfig::off()).router();
+        println!("\n## {backend:?}\n");
+        println!("| list | median latency | ratio to the plain list |");
+        println!("|---|---:|---:|");
+        seed_loans(&test_db, backend).await?;
+        let plain = "/loans?limit=50";
+        let variants = [
+            ("`expand=book,member`", "/loans?limit=50&expand=book,member"),
+            ("`count=estimated`", "/loans?limit=50&count=estimated"),
+            ("`count=none`", "/loans?limit=50&count=none"),
+        ];
+        let mut printed_plain = false;
+        for (label, uri) in variants {
+            let (base, other, ratio) = compare(&app, plain, uri).await?;
+            if !printed_plain {
+                println!("| `GET {plain}` ({LOANS} loans, `count=exact`) | {} | 1.00 |", micros(base));
+                printed_plain = true;
+            }
+            println!("| {label} | {} | {ratio:.2} |", micros(other));
+        }
+        export(&app, &test_db, backend).await?;
+    }
+    Ok(())
+}
+
+/// 2,000 books and members and 20,000 loans through the API (so every row is as the service
+/// writes it), then statistics for the planner.
+async fn seed_loans(test_db: &TestDatabase, backend: Backend) -> Result<(), BoxError> {
+    let app = library::service(test_db.db.clone(), NoActions).with_auth(entity_spec::AuthConfig::off()).router();
+    let mut books = Vec::with_capacity(PARENTS);
+    let mut members = Vec::with_capacity(PARENTS);
+    for i in 0..PARENTS {
+        books.push(
+            post(&app, "/library/books", json!({"isbn": format!("978-{i:010}"), "title": format!("Book {i}")})).await?,
+        );
+        let member = json!({"card_number": format!("LIB-{i:04}"), "display_name": format!("Member {i}"), "tier": "adult", "joined_on": "2026-01-02"});
+        members.push(post(&app, "/members", member).await?);
+    }
+    for i in 0..LOANS {
+        let body =
+            json!({"book_id": books[i % PARENTS], "member_id": members[(i * 7) % PARENTS], "due_on": "2026-02-01"});
+        post(&app, "/loans", body).await?;
+    }
+    if backend == Backend::Postgres {
+        let mut analyze = Sql::new(backend);
+        analyze.push("ANALYZE");
+        test_db.db.execute(analyze).await?;
+    }
+    Ok(())
+}
+
+async fn post(app: &Router, path: &str, body: Value) -> Result<String, BoxError> {
+    let request = Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string()))?;
+    let response = app.clone().oneshot(request).await?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    if status != StatusCode::CREATED {
+        return Err(format!("POST {path}: {status}: {}", String::from_utf8_lossy(&bytes)).into());
+    }
+    let created: Value = serde_json::from_slice(&bytes)?;
+    Ok(created["id"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn get(app: &Router, uri: &str) -> Result<Duration, BoxError> {
+    let started = Instant::now();
+    let response = app.clone().oneshot(Request::get(uri).body(Body::empty())?).await?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    if status != StatusCode::OK {
+        return Err(format!("GET {uri}: {status}: {}", String::from_utf8_lossy(&bytes)).into());
+    }
+    Ok(started.elapsed())
+}
+
+/// Rounds alternating `a` and `b`: the median of each's round medians, and the median ratio.
+async fn compare(app: &Router, a: &str, b: &str) -> Result<(Duration, Duration, f64), BoxError> {
+    for _ in 0..50 {
+        get(app, a).await?;
+        get(app, b).await?;
+    }
+    let (mut medians_a, mut medians_b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let (mut times_a, mut times_b) = (Vec::with_capacity(REQUESTS), Vec::with_capacity(REQUESTS));
+        for i in 0..REQUESTS {
+            // Alternate which goes first, so neither always finds the caches warm.
+            if (i + round) % 2 == 0 {
+                times_a.push(get(app, a).await?);
+                times_b.push(get(app, b).await?);
+            } else {
+                times_b.push(get(app, b).await?);
+                times_a.push(get(app, a).await?);
+            }
+        }
+        let (ma, mb) = (median(&mut times_a), median(&mut times_b));
+        ratios.push(mb.as_secs_f64() / ma.as_secs_f64());
+        medians_a.push(ma);
+        medians_b.push(mb);
+    }
+    ratios.sort_by(f64::total_cmp);
+    Ok((median(&mut medians_a), median(&mut medians_b), ratios[ratios.len() / 2]))
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+/// One million shelves written with SQL, then exported as CSV and read to the end.
+async fn export(app: &Router, test_db: &TestDatabase, backend: Backend) -> Result<(), BoxError> {
+    let fill = match backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {SHELVES}) \
+             INSERT INTO shelves (id, label, _version) \
+             SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-7' || substr(hex(randomblob(2)), 2) || '-8' \
+             || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), 'Shelf ' || i, 1 FROM n"
+        ),
+        Backend::Postgres => format!(
+            "INSERT INTO shelves (id, label, _version) SELECT gen_random_uuid(), 'Shelf ' || n, 1 FROM generate_series(1, {SHELVES}) AS n"
+        ),
+    };
+    let mut sql = Sql::new(backend);
+    sql.push(&fill);
+    test_db.db.execute(sql).await?;
+
+    let before = peak_rss_kib();
+    reset_peak_rss();
+    let started = Instant::now();
+    let request = Request::get("/library/shelves").header("accept", "text/csv").body(Body::empty())?;
+    let response = app.clone().oneshot(request).await?;
+    let mut body = response.into_body();
+    let (mut bytes, mut lines) = (0usize, 0usize);
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            bytes += data.len();
+            lines += data.iter().filter(|b| **b == b'\n').count();
+        }
+    }
+    let elapsed = started.elapsed();
+    let peak = peak_rss_kib();
+    println!(
+        "\nCSV export of {} shelves: {:.1} MB in {:.2} s; peak RSS of this process during the export {:.1} MiB (before it {:.1} MiB).",
+        lines.saturating_sub(1),
+        bytes as f64 / 1e6,
+        elapsed.as_secs_f64(),
+        peak.unwrap_or(0) as f64 / 1024.0,
+        before.unwrap_or(0) as f64 / 1024.0,
+    );
+    Ok(())
+}
+
+/// `VmHWM` of this process, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets `VmHWM` to the current resident size (Linux: `echo 5 > /proc/self/clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
