@@ -207,7 +207,7 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
     if takes_option("format", field_names()) {
         operation = operation.parameter(query_parameter(
             "format".to_owned(),
-            "`csv` sends every matching item as CSV, as `Accept: text/csv` does; `json` (the default) one page."
+            "`csv` answers CSV, as `Accept: text/csv` does (without `limit`, every matching item); `json` (the default) a page."
                 .to_owned(),
             ObjectBuilder::new()
                 .schema_type(Type::String)
@@ -223,13 +223,15 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
     }
     let csv = ContentBuilder::new()
         .schema(Some(ObjectBuilder::new().schema_type(Type::String).description(Some(
-            "RFC 4180 CSV with a header row: every field but sensitive ones, in spec order; empty for null, JSON for \
-             objects and arrays; text starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.",
+            "RFC 4180 CSV with a header row: every field but sensitive ones, in spec order, then each expanded \
+             reference; empty for null, JSON for objects and arrays; text starting with `=`, `+`, `-`, `@`, tab or \
+             carriage return gets a leading `'`.",
         ))))
         .build();
     let page = json_body(
-        "One page of items; with `Accept: text/csv` or `format=csv`, every matching item in the sort order, \
-         streamed (limit, offset, cursor and count do not apply).",
+        "One page of items. With `Accept: text/csv` or `format=csv`: CSV of the page `limit` asks for, or without \
+         `limit` of every matching item from where `offset` or `cursor` start, in the sort order, streamed; \
+         expanded references are columns of JSON after the fields; an export has no total, so `count` changes nothing.",
         schema_ref(&page_type_name(entity)),
         false,
     )

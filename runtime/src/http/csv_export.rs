@@ -1,7 +1,8 @@
-//! A list as CSV (`Accept: text/csv` or `format=csv`): every item matching the filters, in the
-//! sort order, without paging. The rows are read in keyset pages of [`EXPORT_PAGE_SIZE`] and
-//! each page is written and sent before the next is read, so an export of any size holds one
-//! page in memory. Columns are the entity's fields in spec order, sensitive ones left out.
+//! A list as CSV (`Accept: text/csv` or `format=csv`): the items matching the filters, in the
+//! sort order: the page `limit` asks for, or without it every match. The rows are read in
+//! keyset pages of [`EXPORT_PAGE_SIZE`] and each page is written and sent before the next is
+//! read, so an export of any size holds one page in memory. Columns are the entity's fields in
+//! spec order, sensitive ones left out, then the expanded references as JSON.
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -9,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 use entity_spec_contract::lists::{CountMode, ListFormat};
 use serde_json::Value;
 
+use crate::http::expansions::expand;
+use crate::http::guard::Caller;
+use crate::http::problem::ApiError;
 use crate::model::list_query::ListQuery;
 use crate::model::redact::redact;
 use crate::storage::db::Db;
@@ -65,38 +69,52 @@ impl Rank {
     }
 }
 
-/// The `200` of a CSV export of `query` (its paging replaced: it is read whole), streamed.
-/// A database error after the first page cannot change the status any more: the body stops
-/// short (the connection is closed without the final chunk, which clients report as an
-/// error) and the error is logged.
-pub fn export<E: Entity>(db: Db, mut query: ListQuery) -> Response {
-    query.limit = EXPORT_PAGE_SIZE;
-    query.offset = 0;
-    query.after = None;
+/// The `200` of a CSV export of `query`, streamed: the page its `limit` asks for, or without
+/// one every match from where its `offset` or `cursor` start, read in pages of
+/// [`EXPORT_PAGE_SIZE`]. Expanded references are columns of compact JSON after the fields. The
+/// scopes expanding needs are checked before the first byte; a database error after it cannot
+/// change the status any more: the body stops short (the connection is closed without the
+/// final chunk, which clients report as an error) and the error is logged.
+pub async fn export<E: Entity>(db: Db, caller: Caller, mut query: ListQuery) -> Result<Response, ApiError> {
+    expand::<E>(&db, &caller, &[], &query.expand).await?;
+    // An export has no total: `count` changes nothing in it.
     query.count = CountMode::None;
-    let columns: Vec<&'static str> = E::DEF.fields.iter().filter(|f| !f.sensitive).map(|f| f.name).collect();
-    let first = Export { db, query, columns, header_sent: false };
+    let remaining = (!query.unpaged).then_some(u64::from(query.limit));
+    let mut columns: Vec<&'static str> = E::DEF.fields.iter().filter(|f| !f.sensitive).map(|f| f.name).collect();
+    columns.extend(query.expand.iter().filter_map(|f| Some(f.references.as_ref()?.expand_as)));
+    let first = Export { db, caller, query, columns, header_sent: false, remaining };
     let pages = futures_util::stream::try_unfold(Some(first), |state| async move {
         let Some(mut export) = state else { return Ok(None) };
-        let page = store::list::<E>(&export.db, &export.query).await.map_err(|e| {
-            let message = redact(&e.to_string()).into_owned();
+        let stopped = |message: String| {
+            let message = redact(&message).into_owned();
             tracing::error!(entity = E::DEF.name, error = %message, "CSV export stopped");
             std::io::Error::other(message)
-        })?;
+        };
+        export.query.limit =
+            export.remaining.map_or(EXPORT_PAGE_SIZE, |left| left.min(u64::from(EXPORT_PAGE_SIZE)) as u32);
+        let page = store::list::<E>(&export.db, &export.query).await.map_err(|e| stopped(e.to_string()))?;
+        let rows = expand(&export.db, &export.caller, &page.items, &export.query.expand)
+            .await
+            .map_err(|e| stopped(e.detail.clone()))?;
         let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
         if !export.header_sent {
             writer.write_record(&export.columns).map_err(std::io::Error::other)?;
             export.header_sent = true;
         }
-        for item in &page.items {
-            let row = serde_json::to_value(item).map_err(std::io::Error::other)?;
+        for row in &rows {
+            let row = serde_json::to_value(row).map_err(std::io::Error::other)?;
             writer.write_record(export.columns.iter().map(|c| cell(row.get(c)))).map_err(std::io::Error::other)?;
         }
         let chunk = writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
-        let next = page.next.map(|position| {
-            export.query.after = Some(position);
-            export
-        });
+        export.remaining = export.remaining.map(|left| left.saturating_sub(page.items.len() as u64));
+        let next = match (page.next, export.remaining) {
+            (Some(_), Some(0)) | (None, _) => None,
+            (Some(position), _) => {
+                export.query.after = Some(position);
+                export.query.offset = 0;
+                Some(export)
+            }
+        };
         Ok::<_, std::io::Error>(Some((Bytes::from(chunk), next)))
     });
     let mut response = (StatusCode::OK, Body::from_stream(pages)).into_response();
@@ -105,7 +123,7 @@ pub fn export<E: Entity>(db: Db, mut query: ListQuery) -> Response {
     if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{}.csv\"", E::DEF.table)) {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
-    response
+    Ok(response)
 }
 
 /// The content type of an export: CSV in UTF-8 with a header row (RFC 4180 §3, RFC 7111).
@@ -114,9 +132,12 @@ pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8; header=present";
 /// Where an export is between pages.
 struct Export {
     db: Db,
+    caller: Caller,
     query: ListQuery,
     columns: Vec<&'static str>,
     header_sent: bool,
+    /// Rows still to send, when `limit` bounds the export.
+    remaining: Option<u64>,
 }
 
 /// One JSON value as a CSV cell: `null` and absent as empty, text as itself, numbers and

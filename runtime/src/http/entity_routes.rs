@@ -94,7 +94,7 @@ pub(crate) async fn list_nested<E: Entity>(
 async fn answer_list<E: Entity>(db: Db, caller: Caller, mut query: ListQuery) -> Result<Response, ApiError> {
     query.filters.extend(owner_filter(E::DEF, &caller));
     if query.format == ListFormat::Csv {
-        return Ok(csv_export::export::<E>(db, query));
+        return csv_export::export::<E>(db, caller, query).await;
     }
     let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     let next_cursor = page.next.as_ref().map(|position| query.cursor_after(position));

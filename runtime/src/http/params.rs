@@ -11,8 +11,8 @@
 //!   repeat rows.
 //! - `limit` (default 50, max 500) with either `offset` or an opaque `cursor`.
 //! - `count=exact|estimated|none`: how `total` is counted; `format=json|csv` (or
-//!   `Accept: text/csv`): a CSV export takes the filters and sort but no paging; `expand=a,b`
-//!   embeds referenced items (lists and reads). Where an entity has a field named `count`,
+//!   `Accept: text/csv`): a CSV export is the page `limit` asks for, or without it every
+//!   match; `expand=a,b` embeds referenced items (lists and reads). Where an entity has a field named `count`,
 //!   `format` or `expand`, the parameter is that field's filter.
 //!
 //! Unknown parameters, repeated parameters and bad values are errors, never ignored.
@@ -76,23 +76,22 @@ pub fn parse_list_query(
             "use either `offset` or `cursor`, not both".to_owned(),
         ));
     }
-    if format == ListFormat::Csv {
-        // An export is every matching item: a page parameter would be silently ignored.
-        let paging = ["limit", "offset", "cursor", "count", "expand"]
-            .into_iter()
-            .filter(|p| matches!(*p, "limit" | "offset" | "cursor") || is_list_option(def, p))
-            .find(|p| seen.iter().any(|k| k == p));
-        if let Some(paging) = paging {
-            return Err(ApiError::invalid_parameter(
-                paging,
-                "not_with_csv",
-                "a CSV export sends every matching item, without embedded ones; leave out limit, offset, cursor, count and expand".to_owned(),
-            ));
-        }
-    }
+    // A CSV export without `limit` is every match from where `offset` or `cursor` start.
+    let unpaged = format == ListFormat::Csv && !seen.iter().any(|k| k == "limit");
     let fingerprint = fingerprint(def, raw.unwrap_or(""));
     let after = cursor.map(|c| decode_cursor(&c, &fingerprint, sort.field)).transpose()?;
-    Ok(ListQuery { filters, sort, limit, offset: offset.unwrap_or(0), after, fingerprint, count, format, expand })
+    Ok(ListQuery {
+        filters,
+        sort,
+        limit,
+        offset: offset.unwrap_or(0),
+        after,
+        fingerprint,
+        count,
+        format,
+        expand,
+        unpaged,
+    })
 }
 
 /// Parses the query string of a read (`GET {path}/{id}`): `expand` only.

@@ -32,6 +32,8 @@ pub struct ListQuery {
     pub format: ListFormat,
     /// The reference fields whose referenced items are embedded (`?expand=`).
     pub expand: Vec<&'static FieldDef>,
+    /// Every match from the start position, not one page (a CSV export without `limit`).
+    pub unpaged: bool,
 }
 
 impl ListQuery {
