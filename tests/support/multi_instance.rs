@@ -107,18 +107,25 @@ pub struct Instance {
     pub address: SocketAddr,
     /// Its stderr (the log, at `warn`).
     pub log: PathBuf,
+    /// The `application_name` of its database connections.
+    pub name: String,
 }
 
 /// How long an instance may take to listen and then to be ready.
 const START_LIMIT: Duration = Duration::from_secs(30);
 
 impl Instance {
-    /// Starts `binary` with `env` on an ephemeral loopback port; returns once `/readyz` is 200.
-    fn start(binary: &Path, env: &[(String, String)], log: PathBuf) -> Instance {
+    /// Starts `binary` with `env` on an ephemeral loopback port, its database connections
+    /// named `name`; returns once `/readyz` is 200.
+    fn start(binary: &Path, env: &[(String, String)], name: String, log: PathBuf) -> Instance {
         let stderr = std::fs::File::create(&log).expect("the log file can be created");
+        let url = env.iter().find(|(variable, _)| variable == "DATABASE_URL").map(|(_, url)| url.as_str());
+        let url = url.expect("a database");
+        let separator = if url.contains('?') { '&' } else { '?' };
         let mut child = Command::new(binary)
             .arg("serve")
             .envs(env.iter().map(|(name, value)| (name, value)))
+            .env("DATABASE_URL", format!("{url}{separator}application_name={name}"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -140,7 +147,7 @@ impl Instance {
             .ok()
             .and_then(|text| text.parse().ok())
             .unwrap_or_else(|| panic!("the instance did not start listening: {}", log_tail(&log)));
-        let instance = Instance { child, address, log };
+        let instance = Instance { child, address, log, name };
         let http = Http::new(address, "");
         let deadline = Instant::now() + START_LIMIT;
         while !matches!(http.send("GET", "/readyz", None), Answer::Status(200, _)) {
@@ -385,6 +392,15 @@ impl Database {
         )
     }
 
+    /// Connections named `application_name` (an instance's).
+    fn connections(&self, application_name: &str) -> i64 {
+        self.block_on(
+            sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(application_name)
+                .fetch_one(&self.pool),
+        )
+    }
+
     /// Every run the process `pid` has running.
     fn running_for(&self, pid: u32) -> Vec<Uuid> {
         self.block_on(
@@ -404,13 +420,16 @@ impl Database {
         )
     }
 
-    /// Runs finished within `[from, to]`.
-    fn finished_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    /// Runs finished within `[from, to]`: all of them, and those of API sources.
+    fn finished_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> (i64, i64) {
         self.block_on(
-            sqlx::query_scalar("SELECT COUNT(*) FROM _entity_spec_runs WHERE finished_at BETWEEN $1 AND $2")
-                .bind(from)
-                .bind(to)
-                .fetch_one(&self.pool),
+            sqlx::query_as(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE s.source_type = 'api') FROM _entity_spec_runs r \
+                 LEFT JOIN raw_data_sources s ON s.id = r.item_id WHERE r.finished_at BETWEEN $1 AND $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_one(&self.pool),
         )
     }
 
@@ -528,7 +547,7 @@ impl Cluster {
                 .map(|i| {
                     let log = logs.join(format!("{}-instance-{i}.log", std::process::id()));
                     let (binary, env) = (&binary, &env);
-                    scope.spawn(move || Instance::start(binary, env, log))
+                    scope.spawn(move || Instance::start(binary, env, format!("instance-{i}"), log))
                 })
                 .collect();
             starting.into_iter().map(|started| started.join().expect("an instance starts")).collect::<Vec<_>>()
@@ -798,8 +817,11 @@ pub struct Throughput {
     pub instances: usize,
     /// CRUD requests answered as expected, per second.
     pub requests_per_second: f64,
-    /// Runs finished per second (API sources' syncs, and the client sources' scheduled and
-    /// `sync-all` runs).
+    /// Syncs of API sources finished per second: each holds a worker for
+    /// [`Settings::sync_takes`], so at most `instances × workers / sync_takes`.
+    pub api_syncs_per_second: f64,
+    /// Runs finished per second: the API sources' and the client sources' (scheduled and
+    /// `sync-all` runs of webhooks, which reach nothing).
     pub runs_per_second: f64,
     /// Requests that got no or an unexpected answer (0 expected: nothing is stopped).
     pub errors: usize,
@@ -827,11 +849,13 @@ pub fn throughput(settings: Settings, duration: Duration) -> Throughput {
     let errors = ledgers.iter().map(|l| l.lost.len() + l.unexpected.len()).sum::<usize>()
         + rounds.lost.len()
         + rounds.unexpected.len();
-    let runs = cluster.database.finished_between(from, to);
+    let (runs, api_syncs) = cluster.database.finished_between(from, to);
+    let per_second = |count: f64| count / elapsed.as_secs_f64();
     Throughput {
         instances: settings.instances,
-        requests_per_second: answered as f64 / elapsed.as_secs_f64(),
-        runs_per_second: runs as f64 / elapsed.as_secs_f64(),
+        requests_per_second: per_second(answered as f64),
+        api_syncs_per_second: per_second(api_syncs as f64),
+        runs_per_second: per_second(runs as f64),
         errors,
     }
 }
@@ -980,6 +1004,10 @@ pub fn fault_scenario(settings: Settings, timeline: Timeline) -> FaultReport {
         let terminated = Instant::now();
         let (status, took) = cluster.instances[TERMINATED].terminate();
         report.drain = Some((status, took));
+        // It closed its pool before exiting: whatever it left running now stays so.
+        for run in database.running_for(terminated_pid) {
+            report.problems.push(format!("the terminated instance exited with run {run} still running"));
+        }
 
         std::thread::sleep(timeline.before_kill);
         // SIGKILL just after the instance started a sync, so that it dies holding it.
@@ -987,7 +1015,11 @@ pub fn fault_scenario(settings: Settings, timeline: Timeline) -> FaultReport {
         report.open_at_kill = cluster.proxy.open(KILLED);
         let (killed, killed_utc) = (Instant::now(), Utc::now());
         cluster.instances[KILLED].kill();
-        // The process is gone: what it was running stays `running` until its lease expires.
+        // The process is gone, but a statement it had sent may still commit (a claim, say):
+        // once PostgreSQL has closed its last connection, what it holds stays `running` until
+        // the lease expires.
+        let gone = database.wait_until(Duration::from_secs(10), |db| db.connections(&cluster.instances[KILLED].name));
+        assert!(gone, "PostgreSQL kept the killed instance's connections for 10 s");
         let killed_runs: HashSet<Uuid> = database.running_for(killed_pid).into_iter().collect();
 
         std::thread::sleep(timeline.after_kill);
@@ -1039,7 +1071,7 @@ fn wait_for_runs(database: &Database, pid: u32, recent: Option<Duration>) -> Vec
     }
 }
 
-/// Compares the database with the clients' ledgers, the rounds and the kill.
+/// Compares the database with the clients' ledgers, the rounds and the signals.
 fn compare(
     cluster: &Cluster,
     ledgers: &[Ledger],
@@ -1048,12 +1080,29 @@ fn compare(
     killed_runs: &HashSet<Uuid>,
     report: &mut FaultReport,
 ) {
-    let problems = &mut report.problems;
     let sources = cluster.database.sources();
     let runs = cluster.database.runs();
+    report.requests = ledgers.iter().map(|l| l.answered).sum();
+    check_client_errors(ledgers, rounds, signals, report);
+    let api_names: Vec<String> = (0..cluster.settings.api_sources).map(api_source_name).collect();
+    check_rows(&sources, ledgers, &api_names, report);
+    let api_sources: BTreeMap<Uuid, &str> =
+        sources.iter().filter(|s| s.source_type.as_deref() == Some("api")).map(|s| (s.id, s.name.as_str())).collect();
+    check_rounds(&runs, rounds, &api_sources, report);
+    check_run_ends(&runs, rounds, &api_sources, signals, killed_runs, report);
+    match report.drain {
+        Some((status, _)) if status.success() => {}
+        Some((status, _)) => report.problems.push(format!(
+            "the terminated instance exited with {status}: {}",
+            log_tail(&cluster.instances[TERMINATED].log)
+        )),
+        None => report.problems.push("the instance was not terminated".to_owned()),
+    }
+}
 
-    // Client errors: only requests cut by the kill, and at most one reset by the terminated
-    // instance's closing listener.
+/// Only requests cut by the kill got no answer, and at most [`TERMINATE_RESETS`] reset by the
+/// terminated instance's closing listener; every answer was the expected one.
+fn check_client_errors(ledgers: &[Ledger], rounds: &Rounds, signals: &Signals, report: &mut FaultReport) {
     let mut reset_at_terminate = Vec::new();
     for lost in ledgers.iter().flat_map(|l| &l.lost).chain(&rounds.lost) {
         let after = |at: Instant| lost.at.checked_duration_since(at);
@@ -1067,34 +1116,37 @@ fn compare(
                 (Some(after), None) => format!("{:.2} s after the SIGTERM", after.as_secs_f64()),
                 (_, Some(after)) => format!("{:.2} s after the kill", after.as_secs_f64()),
             };
-            problems.push(format!("{} got no answer {when}: {}", lost.request, lost.error));
+            report.problems.push(format!("{} got no answer {when}: {}", lost.request, lost.error));
         }
     }
     report.lost_at_terminate = reset_at_terminate.len();
     if reset_at_terminate.len() > TERMINATE_RESETS {
         for lost in reset_at_terminate {
             let after = lost.at.duration_since(signals.terminated).as_secs_f64();
-            problems.push(format!("{} got no answer {after:.2} s after the SIGTERM: {}", lost.request, lost.error));
+            report
+                .problems
+                .push(format!("{} got no answer {after:.2} s after the SIGTERM: {}", lost.request, lost.error));
         }
     }
     for unexpected in ledgers.iter().flat_map(|l| &l.unexpected).chain(&rounds.unexpected) {
-        problems.push(format!("unexpected answer: {unexpected}"));
+        report.problems.push(format!("unexpected answer: {unexpected}"));
     }
-    report.requests = ledgers.iter().map(|l| l.answered).sum();
+}
 
-    // Rows: every acknowledged create is there once (unless deleted), no acknowledged delete
-    // left a row, each row holds its last acknowledged patch, and no row comes from nowhere.
+/// Every create answered 201 is a row, once, under its id (unless deleted); no delete answered
+/// 204 left a row; each row holds its last patch answered 200 (or a later unanswered one's);
+/// no row comes from nowhere.
+fn check_rows(sources: &[Source], ledgers: &[Ledger], api_names: &[String], report: &mut FaultReport) {
     let mut by_name: HashMap<&str, Vec<&Source>> = HashMap::new();
-    for source in &sources {
+    for source in sources {
         by_name.entry(source.name.as_str()).or_default().push(source);
     }
     for (name, rows) in &by_name {
         if rows.len() > 1 {
             report.rows_duplicated += 1;
-            problems.push(format!("{} rows named {name}", rows.len()));
+            report.problems.push(format!("{} rows named {name}", rows.len()));
         }
     }
-    let api_names: Vec<String> = (0..cluster.settings.api_sources).map(api_source_name).collect();
     let mut known: HashSet<&str> = api_names.iter().map(String::as_str).collect();
     for ledger in ledgers {
         known.extend(ledger.uncertain_creates.iter().map(String::as_str));
@@ -1103,7 +1155,7 @@ fn compare(
             if ledger.deleted.contains(id) {
                 if !rows.is_empty() {
                     report.rows_unexpected += 1;
-                    problems.push(format!("{name} ({id}) was deleted (204) and is still there"));
+                    report.problems.push(format!("{name} ({id}) was deleted (204) and is still there"));
                 }
                 continue;
             }
@@ -1112,17 +1164,17 @@ fn compare(
                 [] if ledger.uncertain_deletes.contains(id) => {}
                 [] => {
                     report.rows_lost += 1;
-                    problems.push(format!("{name} ({id}) was created (201) and is gone"));
+                    report.problems.push(format!("{name} ({id}) was created (201) and is gone"));
                 }
                 [row] if row.id != *id => {
                     report.rows_lost += 1;
-                    problems.push(format!("{name} was created (201) as {id} and is now {}", row.id));
+                    report.problems.push(format!("{name} was created (201) as {id} and is now {}", row.id));
                 }
                 [row, ..] => {
                     let allowed = &ledger.intervals[id];
                     if !row.refresh_interval.is_some_and(|value| allowed.contains(&value)) {
                         report.updates_lost += 1;
-                        problems.push(format!(
+                        report.problems.push(format!(
                             "{name}: refresh_interval {:?}, the last acknowledged patches set {allowed:?}",
                             row.refresh_interval
                         ));
@@ -1131,17 +1183,17 @@ fn compare(
             }
         }
     }
-    for source in &sources {
+    for source in sources {
         if !known.contains(source.name.as_str()) {
             report.rows_unexpected += 1;
-            problems.push(format!("a row no client created: {} ({})", source.name, source.id));
+            report.problems.push(format!("a row no client created: {} ({})", source.name, source.id));
         }
     }
+}
 
-    // Runs: each answered `sync-all` queued what it said, once per source, and each API source
-    // once; an unanswered one queued each source at most once.
-    let api_ids: BTreeMap<Uuid, &str> =
-        sources.iter().filter(|s| s.source_type.as_deref() == Some("api")).map(|s| (s.id, s.name.as_str())).collect();
+/// Each answered `sync-all` queued the runs it said, one per source, and one for each API source;
+/// an unanswered one (cut by the kill) at most one per source.
+fn check_rounds(runs: &[RunRow], rounds: &Rounds, api_sources: &BTreeMap<Uuid, &str>, report: &mut FaultReport) {
     report.rounds = rounds.rounds.len();
     let slack = chrono::Duration::milliseconds(1);
     for (number, round) in rounds.rounds.iter().enumerate() {
@@ -1158,44 +1210,54 @@ fn compare(
         let repeated: u64 = per_item.values().map(|n| n - 1).sum();
         if repeated > 0 {
             report.runs_duplicated += repeated;
-            problems.push(format!("sync-all #{number}: {repeated} sources got more than one run"));
+            report.problems.push(format!("sync-all #{number}: {repeated} sources got more than one run"));
         }
         let found = in_round.len() as u64;
-        match round.queued {
-            Some(queued) => {
-                report.runs_acknowledged += queued;
-                if found < queued {
-                    report.runs_lost += queued - found;
-                    problems.push(format!("sync-all #{number} queued {queued} runs; {found} are in the table"));
-                } else if found > queued + repeated {
-                    report.runs_duplicated += found - queued - repeated;
-                    problems.push(format!("sync-all #{number} queued {queued} runs; {found} are in the table"));
-                }
-                for (id, name) in &api_ids {
-                    if !per_item.contains_key(id) {
-                        report.sources_skipped += 1;
-                        problems.push(format!("sync-all #{number} did not run {name}"));
-                    }
-                }
+        let Some(queued) = round.queued else {
+            report.rounds_unanswered += 1;
+            continue;
+        };
+        report.runs_acknowledged += queued;
+        if found < queued {
+            report.runs_lost += queued - found;
+            report.problems.push(format!("sync-all #{number} queued {queued} runs; {found} are in the table"));
+        } else if found > queued + repeated {
+            report.runs_duplicated += found - queued - repeated;
+            report.problems.push(format!("sync-all #{number} queued {queued} runs; {found} are in the table"));
+        }
+        for (id, name) in api_sources {
+            if !per_item.contains_key(id) {
+                report.sources_skipped += 1;
+                report.problems.push(format!("sync-all #{number} did not run {name}"));
             }
-            None => report.rounds_unanswered += 1,
         }
     }
     if rounds.unfinished > 0 {
-        problems.push(format!("{} sync-all rounds did not end within {ROUND_LIMIT:?}", rounds.unfinished));
+        report.problems.push(format!("{} sync-all rounds did not end within {ROUND_LIMIT:?}", rounds.unfinished));
     }
+}
 
-    // How each run ended: success; failed by recovery exactly when the killed instance held it;
-    // failed because its client source was deleted first.
-    for run in &runs {
+/// Every run ended: in success; failed by recovery exactly when the killed instance held it
+/// (and a later `sync-all` ran again); or failed because its client source was deleted first.
+fn check_run_ends(
+    runs: &[RunRow],
+    rounds: &Rounds,
+    api_sources: &BTreeMap<Uuid, &str>,
+    signals: &Signals,
+    killed_runs: &HashSet<Uuid>,
+    report: &mut FaultReport,
+) {
+    for run in runs {
         match (run.status.as_str(), run.message.as_deref().unwrap_or("")) {
             ("success", _) => {}
             ("failed", message) if message.contains(LEASE_EXPIRED) => {
                 report.runs_recovered += 1;
                 if !killed_runs.contains(&run.id) {
-                    problems.push(format!(
-                        "run {} failed by lease expiry, but the killed instance did not hold it",
-                        run.id
+                    let queued = (signals.killed_utc - run.queued_at).as_seconds_f64();
+                    report.problems.push(format!(
+                        "run {} ({}, queued {queued:.2} s before the kill) failed by lease expiry, but the killed \
+                         instance did not hold it when it was gone",
+                        run.id, run.trigger
                     ));
                 }
                 if let Some(finished) = run.finished_at {
@@ -1203,37 +1265,30 @@ fn compare(
                     report.recovery = Some(report.recovery.map_or(took, |longest| longest.max(took)));
                 }
             }
-            ("failed", message) if message.contains(ITEM_DELETED) && !api_ids.contains_key(&run.item_id) => {}
+            ("failed", message) if message.contains(ITEM_DELETED) && !api_sources.contains_key(&run.item_id) => {}
             ("queued" | "running", _) => {
                 report.runs_stuck += 1;
-                problems.push(format!("run {} ({}, {}) is still {}", run.id, run.trigger, run.item_id, run.status));
+                report
+                    .problems
+                    .push(format!("run {} ({}, {}) is still {}", run.id, run.trigger, run.item_id, run.status));
             }
             (status, message) => {
                 report.runs_failed += 1;
-                problems.push(format!("run {} ({}) ended {status}: {message}", run.id, run.trigger));
+                report.problems.push(format!("run {} ({}) ended {status}: {message}", run.id, run.trigger));
             }
         }
     }
-    let recovered_at = runs.iter().filter(|r| killed_runs.contains(&r.id)).filter_map(|r| r.finished_at).max();
-    if let (Some(recovered_at), Some(last)) = (recovered_at, rounds.rounds.last())
-        && last.sent < recovered_at
-    {
-        problems.push("no sync-all ran the killed instance's sources again after their recovery".to_owned());
-    }
     if report.runs_recovered != killed_runs.len() {
-        problems.push(format!(
+        report.problems.push(format!(
             "the killed instance held {} runs; {} were failed by lease expiry",
             killed_runs.len(),
             report.runs_recovered
         ));
     }
-
-    match report.drain {
-        Some((status, _)) if status.success() => {}
-        Some((status, _)) => problems.push(format!(
-            "the terminated instance exited with {status}: {}",
-            log_tail(&cluster.instances[TERMINATED].log)
-        )),
-        None => problems.push("the instance was not terminated".to_owned()),
+    let recovered_at = runs.iter().filter(|r| killed_runs.contains(&r.id)).filter_map(|r| r.finished_at).max();
+    if let (Some(recovered_at), Some(last)) = (recovered_at, rounds.rounds.last())
+        && last.sent < recovered_at
+    {
+        report.problems.push("no sync-all ran the killed instance's sources again after their recovery".to_owned());
     }
 }
