@@ -510,6 +510,9 @@ pub struct Cluster {
     key: String,
     settings: Settings,
     test_database: Option<TestDatabase>,
+    /// The instances' logs, removed with the cluster unless `keep_logs` (or a panic).
+    logs: PathBuf,
+    keep_logs: bool,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -540,12 +543,14 @@ impl Cluster {
         ];
         let env: Vec<(String, String)> = env.drain(..).map(|(name, value)| (name.to_owned(), value)).collect();
         let key = create_key(&binary, &env);
-        let logs = std::env::temp_dir().join("entity-spec-multi-instance");
+        let logs = std::env::temp_dir()
+            .join("entity-spec-multi-instance")
+            .join(test_database.url.rsplit('/').next().and_then(|name| name.split('?').next()).unwrap_or("cluster"));
         std::fs::create_dir_all(&logs).expect("the temp folder is writable");
         let instances = std::thread::scope(|scope| {
             let starting: Vec<_> = (0..settings.instances)
                 .map(|i| {
-                    let log = logs.join(format!("{}-instance-{i}.log", std::process::id()));
+                    let log = logs.join(format!("instance-{i}.log"));
                     let (binary, env) = (&binary, &env);
                     scope.spawn(move || Instance::start(binary, env, format!("instance-{i}"), log))
                 })
@@ -565,6 +570,8 @@ impl Cluster {
             key,
             settings,
             test_database: Some(test_database),
+            logs,
+            keep_logs: false,
             runtime,
         };
         cluster.create_api_sources();
@@ -597,6 +604,9 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.instances.clear();
+        if !self.keep_logs && !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.logs);
+        }
         let _entered = self.runtime.enter();
         self.runtime.block_on(self.database.pool.close());
         if let Some(test_database) = self.test_database.take() {
@@ -1035,6 +1045,10 @@ pub fn fault_scenario(settings: Settings, timeline: Timeline) -> FaultReport {
     report.killed_held = killed_runs.len();
     report.proxy_counts = cluster.proxy.counts();
     compare(&cluster, &ledgers, &rounds, &signals, &killed_runs, &mut report);
+    if !report.problems.is_empty() {
+        cluster.keep_logs = true;
+        report.problems.push(format!("(the instances' logs are in {})", cluster.logs.display()));
+    }
     report
 }
 
