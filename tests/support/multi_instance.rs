@@ -530,7 +530,7 @@ impl Cluster {
         let test_database = runtime.block_on(TestDatabase::new(Backend::Postgres));
         let upstream = Upstream::start(&runtime, settings.sync_takes);
         let binary = example_binary();
-        let mut env = vec![
+        let env: Vec<(String, String)> = [
             ("DATABASE_URL", test_database.url.clone()),
             ("BIND_ADDR", "127.0.0.1:0".to_owned()),
             ("ENTITY_SPEC_SECRET_KEY", TEST_SECRET_KEY.to_owned()),
@@ -540,8 +540,10 @@ impl Cluster {
             // Recovery of a killed instance's runs happens on the survivors' scheduler ticks.
             ("ENTITY_SPEC_SCHEDULE_SECS", "1".to_owned()),
             ("RUST_LOG", "warn".to_owned()),
-        ];
-        let env: Vec<(String, String)> = env.drain(..).map(|(name, value)| (name.to_owned(), value)).collect();
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
         let key = create_key(&binary, &env);
         let logs = std::env::temp_dir()
             .join("entity-spec-multi-instance")
@@ -661,6 +663,8 @@ struct Ledger {
     unexpected: Vec<String>,
 }
 
+/// The spec's default `refresh_interval`: an hour. Patches only raise it, so no client source
+/// is due for a scheduled sync again during a run.
 const DEFAULT_INTERVAL: i64 = 3600;
 
 /// A CRUD client: creates client sources, reads, patches and deletes its own, until `stop`.
