@@ -1,7 +1,8 @@
 //! The HTTP server's own limits, over real loopback connections: a client that never finishes
 //! its request head, or sits idle on a keep-alive connection, is disconnected after the header
 //! timeout; connections beyond the cap wait until one closes; shutdown lets the request in
-//! flight finish.
+//! flight finish, answers connections whose request had not arrived yet (within the header
+//! timeout) and those waiting in the listen queue.
 
 use std::time::Duration;
 
@@ -106,6 +107,55 @@ async fn shutdown_finishes_the_request_in_flight_then_stops_accepting() {
     assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("slow"), "{answer}");
     tokio::time::timeout(Duration::from_secs(20), task).await.expect("the server stops").expect("cleanly");
     assert!(TcpStream::connect(address).await.is_err(), "the listener is closed after shutdown");
+}
+
+#[tokio::test]
+async fn shutdown_answers_the_connections_waiting_in_the_listen_queue() {
+    // One connection at a time: while the slow request holds it, the next connection waits in
+    // the kernel's listen queue, completed but not accepted, its request sent.
+    let (address, stop, task) = server(limits(1)).await;
+    let mut slow = TcpStream::connect(address).await.expect("connects");
+    slow.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("writes");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut queued = TcpStream::connect(address).await.expect("the kernel accepts it");
+    queued.write_all(REQUEST).await.expect("writes");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).expect("the server is running");
+
+    let answer = read_until_closed(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("slow"), "{answer}");
+    let answer = read_until_closed(&mut queued).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("hello"), "the queued request: {answer:?}");
+    tokio::time::timeout(Duration::from_secs(20), task).await.expect("the server stops").expect("cleanly");
+    assert!(TcpStream::connect(address).await.is_err(), "the listener is closed after shutdown");
+}
+
+#[tokio::test]
+async fn shutdown_answers_a_connection_whose_request_arrives_after_it_began() {
+    let (address, stop, task) = server(limits(8)).await;
+    let mut client = TcpStream::connect(address).await.expect("connects");
+    // Accepted and served, but its request is still on its way when shutdown begins.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).expect("the server is running");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.write_all(REQUEST).await.expect("writes");
+    let answer = read_until_closed(&mut client).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("hello"), "{answer:?}");
+    tokio::time::timeout(Duration::from_secs(20), task).await.expect("the server stops").expect("cleanly");
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_a_silent_connection_no_longer_than_the_header_timeout() {
+    let (address, stop, task) = server(limits(8)).await;
+    let mut silent = TcpStream::connect(address).await.expect("connects");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = std::time::Instant::now();
+    stop.send(()).expect("the server is running");
+    let answer = read_until_closed(&mut silent).await;
+    assert!(!answer.contains("200"), "{answer}");
+    tokio::time::timeout(Duration::from_secs(20), task).await.expect("the server stops").expect("cleanly");
+    // The header timeout is 300 ms here; well under the 20 s a hang would take.
+    assert!(stopping.elapsed() < Duration::from_secs(5), "{:?}", stopping.elapsed());
 }
 
 /// Sends `request` on a new connection and reads the whole answer (hyper closes the connection

@@ -2,7 +2,11 @@
 
 use std::future::Future;
 use std::io::Write;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -11,8 +15,9 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt as _;
 
 use entity_spec_contract::text::printable;
@@ -117,9 +122,13 @@ impl ServerLimits {
     }
 }
 
+/// The listen queue's length: tokio's `TcpListener::bind` asks for 1024.
+const LISTEN_QUEUE: usize = 1024;
+
 /// Serves `app` on `listener` with [`ServerLimits::from_env`] until Ctrl-C or SIGTERM, then
-/// lets in-flight requests finish. Handlers see the client's address (the audit trail
-/// records it).
+/// answers what clients already sent: requests in flight, connections whose request has not
+/// arrived yet (within the header timeout) and connections waiting in the listen queue; then
+/// it stops. Handlers see the client's address (the audit trail records it).
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
     serve_with(listener, app, ServerLimits::from_env(), shutdown_signal()).await
 }
@@ -142,6 +151,40 @@ pub async fn serve_with(
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     // Connections watch this; it turns true at shutdown and each finishes its current request.
     let (stopping, stop) = watch::channel(false);
+    let serve_connection = |stream: TcpStream, client: SocketAddr, permit: OwnedSemaphorePermit| {
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(client));
+            request.map(Body::new)
+        });
+        let (stream, received) = ReadWatched::new(stream);
+        let connection = http
+            .serve_connection(TokioIo::new(ProblemOnEarlyRejection::new(stream)), TowerToHyperService::new(service))
+            .with_upgrades();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
+                    // hyper's graceful shutdown closes a connection that has read nothing yet,
+                    // so a request still on its way would get no answer: the connection reads
+                    // first (within the header timeout, as always), then finishes its request.
+                    let ended = std::future::poll_fn(|cx| match connection.as_mut().poll(cx) {
+                        Poll::Ready(_) => Poll::Ready(true),
+                        Poll::Pending if received.load(Ordering::Acquire) => Poll::Ready(false),
+                        Poll::Pending => Poll::Pending,
+                    })
+                    .await;
+                    if !ended {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
+            }
+            drop(permit);
+        });
+    };
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -160,32 +203,77 @@ pub async fn serve_with(
             },
             () = &mut shutdown => break,
         };
-        let _ = stream.set_nodelay(true);
-        let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(client));
-            request.map(Body::new)
-        });
-        let connection = http
-            .serve_connection(TokioIo::new(ProblemOnEarlyRejection::new(stream)), TowerToHyperService::new(service))
-            .with_upgrades();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                () = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
-            drop(permit);
-        });
+        serve_connection(stream, client, permit);
     }
-    drop(listener);
     let _ = stopping.send(true);
+    // The kernel completes connections before they are accepted: those in the listen queue
+    // now have clients that sent a request, and closing the listener would reset them
+    // unanswered. Each is accepted and answered (then closed) like the requests in progress,
+    // at most a full queue of them; only a connection arriving between the last accept and
+    // the close is still reset.
+    if let Ok(listener) = listener.into_std() {
+        for (stream, client) in std::iter::from_fn(|| listener.accept().ok()).take(LISTEN_QUEUE) {
+            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+            if let Ok(stream) = stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)) {
+                serve_connection(stream, client, permit);
+            }
+        }
+    }
     // Every connection task holds a permit until it ends: all of them back means all done.
     let _all_closed = permits.acquire_many(u32::try_from(max_connections).unwrap_or(u32::MAX)).await;
     Ok(())
+}
+
+/// A connection that records whether anything was read from it yet (see the shutdown in
+/// [`serve_with`]).
+struct ReadWatched {
+    stream: TcpStream,
+    received: Arc<AtomicBool>,
+}
+
+impl ReadWatched {
+    /// The connection, and the flag that turns true once it has read a byte.
+    fn new(stream: TcpStream) -> (ReadWatched, Arc<AtomicBool>) {
+        let received = Arc::new(AtomicBool::new(false));
+        (ReadWatched { stream, received: received.clone() }, received)
+    }
+}
+
+impl AsyncRead for ReadWatched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.received.store(true, Ordering::Release);
+        }
+        read
+    }
+}
+
+impl AsyncWrite for ReadWatched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix (what process managers send).
