@@ -698,6 +698,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 segment: "sync",
                 kind: ::entity_spec::__private::runtime::contract::ActionKind::Tracked {
                     history: "syncs",
+                    retry: None,
                 },
             },
             ::entity_spec::__private::runtime::contract::ActionDef {

@@ -4,7 +4,7 @@
 //! Action request bodies reuse `render_field_def` for the `EntityDef` they are checked
 //! against.
 
-use entity_spec_contract::{ActionKind as ContractActionKind, Method};
+use entity_spec_contract::{ActionKind as ContractActionKind, Method, RetryPolicy};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -241,7 +241,15 @@ fn render_action_def(action: &ActionIr) -> TokenStream {
     };
     let kind = match def.kind {
         ContractActionKind::Plain => quote!(Plain),
-        ContractActionKind::Tracked { history } => quote!(Tracked { history: #history }),
+        ContractActionKind::Tracked { history, retry } => {
+            let retry = match retry {
+                Some(RetryPolicy { attempts, backoff_secs }) => {
+                    quote!(Some(#contract::RetryPolicy { attempts: #attempts, backoff_secs: #backoff_secs }))
+                }
+                None => quote!(None),
+            };
+            quote!(Tracked { history: #history, retry: #retry })
+        }
         ContractActionKind::RunsAll { action } => quote!(RunsAll { action: #action }),
     };
     quote! {
