@@ -225,9 +225,16 @@ pub fn open(service: entity_spec::Service) -> Router {
     service.with_auth(entity_spec::AuthConfig::off()).router()
 }
 
-/// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves).
+/// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves),
+/// and every failure final, so a test that makes a run fail sees `failed` at once instead of
+/// after the spec's retries (tests/run_retries.rs turns them on).
 pub fn quiet_engine() -> entity_spec::EngineConfig {
-    entity_spec::EngineConfig { workers: 2, schedule_interval: None, ..entity_spec::EngineConfig::from_env() }
+    entity_spec::EngineConfig {
+        workers: 2,
+        schedule_interval: None,
+        retries: false,
+        ..entity_spec::EngineConfig::from_env()
+    }
 }
 
 /// `TestActions` for a module generated from `specs/entities.json`: syncs succeed without
