@@ -17,6 +17,7 @@ use entity_spec_contract::scopes::ADMIN_SCOPE;
 
 use crate::auth::api_keys::{self, BOOTSTRAP_KEY_NAME, KeyError, NewKey};
 use crate::auth::authenticator::AuthConfig;
+use crate::http::compression::compression_from_env;
 use crate::http::cors::CorsOrigins;
 use crate::http::metrics::request_metrics_from_env;
 use crate::http::rate_limit::RateLimits;
@@ -162,6 +163,7 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     let auth = AuthConfig::from_env()?;
     let cors = CorsOrigins::from_env()?;
     let request_metrics = request_metrics_from_env()?;
+    let compression = compression_from_env()?;
     let retries = run_retries_from_env()?;
     let limits = RateLimits::from_env()?;
     let service = open(build, true)
@@ -169,6 +171,7 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
         .with_auth(auth)
         .with_cors(cors)
         .with_request_metrics(request_metrics)
+        .with_compression(compression)
         .with_rate_limits(limits);
     let bind_addr = bind_addr_from_env();
     let listener = tokio::net::TcpListener::bind(&bind_addr)

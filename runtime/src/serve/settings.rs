@@ -13,6 +13,7 @@ use crate::egress::files::FILE_ROOTS_VAR;
 use crate::egress::host_limit::{DEFAULT_PER_HOST, PER_HOST_VAR};
 use crate::egress::policy::{ALLOW_VAR, DENY_VAR};
 use crate::http::action_routes::ACTION_CONCURRENCY_VAR;
+use crate::http::compression::COMPRESSION_VAR;
 use crate::http::cors::CORS_ORIGINS_VAR;
 use crate::http::metrics::METRICS_VAR;
 use crate::http::rate_limit::{RATE_LIMIT_PER_ADDRESS_VAR, RATE_LIMIT_VAR};
@@ -95,6 +96,12 @@ pub const SETTINGS: &[Setting] = &[
         METRICS_VAR,
         || "on".into(),
         "`off` stops counting requests for /metrics (runs, queue, pool still shown)",
+        Shown::Plain,
+    ),
+    setting(
+        COMPRESSION_VAR,
+        || "on".into(),
+        "`off` never compresses responses (gzip, br for JSON and the workbench)",
         Shown::Plain,
     ),
     setting(
