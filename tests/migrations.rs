@@ -94,6 +94,53 @@ async fn adding_the_tags_field_keeps_every_row() {
 }
 
 #[tokio::test]
+async fn a_runs_table_from_before_retries_gets_their_columns_and_keeps_its_runs() {
+    use entity_spec::__private::runtime::db::Sql;
+    use entity_spec::__private::runtime::runs::RUNS_TABLE;
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        with_tags::migrate(&test_db.db, SAFE).await.unwrap();
+        let app = support::started(with_tags::service(test_db.db.clone(), TestActions), support::quiet_engine());
+        let body = json!({"name": "old", "source_type": "webhook", "connection_string": "x"});
+        let id = send(&app, "POST", "/raw-data-sources", Some(body), &[]).await.body["id"].as_str().unwrap().to_owned();
+        send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await;
+        let history = format!("/raw-data-sources/{id}/syncs");
+        let mut finished = json!(null);
+        for _ in 0..300 {
+            finished = send(&app, "GET", &history, None, &[]).await.body["items"][0].clone();
+            if finished["status"] == "success" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(finished["status"], "success", "{backend:?}: {finished}");
+        // The table as a version before retries left it: without their columns.
+        for column in ["attempt", "not_before"] {
+            let mut drop = Sql::new(backend);
+            drop.push(&format!("ALTER TABLE \"{RUNS_TABLE}\" DROP COLUMN \"{column}\""));
+            test_db.db.execute(drop).await.unwrap();
+        }
+
+        let db = test_db.reconnect().await;
+        let report = with_tags::migrate(&db, SAFE).await.unwrap();
+        assert_eq!(
+            report.applied,
+            ["_entity_spec_runs: add column attempt", "_entity_spec_runs: add column not_before"],
+            "{backend:?}"
+        );
+        let app = support::started(with_tags::service(db.clone(), TestActions), support::quiet_engine());
+        let kept = send(&app, "GET", &history, None, &[]).await;
+        let mut expected = finished.clone();
+        (expected["attempt"], expected["not_before"]) = (json!(1), json!(null));
+        assert_eq!(kept.body["items"], json!([expected]), "{backend:?}: a first attempt, due when queued");
+        // The queue works on the caught-up table.
+        let queued = send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await;
+        assert_eq!((queued.status, &queued.body["attempt"]), (StatusCode::ACCEPTED, &json!(1)), "{backend:?}");
+        assert!(with_tags::migrate(&db, SAFE).await.unwrap().applied.is_empty(), "{backend:?}");
+    }
+}
+
+#[tokio::test]
 async fn destructive_changes_stop_startup_unless_opted_in() {
     for backend in BACKENDS {
         let test_db = TestDb::new(backend).await;

@@ -25,7 +25,13 @@ async fn finished_runs(db: &entity_spec::Db, item: Uuid, count: usize) {
     for _ in 0..count {
         queue::enqueue(db, Def::DEF, item, "sync", RunTrigger::Manual).await.unwrap();
         let run = queue::claim(db, Def::DEF, "test", std::time::Duration::from_secs(30)).await.unwrap().unwrap();
-        let end = RunEnd { outcome: Outcome::Success, message: "ok".into(), duration_ms: 1, changes: Vec::new() };
+        let end = RunEnd {
+            outcome: Outcome::Success,
+            message: "ok".into(),
+            duration_ms: 1,
+            changes: Vec::new(),
+            retry_in: None,
+        };
         queue::finish(db, Def::DEF, &run, end).await.unwrap();
     }
 }

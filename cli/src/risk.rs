@@ -8,7 +8,9 @@
 use std::fmt;
 
 use entity_spec_codegen::SpecIr;
-use entity_spec_codegen::ir::{ActionIr, DefaultValue, EntityIr, FieldIr, FieldType, OnDelete, Setter};
+use entity_spec_codegen::ir::{
+    ActionIr, ActionKind, DefaultValue, EntityIr, FieldIr, FieldType, OnDelete, RetryPolicy, Setter,
+};
 use entity_spec_codegen::json::Number;
 
 use crate::entity;
@@ -452,7 +454,11 @@ fn diff_actions(old: &[ActionIr], new: &[ActionIr], subject: &str, diff: &mut Sp
             None => diff.additive(name, format!("new action {} {}", action.method, action.path_segment)),
             Some(before) if same_contract(before, action) => {
                 if before.summary != action.summary || before.description != action.description {
-                    diff.neutral(name, "summary or description changed".to_owned());
+                    diff.neutral(name.clone(), "summary or description changed".to_owned());
+                }
+                let (was, now) = (retry_of(before), retry_of(action));
+                if was != now {
+                    diff.neutral(name, format!("retries change from {} to {}", retry_text(was), retry_text(now)));
                 }
             }
             Some(_) => diff.breaking(name, "method, path, scope or body changed: its clients may break".to_owned()),
@@ -465,7 +471,31 @@ fn diff_actions(old: &[ActionIr], new: &[ActionIr], subject: &str, diff: &mut Sp
     }
 }
 
-/// Whether two actions take and give the same thing at the same place (docs aside).
+/// How a tracked action retries failures (`None` for other actions and tracked ones that do
+/// not): the runtime's business, no client's, so a change is neutral.
+fn retry_of(action: &ActionIr) -> Option<RetryPolicy> {
+    match &action.kind {
+        ActionKind::Tracked { retry, .. } => *retry,
+        _ => None,
+    }
+}
+
+fn retry_text(retry: Option<RetryPolicy>) -> String {
+    match retry {
+        Some(RetryPolicy { attempts, backoff_secs }) => format!("{attempts} attempts (backoff {backoff_secs} s)"),
+        None => "none".to_owned(),
+    }
+}
+
+/// The kind of an action as its clients see it: without its retries.
+fn client_kind(action: &ActionIr) -> ActionKind {
+    match &action.kind {
+        ActionKind::Tracked { history, .. } => ActionKind::Tracked { history: history.clone(), retry: None },
+        kind => kind.clone(),
+    }
+}
+
+/// Whether two actions take and give the same thing at the same place (docs and retries aside).
 fn same_contract(a: &ActionIr, b: &ActionIr) -> bool {
     let fields = |fields: &Option<Vec<FieldIr>>| -> Option<Vec<String>> {
         fields.as_ref().map(|fields| {
@@ -486,7 +516,7 @@ fn same_contract(a: &ActionIr, b: &ActionIr) -> bool {
         })
     };
     a.scope == b.scope
-        && a.kind == b.kind
+        && client_kind(a) == client_kind(b)
         && a.method == b.method
         && a.path_segment == b.path_segment
         && fields(&a.request) == fields(&b.request)
@@ -526,6 +556,29 @@ mod tests {
             ]
         );
         assert_eq!(diff_specs(&SpecIr::default(), &new).label(), LOW_RISK);
+    }
+
+    #[test]
+    fn changed_retries_are_neutral() {
+        let tracked = |retry: &str| {
+            spec(
+                r#", {"name": "state", "type": "enum", "values": ["pending", "syncing", "success", "failed"], "default": "pending"},
+                   {"name": "pulled_at", "type": "datetime"}"#,
+                &format!(
+                    r#", "api": {{"tracking": {{"status": "state", "last_run": "pulled_at"}},
+                       "actions": [{{"name": "pull", "scope": "item", "tracked": true{retry}}}]}}"#
+                ),
+            )
+        };
+        let (old, new) = (tracked(""), tracked(r#", "retry": {"attempts": 3}"#));
+        assert_eq!(diff_specs(&old, &new).label(), LOW_RISK);
+        assert_eq!(
+            whats(&old, &new),
+            [(
+                Impact::Neutral,
+                "entity `Item`, action `pull`: retries change from none to 3 attempts (backoff 30 s)".to_owned()
+            )]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! valid identifiers, constraints fit their types, defaults satisfy their constraints.
 
 use entity_spec_contract::{ActionDef, FieldFacts, Method, NestedDef, Permission, ValueType, routes};
-pub use entity_spec_contract::{ActionScope, OnDelete, Setter};
+pub use entity_spec_contract::{ActionScope, OnDelete, RetryPolicy, Setter};
 
 use crate::json::{self, Number, Pos};
 
@@ -83,6 +83,8 @@ pub enum ActionKind {
     Tracked {
         /// History path segment, e.g. `syncs`.
         history: String,
+        /// How failed attempts are retried (`retry`); `None`: never.
+        retry: Option<RetryPolicy>,
     },
     /// A collection action that queues the named tracked action for every active item.
     RunsAll {
@@ -412,7 +414,9 @@ impl ActionIr {
             segment: &self.path_segment,
             kind: match &self.kind {
                 ActionKind::Plain => entity_spec_contract::ActionKind::Plain,
-                ActionKind::Tracked { history } => entity_spec_contract::ActionKind::Tracked { history },
+                ActionKind::Tracked { history, retry } => {
+                    entity_spec_contract::ActionKind::Tracked { history, retry: *retry }
+                }
                 ActionKind::RunsAll { action } => entity_spec_contract::ActionKind::RunsAll { action },
             },
         }

@@ -192,6 +192,21 @@ pub(crate) struct ActionSpec {
     pub runs: Option<Spanned<String>>,
     /// `history`: the path segment listing a tracked action's runs (default: plural of `path`).
     pub history: Option<Spanned<String>>,
+    /// `retry`: how a tracked action's failed attempts are retried.
+    pub retry: Option<RetrySpec>,
+}
+
+/// The `retry` object of a tracked action.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RetrySpec {
+    /// Where the object starts.
+    pub pos: Pos,
+    /// How messages name it.
+    pub context: String,
+    /// `attempts`: attempts in all, the first included.
+    pub attempts: Option<Spanned<u64>>,
+    /// `backoff_secs`: the longest wait before the first retry, doubling for each later one.
+    pub backoff_secs: Option<Spanned<u64>>,
 }
 
 /// The field types a spec may use.
@@ -225,8 +240,21 @@ const INDEX_KEYS: &[&str] = &["fields", "unique"];
 const API_KEYS: &[&str] = &["path", "tracking", "actions", "access"];
 const ACCESS_KEYS: &[&str] = &["scopes", "owner"];
 const TRACKING_KEYS: &[&str] = &["status", "last_run", "error", "active", "interval"];
-const ACTION_KEYS: &[&str] =
-    &["name", "scope", "method", "path", "summary", "description", "request", "response", "tracked", "runs", "history"];
+const ACTION_KEYS: &[&str] = &[
+    "name",
+    "scope",
+    "method",
+    "path",
+    "summary",
+    "description",
+    "request",
+    "response",
+    "tracked",
+    "runs",
+    "history",
+    "retry",
+];
+const RETRY_KEYS: &[&str] = &["attempts", "backoff_secs"];
 
 /// Reads a spec document. Structural problems go to `diagnostics`; whatever could be read is
 /// returned so the checks can look at it too.
@@ -433,7 +461,22 @@ fn read_action(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagn
         tracked: object.get("tracked").and_then(|v| boolean(v, ctx, "tracked", diagnostics)),
         runs: text("runs", diagnostics),
         history: text("history", diagnostics),
+        retry: object.get("retry").and_then(|v| read_retry(v, ctx, diagnostics)),
         context,
+    })
+}
+
+fn read_retry(value: &Value, action: &str, diagnostics: &mut Diagnostics) -> Option<RetrySpec> {
+    let context = format!("{action}, retry");
+    let object = Object::read(value, &context, RETRY_KEYS, diagnostics)?;
+    let count = |key: &str, d: &mut Diagnostics| object.get(key).and_then(|v| non_negative(v, &context, key, d));
+    Some(RetrySpec {
+        pos: value.pos,
+        attempts: object
+            .required("attempts", diagnostics)
+            .and_then(|v| non_negative(v, &context, "attempts", diagnostics)),
+        backoff_secs: count("backoff_secs", diagnostics),
+        context: context.clone(),
     })
 }
 

@@ -122,3 +122,27 @@ fn the_workbench_and_statistics_paths_are_reserved() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_tracked_actions_retry_reaches_the_ir_with_its_default_backoff() {
+    let spec = |retry: &str| {
+        format!(
+            r#"{{"entities": [{{"name": "Feed", "fields": [{ID},
+                {{"name": "state", "type": "enum", "values": ["pending", "syncing", "success", "failed"], "default": "pending"}},
+                {{"name": "pulled_at", "type": "datetime"}}],
+              "api": {{"tracking": {{"status": "state", "last_run": "pulled_at"}},
+                "actions": [{{"name": "pull", "scope": "item", "tracked": true{retry}}}]}}}}]}}"#
+        )
+    };
+    let retry_of = |source: String| {
+        let checked = entity_spec_codegen::check_spec(&source).unwrap();
+        match &checked.entities[0].actions[0].kind {
+            entity_spec_codegen::ir::ActionKind::Tracked { retry, .. } => *retry,
+            other => panic!("not tracked: {other:?}"),
+        }
+    };
+    let policy = |attempts, backoff_secs| Some(entity_spec_codegen::ir::RetryPolicy { attempts, backoff_secs });
+    assert_eq!(retry_of(spec("")), None);
+    assert_eq!(retry_of(spec(r#", "retry": {"attempts": 4}"#)), policy(4, 30));
+    assert_eq!(retry_of(spec(r#", "retry": {"attempts": 1, "backoff_secs": 86400}"#)), policy(1, 86_400));
+}

@@ -4,7 +4,7 @@
 //! in `syn`), and the runtime cannot be one of the generator (it pulls in sqlx and axum); this
 //! crate is what both, and the CLI, share, as `sqlx-core` serves `sqlx-macros-core`. It holds
 //! rules, not machinery: the route table, reserved paths and limits, how lists count and which formats they take, which fields can be
-//! sorted, filtered and grouped, the patterns the document gives hand-checked values, the scope each route needs, the states and triggers of runs, "did you mean" suggestions,
+//! sorted, filtered and grouped, the patterns the document gives hand-checked values, the scope each route needs, the states and triggers of runs and how they are retried, "did you mean" suggestions,
 //! how client text is shown in messages, what deleting a referenced row does and the names of
 //! foreign keys, and the stable hash.
 #![deny(missing_docs)]
@@ -25,5 +25,5 @@ pub mod text;
 pub use fields::{FieldFacts, Setter, ValueType};
 pub use references::OnDelete;
 pub use routes::{ActionDef, ActionKind, ActionScope, Method, NestedDef, Operation, Permission, Route};
-pub use runs::{ItemStatus, RunStatus, RunTrigger};
+pub use runs::{ItemStatus, RetryPolicy, RunStatus, RunTrigger};
 pub use scopes::Scopes;

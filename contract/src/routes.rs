@@ -4,6 +4,7 @@
 //! cannot drift apart.
 
 use crate::paths::STATS_SEGMENT;
+use crate::runs::RetryPolicy;
 
 /// The HTTP methods routes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,6 +67,8 @@ pub enum ActionKind<'a> {
     Tracked {
         /// The history segment, e.g. `syncs`.
         history: &'a str,
+        /// How a failed attempt is retried; `None`: never.
+        retry: Option<RetryPolicy>,
     },
     /// A collection action that queues the named tracked action for every active item.
     RunsAll {
@@ -215,7 +218,7 @@ pub fn routes<'a>(collection_path: &str, actions: &'a [ActionDef<'a>], nested: &
             ActionKind::Plain => {
                 table.push(route(action.method, path, Operation::Action(action), Permission::Run(action.name)));
             }
-            ActionKind::Tracked { history } => {
+            ActionKind::Tracked { history, .. } => {
                 table.push(route(action.method, path, Operation::QueueRun(action), Permission::Run(action.name)));
                 let runs = history_path(collection_path, history);
                 table.push(route(Method::Get, runs.clone(), Operation::ListRuns(action), Permission::Read));
@@ -261,7 +264,7 @@ mod tests {
             method: Method::Post,
             scope: ActionScope::Item,
             segment: "sync",
-            kind: ActionKind::Tracked { history: "syncs" },
+            kind: ActionKind::Tracked { history: "syncs", retry: None },
         },
         ActionDef {
             name: "test_connection",

@@ -1,5 +1,6 @@
 //! The states and triggers of tracked runs (e.g. a data source's sync), as stored in the runs
-//! table, shown by the API, documented in OpenAPI and required of the spec's status field.
+//! table, shown by the API, documented in OpenAPI and required of the spec's status field; and
+//! how a failed run is retried.
 
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
@@ -101,6 +102,54 @@ impl From<RunStatus> for ItemStatus {
     }
 }
 
+/// How a tracked action retries a failed attempt: the spec's `retry` object, e.g.
+/// `{"attempts": 3, "backoff_secs": 30}`. The generator checks it against the bounds here and
+/// documents it; the runtime's workers follow it. Each attempt is a run of its own in the
+/// history, numbered from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included: 1 never retries.
+    pub attempts: u32,
+    /// The longest wait before the first retry, in seconds; it doubles for each later one.
+    pub backoff_secs: u32,
+}
+
+impl RetryPolicy {
+    /// The most attempts a spec may ask for: past that, a failing upstream is not coming back
+    /// soon, and the scheduler's next pass is a better retry.
+    pub const MAX_ATTEMPTS: u32 = 10;
+    /// The longest `backoff_secs` a spec may ask for (a day).
+    pub const MAX_BACKOFF_SECS: u32 = 86_400;
+    /// `backoff_secs` when the spec leaves it out.
+    pub const DEFAULT_BACKOFF_SECS: u32 = 30;
+    /// No wait is longer than this (a day), however often the backoff doubled.
+    pub const MAX_WAIT_SECS: u64 = 86_400;
+
+    /// Whether failed attempt number `attempt` (1 for the first) is followed by another.
+    pub fn retries_after(self, attempt: u32) -> bool {
+        attempt < self.attempts
+    }
+
+    /// The longest wait after failed attempt `attempt`: `backoff_secs · 2^(attempt − 1)`, at
+    /// most [`RetryPolicy::MAX_WAIT_SECS`].
+    pub fn ceiling_secs(self, attempt: u32) -> u64 {
+        let doublings = attempt.saturating_sub(1).min(63);
+        u64::from(self.backoff_secs).saturating_mul(1u64 << doublings).min(Self::MAX_WAIT_SECS)
+    }
+
+    /// The wait after failed attempt `attempt`, with "equal jitter": half of
+    /// [`ceiling_secs`](RetryPolicy::ceiling_secs) for certain, the other half scaled by
+    /// `jitter` (in `0.0..=1.0`, drawn at random by the caller). Items that failed together,
+    /// because the upstream they share went down, so come back spread out rather than all at
+    /// once, and no retry comes sooner than half its ceiling.
+    pub fn wait_after(self, attempt: u32, jitter: f64) -> std::time::Duration {
+        let ceiling_ms = self.ceiling_secs(attempt) * 1000;
+        let half = ceiling_ms / 2;
+        let spread = ((ceiling_ms - half) as f64 * jitter.clamp(0.0, 1.0)).round() as u64;
+        std::time::Duration::from_millis(half + spread)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +163,19 @@ mod tests {
         assert_eq!(ItemStatus::NAMES, ["pending", "syncing", "success", "failed"]);
         assert_eq!(ItemStatus::from(RunStatus::Running), ItemStatus::Syncing);
         assert_eq!(RunStatus::parse("done"), None);
+    }
+
+    #[test]
+    fn retries_wait_between_half_and_all_of_a_doubling_ceiling_capped_at_a_day() {
+        let policy = RetryPolicy { attempts: 4, backoff_secs: 30 };
+        assert!(policy.retries_after(1) && policy.retries_after(3) && !policy.retries_after(4));
+        assert_eq!([1, 2, 3].map(|attempt| policy.ceiling_secs(attempt)), [30, 60, 120]);
+        assert_eq!(policy.wait_after(1, 0.0).as_secs(), 15);
+        assert_eq!(policy.wait_after(2, 1.0).as_secs(), 60);
+        assert_eq!(policy.wait_after(3, 0.5).as_millis(), 90_000);
+        assert_eq!(policy.wait_after(3, 7.0), policy.wait_after(3, 1.0), "jitter beyond 1 is clamped");
+        let slow = RetryPolicy { attempts: RetryPolicy::MAX_ATTEMPTS, backoff_secs: RetryPolicy::MAX_BACKOFF_SECS };
+        assert_eq!(slow.ceiling_secs(RetryPolicy::MAX_ATTEMPTS - 1), RetryPolicy::MAX_WAIT_SECS);
+        assert_eq!(RetryPolicy { attempts: 2, backoff_secs: 1 }.ceiling_secs(u32::MAX), RetryPolicy::MAX_WAIT_SECS);
     }
 }

@@ -139,7 +139,8 @@ export class Detail {
             "tr",
             { "data-run": run.id },
             h("td", {}, badge(run.status)),
-            h("td", {}, run.trigger.replace("_", " ")),
+            // A retry says which attempt it is; the first attempt needs no note.
+            h("td", {}, run.trigger.replace("_", " ") + (run.attempt > 1 ? ` · attempt ${run.attempt}` : "")),
             h(
               "td",
               {},

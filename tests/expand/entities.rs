@@ -698,6 +698,10 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 segment: "sync",
                 kind: ::entity_spec::__private::runtime::contract::ActionKind::Tracked {
                     history: "syncs",
+                    retry: Some(::entity_spec::__private::runtime::contract::RetryPolicy {
+                        attempts: 3u32,
+                        backoff_secs: 30u32,
+                    }),
                 },
             },
             ::entity_spec::__private::runtime::contract::ActionDef {
@@ -927,6 +931,8 @@ pub trait RawDataSourceActions: Send + Sync + 'static {
     /// Trigger a manual sync of this source
     ///
     /// Tracked: `POST /raw-data-sources/{id}/sync` queues a run and answers 202; a worker calls this with the item, which the method may change (changed fields are saved). Return `Ok(message)` or `Err(message)`; the runtime sets the status fields and records the run in `/raw-data-sources/{id}/syncs`. Messages are shown to clients: never put secrets in them.
+    ///
+    /// Retried: a failed attempt (`Err` or a timeout) is tried again, 3 attempts in all, so it must be safe to call again for the same item.
     fn sync(
         &self,
         item: &mut RawDataSource,
@@ -972,7 +978,7 @@ pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] =
     <RawDataSource as ::entity_spec::__private::runtime::Entity>::DEF,
 ];
 /// A hash of the spec file, recorded with each migration.
-pub const SPEC_HASH: &str = "41f76ea37108cec8";
+pub const SPEC_HASH: &str = "7644775e75bb4c4b";
 /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/entities.openapi.json>";
 /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.

@@ -60,13 +60,15 @@ pub fn assert_backends_agree<T: PartialEq + std::fmt::Debug>(outcomes: &[T], wha
 #[allow(unused_imports)] // each test binary uses part of them
 pub use entity_spec::testing::database::{TEST_SECRET_KEY, TestDatabase as TestDb, postgres_admin_url, test_keyring};
 
-/// A response as tests look at it.
+/// A response as tests look at it: `body` and `text` decoded from the `Content-Encoding` (gzip,
+/// br) when there is one, `wire_len` the body's length as sent.
 #[derive(Debug)]
 pub struct TestResponse {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: Value,
     pub text: String,
+    pub wire_len: usize,
 }
 
 impl TestResponse {
@@ -159,13 +161,32 @@ pub async fn send_request(app: &Router, request: Request<Body>) -> TestResponse 
     let response = app.clone().oneshot(request).await.expect("router never fails");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body reads").to_bytes();
+    let wire = response.into_body().collect().await.expect("body reads").to_bytes();
+    let bytes = decoded(&headers, &wire);
     if path != "/openapi.json" && !path.starts_with("/docs") {
+        // Checked as the client reads it: decoded.
         conformance::for_document(&served_openapi(app).await).check(&method, &path, status.as_u16(), &headers, &bytes);
     }
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    TestResponse { status, headers, body, text }
+    TestResponse { status, headers, body, text, wire_len: wire.len() }
+}
+
+/// A body as sent, decoded from its `Content-Encoding` (none, `gzip` or `br`).
+pub fn decoded(headers: &axum::http::HeaderMap, wire: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut plain = Vec::new();
+    match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().expect("ASCII")) {
+        None => plain.extend_from_slice(wire),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(wire).read_to_end(&mut plain).expect("a gzip body decodes");
+        }
+        Some("br") => {
+            brotli::Decompressor::new(wire, 4096).read_to_end(&mut plain).expect("a br body decodes");
+        }
+        Some(other) => panic!("unexpected Content-Encoding `{other}`"),
+    }
+    plain
 }
 
 /// The OpenAPI document `app` serves.
@@ -225,9 +246,16 @@ pub fn open(service: entity_spec::Service) -> Router {
     service.with_auth(entity_spec::AuthConfig::off()).router()
 }
 
-/// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves).
+/// Worker-pool settings for tests: two workers, no scheduler (tests trigger runs themselves),
+/// and every failure final, so a test that makes a run fail sees `failed` at once instead of
+/// after the spec's retries (tests/run_retries.rs turns them on).
 pub fn quiet_engine() -> entity_spec::EngineConfig {
-    entity_spec::EngineConfig { workers: 2, schedule_interval: None, ..entity_spec::EngineConfig::from_env() }
+    entity_spec::EngineConfig {
+        workers: 2,
+        schedule_interval: None,
+        retries: false,
+        ..entity_spec::EngineConfig::from_env()
+    }
 }
 
 /// `TestActions` for a module generated from `specs/entities.json`: syncs succeed without

@@ -1,11 +1,11 @@
 //! Custom actions: lowering each one with its request and response bodies, its kind (plain,
-//! `tracked`, or `runs` another), and `api.tracking`, the fields a tracked action reports
-//! through. Compile-fail cases: `tests/ui/actions/`.
+//! `tracked` with its `retry`, or `runs` another), and `api.tracking`, the fields a tracked
+//! action reports through. Compile-fail cases: `tests/ui/actions/`.
 
 use crate::diagnostics::Diagnostics;
-use crate::ir::{ActionIr, ActionKind, ActionScope, FieldIr, FieldType, Setter, TrackingIr};
+use crate::ir::{ActionIr, ActionKind, ActionScope, FieldIr, FieldType, RetryPolicy, Setter, TrackingIr};
 use crate::naming;
-use crate::spec::{ActionSpec, EntitySpec, FieldSpec, Spanned, TrackingSpec};
+use crate::spec::{ActionSpec, EntitySpec, FieldSpec, RetrySpec, Spanned, TrackingSpec};
 use entity_spec_contract::ItemStatus;
 use entity_spec_contract::suggest::suggestion;
 
@@ -47,9 +47,21 @@ pub(super) fn lower_action(action: &ActionSpec, type_prefix: &str, d: &mut Diagn
 }
 
 /// An action is `tracked` (its runs listed under `history`, one kebab-case segment, by
-/// default the plural of its path), `runs` another, or neither; `history` only on tracked ones.
+/// default the plural of its path; retried as `retry` says), `runs` another, or neither;
+/// `history` and `retry` only on tracked ones.
 fn check_action_kind(action: &ActionSpec, path_segment: Option<&str>, d: &mut Diagnostics) -> Option<ActionKind> {
     let ctx = action.context.as_str();
+    // A bad `retry` is reported but keeps the action's kind, so that a `runs` action naming
+    // it is not reported too.
+    let tracked = action.tracked.as_ref().is_some_and(|t| t.value);
+    let retry = match &action.retry {
+        Some(retry) if tracked => check_retry(retry, d),
+        Some(retry) => {
+            d.error(retry.pos, ctx, "`retry` applies only to tracked actions");
+            None
+        }
+        None => None,
+    };
     match (&action.tracked, &action.runs) {
         (Some(tracked), Some(runs)) if tracked.value => {
             d.error(runs.pos, ctx, "an action is either `tracked` or `runs` another; not both");
@@ -64,7 +76,7 @@ fn check_action_kind(action: &ActionSpec, path_segment: Option<&str>, d: &mut Di
                 }
                 None => path_segment.map(naming::pluralize),
             };
-            segment.map(|history| ActionKind::Tracked { history })
+            segment.map(|history| ActionKind::Tracked { history, retry })
         }
         (_, Some(runs)) => Some(ActionKind::RunsAll { action: runs.value.clone() }),
         _ => {
@@ -74,6 +86,27 @@ fn check_action_kind(action: &ActionSpec, path_segment: Option<&str>, d: &mut Di
             Some(ActionKind::Plain)
         }
     }
+}
+
+/// `retry.attempts` counts the first attempt too and lies in 1..=10; `retry.backoff_secs`
+/// (default 30) lies in 1..=86400.
+fn check_retry(retry: &RetrySpec, d: &mut Diagnostics) -> Option<RetryPolicy> {
+    let ctx = retry.context.as_str();
+    let mut within = |value: &Spanned<u64>, key: &str, max: u32, meaning: &str| match u32::try_from(value.value) {
+        Ok(n) if (1..=max).contains(&n) => Some(n),
+        _ => {
+            d.error(value.pos, ctx, format!("`{key}` must be between 1 and {max}{meaning}, not {}", value.value));
+            None
+        }
+    };
+    let attempts = retry.attempts.as_ref().and_then(|attempts| {
+        within(attempts, "attempts", RetryPolicy::MAX_ATTEMPTS, " (attempts in all, the first included)")
+    });
+    let backoff_secs = match &retry.backoff_secs {
+        Some(backoff) => within(backoff, "backoff_secs", RetryPolicy::MAX_BACKOFF_SECS, " seconds"),
+        None => Some(RetryPolicy::DEFAULT_BACKOFF_SECS),
+    };
+    Some(RetryPolicy { attempts: attempts?, backoff_secs: backoff_secs? })
 }
 
 /// `api.tracking` names existing fields of the right types: `status` an enum with `pending`,

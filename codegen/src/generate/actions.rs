@@ -196,8 +196,8 @@ pub(crate) fn render_actions_trait(entity: &EntityIr) -> TokenStream {
         let summary = action.summary.clone().unwrap_or_else(|| format!("The `{}` action.", action.name));
         match &action.kind {
             ActionKind::RunsAll { .. } => None,
-            ActionKind::Tracked { history } => {
-                let docs = doc([
+            ActionKind::Tracked { history, retry } => {
+                let mut lines = vec![
                     summary,
                     String::new(),
                     format!(
@@ -206,7 +206,16 @@ pub(crate) fn render_actions_trait(entity: &EntityIr) -> TokenStream {
                          records the run in `{}/{{id}}/{history}`. Messages are shown to clients: never put secrets in them.",
                         entity.collection_path
                     ),
-                ]);
+                ];
+                if let Some(retry) = retry.filter(|retry| retry.attempts > 1) {
+                    lines.push(String::new());
+                    lines.push(format!(
+                        "Retried: a failed attempt (`Err` or a timeout) is tried again, {} attempts in all, so it must be safe to \
+                         call again for the same item.",
+                        retry.attempts
+                    ));
+                }
+                let docs = doc(lines);
                 Some(quote! {
                     #docs
                     fn #method(&self, item: &mut #entity_ident) -> impl ::std::future::Future<Output = Result<String, String>> + Send;

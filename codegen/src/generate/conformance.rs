@@ -837,7 +837,7 @@ fn action_test(entity: &EntityIr, action: &ActionIr, at: &str) -> TokenStream {
         quote!(#route.to_owned())
     };
     let check = match &action.kind {
-        ActionKind::Tracked { history } => {
+        ActionKind::Tracked { history, .. } => {
             let history = format!("{}/{{id}}/{history}", entity.collection_path);
             quote! {
                 reply.expect_status(202, #at);

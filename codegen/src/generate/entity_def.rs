@@ -5,7 +5,7 @@
 //! against.
 
 use entity_spec_contract::references::expansion_name;
-use entity_spec_contract::{ActionKind as ContractActionKind, Method};
+use entity_spec_contract::{ActionKind as ContractActionKind, Method, RetryPolicy};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -247,7 +247,15 @@ fn render_action_def(action: &ActionIr) -> TokenStream {
     };
     let kind = match def.kind {
         ContractActionKind::Plain => quote!(Plain),
-        ContractActionKind::Tracked { history } => quote!(Tracked { history: #history }),
+        ContractActionKind::Tracked { history, retry } => {
+            let retry = match retry {
+                Some(RetryPolicy { attempts, backoff_secs }) => {
+                    quote!(Some(#contract::RetryPolicy { attempts: #attempts, backoff_secs: #backoff_secs }))
+                }
+                None => quote!(None),
+            };
+            quote!(Tracked { history: #history, retry: #retry })
+        }
         ContractActionKind::RunsAll { action } => quote!(RunsAll { action: #action }),
     };
     quote! {

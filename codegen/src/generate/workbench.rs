@@ -213,7 +213,7 @@ fn action(entity: &EntityIr, action: &ActionIr) -> Value {
     let path = entity.action_path(action);
     let (kind, history, runs) = match &action.kind {
         ActionKind::Plain => ("plain", None, None),
-        ActionKind::Tracked { history } => ("tracked", Some(history_path(&entity.collection_path, history)), None),
+        ActionKind::Tracked { history, .. } => ("tracked", Some(history_path(&entity.collection_path, history)), None),
         ActionKind::RunsAll { action } => ("runs_all", None, Some(action.as_str())),
     };
     let body =

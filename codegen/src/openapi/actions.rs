@@ -6,7 +6,7 @@ use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{RefOr, Required};
 
-use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr};
+use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, RetryPolicy};
 use entity_spec_contract::limits::{BODY_LIMIT_TEXT, DEFAULT_ACTION_CONCURRENCY, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use super::operations::{body, id_parameter, json_body, offset_schema, problem, query_parameter, too_many};
@@ -49,14 +49,37 @@ pub(super) fn action_schemas(entity: &EntityIr) -> Vec<(String, Schema)> {
     schemas
 }
 
-/// `POST {path}/{id}/{action}` of a tracked action: queues a run.
+/// `POST {path}/{id}/{action}` of a tracked action: queues a run. Its retries, if any, are
+/// described after the spec's description.
 pub(super) fn queue_run_operation(entity: &EntityIr, action: &ActionIr) -> OperationBuilder {
+    let retries = match &action.kind {
+        ActionKind::Tracked { retry: Some(retry), .. } if retry.attempts > 1 => Some(retry_text(retry)),
+        _ => None,
+    };
+    let description = match (action.description.clone(), retries) {
+        (Some(text), Some(retries)) => Some(format!("{text}\n\n{retries}")),
+        (text, retries) => text.or(retries),
+    };
     base(entity, action)
+        .description(description)
         .parameter(id_parameter(entity))
         .response("202", json_body("Queued; the run continues in the background.", schema_ref("Run"), false).build())
         .response("404", problem("No item with this id."))
         .response("409", problem("The item is inactive, or a run of it is already queued or running."))
         .response("default", server_error())
+}
+
+/// How a failed attempt is retried, for API readers.
+fn retry_text(retry: &RetryPolicy) -> String {
+    let first = retry.ceiling_secs(1);
+    format!(
+        "A failed attempt (an error or a timeout) is retried, {} attempts in all, each a run of its own in the history \
+         (`attempt`). The first retry waits {}–{first} s, each later one up to twice as long (at most {} h); while a retry \
+         waits, the item stays `pending`, and it shows `failed` only when the last attempt fails.",
+        retry.attempts,
+        first as f64 / 2.0,
+        RetryPolicy::MAX_WAIT_SECS / 3600,
+    )
 }
 
 /// `GET {path}/{id}/{history}`: the runs of one item, newest first.

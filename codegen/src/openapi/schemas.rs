@@ -414,8 +414,23 @@ pub(super) fn run_schema() -> ObjectBuilder {
         .required("trigger")
         .property("status", text().enum_values(Some(RunStatus::NAMES.iter().copied())))
         .required("status")
+        .property(
+            "attempt",
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).description(Some(
+                "Which attempt this run is: 1, or for a retry of a failed run (the action's `retry`), its number.",
+            )),
+        )
+        .required("attempt")
         .property("queued_at", time(false))
         .required("queued_at")
+        .property(
+            "not_before",
+            time(true).description(Some(
+                "A queued retry waits for its backoff: no worker starts it before this time. `null` when the run could \
+                 start as soon as it was queued.",
+            )),
+        )
+        .required("not_before")
         .property("started_at", time(true))
         .required("started_at")
         .property("finished_at", time(true))

@@ -2,10 +2,12 @@
 //!
 //! Requests come in through [`params`] (query strings) and [`bodies`] (JSON bodies, parsed by
 //! [`strict_json`], which refuses duplicate keys); every
-//! success goes out through [`responses`] and every failure as a [`problem::ApiError`].
+//! success goes out through [`responses`] and every failure as a [`problem::ApiError`];
+//! [`compression`] shrinks whichever of them the client accepts compressed.
 
 pub mod action_routes;
 pub mod bodies;
+pub mod compression;
 pub mod cors;
 pub mod csv_export;
 pub mod entity_routes;

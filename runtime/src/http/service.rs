@@ -1,7 +1,7 @@
 //! The whole HTTP service around the entity and action routes: the guard in front of them, the
 //! caller's identity and the audit trail, health routes, metrics, the OpenAPI document and its
 //! docs page, the workbench, problem+json for unknown routes and methods, the body limit,
-//! request ids, request counting and request logging.
+//! request ids, request counting, response compression and request logging.
 
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::authenticator::Authenticator;
+use crate::http::compression;
 use crate::http::cors::CorsOrigins;
 use crate::http::guard::{Gate, authenticate};
 use crate::http::health::{Readiness, healthz, readyz};
@@ -47,6 +48,8 @@ pub struct Guarded {
     pub runs: RunMetrics,
     /// Whether requests are counted for `/metrics`.
     pub count_requests: bool,
+    /// Whether responses are compressed for clients that accept it.
+    pub compression: bool,
     /// Rate limits per client address and per credential.
     pub limits: Arc<RateLimits>,
 }
@@ -54,8 +57,8 @@ pub struct Guarded {
 /// Wraps entity routes into a service: the guard in front of them (each route already requires
 /// its scope, see `http::router`), `/auth/me`, `/audit-log` and `/metrics`, the OpenAPI document and its
 /// docs page, the workbench UI, problem+json for unknown routes and methods, the body limit,
-/// and request logging (method, path, status, latency; never bodies, query strings or
-/// credentials).
+/// response compression, and request logging (method, path, status, latency; never bodies,
+/// query strings or credentials).
 pub fn service(
     routes: Router,
     guarded: Guarded,
@@ -99,6 +102,10 @@ pub fn service(
         .layer(map_response(plain_errors_as_problems));
     // Inside the routes' layers, so each request's matched route template is known.
     let router = if guarded.count_requests { router.layer(from_fn_with_state(http, count_requests)) } else { router };
+    // Outside the routes, the problem rewrite and the counting, so every answer is compressed
+    // once it is complete, whoever made it; inside the log span and the request id, which only
+    // read and set headers.
+    let router = if guarded.compression { router.layer(compression::layer()) } else { router };
     let router = router
         .layer(
             TraceLayer::new_for_http()

@@ -226,6 +226,14 @@ impl EntityDef {
             .map(|action| action.name)
     }
 
+    /// How the tracked action retries a failed attempt, if it does (the spec's `retry`).
+    pub fn retry_policy(&self) -> Option<entity_spec_contract::RetryPolicy> {
+        self.actions.iter().find_map(|action| match action.kind {
+            entity_spec_contract::ActionKind::Tracked { retry, .. } => retry,
+            _ => None,
+        })
+    }
+
     /// The field with this name.
     pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
         self.fields.iter().find(|f| f.name == name)

@@ -1,7 +1,7 @@
 //! The workers that execute runs: a bounded pool per entity that claims queued runs, runs
-//! the user's work under a timeout while renewing the lease, and records the end; and the
-//! scheduler that queues due items and recovers runs whose worker stopped. The queries
-//! themselves are in [`crate::runs::queue`].
+//! the user's work under a timeout while renewing the lease, and records the end, with the
+//! next attempt when the action retries failures; and the scheduler that queues due items and
+//! recovers runs whose worker stopped. The queries themselves are in [`crate::runs::queue`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use entity_spec_contract::runs::ItemStatus;
+use entity_spec_contract::text::printable;
 use uuid::Uuid;
 
 use crate::model::redact::redact;
@@ -52,6 +53,9 @@ pub struct EngineConfig {
     pub owner: String,
     /// How much finished run history is kept (pruned by the scheduler).
     pub retention: Retention,
+    /// Whether failed attempts are retried as the spec's `retry` says
+    /// (`ENTITY_SPEC_RUN_RETRIES`, default on; off, every failure is final).
+    pub retries: bool,
 }
 
 /// How much finished run history is kept; queued and running runs are never pruned.
@@ -90,9 +94,21 @@ pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 pub const RETENTION_PER_ITEM_VAR: &str = "ENTITY_SPEC_RUN_RETENTION_PER_ITEM";
 /// [`RETENTION_PER_ITEM_VAR`] when unset.
 pub const DEFAULT_RETENTION_PER_ITEM: u64 = 100;
+/// `off`: failed attempts are never retried, whatever the spec's `retry` says.
+pub const RUN_RETRIES_VAR: &str = "ENTITY_SPEC_RUN_RETRIES";
+
+/// [`RUN_RETRIES_VAR`]: whether failed attempts are retried (`on`, the default, or `off`).
+pub fn run_retries_from_env() -> Result<bool, String> {
+    match std::env::var(RUN_RETRIES_VAR).ok().as_deref().map(str::trim) {
+        None | Some("" | "on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(other) => Err(format!("{RUN_RETRIES_VAR} must be `on` or `off`, not `{}`", printable(other))),
+    }
+}
 
 impl EngineConfig {
-    /// Settings from the environment, with the defaults above.
+    /// Settings from the environment, with the defaults above (a [`RUN_RETRIES_VAR`] that is
+    /// neither `on` nor `off` counts as on here; a service's start refuses it).
     pub fn from_env() -> Self {
         let number =
             |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default);
@@ -110,6 +126,7 @@ impl EngineConfig {
                     .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
                 per_item: Some(number(RETENTION_PER_ITEM_VAR, DEFAULT_RETENTION_PER_ITEM)).filter(|&n| n > 0),
             },
+            retries: run_retries_from_env().unwrap_or(true),
         }
     }
 }
@@ -266,6 +283,15 @@ impl<E: Entity> Engine<E> {
         }
     }
 
+    /// How long the attempt after failed attempt `attempt` waits, or `None` when that was the
+    /// last one (or retries are off). The jitter comes from the OS's random source; without it
+    /// the wait is the longest, never shorter than asked for.
+    fn retry_wait(&self, attempt: u32) -> Option<Duration> {
+        let policy = E::DEF.retry_policy().filter(|_| self.config().retries)?;
+        let jitter = getrandom::u64().map_or(1.0, |bits| (bits >> 11) as f64 / (1u64 << 53) as f64);
+        policy.retries_after(attempt).then(|| policy.wait_after(attempt, jitter))
+    }
+
     async fn execute(&self, run: Run) {
         let started = std::time::Instant::now();
         let outcome = match store::get::<E>(&self.db, run.item_id).await {
@@ -299,21 +325,34 @@ impl<E: Entity> Engine<E> {
         };
         let elapsed = started.elapsed();
         let duration_ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-        let (outcome, message, changes) = match outcome {
-            Some((Ok(message), changes)) => (Outcome::Success, message, changes),
-            Some((Err(message), changes)) => (Outcome::Failed, message, changes),
-            None => (Outcome::Failed, "the item was deleted before the run started".to_owned(), Vec::new()),
+        let (outcome, message, changes, retry_in) = match outcome {
+            Some((Ok(message), changes)) => (Outcome::Success, message, changes, None),
+            Some((Err(message), changes)) => (Outcome::Failed, message, changes, self.retry_wait(run.attempt)),
+            // Nothing left to retry.
+            None => (Outcome::Failed, "the item was deleted before the run started".to_owned(), Vec::new(), None),
         };
         // Stored, shown in the history and copied to the item's error field: whatever the
         // user's work or a driver put in it, no credential goes further.
         let message = redact(&message).into_owned();
-        let end = RunEnd { outcome, message, duration_ms, changes };
-        if let Err(error) = queue::finish(&self.db, E::DEF, &run, end).await {
-            tracing::error!(%error, run = %run.id, "recording the end of a run failed");
-        }
+        let end = RunEnd { outcome, message, duration_ms, changes, retry_in };
+        let retry = match queue::finish(&self.db, E::DEF, &run, end).await {
+            Ok(retry) => retry,
+            Err(error) => {
+                tracing::error!(%error, run = %run.id, "recording the end of a run failed");
+                None
+            }
+        };
         self.metrics.finished(E::DEF.name, &run.action, outcome, elapsed.as_secs_f64());
         let status = outcome.run_status().as_str();
-        tracing::info!(entity = E::DEF.name, item = %run.item_id, action = run.action.as_str(), status, duration_ms, "run finished");
+        let (attempt, action) = (run.attempt, run.action.as_str());
+        match retry.and_then(|retry| retry.not_before) {
+            Some(not_before) => {
+                tracing::info!(entity = E::DEF.name, item = %run.item_id, action, status, attempt, duration_ms, %not_before, "run failed; next attempt queued")
+            }
+            None => {
+                tracing::info!(entity = E::DEF.name, item = %run.item_id, action, status, attempt, duration_ms, "run finished")
+            }
+        }
     }
 
     /// Puts an unfinished run back in the queue at the drain deadline.
@@ -348,9 +387,10 @@ impl<E: Entity> Engine<E> {
         queue::prune(&self.db, E::DEF, cutoff, retention.per_item).await
     }
 
-    /// Fails runs whose lease expired (their process stopped) and releases their items.
+    /// Fails runs whose lease expired (their process stopped) and releases their items, or
+    /// queues their next attempt when the action retries failures.
     pub async fn recover_expired(&self) -> Result<u64, sqlx::Error> {
-        let recovered = queue::recover_expired(&self.db, E::DEF).await?;
+        let recovered = queue::recover_expired(&self.db, E::DEF, |attempt| self.retry_wait(attempt)).await?;
         if recovered > 0 {
             tracing::warn!(entity = E::DEF.name, runs = recovered, "failed runs whose worker stopped");
         }

@@ -1,6 +1,8 @@
 //! The queue of runs in the database: where runs are enqueued (one item, or every active or
 //! due item in batches), claimed by a worker, kept alive by lease renewal, finished, and
-//! failed when their worker stopped. The item's status field follows each step.
+//! failed when their worker stopped; a failed attempt the action retries queues the next one
+//! in the same transaction, not to be claimed before its backoff has passed. The item's status
+//! field follows each step.
 //!
 //! A partial unique index allows one queued or running run per item, so the same item never
 //! runs twice at once, whichever instance enqueued it. Workers claim runs with
@@ -19,7 +21,7 @@ use crate::model::def::{EntityDef, Setter, TrackingDef};
 use crate::model::timestamp::now;
 use crate::model::value::{SqlType, SqlValue};
 use crate::runs::table::{RUN_TYPES, RUNS_TABLE, Run, decode_run, push_run_columns};
-use crate::storage::db::{Backend, Db, Sql};
+use crate::storage::db::{Backend, Db, Sql, Tx};
 use crate::storage::schema::VERSION_COLUMN;
 
 /// Items queued per statement by [`enqueue_all`] and [`enqueue_due`]: 10,000 items take 20
@@ -80,7 +82,9 @@ pub async fn enqueue(
         action: action.to_owned(),
         trigger,
         status: RunStatus::Queued,
+        attempt: 1,
         queued_at: now,
+        not_before: None,
         started_at: None,
         finished_at: None,
         duration_ms: None,
@@ -283,8 +287,8 @@ pub async fn set_item_status(
     db.execute(sql).await.map(|_| ())
 }
 
-/// Claims the oldest queued run of `def` for `owner`, leased for `lease`, or `None` when
-/// nothing is queued.
+/// Claims the oldest queued run of `def` that is due (a retry waiting for its backoff is not)
+/// for `owner`, leased for `lease`, or `None` when nothing is.
 pub async fn claim(db: &Db, def: &EntityDef, owner: &str, lease: Duration) -> Result<Option<Run>, sqlx::Error> {
     let now = now();
     let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_default();
@@ -299,6 +303,7 @@ pub async fn claim(db: &Db, def: &EntityDef, owner: &str, lease: Duration) -> Re
     sql.push(" WHERE \"id\" = (SELECT \"id\" FROM ").push_ident(RUNS_TABLE);
     sql.push(" WHERE \"status\" = ").push_bind(queued());
     sql.push(" AND \"entity\" = ").push_bind(SqlValue::Text(def.name.to_owned()));
+    sql.push(" AND (\"not_before\" IS NULL OR \"not_before\" <= ").push_bind(SqlValue::DateTime(now)).push(")");
     sql.push(" ORDER BY \"queued_at\" LIMIT 1");
     if backend == Backend::Postgres {
         // Instances sharing the queue each skip the rows another is claiming.
@@ -446,44 +451,111 @@ pub struct RunEnd {
     /// Client fields the work changed on the item (position in field order, new value); saved
     /// with the item's status.
     pub changes: Vec<(usize, SqlValue)>,
+    /// For a failure the action retries: how long the next attempt waits. `None`: the end is
+    /// final.
+    pub retry_in: Option<Duration>,
 }
 
-/// Records the end of a run: the item (its status, last run, error, and the fields the work
-/// changed) and the run row change together, in one transaction, so that readers never see
-/// an item that says one thing and its run another.
-pub async fn finish(db: &Db, def: &EntityDef, run: &Run, end: RunEnd) -> Result<(), sqlx::Error> {
+/// Records the end of a run: the run row, the next attempt when [`RunEnd::retry_in`] asks for
+/// one, and the item (its status, last run, error, and the fields the work changed) change
+/// together, in one transaction, so that readers never see an item that says one thing and
+/// its runs another. Returns the queued retry.
+pub async fn finish(db: &Db, def: &EntityDef, run: &Run, end: RunEnd) -> Result<Option<Run>, sqlx::Error> {
     let now = now();
     let mut tx = db.begin().await?;
-    if let Some(tracking) = def.tracking {
-        let item = finish_item(tx.backend(), def, tracking, run.item_id, &end, now, db.keyring())
-            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        tx.execute(item).await?;
-    }
+    // The run first: it holds its item until it ends, and the retry may only take it then
+    // (one queued or running run per item).
     let mut done = Sql::new(tx.backend());
     done.push("UPDATE ").push_ident(RUNS_TABLE).push(" SET \"status\" = ");
     done.push_bind(SqlValue::Text(end.outcome.run_status().as_str().to_owned()));
     done.push(", \"finished_at\" = ").push_bind(SqlValue::DateTime(now));
     done.push(", \"duration_ms\" = ").push_bind(SqlValue::Int(end.duration_ms));
-    done.push(", \"message\" = ").push_bind(SqlValue::Text(end.message));
+    done.push(", \"message\" = ").push_bind(SqlValue::Text(end.message.clone()));
     done.push(", \"lease_owner\" = NULL, \"lease_expires_at\" = NULL WHERE \"id\" = ")
         .push_bind(SqlValue::Uuid(run.id));
     tx.execute(done).await?;
-    tx.commit().await
+    let retry = match (end.outcome, end.retry_in) {
+        (Outcome::Failed, Some(wait)) => queue_retry(&mut tx, def, run, now, wait).await?,
+        _ => None,
+    };
+    if let Some(tracking) = def.tracking {
+        let status = if retry.is_some() { ItemStatus::Pending } else { end.outcome.item_status() };
+        let item = finish_item(tx.backend(), def, tracking, run.item_id, &end, status, now, db.keyring())
+            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        tx.execute(item).await?;
+    }
+    tx.commit().await?;
+    Ok(retry)
 }
 
-/// The item's side of [`finish`].
+/// Queues the attempt after failed `run`, due `wait` after `now`, with the same action and
+/// trigger; `None` if the item has an active run already (nothing to retry then).
+async fn queue_retry(
+    tx: &mut Tx,
+    def: &EntityDef,
+    run: &Run,
+    now: DateTime<Utc>,
+    wait: Duration,
+) -> Result<Option<Run>, sqlx::Error> {
+    let retry = Run {
+        id: Uuid::now_v7(),
+        item_id: run.item_id,
+        action: run.action.clone(),
+        trigger: run.trigger,
+        status: RunStatus::Queued,
+        attempt: run.attempt.saturating_add(1),
+        queued_at: now,
+        // Waits are at most a day (`RetryPolicy::MAX_WAIT_SECS`): neither step can fail.
+        not_before: chrono::Duration::from_std(wait).ok().and_then(|wait| now.checked_add_signed(wait)),
+        started_at: None,
+        finished_at: None,
+        duration_ms: None,
+        message: None,
+    };
+    let mut sql = Sql::new(tx.backend());
+    sql.push("INSERT INTO ").push_ident(RUNS_TABLE).push(
+        " (\"id\", \"entity\", \"item_id\", \"action\", \"trigger\", \"status\", \"attempt\", \"queued_at\", \"not_before\") \
+         VALUES (",
+    );
+    for (i, value) in [
+        SqlValue::Uuid(retry.id),
+        SqlValue::Text(def.name.to_owned()),
+        SqlValue::Uuid(retry.item_id),
+        SqlValue::Text(retry.action.clone()),
+        SqlValue::Text(retry.trigger.as_str().to_owned()),
+        SqlValue::Text(RunStatus::Queued.as_str().to_owned()),
+        SqlValue::Int(i64::from(retry.attempt)),
+        SqlValue::DateTime(now),
+        retry.not_before.map_or(SqlValue::Null(SqlType::DateTime), SqlValue::DateTime),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push_bind(value);
+    }
+    sql.push(") ON CONFLICT DO NOTHING");
+    Ok((tx.execute(sql).await? == 1).then_some(retry))
+}
+
+/// The item's side of [`finish`]: its status becomes `status` (the outcome's, or `pending`
+/// while a retry waits), and its error the failure's message.
+#[allow(clippy::too_many_arguments)]
 fn finish_item(
     backend: Backend,
     def: &EntityDef,
     tracking: &TrackingDef,
     item_id: Uuid,
     end: &RunEnd,
+    status: ItemStatus,
     now: DateTime<Utc>,
     keys: Option<&Keyring>,
 ) -> Result<Sql, CipherError> {
     let mut item = Sql::new(backend);
     item.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
-    item.push_bind(SqlValue::Text(end.outcome.item_status().as_str().to_owned()));
+    item.push_bind(SqlValue::Text(status.as_str().to_owned()));
     item.push(", ").push_ident(tracking.last_run).push(" = ").push_bind(SqlValue::DateTime(now));
     if let Some(error) = tracking.error {
         let value = match end.outcome {
@@ -512,9 +584,14 @@ fn finish_item(
     Ok(item)
 }
 
-/// Fails the runs of `def` whose lease expired (their process stopped) and releases their
-/// items, in one transaction; returns how many.
-pub async fn recover_expired(db: &Db, def: &EntityDef) -> Result<u64, sqlx::Error> {
+/// Fails the runs of `def` whose lease expired (their process stopped), queues the next
+/// attempt of those `retry_in` (given the failed attempt's number) gives a wait for, and
+/// releases the other items as failed, in one transaction; returns how many runs failed.
+pub async fn recover_expired(
+    db: &Db,
+    def: &EntityDef,
+    retry_in: impl Fn(u32) -> Option<Duration>,
+) -> Result<u64, sqlx::Error> {
     let now = now();
     let message = "the worker running it stopped before finishing (lease expired)";
     let mut tx = db.begin().await?;
@@ -526,24 +603,36 @@ pub async fn recover_expired(db: &Db, def: &EntityDef) -> Result<u64, sqlx::Erro
     sql.push(", \"lease_owner\" = NULL, \"lease_expires_at\" = NULL WHERE \"status\" = ");
     sql.push_bind(SqlValue::Text(RunStatus::Running.as_str().to_owned()));
     sql.push(" AND \"entity\" = ").push_bind(SqlValue::Text(def.name.to_owned()));
-    sql.push(" AND \"lease_expires_at\" < ").push_bind(SqlValue::DateTime(now)).push(" RETURNING \"item_id\"");
-    let rows = tx.fetch_all(sql, &[SqlType::Uuid]).await?;
-    if let Some(tracking) = def.tracking {
-        for row in &rows {
-            if let Some(SqlValue::Uuid(item_id)) = row.first() {
-                tx.execute(release_item(tx.backend(), def, tracking, *item_id, message)).await?;
-            }
+    sql.push(" AND \"lease_expires_at\" < ").push_bind(SqlValue::DateTime(now)).push(" RETURNING ");
+    push_run_columns(&mut sql);
+    let runs: Vec<Run> = tx.fetch_all(sql, RUN_TYPES).await?.into_iter().filter_map(decode_run).collect();
+    for run in &runs {
+        let retried = match retry_in(run.attempt) {
+            Some(wait) => queue_retry(&mut tx, def, run, now, wait).await?.is_some(),
+            None => false,
+        };
+        if let Some(tracking) = def.tracking {
+            let status = if retried { ItemStatus::Pending } else { ItemStatus::Failed };
+            tx.execute(release_item(tx.backend(), def, tracking, run.item_id, status, message)).await?;
         }
     }
     tx.commit().await?;
-    Ok(rows.len() as u64)
+    Ok(runs.len() as u64)
 }
 
-/// Marks an item whose run was lost as failed, with `message` as its error.
-fn release_item(backend: Backend, def: &EntityDef, tracking: &TrackingDef, item_id: Uuid, message: &str) -> Sql {
+/// Gives an item whose run was lost `status` (failed, or pending while a retry waits), with
+/// `message` as its error.
+fn release_item(
+    backend: Backend,
+    def: &EntityDef,
+    tracking: &TrackingDef,
+    item_id: Uuid,
+    status: ItemStatus,
+    message: &str,
+) -> Sql {
     let mut item = Sql::new(backend);
     item.push("UPDATE ").push_ident(def.table).push(" SET ").push_ident(tracking.status).push(" = ");
-    item.push_bind(SqlValue::Text(ItemStatus::Failed.as_str().to_owned()));
+    item.push_bind(SqlValue::Text(status.as_str().to_owned()));
     if let Some(error) = tracking.error {
         item.push(", ").push_ident(error).push(" = ").push_bind(SqlValue::Text(message.to_owned()));
     }

@@ -1,5 +1,6 @@
-//! The runs table, `_entity_spec_runs`: its DDL (run by the start-up migration), the [`Run`]
-//! a row decodes to, and the column list every query of it selects.
+//! The runs table, `_entity_spec_runs`: its DDL (run by the start-up migration, which adds the
+//! retry columns to tables made before them), the [`Run`] a row decodes to, and the column list
+//! every query of it selects.
 
 use chrono::{DateTime, Utc};
 use entity_spec_contract::runs::{RunStatus, RunTrigger};
@@ -9,7 +10,7 @@ use uuid::Uuid;
 use crate::model::def::FieldKind;
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::db::{Backend, Sql};
-use crate::storage::schema::create_runtime_table;
+use crate::storage::schema::{RuntimeDdl, add_runtime_column, create_runtime_table};
 
 /// The table of runs.
 pub const RUNS_TABLE: &str = "_entity_spec_runs";
@@ -29,8 +30,12 @@ pub struct Run {
     /// Where it is in its life.
     #[serde(serialize_with = "wire_name")]
     pub status: RunStatus,
+    /// Which attempt it is: 1, or the number of a retry of a failed run.
+    pub attempt: u32,
     /// When it was queued.
     pub queued_at: DateTime<Utc>,
+    /// No worker starts it before this (a retry waiting for its backoff); `None`: at once.
+    pub not_before: Option<DateTime<Utc>>,
     /// When a worker started it.
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
@@ -53,7 +58,9 @@ pub const RUN_COLUMNS: &[&str] = &[
     "action",
     "trigger",
     "status",
+    "attempt",
     "queued_at",
+    "not_before",
     "started_at",
     "finished_at",
     "duration_ms",
@@ -67,6 +74,8 @@ pub const RUN_TYPES: &[SqlType] = &[
     SqlType::Text,
     SqlType::Text,
     SqlType::Text,
+    SqlType::Int,
+    SqlType::DateTime,
     SqlType::DateTime,
     SqlType::DateTime,
     SqlType::DateTime,
@@ -84,7 +93,9 @@ pub fn decode_run(row: Vec<SqlValue>) -> Option<Run> {
         action: next()?.into_text()?,
         trigger: RunTrigger::parse(&next()?.into_text()?)?,
         status: RunStatus::parse(&next()?.into_text()?)?,
+        attempt: u32::try_from(next()?.into_int()?).ok()?,
         queued_at: next()?.into_datetime()?,
+        not_before: next().and_then(SqlValue::into_datetime),
         started_at: next().and_then(SqlValue::into_datetime),
         finished_at: next().and_then(SqlValue::into_datetime),
         duration_ms: next().and_then(SqlValue::into_int),
@@ -102,8 +113,9 @@ pub fn push_run_columns(sql: &mut Sql) {
     }
 }
 
-/// Statements that create the runs table and its indexes (run by the start-up migration).
-pub fn schema(backend: Backend) -> Vec<Sql> {
+/// Statements that create the runs table and its indexes, then add the columns retries
+/// brought (run by the start-up migration).
+pub fn schema(backend: Backend) -> Vec<RuntimeDdl> {
     let create = create_runtime_table(
         backend,
         RUNS_TABLE,
@@ -144,6 +156,10 @@ pub fn schema(backend: Backend) -> Vec<Sql> {
     statements.push(index("_entity_spec_runs_queue_idx", false, " (\"status\", \"queued_at\")", ""));
     // The workbench's "recent failures" reads the newest failed runs of an entity.
     statements.push(index("_entity_spec_runs_outcome_idx", false, " (\"entity\", \"status\", \"finished_at\")", ""));
+    let mut statements: Vec<RuntimeDdl> = statements.into_iter().map(RuntimeDdl::from).collect();
+    // Runs stored before retries existed were each a first attempt, due at once.
+    statements.push(add_runtime_column(backend, RUNS_TABLE, "attempt", FieldKind::Integer, Some("1")));
+    statements.push(add_runtime_column(backend, RUNS_TABLE, "not_before", FieldKind::DateTime, None));
     statements
 }
 
@@ -160,7 +176,9 @@ mod tests {
             action: "sync".to_owned(),
             trigger: RunTrigger::SyncAll,
             status: RunStatus::Queued,
+            attempt: 1,
             queued_at: at,
+            not_before: None,
             started_at: None,
             finished_at: None,
             duration_ms: None,
@@ -173,7 +191,14 @@ mod tests {
     #[test]
     fn one_active_run_per_item_is_the_unique_index_of_queued_and_running_runs() {
         let ddl = schema(Backend::Sqlite);
-        let one_active = ddl.iter().map(Sql::text).find(|text| text.contains("one_active")).unwrap();
+        let one_active = ddl
+            .iter()
+            .filter_map(|statement| match statement {
+                RuntimeDdl::Always(sql) => Some(sql.text()),
+                RuntimeDdl::AddColumn { .. } => None,
+            })
+            .find(|text| text.contains("one_active"))
+            .unwrap();
         assert!(one_active.ends_with(r#"WHERE "status" IN ('queued', 'running')"#), "{one_active}");
     }
 }

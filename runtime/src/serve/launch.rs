@@ -17,13 +17,14 @@ use entity_spec_contract::scopes::ADMIN_SCOPE;
 
 use crate::auth::api_keys::{self, BOOTSTRAP_KEY_NAME, KeyError, NewKey};
 use crate::auth::authenticator::AuthConfig;
+use crate::http::compression::compression_from_env;
 use crate::http::cors::CorsOrigins;
 use crate::http::metrics::request_metrics_from_env;
 use crate::http::rate_limit::RateLimits;
 use crate::model::cipher::SecretKey;
 use crate::model::redact::redact;
 use crate::runs::drain::Drain;
-use crate::runs::engine::EngineConfig;
+use crate::runs::engine::{EngineConfig, run_retries_from_env};
 use crate::serve::server::{ServerLimits, bind_addr_from_env, init_tracing, serve_with, shutdown_signal};
 use crate::serve::service::Service;
 use crate::serve::{healthcheck, settings};
@@ -162,12 +163,15 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     let auth = AuthConfig::from_env()?;
     let cors = CorsOrigins::from_env()?;
     let request_metrics = request_metrics_from_env()?;
+    let compression = compression_from_env()?;
+    let retries = run_retries_from_env()?;
     let limits = RateLimits::from_env()?;
     let service = open(build, true)
         .await?
         .with_auth(auth)
         .with_cors(cors)
         .with_request_metrics(request_metrics)
+        .with_compression(compression)
         .with_rate_limits(limits);
     let bind_addr = bind_addr_from_env();
     let listener = tokio::net::TcpListener::bind(&bind_addr)
@@ -196,7 +200,7 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     println!("API docs on http://{address}{DOCS_PATH} (OpenAPI document: {OPENAPI_PATH})");
     // Tracked actions run in this process; other instances on the same PostgreSQL database may run them too.
     let grace = Drain::grace_from_env()?;
-    service.start_workers(&EngineConfig::from_env())?;
+    service.start_workers(&EngineConfig { retries, ..EngineConfig::from_env() })?;
     // On SIGTERM or Ctrl-C: readiness fails at once (balancers stop sending traffic), the
     // workers claim no more runs, in-flight requests finish, then running runs get the grace
     // period and the rest go back to the queue for another instance.

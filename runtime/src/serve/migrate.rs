@@ -9,6 +9,7 @@ use crate::runs::table;
 use crate::storage::audit;
 use crate::storage::db::Db;
 use crate::storage::migrations::{MigrateError, MigrateOptions, MigrationReport, migrate_schema};
+use crate::storage::schema::RuntimeDdl;
 
 /// Creates or migrates the tables of `entities` and of the runtime (see
 /// [`crate::storage::migrations`] for what is applied and what needs an opt-in).
@@ -20,7 +21,6 @@ pub async fn migrate(
 ) -> Result<MigrationReport, MigrateError> {
     let backend = db.backend();
     let mut runtime_tables = table::schema(backend);
-    runtime_tables.extend(api_keys::schema(backend));
-    runtime_tables.extend(audit::schema(backend));
+    runtime_tables.extend(api_keys::schema(backend).into_iter().chain(audit::schema(backend)).map(RuntimeDdl::from));
     migrate_schema(db, entities, runtime_tables, spec_hash, options).await
 }

@@ -35,6 +35,7 @@ pub struct Service {
     drain: Arc<Drain>,
     runs: RunMetrics,
     count_requests: bool,
+    compression: bool,
     limits: Arc<RateLimits>,
     cors: Option<CorsOrigins>,
     spec_hash: &'static str,
@@ -57,6 +58,7 @@ impl Service {
             drain: Arc::new(Drain::default()),
             runs: RunMetrics::default(),
             count_requests: true,
+            compression: true,
             limits: Arc::default(),
             cors: None,
             openapi_json,
@@ -83,6 +85,13 @@ impl Service {
     /// served either way.
     pub fn with_request_metrics(mut self, on: bool) -> Service {
         self.count_requests = on;
+        self
+    }
+
+    /// Whether responses are compressed for clients that send `Accept-Encoding` (on by
+    /// default; see [`crate::http::compression::compression_from_env`]).
+    pub fn with_compression(mut self, on: bool) -> Service {
+        self.compression = on;
         self
     }
 
@@ -162,6 +171,7 @@ impl Service {
             drain: self.drain.clone(),
             runs: self.runs.clone(),
             count_requests: self.count_requests,
+            compression: self.compression,
             limits: self.limits.clone(),
         };
         service(self.routes.clone(), guarded, self.openapi_json, self.workbench_json, self.cors.as_ref())

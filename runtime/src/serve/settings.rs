@@ -13,6 +13,7 @@ use crate::egress::files::FILE_ROOTS_VAR;
 use crate::egress::host_limit::{DEFAULT_PER_HOST, PER_HOST_VAR};
 use crate::egress::policy::{ALLOW_VAR, DENY_VAR};
 use crate::http::action_routes::ACTION_CONCURRENCY_VAR;
+use crate::http::compression::COMPRESSION_VAR;
 use crate::http::cors::CORS_ORIGINS_VAR;
 use crate::http::metrics::METRICS_VAR;
 use crate::http::rate_limit::{RATE_LIMIT_PER_ADDRESS_VAR, RATE_LIMIT_VAR};
@@ -20,7 +21,8 @@ use crate::model::redact::redact;
 use crate::runs::drain::{DEFAULT_DRAIN, DRAIN_SECS_VAR};
 use crate::runs::engine::{
     DEFAULT_RETENTION_DAYS, DEFAULT_RETENTION_PER_ITEM, DEFAULT_RUN_TIMEOUT_SECS, DEFAULT_SCHEDULE_SECS,
-    DEFAULT_WORKERS, RETENTION_DAYS_VAR, RETENTION_PER_ITEM_VAR, RUN_TIMEOUT_SECS_VAR, SCHEDULE_SECS_VAR, WORKERS_VAR,
+    DEFAULT_WORKERS, RETENTION_DAYS_VAR, RETENTION_PER_ITEM_VAR, RUN_RETRIES_VAR, RUN_TIMEOUT_SECS_VAR,
+    SCHEDULE_SECS_VAR, WORKERS_VAR,
 };
 use crate::serve::server::{
     BIND_ADDR_VAR, DEFAULT_BIND_ADDR, HEADER_TIMEOUT_SECS_VAR, LOG_FORMAT_VAR, MAX_CONNECTIONS_VAR, ServerLimits,
@@ -97,6 +99,12 @@ pub const SETTINGS: &[Setting] = &[
         Shown::Plain,
     ),
     setting(
+        COMPRESSION_VAR,
+        || "on".into(),
+        "`off` never compresses responses (gzip, br for JSON and the workbench)",
+        Shown::Plain,
+    ),
+    setting(
         CORS_ORIGINS_VAR,
         || "unset: CORS off".into(),
         "origins browsers may call the API from, comma-separated",
@@ -167,6 +175,12 @@ pub const SETTINGS: &[Setting] = &[
         RUN_TIMEOUT_SECS_VAR,
         || DEFAULT_RUN_TIMEOUT_SECS.to_string().into(),
         "seconds a run may take before it fails",
+        Shown::Plain,
+    ),
+    setting(
+        RUN_RETRIES_VAR,
+        || "on".into(),
+        "`off`: failed attempts are final, whatever the spec's `retry` says",
         Shown::Plain,
     ),
     setting(

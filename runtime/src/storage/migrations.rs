@@ -9,7 +9,9 @@
 //! new required field without default on a table with rows) are refused either way.
 //!
 //! The runtime's own tables (runs) are created in the same pass, from statements the caller
-//! passes in (the start-up migration, `serve::migrate`, passes those of `runs::table`).
+//! passes in (the start-up migration, `serve::migrate`, passes those of `runs::table`); the
+//! columns a later version gave them are added where they are missing, reported when the
+//! table was there before.
 //!
 //! References between entities are real foreign keys on both backends, named by
 //! [`foreign_key_name`], each referencing column with an index of its own; tables are created
@@ -35,7 +37,7 @@ use crate::model::def::{DefaultDef, EntityDef, FieldDef, FieldKind, ReferenceDef
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::column::sqlite_timestamp;
 use crate::storage::db::{Backend, Db, Sql, Tx};
-use crate::storage::schema::{VERSION_COLUMN, column_type, index_name};
+use crate::storage::schema::{RuntimeDdl, VERSION_COLUMN, column_type, index_name};
 use crate::storage::sealed_columns::{SealedColumnsError, seal_stored};
 
 /// The table recording applied migrations.
@@ -89,13 +91,13 @@ impl From<SealedColumnsError> for MigrateError {
     }
 }
 
-/// Brings the database to the spec, after creating the runtime's own tables with
-/// `runtime_tables` (idempotent statements for this backend). See the module docs for what is
-/// applied.
+/// Brings the database to the spec, after creating or catching up the runtime's own tables
+/// with `runtime_tables` (statements for this backend, in order). See the module docs for what
+/// is applied.
 pub async fn migrate_schema(
     db: &Db,
     entities: &[&'static EntityDef],
-    runtime_tables: Vec<Sql>,
+    runtime_tables: Vec<RuntimeDdl>,
     spec_hash: &str,
     options: MigrateOptions,
 ) -> Result<MigrationReport, MigrateError> {
@@ -113,10 +115,34 @@ pub async fn migrate_schema(
     create.push(" (applied_at TEXT NOT NULL, spec_hash TEXT NOT NULL, changes TEXT NOT NULL)");
     tx.execute(create).await?;
 
-    for statement in runtime_tables {
-        tx.execute(statement).await?;
-    }
     let mut plan = Plan::default();
+    // Which runtime tables were there before this start, to report the columns added to them
+    // (a table created just now gets them too, which is no news).
+    let mut existed = Vec::new();
+    for statement in &runtime_tables {
+        if let RuntimeDdl::AddColumn { table, .. } = statement
+            && !existed.contains(table)
+            && !existing_columns(&mut tx, table).await?.is_empty()
+        {
+            existed.push(*table);
+        }
+    }
+    for statement in runtime_tables {
+        match statement {
+            RuntimeDdl::Always(statement) => {
+                tx.execute(statement).await?;
+            }
+            RuntimeDdl::AddColumn { table, column, add } => {
+                if existing_columns(&mut tx, table).await?.iter().any(|c| c.name == column) {
+                    continue;
+                }
+                tx.execute(add).await?;
+                if existed.contains(&table) {
+                    plan.applied.push(format!("{table}: add column {column}"));
+                }
+            }
+        }
+    }
     for def in &entities {
         plan_entity(&mut tx, def, options, &mut plan).await?;
     }

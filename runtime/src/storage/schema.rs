@@ -1,6 +1,7 @@
 //! What every table the runtime manages has in common: the hidden version column and the
 //! column list of entity statements, the declared column type of each field kind on each
-//! backend, and the names of indexes.
+//! backend, the names of indexes, and the statements that create the runtime's own tables and
+//! add the columns later versions gave them.
 
 use crate::model::def::{EntityDef, FieldKind};
 use crate::storage::db::{Backend, Sql};
@@ -91,4 +92,47 @@ mod tests {
         assert_eq!(long.len(), 63);
         assert_ne!(long, index_name(&"t".repeat(60), &["a_long_field", "other"], false));
     }
+}
+
+/// A statement the start-up migration runs for a table the runtime owns.
+pub enum RuntimeDdl {
+    /// Safe to run on every start (`CREATE … IF NOT EXISTS`).
+    Always(Sql),
+    /// Adds a column a later version gave the table, run only when the table lacks it: a
+    /// database made before the column existed catches up, and a new one ends up the same
+    /// (both backends lack `ADD COLUMN IF NOT EXISTS`, SQLite at least, so the migration
+    /// looks first).
+    AddColumn {
+        /// The table.
+        table: &'static str,
+        /// The column it adds.
+        column: &'static str,
+        /// The `ALTER TABLE … ADD COLUMN` statement.
+        add: Sql,
+    },
+}
+
+impl From<Sql> for RuntimeDdl {
+    fn from(statement: Sql) -> RuntimeDdl {
+        RuntimeDdl::Always(statement)
+    }
+}
+
+/// `ALTER TABLE … ADD COLUMN` of a column a later version gave a runtime table. With a
+/// `default` (a SQL literal) the column is `NOT NULL` and the rows stored before, like inserts
+/// that leave the column out, get the default; without one it is nullable and they hold NULL.
+pub fn add_runtime_column(
+    backend: Backend,
+    table: &'static str,
+    column: &'static str,
+    kind: FieldKind,
+    default: Option<&'static str>,
+) -> RuntimeDdl {
+    let mut add = Sql::new(backend);
+    add.push("ALTER TABLE ").push_ident(table).push(" ADD COLUMN ").push_ident(column);
+    add.push(" ").push(column_type(backend, kind));
+    if let Some(default) = default {
+        add.push(" NOT NULL DEFAULT ").push(default);
+    }
+    RuntimeDdl::AddColumn { table, column, add }
 }
