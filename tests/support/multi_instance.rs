@@ -63,10 +63,11 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The fault scenario's cluster: three instances of four workers, six CRUD clients, 48 API
-    /// sources of half a second each (a `sync-all` takes about two seconds).
+    /// The fault scenario's cluster: three instances of four workers, six CRUD clients, 24 API
+    /// sources of half a second each (a `sync-all` takes about a second through three
+    /// instances, three through the last one).
     pub const FAULTS: Settings =
-        Settings { instances: 3, workers: 4, clients: 6, api_sources: 48, sync_takes: Duration::from_millis(500) };
+        Settings { instances: 3, workers: 4, clients: 6, api_sources: 24, sync_takes: Duration::from_millis(500) };
 }
 
 /// Requests failing without an answer are allowed this long after the kill, and only then.
