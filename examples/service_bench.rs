@@ -32,6 +32,10 @@
 //! the generated service with `ENTITY_SPEC_AUDIT=off`, the second with it on (both check keys).
 //! `SERVICE_BENCH_CALIBRATE=metrics` measures what counting requests for `/metrics` costs: the
 //! first column runs the generated service with `ENTITY_SPEC_METRICS=off`, the second with it on.
+//! `SERVICE_BENCH_CALIBRATE=gzip` (or `br`) measures what compressing responses costs: every
+//! measured request of both columns carries `Accept-Encoding: gzip` (or `br`); the first column
+//! runs the generated service with `ENTITY_SPEC_COMPRESSION=off`, the second with it on (the
+//! load generator reads the compressed body without decoding it).
 //!
 //! For profiling, `SERVICE_BENCH_ENDPOINTS` (comma list of `read`, `filtered`, `first-page`,
 //! `deep-page`, `create`), `SERVICE_BENCH_SERVICES` (`hand-written`, `generated`) and
@@ -92,9 +96,12 @@ impl model::RawDataSourceActions for NoActions {
 /// The generated router as the benchmark runs it: the scheduler that queues due syncs is off
 /// (the seeded rows would all be due, and the hand-written service has no such background
 /// work); one idle run worker remains.
-fn generated_router(db: Db, auth: AuthConfig, count_requests: bool) -> axum::Router {
+fn generated_router(db: Db, auth: AuthConfig, count_requests: bool, compression: bool) -> axum::Router {
     let engine = EngineConfig { schedule_interval: None, workers: 1, ..EngineConfig::from_env() };
-    let service = model::service(db, NoActions).with_auth(auth).with_request_metrics(count_requests);
+    let service = model::service(db, NoActions)
+        .with_auth(auth)
+        .with_request_metrics(count_requests)
+        .with_compression(compression);
     service.start_workers(&engine).expect("the benchmark runs on a Tokio runtime");
     service.router()
 }
@@ -163,19 +170,23 @@ fn serve(kind: &str, url: &str) -> Result<(), BoxError> {
         let (router, pool) = match kind {
             GENERATED => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone(), AuthConfig::api_keys(), true), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::api_keys(), true, true), Pool::Generated(db))
             }
             GENERATED_OPEN => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone(), AuthConfig::off(), true), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::off(), true, true), Pool::Generated(db))
             }
             GENERATED_UNAUDITED => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone(), AuthConfig::api_keys().without_audit(), true), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::api_keys().without_audit(), true, true), Pool::Generated(db))
             }
             GENERATED_UNCOUNTED => {
                 let db = Db::connect(url).await?;
-                (generated_router(db.clone(), AuthConfig::api_keys(), false), Pool::Generated(db))
+                (generated_router(db.clone(), AuthConfig::api_keys(), false, true), Pool::Generated(db))
+            }
+            GENERATED_UNCOMPRESSED => {
+                let db = Db::connect(url).await?;
+                (generated_router(db.clone(), AuthConfig::api_keys(), true, false), Pool::Generated(db))
             }
             HAND_WRITTEN => {
                 let pool = handwritten::Pool::connect(url).await?;
@@ -231,6 +242,8 @@ struct Settings {
     /// A/A calibration: both slots run this service, so the ratio column shows the
     /// harness's own noise.
     calibrate: Option<&'static str>,
+    /// The `Accept-Encoding` of every measured request (the compression calibration).
+    accept_encoding: Option<&'static str>,
 }
 
 impl Settings {
@@ -271,14 +284,21 @@ impl Settings {
             Some("auth") => Some(GENERATED_OPEN),
             Some("audit") => Some(GENERATED_UNAUDITED),
             Some("metrics") => Some(GENERATED_UNCOUNTED),
+            Some("gzip" | "br") => Some(GENERATED_UNCOMPRESSED),
             Some(other) => {
                 return Err(format!(
-                    "SERVICE_BENCH_CALIBRATE: `generated`, `hand-written`, `auth`, `audit` or `metrics`, not `{other}`"
+                    "SERVICE_BENCH_CALIBRATE: `generated`, `hand-written`, `auth`, `audit`, `metrics`, `gzip` or `br`, \
+                     not `{other}`"
                 )
                 .into());
             }
         };
-        Ok(Settings { rounds, endpoints, services, calibrate })
+        let accept_encoding = match var("SERVICE_BENCH_CALIBRATE").as_deref().map(str::trim) {
+            Some("gzip") => Some("gzip"),
+            Some("br") => Some("br"),
+            _ => None,
+        };
+        Ok(Settings { rounds, endpoints, services, calibrate, accept_encoding })
     }
 }
 
@@ -396,6 +416,8 @@ const GENERATED_OPEN: &str = "generated-open";
 const GENERATED_UNAUDITED: &str = "generated-unaudited";
 /// The generated service without request metrics (`SERVICE_BENCH_CALIBRATE=metrics`).
 const GENERATED_UNCOUNTED: &str = "generated-uncounted";
+/// The generated service without compression (`SERVICE_BENCH_CALIBRATE=gzip` or `br`).
+const GENERATED_UNCOMPRESSED: &str = "generated-uncompressed";
 
 /// A service running in a child process of its own: its own runtime, allocator and threads,
 /// as in production, so that neither service's state can slow the other down. (In one
@@ -406,6 +428,9 @@ struct Service {
     addr: SocketAddr,
     /// The header lines every request to it carries (its API key).
     headers: String,
+    /// The header lines of the measured requests: `headers`, and `Accept-Encoding` when
+    /// compression is measured (the contract checks read bodies as they are).
+    load_headers: String,
     deep_cursor: String,
     process: Child,
 }
@@ -429,6 +454,7 @@ impl Service {
                 label,
                 addr,
                 headers: format!("Authorization: Bearer {key}\r\n"),
+                load_headers: format!("Authorization: Bearer {key}\r\n"),
                 deep_cursor: String::new(),
                 process,
             }),
@@ -707,7 +733,7 @@ impl Endpoint {
     }
 
     fn workload(self, service: &Service, ids: &Arc<Vec<Uuid>>, run: &str) -> Workload {
-        let headers = service.headers.clone();
+        let headers = service.load_headers.clone();
         let fixed = |path: String, expect: u16| {
             let headers = headers.clone();
             Workload {
@@ -848,6 +874,7 @@ async fn bench_databases(
         Some(GENERATED_OPEN) => [GENERATED_OPEN, GENERATED],
         Some(GENERATED_UNAUDITED) => [GENERATED_UNAUDITED, GENERATED],
         Some(GENERATED_UNCOUNTED) => [GENERATED_UNCOUNTED, GENERATED],
+        Some(GENERATED_UNCOMPRESSED) => [GENERATED_UNCOMPRESSED, GENERATED],
         Some(kind) => [kind, kind],
         None => [HAND_WRITTEN, GENERATED],
     };
@@ -860,6 +887,11 @@ async fn bench_databases(
         }
     };
     let mut services = [hand, generated];
+    if let Some(coding) = settings.accept_encoding {
+        for service in &mut services {
+            service.load_headers.push_str(&format!("Accept-Encoding: {coding}\r\n"));
+        }
+    }
     let result = measure(engine, client, settings, &mut services, &rows, &ids).await;
     for service in services {
         service.stop().await;
@@ -964,6 +996,14 @@ fn render(engine: &Engine, settings: &Settings, results: &[(Endpoint, [Vec<Stats
                 out,
                 "Metrics cost: the first column runs the generated service without request metrics, the second with \
                  them (a counter and a histogram per request, by route template).\n"
+            );
+        }
+        Some(GENERATED_UNCOMPRESSED) => {
+            let _ = writeln!(
+                out,
+                "Compression cost: every request asks for `Accept-Encoding: {}`; the first column runs the generated \
+                 service with compression off, the second with it on (answers of 1 KiB or more compressed).\n",
+                settings.accept_encoding.unwrap_or("?")
             );
         }
         Some(kind) => {
