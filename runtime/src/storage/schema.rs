@@ -77,23 +77,6 @@ pub fn create_runtime_table(backend: Backend, table: &str, columns: &[(&str, Fie
     create
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_names_fit_postgres() {
-        assert_eq!(index_name("raw_data_sources", &["name"], true), "raw_data_sources_name_key");
-        assert_eq!(
-            index_name("raw_data_sources", &["source_type", "is_active"], false),
-            "raw_data_sources_source_type_is_active_idx"
-        );
-        let long = index_name(&"t".repeat(60), &["a_long_field", "another"], false);
-        assert_eq!(long.len(), 63);
-        assert_ne!(long, index_name(&"t".repeat(60), &["a_long_field", "other"], false));
-    }
-}
-
 /// A statement the start-up migration runs for a table the runtime owns.
 pub enum RuntimeDdl {
     /// Safe to run on every start (`CREATE … IF NOT EXISTS`).
@@ -135,4 +118,21 @@ pub fn add_runtime_column(
         add.push(" NOT NULL DEFAULT ").push(default);
     }
     RuntimeDdl::AddColumn { table, column, add }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_fit_postgres() {
+        assert_eq!(index_name("raw_data_sources", &["name"], true), "raw_data_sources_name_key");
+        assert_eq!(
+            index_name("raw_data_sources", &["source_type", "is_active"], false),
+            "raw_data_sources_source_type_is_active_idx"
+        );
+        let long = index_name(&"t".repeat(60), &["a_long_field", "another"], false);
+        assert_eq!(long.len(), 63);
+        assert_ne!(long, index_name(&"t".repeat(60), &["a_long_field", "other"], false));
+    }
 }
