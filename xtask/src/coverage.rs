@@ -107,7 +107,11 @@ pub fn measure(root: &Path, test_args: &[String], env: &[(&str, &str)]) -> Resul
         // llvm-cov writes the report but does not create its folder.
         std::fs::create_dir_all(dir).map_err(|e| Failure::new(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let args = ["llvm-cov", "--workspace", "--lcov", "--output-path", LCOV_PATH].map(String::from);
+    // `cargo test` builds the examples too, but the instrumented run builds test targets only:
+    // the example binary tests start as a child process (tests/multi_instance.rs) is built here,
+    // instrumented like the rest, and kept by the run below (`--no-clean`; cleaned above).
+    run(root, "cargo", &["llvm-cov", "run", "--no-report", "--example", "raw_data_sources", "--", "--help"], env)?;
+    let args = ["llvm-cov", "--no-clean", "--workspace", "--lcov", "--output-path", LCOV_PATH].map(String::from);
     run(root, "cargo", &with_test_args(args.into(), test_args), env)?;
     check(root)
 }
