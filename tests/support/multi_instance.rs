@@ -540,6 +540,10 @@ impl Cluster {
             ("ENTITY_SPEC_EGRESS_ALLOW", upstream.address.to_string()),
             // Recovery of a killed instance's runs happens on the survivors' scheduler ticks.
             ("ENTITY_SPEC_SCHEDULE_SECS", "1".to_owned()),
+            // The killed instance's runs must fail by lease expiry and be run again by the next
+            // sync-all, as the checks expect; the spec's retries (30 s backoff, tests/run_retries.rs
+            // tests them) would hold those sources in a waiting retry past the test's minute.
+            ("ENTITY_SPEC_RUN_RETRIES", "off".to_owned()),
             ("RUST_LOG", "warn".to_owned()),
         ]
         .into_iter()
