@@ -255,13 +255,7 @@ async fn a_run_whose_worker_died_is_retried_like_a_failed_one() {
             SqlValue::Text("dead-process".to_owned()),
             SqlValue::DateTime(past),
         ];
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                orphan.push(", ");
-            }
-            orphan.push_bind(value);
-        }
-        orphan.push(")");
+        orphan.push_binds(values).push(")");
         test_db.db.execute(orphan).await.unwrap();
 
         let recovery = Engine::<model::Feed>::new(

@@ -368,13 +368,7 @@ async fn a_run_whose_worker_died_is_failed_when_its_lease_expires() {
             SqlValue::Text("dead-process".to_owned()),
             SqlValue::DateTime(past),
         ];
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push_bind(value);
-        }
-        sql.push(")");
+        sql.push_binds(values).push(")");
         test_db.db.execute(sql).await.unwrap();
         // While the orphan holds the item, a new sync is refused.
         send(&app, "POST", &format!("/raw-data-sources/{id}/sync"), None, &[]).await.problem(StatusCode::CONFLICT);

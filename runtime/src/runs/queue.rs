@@ -52,7 +52,7 @@ pub async fn enqueue(
         .push_ident(RUNS_TABLE)
         .push(" (\"id\", \"entity\", \"item_id\", \"action\", \"trigger\", \"status\", \"queued_at\") VALUES (");
     let id = Uuid::now_v7();
-    for (i, value) in [
+    sql.push_binds([
         SqlValue::Uuid(id),
         SqlValue::Text(def.name.to_owned()),
         SqlValue::Uuid(item_id),
@@ -60,15 +60,7 @@ pub async fn enqueue(
         SqlValue::Text(trigger.as_str().to_owned()),
         SqlValue::Text(RunStatus::Queued.as_str().to_owned()),
         SqlValue::DateTime(now),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push_bind(value);
-    }
+    ]);
     sql.push(") ON CONFLICT DO NOTHING");
     if db.execute(sql).await? == 0 {
         return Ok(Enqueued::AlreadyActive);
@@ -176,13 +168,8 @@ async fn idle_items(
 /// ` AND "status" IN (…)` with the statuses of a run that holds its item, bound.
 fn push_active_status(sql: &mut Sql) {
     sql.push(" AND \"status\" IN (");
-    for (i, status) in RunStatus::ALL.iter().filter(|s| s.is_active()).enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push_bind(SqlValue::Text(status.as_str().to_owned()));
-    }
-    sql.push(")");
+    let active = RunStatus::ALL.iter().filter(|s| s.is_active());
+    sql.push_binds(active.map(|status| SqlValue::Text(status.as_str().to_owned()))).push(")");
 }
 
 /// Queues a run for each of `items`, [`BATCH`] at a time; returns how many were queued (items
@@ -517,7 +504,7 @@ async fn queue_retry(
         " (\"id\", \"entity\", \"item_id\", \"action\", \"trigger\", \"status\", \"attempt\", \"queued_at\", \"not_before\") \
          VALUES (",
     );
-    for (i, value) in [
+    sql.push_binds([
         SqlValue::Uuid(retry.id),
         SqlValue::Text(def.name.to_owned()),
         SqlValue::Uuid(retry.item_id),
@@ -527,15 +514,7 @@ async fn queue_retry(
         SqlValue::Int(i64::from(retry.attempt)),
         SqlValue::DateTime(now),
         retry.not_before.map_or(SqlValue::Null(SqlType::DateTime), SqlValue::DateTime),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push_bind(value);
-    }
+    ]);
     sql.push(") ON CONFLICT DO NOTHING");
     Ok((tx.execute(sql).await? == 1).then_some(retry))
 }

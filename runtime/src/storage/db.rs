@@ -565,6 +565,18 @@ impl Sql {
         }
     }
 
+    /// Appends `values` as placeholders separated by `, ` (an `IN (…)` list, a `VALUES (…)` row)
+    /// and binds them.
+    pub fn push_binds(&mut self, values: impl IntoIterator<Item = SqlValue>) -> &mut Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(value);
+        }
+        self
+    }
+
     /// Appends a numbered placeholder (`?NNN` even on SQLite) and binds `value` to it: for a
     /// statement that follows others in one script, whose unnumbered `?`s SQLite would count
     /// from the script's first statement.

@@ -48,13 +48,7 @@ pub async fn referenced_rows(
         sql.push_ident(field.name);
     }
     sql.push(" FROM ").push_ident(target.table).push(" WHERE ").push_ident(key.name).push(" IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push_bind(SqlValue::Uuid(*id));
-    }
-    sql.push(")");
+    sql.push_binds(ids.iter().copied().map(SqlValue::Uuid)).push(")");
     if let Some((field, holder)) = owner {
         sql.push(" AND ").push_ident(field).push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
     }

@@ -81,14 +81,7 @@ pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
                 sql.push_ident(column).push(like).push_bind(SqlValue::Text(pattern)).push(" ESCAPE '\\'");
             }
             FilterOp::In(values) => {
-                sql.push_ident(column).push(" IN (");
-                for (i, value) in values.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push_bind(value.clone());
-                }
-                sql.push(")");
+                sql.push_ident(column).push(" IN (").push_binds(values.iter().cloned()).push(")");
             }
         }
     }

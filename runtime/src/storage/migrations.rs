@@ -441,13 +441,7 @@ async fn plan_entity(
         if let FieldKind::Enum(values) = field.kind {
             let unknown = count(tx, table, |sql| {
                 sql.push_ident(field.name).push(" IS NOT NULL AND ").push_ident(field.name).push(" NOT IN (");
-                for (i, value) in values.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push_bind(SqlValue::Text((*value).to_owned()));
-                }
-                sql.push(")");
+                sql.push_binds(values.iter().map(|value| SqlValue::Text((*value).to_owned()))).push(")");
             })
             .await?;
             if unknown > 0 {

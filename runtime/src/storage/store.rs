@@ -573,11 +573,5 @@ async fn referring_rows(tx: &mut Tx, referrer: &ReferrerDef, ids: &[Uuid]) -> Re
 /// `column IN (…ids)`.
 fn push_in(sql: &mut Sql, column: &str, ids: &[Uuid]) {
     sql.push_ident(column).push(" IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push_bind(SqlValue::Uuid(*id));
-    }
-    sql.push(")");
+    sql.push_binds(ids.iter().copied().map(SqlValue::Uuid)).push(")");
 }
