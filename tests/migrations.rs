@@ -30,6 +30,12 @@ pub mod gadget_v3 {}
 #[entity_spec::entity_spec("tests/specs/migrations/gadget_v4_additive.json")]
 pub mod gadget_v4 {}
 
+#[entity_spec::entity_spec("tests/specs/migrations/gadget_v5_searchable.json")]
+pub mod gadget_v5 {}
+
+#[entity_spec::entity_spec("tests/specs/migrations/gadget_v6_searchable_rebuilt.json")]
+pub mod gadget_v6 {}
+
 #[entity_spec::entity_spec("tests/specs/migrations/shelving_v1.json")]
 pub mod shelving_v1 {}
 
@@ -64,7 +70,11 @@ async fn adding_the_tags_field_keeps_every_row() {
         let report = with_tags::migrate(&db, SAFE).await.unwrap();
         assert_eq!(
             report.applied,
-            ["raw_data_sources: add column tags", "raw_data_sources: create index raw_data_sources_sync_status_idx"],
+            [
+                "raw_data_sources: add column tags",
+                "raw_data_sources: create index raw_data_sources_sync_status_idx",
+                "raw_data_sources: create full-text index raw_data_sources_fts_bac855bd over name",
+            ],
             "{backend:?}"
         );
         let new = support::started(with_tags::service(db.clone(), TestActions), support::quiet_engine());
@@ -77,6 +87,10 @@ async fn adding_the_tags_field_keeps_every_row() {
             expected["tags"] = serde_json::Value::Null;
             assert_eq!(new_row, &expected, "{backend:?}");
         }
+        // The rows stored before are in the new full-text index.
+        let found = send(&new, "GET", "/raw-data-sources?q=SOURCE%2012", None, &[]).await;
+        assert_eq!(found.body["items"][0]["name"], "source-12", "{backend:?}: {}", found.text);
+        assert_eq!(found.body["total"], 1, "{backend:?}: {}", found.text);
         // Secrets survived too, and the new field works.
         let id = after_items[0]["id"].as_str().unwrap();
         let stored = entity_spec::__private::runtime::store::get::<with_tags::RawDataSource>(&db, id.parse().unwrap())
@@ -278,5 +292,74 @@ async fn a_reference_added_to_an_existing_column_refuses_orphans_then_keeps_ever
         assert_eq!(list(&new, "/items").await["total"], 0, "{backend:?}: the cascade holds after the migration");
         // Migrating again finds nothing to do.
         assert_eq!(shelving_v2::migrate(&db, SAFE).await.unwrap().applied, Vec::<String>::new(), "{backend:?}");
+    }
+}
+
+/// The ids a search finds, in relevance order.
+async fn found(app: &axum::Router, path: &str, q: &str) -> Vec<String> {
+    let response = send(app, "GET", &format!("{path}?q={q}"), None, &[]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    support::ids(response.body["items"].as_array().expect("items"))
+}
+
+#[tokio::test]
+async fn a_full_text_index_is_filled_from_stored_rows_kept_through_a_rebuild_and_dropped() {
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
+        let v1 = support::open(gadget_v1::service(test_db.db.clone()));
+        let mut ids = Vec::new();
+        for (name, note) in [("Copper kettle", "whistles when it boils"), ("Steel kettle", "quiet"), ("Lamp", "bright")]
+        {
+            let created = send(&v1, "POST", "/gadgets", Some(json!({"name": name, "note": note})), &[]).await;
+            assert_eq!(created.status, StatusCode::CREATED, "{backend:?}: {}", created.text);
+            ids.push(created.body["id"].as_str().unwrap().to_owned());
+        }
+
+        // Searchable fields added: the index is created and filled from the stored rows.
+        let report = gadget_v5::migrate(&test_db.db, SAFE).await.unwrap();
+        assert_eq!(report.applied.len(), 1, "{backend:?}: {:?}", report.applied);
+        assert!(
+            report.applied[0].starts_with("gadgets: create full-text index gadgets_fts_")
+                && report.applied[0].ends_with(" over name, note"),
+            "{backend:?}: {:?}",
+            report.applied
+        );
+        let v5 = support::open(gadget_v5::service(test_db.reconnect().await));
+        let mut kettles = found(&v5, "/gadgets", "kettle").await;
+        kettles.sort();
+        assert_eq!(kettles, [ids[0].clone(), ids[1].clone()], "{backend:?}");
+        assert_eq!(found(&v5, "/gadgets", "whistle").await, vec![ids[0].clone()], "{backend:?}");
+        assert!(gadget_v5::migrate(&test_db.db, SAFE).await.unwrap().applied.is_empty(), "{backend:?}: nothing to do");
+
+        // A change SQLite makes by rebuilding the table keeps the index and its triggers.
+        let report = gadget_v6::migrate(&test_db.db, SAFE).await.unwrap();
+        assert!(report.applied.iter().all(|change| !change.contains("full-text")), "{backend:?}: {:?}", report.applied);
+        let v6 = support::open(gadget_v6::service(test_db.reconnect().await));
+        assert_eq!(found(&v6, "/gadgets", "boils").await, vec![ids[0].clone()], "{backend:?}: after the rebuild");
+        let lamp =
+            send(&v6, "PATCH", &format!("/gadgets/{}", ids[2]), Some(json!({"note": "a kettle-shaped lamp"})), &[])
+                .await;
+        assert_eq!(lamp.status, StatusCode::OK, "{backend:?}: {}", lamp.text);
+        let added = send(&v6, "POST", "/gadgets", Some(json!({"name": "Iron", "note": "kettle descaler"})), &[]).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{backend:?}: {}", added.text);
+        assert_eq!(
+            found(&v6, "/gadgets", "kettle").await.len(),
+            4,
+            "{backend:?}: writes after the rebuild are indexed"
+        );
+
+        // No searchable field left: the index goes, and `q` with it.
+        let report = gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
+        assert!(
+            report.applied.iter().any(|change| change.starts_with("gadgets: drop full-text index gadgets_fts_")),
+            "{backend:?}: {:?}",
+            report.applied
+        );
+        let v1 = support::open(gadget_v1::service(test_db.reconnect().await));
+        let refused = send(&v1, "GET", "/gadgets?q=kettle", None, &[]).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{backend:?}: {}", refused.text);
+        let listed = list(&v1, "/gadgets").await;
+        assert_eq!(listed["total"], 4, "{backend:?}: every row kept");
     }
 }

@@ -236,6 +236,8 @@ pub struct FieldIr {
     pub description: Option<String>,
     /// The entity whose rows the value refers to, if it is a reference.
     pub references: Option<ReferenceIr>,
+    /// Its words are in the entity's full-text index, which `?q=` searches.
+    pub searchable: bool,
 }
 
 /// A reference from a field to the rows of an entity of the same spec (a foreign key).

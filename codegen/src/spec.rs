@@ -98,6 +98,8 @@ pub(crate) struct FieldSpec {
     pub references: Option<Spanned<String>>,
     /// `on_delete`: what deleting the referenced row does (`restrict`, `cascade`, `set_null`).
     pub on_delete: Option<Spanned<String>>,
+    /// `searchable`: the field's words are in the entity's full-text index (`?q=`).
+    pub searchable: Option<Spanned<bool>>,
 }
 
 /// One index as written.
@@ -235,6 +237,7 @@ const FIELD_KEYS: &[&str] = &[
     "description",
     "references",
     "on_delete",
+    "searchable",
 ];
 const INDEX_KEYS: &[&str] = &["fields", "unique"];
 const API_KEYS: &[&str] = &["path", "tracking", "actions", "access"];
@@ -364,6 +367,7 @@ fn read_field(value: &Value, owner: &str, index: usize, diagnostics: &mut Diagno
         description: text("description", diagnostics),
         references: text("references", diagnostics),
         on_delete: text("on_delete", diagnostics),
+        searchable: flag("searchable", diagnostics),
         context,
     })
 }

@@ -342,6 +342,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "email",
@@ -353,6 +354,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: true,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "display_name",
@@ -364,6 +366,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "tier",
@@ -379,6 +382,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "api_key",
@@ -390,6 +394,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: true,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "birthday",
@@ -401,6 +406,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "notes",
@@ -412,6 +418,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -423,6 +430,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "updated_at",
@@ -434,6 +442,7 @@ impl ::entity_spec::__private::runtime::Entity for Customer {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[
@@ -1093,6 +1102,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "sku",
@@ -1104,6 +1114,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "title",
@@ -1115,6 +1126,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: true,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "summary",
@@ -1126,6 +1138,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: true,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "price",
@@ -1137,6 +1150,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "stock",
@@ -1150,6 +1164,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "rating",
@@ -1161,6 +1176,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "storage_temp_c",
@@ -1174,6 +1190,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "discount",
@@ -1187,6 +1204,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "is_published",
@@ -1200,6 +1218,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "attributes",
@@ -1215,6 +1234,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "status",
@@ -1230,6 +1250,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "launched_on",
@@ -1241,6 +1262,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "internal_code",
@@ -1256,6 +1278,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -1267,6 +1290,7 @@ impl ::entity_spec::__private::runtime::Entity for Product {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[
@@ -1781,6 +1805,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "customer_id",
@@ -1792,6 +1817,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "status",
@@ -1807,6 +1833,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "total",
@@ -1818,6 +1845,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "placed_at",
@@ -1829,6 +1857,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "shipping_address",
@@ -1840,6 +1869,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "priority",
@@ -1853,6 +1883,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "gift",
@@ -1864,6 +1895,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "delivery_date",
@@ -1875,6 +1907,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "tracking_code",
@@ -1886,6 +1919,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -1897,6 +1931,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "updated_at",
@@ -1908,6 +1943,7 @@ impl ::entity_spec::__private::runtime::Entity for Order {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[
@@ -2097,6 +2133,7 @@ impl OrderCancelRequest {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[],
@@ -2221,7 +2258,7 @@ pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] =
     <Order as ::entity_spec::__private::runtime::Entity>::DEF,
 ];
 /// A hash of the spec file, recorded with each migration.
-pub const SPEC_HASH: &str = "78edd615c2bcbbce";
+pub const SPEC_HASH: &str = "57a14b1d4b6a136a";
 /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/catalog.openapi.json>";
 /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.

@@ -512,6 +512,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "name",
@@ -523,6 +524,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: true,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "source_type",
@@ -536,6 +538,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "connection_string",
@@ -547,6 +550,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: true,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "schema_definition",
@@ -558,6 +562,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "refresh_interval",
@@ -571,6 +576,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "is_active",
@@ -584,6 +590,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "last_sync_at",
@@ -595,6 +602,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "sync_status",
@@ -610,6 +618,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "error_message",
@@ -621,6 +630,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "metadata",
@@ -632,6 +642,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -643,6 +654,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "updated_at",
@@ -654,6 +666,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "tags",
@@ -665,6 +678,7 @@ impl ::entity_spec::__private::runtime::Entity for RawDataSource {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[
@@ -978,7 +992,7 @@ pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] =
     <RawDataSource as ::entity_spec::__private::runtime::Entity>::DEF,
 ];
 /// A hash of the spec file, recorded with each migration.
-pub const SPEC_HASH: &str = "7644775e75bb4c4b";
+pub const SPEC_HASH: &str = "9ddb3aa9850cd965";
 /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/entities.openapi.json>";
 /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.

@@ -472,6 +472,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "isbn",
@@ -483,6 +484,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "barcode",
@@ -494,6 +496,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: true,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "title",
@@ -505,6 +508,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: true,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "blurb",
@@ -516,6 +520,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: true,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "pages",
@@ -527,6 +532,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "price",
@@ -538,6 +544,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "lendable",
@@ -551,6 +558,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "format",
@@ -566,6 +574,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "subjects",
@@ -577,6 +586,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "published_on",
@@ -588,6 +598,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "last_borrowed_at",
@@ -599,6 +610,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "publisher_token",
@@ -610,6 +622,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: true,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "loan_count",
@@ -623,6 +636,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -634,6 +648,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "updated_at",
@@ -645,6 +660,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "shelf_id",
@@ -663,6 +679,7 @@ impl ::entity_spec::__private::runtime::Entity for Book {
                     expand_as: "shelf",
                     target: || <Shelf as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
+                searchable: false,
             },
         ],
         indexes: &[
@@ -1044,6 +1061,7 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "book_id",
@@ -1062,6 +1080,7 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                     expand_as: "book",
                     target: || <Book as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "member_id",
@@ -1080,6 +1099,7 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                     expand_as: "member",
                     target: || <Member as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "guarantor_id",
@@ -1098,6 +1118,7 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                     expand_as: "guarantor",
                     target: || <Member as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "due_on",
@@ -1109,6 +1130,7 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -1120,6 +1142,7 @@ impl ::entity_spec::__private::runtime::Entity for Loan {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[],
@@ -1380,6 +1403,7 @@ impl ::entity_spec::__private::runtime::Entity for Hold {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "book_id",
@@ -1398,6 +1422,7 @@ impl ::entity_spec::__private::runtime::Entity for Hold {
                     expand_as: "book",
                     target: || <Book as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "member_id",
@@ -1416,6 +1441,7 @@ impl ::entity_spec::__private::runtime::Entity for Hold {
                     expand_as: "member",
                     target: || <Member as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "note",
@@ -1427,6 +1453,7 @@ impl ::entity_spec::__private::runtime::Entity for Hold {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[],
@@ -1874,6 +1901,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "card_number",
@@ -1885,6 +1913,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: true,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "display_name",
@@ -1896,6 +1925,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: true,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "email",
@@ -1907,6 +1937,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "tier",
@@ -1920,6 +1951,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "fines_cents",
@@ -1931,6 +1963,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "joined_on",
@@ -1942,6 +1975,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "notes",
@@ -1953,6 +1987,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "created_at",
@@ -1964,6 +1999,7 @@ impl ::entity_spec::__private::runtime::Entity for Member {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[],
@@ -2153,6 +2189,7 @@ impl MemberRenewRequest {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
         ],
         indexes: &[],
@@ -2388,6 +2425,7 @@ impl ::entity_spec::__private::runtime::Entity for Shelf {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: false,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "label",
@@ -2399,6 +2437,7 @@ impl ::entity_spec::__private::runtime::Entity for Shelf {
                 unique: false,
                 sensitive: false,
                 references: None,
+                searchable: true,
             },
             ::entity_spec::__private::runtime::def::FieldDef {
                 name: "parent_id",
@@ -2417,6 +2456,7 @@ impl ::entity_spec::__private::runtime::Entity for Shelf {
                     expand_as: "parent",
                     target: || <Shelf as ::entity_spec::__private::runtime::Entity>::DEF,
                 }),
+                searchable: false,
             },
         ],
         indexes: &[],
@@ -2545,7 +2585,7 @@ pub const SPEC_ENTITIES: &[&::entity_spec::__private::runtime::def::EntityDef] =
     <Shelf as ::entity_spec::__private::runtime::Entity>::DEF,
 ];
 /// A hash of the spec file, recorded with each migration.
-pub const SPEC_HASH: &str = "4d6982c3ae68f825";
+pub const SPEC_HASH: &str = "8bbe13929be06105";
 /// The OpenAPI 3.1 document of `router`, served at `/openapi.json` (interactive docs at `/docs`).
 pub const OPENAPI_JSON: &str = "<the document in tests/expand/library.openapi.json>";
 /// What the workbench UI at `/ui` knows about each entity, served at `/ui/workbench.json`.

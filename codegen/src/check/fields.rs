@@ -11,7 +11,8 @@ use super::keys::{check_server_set_not_required, check_setter};
 use super::names::check_snake_name;
 use super::references::lower_reference;
 use super::types::{
-    check_field_type, check_sensitive_flag, check_sensitive_not_unique, check_unique_flag, check_values_only_on_enums,
+    check_field_type, check_searchable_flag, check_sensitive_flag, check_sensitive_not_unique, check_unique_flag,
+    check_values_only_on_enums,
 };
 
 /// Where a field appears: on an entity, or in an action's request/response body (where only
@@ -46,6 +47,7 @@ pub(super) fn lower_field(
     check_unique_flag(field, &ty, d);
     check_sensitive_flag(field, &ty, d);
     check_sensitive_not_unique(field, d);
+    check_searchable_flag(field, &ty, d);
     check_server_set_not_required(field, required, setter, d);
     let references = match role {
         FieldRole::Entity => lower_reference(field, required, d),
@@ -70,6 +72,7 @@ pub(super) fn lower_field(
         sensitive: flag(&field.sensitive),
         description: field.description.as_ref().map(|s| s.value.clone()),
         references,
+        searchable: flag(&field.searchable),
     })
 }
 
@@ -82,6 +85,7 @@ fn check_body_field_flags(field: &FieldSpec, d: &mut Diagnostics) {
         ("read_only", &field.read_only),
         ("auto_now_add", &field.auto_now_add),
         ("auto_now", &field.auto_now),
+        ("searchable", &field.searchable),
     ];
     for (key, flag) in flags {
         if let Some(flag) = flag.as_ref().filter(|flag| flag.value) {

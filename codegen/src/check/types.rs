@@ -144,3 +144,22 @@ pub(super) fn check_sensitive_flag(field: &FieldSpec, ty: &FieldType, d: &mut Di
         );
     }
 }
+
+/// `searchable` applies to `string` and `text` fields that are shown: a secret's words in a
+/// search index would be stored in plain text and matched by anyone who can list.
+pub(super) fn check_searchable_flag(field: &FieldSpec, ty: &FieldType, d: &mut Diagnostics) {
+    let Some(searchable) = field.searchable.as_ref().filter(|flag| flag.value) else { return };
+    if !ty.is_textual() {
+        d.error(
+            searchable.pos,
+            &field.context,
+            format!("`searchable` applies only to `string` and `text` fields, not `{}`", ty.spec_name()),
+        );
+    } else if field.sensitive.as_ref().is_some_and(|flag| flag.value) {
+        d.error(
+            searchable.pos,
+            &field.context,
+            "`searchable` cannot apply to a `sensitive` field: its words would be stored in plain text in the search index and found by anyone who can list",
+        );
+    }
+}

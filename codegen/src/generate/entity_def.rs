@@ -318,6 +318,7 @@ pub(crate) fn render_field_def(field: &FieldIr, references: TokenStream) -> Toke
         }
     };
     let (nullable, required, unique, sensitive) = (field.nullable, field.required, field.unique, field.sensitive);
+    let searchable = field.searchable;
     quote! {
         #rt::def::FieldDef {
             name: #name,
@@ -329,6 +330,7 @@ pub(crate) fn render_field_def(field: &FieldIr, references: TokenStream) -> Toke
             unique: #unique,
             sensitive: #sensitive,
             references: #references,
+            searchable: #searchable,
         }
     }
 }

@@ -16,6 +16,7 @@ use entity_spec_contract::lists::{CSV_MEDIA_TYPE, CountMode, EXACT_COUNT_UP_TO, 
 use entity_spec_contract::patterns;
 use entity_spec_contract::references::expansion_name;
 use entity_spec_contract::routes::NestedDef;
+use entity_spec_contract::search::{MAX_SEARCH_CHARS, SEARCH_PARAMETER};
 
 use super::schemas::{page_type_name, patch_type_name, schema_ref, stats_type_name, value_schema};
 
@@ -217,6 +218,20 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
     }
     if let Some(expand) = expand_parameter(entity) {
         operation = operation.parameter(expand);
+    }
+    let searchable: Vec<String> =
+        entity.fields.iter().filter(|f| f.searchable).map(|f| format!("`{}`", f.name)).collect();
+    if !searchable.is_empty() && takes_option(SEARCH_PARAMETER, field_names()) {
+        operation = operation.parameter(query_parameter(
+            SEARCH_PARAMETER.to_owned(),
+            format!(
+                "Full-text search over {}: items holding every word (a run of letters and digits), each as the start \
+                 of a word, ignoring case. Without `sort`, ordered by relevance, best first, and `next_cursor` follows \
+                 that order; with `sort`, a filter. Text without a letter or digit searches for nothing.",
+                searchable.join(", ")
+            ),
+            ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_SEARCH_CHARS)),
+        ));
     }
     for parameter in filter_parameters(entity) {
         operation = operation.parameter(parameter);

@@ -13,7 +13,9 @@
 //! - `count=exact|estimated|none`: how `total` is counted; `format=json|csv` (or
 //!   `Accept: text/csv`): a CSV export is the page `limit` asks for, or without it every
 //!   match; `expand=a,b` embeds referenced items (lists and reads). Where an entity has a field named `count`,
-//!   `format` or `expand`, the parameter is that field's filter.
+//!   `format`, `expand` or `q`, the parameter is that field's filter.
+//! - `q=words`: full-text search over the `searchable` fields (every word, as a prefix);
+//!   without `sort=` the page is ordered by relevance, best first, and cursors follow it.
 //!
 //! Unknown parameters, repeated parameters and bad values are errors, never ignored.
 
@@ -21,18 +23,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity_spec_contract::hash::StableHasher;
 use entity_spec_contract::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use entity_spec_contract::lists::{CountMode, ListFormat, takes_option};
+use entity_spec_contract::search::{SEARCH_PARAMETER, search_terms};
 use entity_spec_contract::text::printable;
 
 use crate::http::problem::{ApiError, closest};
 use crate::model::def::{EntityDef, FieldDef, FieldKind};
-use crate::model::list_query::{CursorBody, Filter, FilterOp, ListQuery, Paging, Position, Sort};
+use crate::model::list_query::{CursorBody, Filter, FilterOp, ListQuery, Paging, Position, Search, Sort};
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::audit::AuditQuery;
 
 const RANGE_OPS: &[&str] = &["gt", "gte", "lt", "lte"];
 const TEXT_OPS: &[&str] = &["contains", "icontains", "startswith"];
 /// The list's parameters that are not filters.
-const LIST_OPTIONS: &[&str] = &["limit", "offset", "cursor", "sort", "count", "format", "expand"];
+const LIST_OPTIONS: &[&str] = &["limit", "offset", "cursor", "sort", "count", "format", "expand", "q"];
 
 /// Parses a raw query string (without `?`) for a list of `def`; `accepted` is the format the
 /// `Accept` header asks for, which `format=` overrides.
@@ -50,10 +53,12 @@ pub fn parse_list_query(
     let mut count = CountMode::Exact;
     let mut format = accepted;
     let mut expand = Vec::new();
+    let mut terms = None;
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         first_use(&mut seen, &key)?;
         match key.as_ref() {
             "limit" => limit = parse_limit(&value)?,
+            SEARCH_PARAMETER if is_list_option(def, SEARCH_PARAMETER) => terms = parse_search(def, &value)?,
             "offset" => offset = Some(parse_offset(&value)?),
             // `cursor=` is the first page: what a client sends before it has a next_cursor.
             "cursor" if value.is_empty() => {}
@@ -79,7 +84,10 @@ pub fn parse_list_query(
     // A CSV export without `limit` is every match from where `offset` or `cursor` start.
     let unpaged = format == ListFormat::Csv && !seen.iter().any(|k| k == "limit");
     let fingerprint = fingerprint(def, raw.unwrap_or(""));
-    let after = cursor.map(|c| decode_cursor(&c, &fingerprint, sort.field)).transpose()?;
+    // An explicit sort wins; a search without one is ordered by relevance.
+    let search = terms.map(|terms| Search { terms, ranked: !seen.iter().any(|k| k == "sort") });
+    let ranked = search.as_ref().is_some_and(|search| search.ranked);
+    let after = cursor.map(|c| decode_cursor(&c, &fingerprint, sort.field, ranked)).transpose()?;
     Ok(ListQuery {
         filters,
         sort,
@@ -91,7 +99,17 @@ pub fn parse_list_query(
         format,
         expand,
         unpaged,
+        search,
     })
+}
+
+/// `q=words`: the search's words (`None` for a blank search), for an entity with searchable
+/// fields; elsewhere `q` is an unknown parameter.
+fn parse_search(def: &'static EntityDef, value: &str) -> Result<Option<Vec<String>>, ApiError> {
+    if def.searchable_fields().next().is_none() {
+        return Err(unknown_parameter(def, SEARCH_PARAMETER));
+    }
+    search_terms(value).map_err(|error| ApiError::invalid_parameter(SEARCH_PARAMETER, "invalid", error.message()))
 }
 
 /// Parses the query string of a read (`GET {path}/{id}`): `expand` only.
@@ -333,6 +351,9 @@ pub fn valid_parameters(def: &EntityDef) -> Vec<String> {
     if def.fields.iter().any(|f| f.references.is_some()) && is_list_option(def, "expand") {
         names.push("expand".to_owned());
     }
+    if def.searchable_fields().next().is_some() && is_list_option(def, SEARCH_PARAMETER) {
+        names.push(SEARCH_PARAMETER.to_owned());
+    }
     for field in def.filterable_fields() {
         names.push(field.name.to_owned());
         names.push(format!("{}__in", field.name));
@@ -453,7 +474,9 @@ fn fingerprint(def: &EntityDef, raw: &str) -> String {
     hash.finish_hex()
 }
 
-fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Result<Position, ApiError> {
+/// The position a cursor holds: a value of the sort field, or a relevance score where the list
+/// is `ranked` by a search.
+fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef, ranked: bool) -> Result<Position, ApiError> {
     let invalid = || ApiError::invalid_parameter("cursor", "invalid", "is not a cursor issued by this list".to_owned());
     let body = CursorBody::decode(cursor).ok_or_else(invalid)?;
     if body.q != fingerprint {
@@ -467,6 +490,8 @@ fn decode_cursor(cursor: &str, fingerprint: &str, sort_field: &FieldDef) -> Resu
     // (a boolean for a timestamp, say) would otherwise reach the database as a comparison
     // between types, an error on PostgreSQL and a silently empty page on SQLite.
     let value = match (&body.v, sort_field.kind) {
+        (serde_json::Value::Number(score), _) if ranked => SqlValue::Float(score.as_f64().ok_or_else(invalid)?),
+        _ if ranked => return Err(invalid()),
         (serde_json::Value::Null, kind) => SqlValue::Null(SqlType::of(kind)),
         (serde_json::Value::Bool(b), FieldKind::Boolean) => SqlValue::Bool(*b),
         (serde_json::Value::Number(n), FieldKind::Integer) => SqlValue::Int(n.as_i64().ok_or_else(invalid)?),

@@ -130,6 +130,8 @@ pub struct FieldDef {
     pub sensitive: bool,
     /// The entity whose rows the value refers to, if it is a reference.
     pub references: Option<ReferenceDef>,
+    /// Its words are in the entity's full-text index, which `?q=` searches.
+    pub searchable: bool,
 }
 
 /// Value types, as the runtime needs to know them.
@@ -242,6 +244,11 @@ impl EntityDef {
     /// The primary-key field.
     pub fn primary_key(&self) -> &'static FieldDef {
         self.fields.iter().find(|f| f.setter == Setter::PrimaryKey).unwrap_or(&self.fields[0])
+    }
+
+    /// The fields in its full-text index (`searchable`), in spec order; none: no `q=`.
+    pub fn searchable_fields(&self) -> impl Iterator<Item = &'static FieldDef> + use<> {
+        self.fields.iter().filter(|f| f.searchable)
     }
 
     /// Index of a field in column order.

@@ -34,12 +34,30 @@ pub struct ListQuery {
     pub expand: Vec<&'static FieldDef>,
     /// Every match from the start position, not one page (a CSV export without `limit`).
     pub unpaged: bool,
+    /// A full-text search (`q=`), if any.
+    pub search: Option<Search>,
+}
+
+/// A full-text search over the entity's searchable fields (`q=`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    /// The words, lowercased (`entity_spec_contract::search::search_terms`): a row matches when
+    /// every one starts a word of its searchable fields.
+    pub terms: Vec<String>,
+    /// Ordered by relevance, best first, then by key (no `sort=` was given). A cursor then
+    /// carries the last row's relevance score as its position.
+    pub ranked: bool,
 }
 
 impl ListQuery {
     /// The cursor of the page after `position`, for this query only.
     pub fn cursor_after(&self, position: &Position) -> String {
         encode_cursor(&self.fingerprint, &position.value, position.id)
+    }
+
+    /// The search, when the page is ordered by its relevance.
+    pub fn ranked_search(&self) -> Option<&Search> {
+        self.search.as_ref().filter(|search| search.ranked)
     }
 }
 

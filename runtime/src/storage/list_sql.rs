@@ -1,59 +1,78 @@
-//! The SQL of a list, built from a checked [`ListQuery`]: the filters as a `WHERE`, the
-//! keyset position of a cursor, the sort order with the primary key as tie-break, and the
-//! page size; and the `COUNT(*)` of the rows that pass the filters, or the plan that
-//! estimates it. The store runs them.
+//! The SQL of a list, built from a checked [`ListQuery`]: the full-text search and the filters
+//! as a `WHERE`, the keyset position of a cursor, the sort order (or the search's relevance)
+//! with the primary key as tie-break, and the page size; and the `COUNT(*)` of the rows that
+//! pass the filters, or the plan that estimates it. The store runs them.
 
 use crate::model::def::EntityDef;
-use crate::model::list_query::{Filter, FilterOp, ListQuery, Position};
+use crate::model::list_query::{Filter, FilterOp, ListQuery, Position, Search};
 use crate::model::value::SqlValue;
 use crate::storage::db::{Backend, Sql};
 use crate::storage::schema::push_entity_columns;
+use crate::storage::search;
+
+/// The column a ranked list's page selects after the entity's, with each row's relevance score.
+pub const SCORE_COLUMN: &str = "fts_score";
 
 /// One page of `query`: every entity column of the matching rows after the cursor's
 /// position, in the sort order, and one row more than the page, which tells whether a next
-/// page exists without a second query.
+/// page exists without a second query. A list ranked by a search selects each row's score
+/// after the entity's columns ([`SCORE_COLUMN`]).
 pub fn select_page(backend: Backend, def: &EntityDef, query: &ListQuery) -> Sql {
     let mut sql = Sql::new(backend);
     sql.push("SELECT ");
     push_entity_columns(&mut sql, def);
-    sql.push(" FROM ").push_ident(def.table);
-    push_where(&mut sql, def, query, true);
+    let ranked = query.ranked_search();
+    if let Some(search) = ranked {
+        sql.push(", ");
+        search::push_score(&mut sql, def, &search.terms);
+        sql.push(" AS ").push_ident(SCORE_COLUMN);
+    }
+    sql.push(" FROM ");
+    // On SQLite the ranked source already holds only the matches.
+    let searched = match ranked {
+        Some(search) => search::push_ranked_source(&mut sql, def, &search.terms),
+        None => {
+            sql.push_ident(def.table);
+            false
+        }
+    };
+    let search = if searched { None } else { query.search.as_ref() };
+    let filtered = push_filters(&mut sql, def, search, &query.filters);
+    if let Some(after) = &query.after {
+        sql.push(if filtered { " AND " } else { " WHERE " });
+        push_after(&mut sql, def, query, after);
+    }
     push_order(&mut sql, def, query);
     sql.push_limit(u64::from(query.limit) + 1, query.offset);
     sql
 }
 
-/// `SELECT COUNT(*)` of the rows of `def` that pass `filters`.
-pub fn count_matching(backend: Backend, def: &EntityDef, filters: &[Filter]) -> Sql {
+/// `SELECT COUNT(*)` of the rows of `def` that match `search` and pass `filters`.
+pub fn count_matching(backend: Backend, def: &EntityDef, search: Option<&Search>, filters: &[Filter]) -> Sql {
     let mut sql = Sql::new(backend);
     sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
-    push_filters(&mut sql, filters);
+    push_filters(&mut sql, def, search, filters);
     sql
 }
 
-/// PostgreSQL's plan, as JSON, for reading the rows of `def` that pass `filters`: its first
-/// node's `Plan Rows` is the planner's estimate of how many there are.
-pub fn explain_matching(def: &EntityDef, filters: &[Filter]) -> Sql {
+/// PostgreSQL's plan, as JSON, for reading the rows of `def` that match `search` and pass
+/// `filters`: its first node's `Plan Rows` is the planner's estimate of how many there are.
+pub fn explain_matching(def: &EntityDef, search: Option<&Search>, filters: &[Filter]) -> Sql {
     let mut sql = Sql::new(Backend::Postgres);
     sql.push("EXPLAIN (FORMAT JSON) SELECT 1 FROM ").push_ident(def.table);
-    push_filters(&mut sql, filters);
+    push_filters(&mut sql, def, search, filters);
     sql
 }
 
-/// The list's conditions: the filters and, when `with_position`, the keyset position.
-fn push_where(sql: &mut Sql, def: &EntityDef, query: &ListQuery, with_position: bool) {
-    let filtered = push_filters(sql, &query.filters);
-    if let (true, Some(after)) = (with_position, &query.after) {
-        sql.push(if filtered { " AND " } else { " WHERE " });
-        push_after(sql, def, query, after);
+/// ` WHERE` and the search's match and every filter condition, joined by `AND`; nothing
+/// without either. Returns whether it wrote a `WHERE`.
+pub fn push_filters(sql: &mut Sql, def: &EntityDef, search: Option<&Search>, filters: &[Filter]) -> bool {
+    if let Some(search) = search {
+        sql.push(" WHERE ");
+        search::push_match(sql, def, &search.terms);
     }
-}
-
-/// ` WHERE` and every filter condition, joined by `AND`; nothing without filters. Returns
-/// whether it wrote a `WHERE`.
-pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
     for (i, filter) in filters.iter().enumerate() {
-        sql.push(if i == 0 { " WHERE " } else { " AND " });
+        sql.push(if i == 0 && search.is_none() { " WHERE " } else { " AND " });
         let column = filter.field.name;
         let compare = |sql: &mut Sql, op: &str, value: &SqlValue| {
             sql.push_ident(column).push(op).push_bind(value.clone());
@@ -85,7 +104,7 @@ pub fn push_filters(sql: &mut Sql, filters: &[Filter]) -> bool {
             }
         }
     }
-    !filters.is_empty()
+    search.is_some() || !filters.is_empty()
 }
 
 /// `position(column, text)` then `test`: where `text` first occurs in the column (1-based, 0
@@ -111,6 +130,14 @@ fn escape_like(text: &str) -> String {
 /// field (NULLs last ascending, first descending, the same on both backends), then the key.
 fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &Position) {
     let key = def.primary_key().name;
+    if let Some(search) = query.ranked_search() {
+        // Best first is ascending score; the score is never NULL.
+        sql.push("(");
+        search::push_score(sql, def, &search.terms);
+        sql.push(", ").push_ident(key).push(") > (").push_bind(after.value.clone()).push(", ");
+        sql.push_bind(SqlValue::Uuid(after.id)).push(")");
+        return;
+    }
     let column = query.sort.field.name;
     let (greater, id) = (if query.sort.descending { " < " } else { " > " }, SqlValue::Uuid(after.id));
     if column == key {
@@ -148,8 +175,12 @@ fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &Positio
 
 fn push_order(sql: &mut Sql, def: &EntityDef, query: &ListQuery) {
     let key = def.primary_key().name;
-    let direction = if query.sort.descending { " DESC" } else { " ASC" };
     sql.push(" ORDER BY ");
+    if query.ranked_search().is_some() {
+        sql.push_ident(SCORE_COLUMN).push(", ").push_ident(key);
+        return;
+    }
+    let direction = if query.sort.descending { " DESC" } else { " ASC" };
     if query.sort.field.name != key {
         sql.push_ident(query.sort.field.name).push(direction);
         if query.sort.field.nullable {

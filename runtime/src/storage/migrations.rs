@@ -21,6 +21,11 @@
 //! the table is rebuilt. SQLite migrates with foreign keys off (see [`Db::begin_migration`])
 //! and checks every reference before it commits.
 //!
+//! The full-text index of the `searchable` fields ([`crate::storage::search`]) is created with
+//! the table, filled from the rows when it is added to an existing one, replaced when the
+//! searchable fields change and dropped when none is left; a SQLite rebuild keeps the rows'
+//! rowids, which the index refers to.
+//!
 //! Sensitive values stored in plain text (by a version before they were encrypted) are sealed
 //! in the same pass, and a database holding values under a key that is not configured stops
 //! startup naming the key ([`crate::storage::sealed_columns`]).
@@ -39,6 +44,7 @@ use crate::storage::column::sqlite_timestamp;
 use crate::storage::db::{Backend, Db, Sql, Tx};
 use crate::storage::schema::{RuntimeDdl, VERSION_COLUMN, column_type, index_name};
 use crate::storage::sealed_columns::{SealedColumnsError, seal_stored};
+use crate::storage::search;
 
 /// The table recording applied migrations.
 pub const MIGRATIONS_TABLE: &str = "_entity_spec_migrations";
@@ -383,6 +389,8 @@ async fn plan_entity(
         for (name, fields, unique) in wanted_indexes(def) {
             plan.statements.push(create_index(backend, table, &name, &fields, unique));
         }
+        let (statements, _) = search::plan(tx, def, false).await?;
+        plan.statements.extend(statements);
         return Ok(());
     }
     let rows = count(tx, table, |sql| {
@@ -500,6 +508,9 @@ async fn plan_entity(
         plan.statements.push(sql);
         plan.applied.push(format!("{table}: drop index {name} (no longer in the spec)"));
     }
+    let (statements, applied) = search::plan(tx, def, needs_rebuild).await?;
+    plan.statements.extend(statements);
+    plan.applied.extend(applied);
     Ok(())
 }
 
@@ -706,12 +717,13 @@ fn rebuild_sqlite_table(def: &EntityDef, existing: &[ExistingColumn]) -> Vec<Sql
     let temporary = format!("{}__entity_spec_rebuild", def.table);
     let mut statements = vec![create_table(backend, def, &temporary)];
     let mut copy = Sql::new(backend);
-    copy.push("INSERT INTO ").push_ident(&temporary).push(" (");
+    // The rows keep their rowids: a full-text index refers to rows by rowid.
+    copy.push("INSERT INTO ").push_ident(&temporary).push(" (\"rowid\", ");
     let copied: Vec<&FieldDef> = def.fields.iter().filter(|f| existing.iter().any(|c| c.name == f.name)).collect();
     for field in &copied {
         copy.push_ident(field.name).push(", ");
     }
-    copy.push_ident(VERSION_COLUMN).push(") SELECT ");
+    copy.push_ident(VERSION_COLUMN).push(") SELECT \"rowid\", ");
     for field in &copied {
         let affinity = match field.kind {
             FieldKind::Integer | FieldKind::Boolean => "INTEGER",

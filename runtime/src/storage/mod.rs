@@ -13,6 +13,7 @@ pub mod list_sql;
 pub mod migrations;
 pub mod schema;
 pub mod sealed_columns;
+pub mod search;
 pub mod secret_keys;
 pub mod sqlite_wal;
 pub mod stats;

@@ -32,7 +32,7 @@ pub async fn counts(db: &Db, def: &'static EntityDef, filters: &[Filter]) -> Res
     for field in def.grouped_fields() {
         let mut sql = Sql::new(db.backend());
         sql.push("SELECT ").push_ident(field.name).push(", COUNT(*) FROM ").push_ident(def.table);
-        push_filters(&mut sql, filters);
+        push_filters(&mut sql, def, None, filters);
         sql.push(" GROUP BY ").push_ident(field.name);
         let rows = db.fetch_all(sql, &[SqlType::of(field.kind), SqlType::Int]).await?;
         let by_value = count_by_value(field, rows);
@@ -42,7 +42,7 @@ pub async fn counts(db: &Db, def: &'static EntityDef, filters: &[Filter]) -> Res
     }
     let total = match total {
         Some(total) => total,
-        None => count(db, def, filters).await?,
+        None => count(db, def, None, filters).await?,
     };
     Ok(Counts { total, counts })
 }

@@ -18,7 +18,7 @@ use entity_spec_contract::lists::{CountMode, EXACT_COUNT_UP_TO};
 use uuid::Uuid;
 
 use crate::model::def::{EntityDef, OnDelete, ReferrerDef};
-use crate::model::list_query::{Filter, ListQuery, Position};
+use crate::model::list_query::{Filter, ListQuery, Position, Search};
 use crate::model::value::{DecodeError, SqlType, SqlValue};
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::column::{Column, ColumnError, Unseal};
@@ -331,8 +331,8 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
     let backend = db.backend();
 
     let total = match query.count {
-        CountMode::Exact => Some(count(db, def, &query.filters).await?),
-        CountMode::Estimated => Some(estimate(db, def, &query.filters).await?),
+        CountMode::Exact => Some(count(db, def, query.search.as_ref(), &query.filters).await?),
+        CountMode::Estimated => Some(estimate(db, def, query.search.as_ref(), &query.filters).await?),
         CountMode::None => None,
     };
 
@@ -342,9 +342,15 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
 
     let next = match rows.len().checked_sub(1) {
         Some(last) if has_more => {
-            let sort_index = def.position(query.sort.field.name).unwrap_or(0);
             let key_index = def.position(def.primary_key().name).unwrap_or(0);
-            let value = rows.value(last, sort_index, SqlType::of(query.sort.field.kind))?;
+            // A ranked page's position is its score, selected after the fields and `_version`.
+            let value = match query.ranked_search() {
+                Some(_) => rows.value(last, def.fields.len() + 1, SqlType::Float)?,
+                None => {
+                    let sort_index = def.position(query.sort.field.name).unwrap_or(0);
+                    rows.value(last, sort_index, SqlType::of(query.sort.field.kind))?
+                }
+            };
             let id = match rows.value(last, key_index, SqlType::Uuid)? {
                 Some(SqlValue::Uuid(id)) => id,
                 _ => Uuid::nil(),
@@ -357,11 +363,11 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
     Ok(Page { items, total, next })
 }
 
-/// How many rows of `def` pass `filters`.
-pub async fn count(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, sqlx::Error> {
+/// How many rows of `def` match `search` and pass `filters`.
+pub async fn count(db: &Db, def: &EntityDef, search: Option<&Search>, filters: &[Filter]) -> Result<i64, sqlx::Error> {
     Ok(
         match db
-            .fetch_optional(count_matching(db.backend(), def, filters), &[SqlType::Int])
+            .fetch_optional(count_matching(db.backend(), def, search, filters), &[SqlType::Int])
             .await?
             .and_then(|mut row| row.pop())
         {
@@ -371,13 +377,18 @@ pub async fn count(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, 
     )
 }
 
-/// How many rows of `def` pass `filters`, roughly: PostgreSQL's planner estimate where it is
+/// How many rows of `def` match `search` and pass `filters`, roughly: PostgreSQL's planner estimate where it is
 /// above [`EXACT_COUNT_UP_TO`], an exact count otherwise (and always on SQLite, whose planner
 /// does not estimate rows). The estimate reads table statistics, not rows, so it costs the
 /// same at any size; it is as fresh as the last `ANALYZE` (autovacuum's, by default).
-pub async fn estimate(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i64, sqlx::Error> {
+pub async fn estimate(
+    db: &Db,
+    def: &EntityDef,
+    search: Option<&Search>,
+    filters: &[Filter],
+) -> Result<i64, sqlx::Error> {
     if db.backend() == Backend::Postgres {
-        let plan = db.fetch_optional(explain_matching(def, filters), &[SqlType::Json]).await?;
+        let plan = db.fetch_optional(explain_matching(def, search, filters), &[SqlType::Json]).await?;
         let planned = match plan.and_then(|mut row| row.pop()) {
             Some(SqlValue::Json(plan)) => plan.pointer("/0/Plan/Plan Rows").and_then(serde_json::Value::as_f64),
             _ => None,
@@ -389,7 +400,7 @@ pub async fn estimate(db: &Db, def: &EntityDef, filters: &[Filter]) -> Result<i6
             return Ok(rows);
         }
     }
-    count(db, def, filters).await
+    count(db, def, search, filters).await
 }
 
 /// Turns a unique violation into [`StoreError::Unique`] naming the fields: PostgreSQL names

@@ -1,0 +1,272 @@
+//! The full-text index of an entity's `searchable` fields, which `q=` searches
+//! (`entity_spec_contract::search` says what a word is):
+//!
+//! - **SQLite**: an FTS5 table over the entity's table (external content: it stores the index,
+//!   not the text again), kept in step by three triggers, ranked by `bm25()`.
+//! - **PostgreSQL**: a GIN index over the `tsvector` of the fields (`simple` configuration, no
+//!   stemming, punctuation made spaces so words split as on SQLite), ranked by `ts_rank_cd`.
+//!
+//! Both are named `{table}_fts_{hash of the searchable fields}`, so the migration sees from
+//! the name alone whether the index is the one the spec wants, replaces it when the fields
+//! change, and drops it when none is searchable any more. This module owns the DDL, the match
+//! condition and the relevance score; `list_sql` puts them in a list's statements.
+
+use entity_spec_contract::hash::StableHasher;
+
+use crate::model::def::{EntityDef, FieldDef};
+use crate::model::value::{SqlType, SqlValue};
+use crate::storage::db::{Backend, Sql, Tx};
+
+/// Changes whenever the index's definition below changes (tokenizer, expression), so that
+/// existing indexes are rebuilt by the next start.
+const INDEX_VERSION: &str = "fts-v1";
+
+/// The index's name: `{table}_fts_{8 hex digits}`, at most PostgreSQL's 63 characters.
+pub fn index_name(def: &EntityDef) -> Option<String> {
+    let mut fields = def.searchable_fields().peekable();
+    fields.peek()?;
+    let mut hash = StableHasher::default();
+    hash.write(INDEX_VERSION.as_bytes());
+    for field in fields {
+        hash.write(&[0]);
+        hash.write(field.name.as_bytes());
+    }
+    Some(format!("{}_fts_{:08x}", short_table(def), hash.finish() as u32))
+}
+
+/// The table's name as the index's starts with it: at most 50 characters (table names are
+/// ASCII), so the whole name fits PostgreSQL's 63.
+fn short_table(def: &EntityDef) -> &'static str {
+    &def.table[..def.table.len().min(50)]
+}
+
+/// The condition "the row matches every term", for a `WHERE`.
+pub fn push_match(sql: &mut Sql, def: &EntityDef, terms: &[String]) {
+    let Some(name) = index_name(def) else {
+        // `q=` is refused for entities without searchable fields before SQL is built.
+        sql.push("1 = 0");
+        return;
+    };
+    match sql.backend() {
+        Backend::Sqlite => {
+            sql.push("\"rowid\" IN (SELECT rowid FROM ").push_ident(&name).push(" WHERE ").push_ident(&name);
+            sql.push(" MATCH ").push_bind(SqlValue::Text(fts5_query(terms)));
+            sql.push(")");
+        }
+        Backend::Postgres => {
+            push_document(sql, def);
+            sql.push(" @@ ");
+            push_tsquery(sql, terms);
+        }
+    }
+}
+
+/// The relevance of each matching row as a number that sorts the best match first
+/// (ascending): `bm25()` on SQLite, minus `ts_rank_cd` on PostgreSQL. On SQLite it is a column of
+/// the source [`push_ranked_source`] writes; on PostgreSQL an expression over the row.
+pub fn push_score(sql: &mut Sql, def: &EntityDef, terms: &[String]) {
+    match sql.backend() {
+        Backend::Sqlite => {
+            sql.push("\"fts\".\"score\"");
+        }
+        Backend::Postgres => {
+            // Cover density (how often and how close together the words occur), normalization 1:
+            // divided by 1 + the log of the document's length, as bm25 weighs long documents
+            // down. `float8` so the score a cursor carries compares exactly.
+            sql.push("(-ts_rank_cd(");
+            push_document(sql, def);
+            sql.push(", ");
+            push_tsquery(sql, terms);
+            sql.push(", 1))::float8");
+        }
+    }
+}
+
+/// What a ranked list selects from: on SQLite the table joined with its matches and their
+/// scores (`bm25()` is only defined in the full-text query itself), on PostgreSQL the table.
+/// Returns whether it already restricted the rows to the matches.
+pub fn push_ranked_source(sql: &mut Sql, def: &EntityDef, terms: &[String]) -> bool {
+    sql.push_ident(def.table);
+    let (Backend::Sqlite, Some(name)) = (sql.backend(), index_name(def)) else { return false };
+    sql.push(" JOIN (SELECT rowid AS \"fts_row\", bm25(").push_ident(&name).push(") AS \"score\" FROM ");
+    sql.push_ident(&name).push(" WHERE ").push_ident(&name).push(" MATCH ");
+    sql.push_bind(SqlValue::Text(fts5_query(terms)));
+    sql.push(") AS \"fts\" ON ").push_ident(def.table).push(".\"rowid\" = \"fts\".\"fts_row\"");
+    true
+}
+
+/// FTS5's query: each term quoted (terms hold only letters and digits, but quoting makes
+/// `AND`, `NEAR` and the like plain words) and taken as a prefix; terms side by side must all
+/// match.
+fn fts5_query(terms: &[String]) -> String {
+    terms.iter().map(|term| format!("\"{}\"*", term.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
+}
+
+/// `to_tsquery('simple', 'a:* & b:*')`: every term as a prefix. Terms hold only letters and
+/// digits (`search_terms`), none of the operators of the tsquery syntax.
+fn push_tsquery(sql: &mut Sql, terms: &[String]) {
+    let query = terms.iter().map(|term| format!("{term}:*")).collect::<Vec<_>>().join(" & ");
+    sql.push("to_tsquery('simple', ").push_bind(SqlValue::Text(query)).push(")");
+}
+
+/// The indexed document on PostgreSQL, written exactly as the index's expression so the
+/// planner uses the index.
+fn push_document(sql: &mut Sql, def: &EntityDef) {
+    sql.push("to_tsvector('simple'::regconfig, regexp_replace(");
+    for (i, field) in def.searchable_fields().enumerate() {
+        if i > 0 {
+            sql.push(" || ' ' || ");
+        }
+        sql.push("coalesce(").push_ident(field.name).push(", '')");
+    }
+    sql.push(", '[[:punct:]]+', ' ', 'g'))");
+}
+
+/// The statements that bring `def`'s full-text index to the spec, and what they change for the
+/// migration's report. `rebuilt`: SQLite is rebuilding the table in this migration, which
+/// dropped the triggers with the old table (the rows keep their rowids, so the index stays).
+pub async fn plan(tx: &mut Tx, def: &EntityDef, rebuilt: bool) -> Result<(Vec<Sql>, Vec<String>), sqlx::Error> {
+    let backend = tx.backend();
+    let wanted = index_name(def);
+    let prefix = format!("{}_fts_", short_table(def));
+    let existing = existing_indexes(tx, def.table, &prefix).await?;
+    let (mut statements, mut applied) = (Vec::new(), Vec::new());
+    for name in existing.iter().filter(|name| Some(*name) != wanted.as_ref()) {
+        statements.extend(drop_index(backend, name));
+        applied.push(format!("{}: drop full-text index {name}", def.table));
+    }
+    let Some(name) = wanted else { return Ok((statements, applied)) };
+    let fields: Vec<&'static FieldDef> = def.searchable_fields().collect();
+    if !existing.contains(&name) {
+        statements.extend(create_index(backend, def, &name, &fields));
+        let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        applied.push(format!("{}: create full-text index {name} over {}", def.table, names.join(", ")));
+    } else if backend == Backend::Sqlite && rebuilt {
+        statements.extend(triggers(def, &name, &fields));
+    }
+    Ok((statements, applied))
+}
+
+/// The full-text indexes of `table` whose names start with `prefix`: FTS5 tables on SQLite
+/// (not their shadow tables, which are plain tables), indexes on PostgreSQL.
+async fn existing_indexes(tx: &mut Tx, table: &str, prefix: &str) -> Result<Vec<String>, sqlx::Error> {
+    let mut sql = Sql::new(tx.backend());
+    match tx.backend() {
+        Backend::Sqlite => {
+            sql.push("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'");
+        }
+        Backend::Postgres => {
+            sql.push("SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ");
+            sql.push_bind(SqlValue::Text(table.to_owned()));
+        }
+    }
+    sql.push(&format!(
+        " AND substr({}, 1, {}) = ",
+        if tx.backend() == Backend::Sqlite { "name" } else { "indexname" },
+        prefix.len()
+    ));
+    sql.push_bind(SqlValue::Text(prefix.to_owned()));
+    let rows = tx.fetch_all(sql, &[SqlType::Text]).await?;
+    Ok(rows.into_iter().filter_map(|mut row| row.pop()?.into_text()).collect())
+}
+
+fn create_index(backend: Backend, def: &EntityDef, name: &str, fields: &[&'static FieldDef]) -> Vec<Sql> {
+    let mut create = Sql::new(backend);
+    match backend {
+        Backend::Sqlite => {
+            // External content: the index reads the text from the table, by rowid. Diacritics
+            // are kept, as PostgreSQL's `simple` configuration keeps them.
+            create.push("CREATE VIRTUAL TABLE ").push_ident(name).push(" USING fts5(");
+            for field in fields {
+                create.push_ident(field.name).push(", ");
+            }
+            create.push("content = '").push(def.table).push("', content_rowid = 'rowid', ");
+            create.push("tokenize = 'unicode61 remove_diacritics 0')");
+            let mut fill = Sql::new(backend);
+            fill.push("INSERT INTO ").push_ident(name).push(" (").push_ident(name).push(") VALUES ('rebuild')");
+            let mut statements = vec![create, fill];
+            statements.extend(triggers(def, name, fields));
+            statements
+        }
+        Backend::Postgres => {
+            create.push("CREATE INDEX IF NOT EXISTS ").push_ident(name).push(" ON ").push_ident(def.table);
+            create.push(" USING GIN (");
+            push_document(&mut create, def);
+            create.push(")");
+            vec![create]
+        }
+    }
+}
+
+/// SQLite's triggers that keep the FTS5 table in step with the rows: an insert adds the row's
+/// words, a delete removes them, an update of a searchable field does both (updates of other
+/// fields, such as a sync's status, cost nothing).
+fn triggers(def: &EntityDef, name: &str, fields: &[&'static FieldDef]) -> Vec<Sql> {
+    let backend = Backend::Sqlite;
+    let columns = |sql: &mut Sql, row: &str| {
+        for field in fields {
+            sql.push(", ").push(row).push(".").push_ident(field.name);
+        }
+    };
+    let insert = |sql: &mut Sql, row: &str| {
+        sql.push("INSERT INTO ").push_ident(name).push(" (rowid");
+        for field in fields {
+            sql.push(", ").push_ident(field.name);
+        }
+        sql.push(") VALUES (").push(row).push(".rowid");
+        columns(sql, row);
+        sql.push("); ");
+    };
+    let remove = |sql: &mut Sql| {
+        sql.push("INSERT INTO ").push_ident(name).push(" (").push_ident(name).push(", rowid");
+        for field in fields {
+            sql.push(", ").push_ident(field.name);
+        }
+        sql.push(") VALUES ('delete', old.rowid");
+        columns(sql, "old");
+        sql.push("); ");
+    };
+    let mut statements = Vec::new();
+    for (suffix, event) in [("insert", "INSERT"), ("delete", "DELETE"), ("update", "UPDATE OF")] {
+        let trigger = format!("{name}_{suffix}");
+        let mut drop = Sql::new(backend);
+        drop.push("DROP TRIGGER IF EXISTS ").push_ident(&trigger);
+        statements.push(drop);
+        let mut create = Sql::new(backend);
+        create.push("CREATE TRIGGER ").push_ident(&trigger).push(" AFTER ").push(event).push(" ");
+        if suffix == "update" {
+            for (i, field) in fields.iter().enumerate() {
+                create.push(if i > 0 { ", " } else { "" }).push_ident(field.name);
+            }
+            create.push(" ");
+        }
+        create.push("ON ").push_ident(def.table).push(" BEGIN ");
+        match suffix {
+            "insert" => insert(&mut create, "new"),
+            "delete" => remove(&mut create),
+            _ => {
+                remove(&mut create);
+                insert(&mut create, "new");
+            }
+        }
+        create.push("END");
+        statements.push(create);
+    }
+    statements
+}
+
+fn drop_index(backend: Backend, name: &str) -> Vec<Sql> {
+    let mut statements = Vec::new();
+    if backend == Backend::Sqlite {
+        for suffix in ["insert", "delete", "update"] {
+            let mut drop = Sql::new(backend);
+            drop.push("DROP TRIGGER IF EXISTS ").push_ident(&format!("{name}_{suffix}"));
+            statements.push(drop);
+        }
+    }
+    let mut drop = Sql::new(backend);
+    drop.push(if backend == Backend::Sqlite { "DROP TABLE IF EXISTS " } else { "DROP INDEX IF EXISTS " });
+    drop.push_ident(name);
+    statements.push(drop);
+    statements
+}
