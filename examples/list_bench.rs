@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release --example list_bench               # SQLite, then PostgreSQL
 //! LIST_BENCH_BACKENDS=sqlite cargo run --release --example list_bench
+//! LIST_BENCH_PARTS=search cargo run --release --example list_bench   # lists, search, export
 //! ```
 //!
 //! Per backend, on a fresh database (a temporary SQLite file, or a scratch PostgreSQL database on
@@ -16,6 +17,10 @@
 //!   median latency of each and the median of the per-round ratios.
 //! - **count**: the same list with `count=exact` (the default), `count=estimated` and
 //!   `count=none`, the same way.
+//! - **search**: 100,000 shelves (written with SQL in batches) labelled with three words of a
+//!   60-word vocabulary and a number, searched with `q=` (ranked by relevance, `count=exact`,
+//!   `limit=50`): a common word (about 5% of the rows), a prefix of one, two words together and
+//!   a number found once; 10 rounds of 50 requests each, the median and 95th percentile.
 //! - **CSV export**: 1,000,000 shelves (written with SQL, not the API), exported with
 //!   `Accept: text/csv` and read to the end; the process's peak resident memory is reset before
 //!   the export (`/proc/self/clear_refs`, Linux) and read after it, so the figure is what the
@@ -27,6 +32,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use entity_spec::__private::runtime::model::value::SqlValue;
 use entity_spec::__private::runtime::storage::db::Sql;
 use entity_spec::testing::database::TestDatabase;
 use entity_spec::{Backend, MigrateOptions};
@@ -68,11 +74,21 @@ async fn main() -> Result<(), BoxError> {
         Ok("postgres") => vec![Backend::Postgres],
         _ => vec![Backend::Sqlite, Backend::Postgres],
     };
+    let parts = std::env::var("LIST_BENCH_PARTS").unwrap_or_else(|_| "lists,search,export".to_owned());
     for backend in backends {
+        println!("\n## {backend:?}\n");
+        if parts.contains("search") {
+            search(backend).await?;
+        }
         let test_db = TestDatabase::new(backend).await;
         library::migrate(&test_db.db, MigrateOptions::default()).await?;
         let app = library::service(test_db.db.clone(), NoActions).with_auth(entity_spec::AuthConfig::off()).router();
-        println!("\n## {backend:?}\n");
+        if !parts.contains("lists") {
+            if parts.contains("export") {
+                export(&app, &test_db, backend).await?;
+            }
+            continue;
+        }
         seed_loans(&test_db, backend).await?;
         println!("`GET /loans?limit=50` over {LOANS} loans (`count=exact`) against the same page with:\n");
         println!("| variant | plain list | variant | ratio |");
@@ -88,9 +104,137 @@ async fn main() -> Result<(), BoxError> {
             let (base, other, ratio) = compare(&app, plain, uri).await?;
             println!("| {label} | {} | {} | {ratio:.2} |", micros(base), micros(other));
         }
-        export(&app, &test_db, backend).await?;
+        if parts.contains("export") {
+            export(&app, &test_db, backend).await?;
+        }
     }
     Ok(())
+}
+
+const SEARCHED_SHELVES: usize = 100_000;
+const VOCABULARY: [&str; 60] = [
+    "atlas",
+    "maritime",
+    "history",
+    "poetry",
+    "science",
+    "fiction",
+    "garden",
+    "cooking",
+    "travel",
+    "music",
+    "physics",
+    "biology",
+    "drama",
+    "comics",
+    "letters",
+    "maps",
+    "law",
+    "medicine",
+    "crafts",
+    "sports",
+    "war",
+    "peace",
+    "islands",
+    "mountains",
+    "rivers",
+    "cities",
+    "empire",
+    "republic",
+    "kings",
+    "saints",
+    "birds",
+    "fishes",
+    "trees",
+    "stones",
+    "stars",
+    "weather",
+    "ships",
+    "trains",
+    "bridges",
+    "castles",
+    "myths",
+    "legends",
+    "riddles",
+    "games",
+    "dance",
+    "film",
+    "theatre",
+    "opera",
+    "jazz",
+    "folk",
+    "glass",
+    "silver",
+    "copper",
+    "iron",
+    "wool",
+    "silk",
+    "paper",
+    "ink",
+    "clay",
+    "wood",
+];
+
+/// 100,000 shelves labelled from [`VOCABULARY`], then `q=` searches of several selectivities.
+async fn search(backend: Backend) -> Result<(), BoxError> {
+    let test_db = TestDatabase::new(backend).await;
+    library::migrate(&test_db.db, MigrateOptions::default()).await?;
+    let app = library::service(test_db.db.clone(), NoActions).with_auth(entity_spec::AuthConfig::off()).router();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut word = || {
+        // xorshift: the same labels on every run and backend.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        VOCABULARY[(state % VOCABULARY.len() as u64) as usize]
+    };
+    for batch in 0..SEARCHED_SHELVES / 500 {
+        let mut sql = Sql::new(backend);
+        sql.push("INSERT INTO shelves (id, label, _version) VALUES ");
+        for i in 0..500 {
+            let label = format!("{} {} {} {}", word(), word(), word(), batch * 500 + i);
+            sql.push(if i > 0 { ", (" } else { "(" });
+            sql.push_binds([SqlValue::Uuid(uuid::Uuid::now_v7()), SqlValue::Text(label)]);
+            sql.push(", 1)");
+        }
+        test_db.db.execute(sql).await?;
+    }
+    if backend == Backend::Postgres {
+        let mut analyze = Sql::new(backend);
+        analyze.push("ANALYZE");
+        test_db.db.execute(analyze).await?;
+    }
+    println!("`GET /library/shelves?q=…&limit=50` (ranked, `count=exact`) over {SEARCHED_SHELVES} shelves:\n");
+    println!("| search | matches | p50 | p95 |");
+    println!("|---|---:|---:|---:|");
+    for (label, q) in [
+        ("a common word", "atlas"),
+        ("a prefix", "atl"),
+        ("two words", "atlas%20maritime"),
+        ("a number found once", "77777"),
+    ] {
+        let uri = format!("/library/shelves?q={q}&limit=50");
+        let matches = total(&app, &uri).await?;
+        for _ in 0..20 {
+            get(&app, &uri).await?;
+        }
+        let mut times = Vec::with_capacity(500);
+        for _ in 0..500 {
+            times.push(get(&app, &uri).await?);
+        }
+        times.sort();
+        let p95 = times[times.len() * 95 / 100];
+        println!("| {label} (`q={q}`) | {matches} | {} | {} |", micros(median(&mut times)), micros(p95));
+    }
+    println!();
+    Ok(())
+}
+
+/// The `total` of a list.
+async fn total(app: &Router, uri: &str) -> Result<i64, BoxError> {
+    let response = app.clone().oneshot(Request::get(uri).body(Body::empty())?).await?;
+    let page: Value = serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
+    Ok(page["total"].as_i64().unwrap_or(-1))
 }
 
 /// 2,000 books and members and 20,000 loans through the API (so every row is as the service

@@ -273,6 +273,11 @@ fn diff_field(old: &FieldIr, new: &FieldIr, subject: &str, diff: &mut SpecDiff) 
             "no longer sensitive: its value now appears in responses".to_owned()
         });
     }
+    if old.searchable && !new.searchable {
+        breaking(
+            "no longer searchable: `q=` stops finding items by it (and is refused where no field is left)".to_owned(),
+        );
+    }
     match (default_text(old), default_text(new)) {
         (Some(before), None) => breaking(format!("default {before} removed: omitted values are now null")),
         (Some(before), Some(after)) if before != after => {
@@ -323,6 +328,9 @@ fn diff_field(old: &FieldIr, new: &FieldIr, subject: &str, diff: &mut SpecDiff) 
     }
     if old.unique && !new.unique {
         additive("no longer unique".to_owned());
+    }
+    if !old.searchable && new.searchable {
+        additive("now searchable with `q=` (the migration builds its full-text index)".to_owned());
     }
     if default_text(old).is_none()
         && let Some(after) = default_text(new)
@@ -542,7 +550,7 @@ mod tests {
     fn additions_are_low_risk() {
         let old = spec(r#", {"name": "name", "type": "string", "max_length": 10}"#, "");
         let new = spec(
-            r#", {"name": "name", "type": "string", "max_length": 20}, {"name": "tags", "type": "json"}"#,
+            r#", {"name": "name", "type": "string", "max_length": 20, "searchable": true}, {"name": "tags", "type": "json"}"#,
             r#", "indexes": [{"fields": ["name"]}]"#,
         );
         let diff = diff_specs(&old, &new);
@@ -551,6 +559,11 @@ mod tests {
             whats(&old, &new),
             [
                 (Impact::Additive, "entity `Item`, field `name`: max_length relaxed (10 → 20)".to_owned()),
+                (
+                    Impact::Additive,
+                    "entity `Item`, field `name`: now searchable with `q=` (the migration builds its full-text index)"
+                        .to_owned()
+                ),
                 (Impact::Additive, "entity `Item`, field `tags`: new optional field (json)".to_owned()),
                 (Impact::Additive, "entity `Item`, index on (name): new index".to_owned()),
             ]
@@ -585,7 +598,7 @@ mod tests {
     fn every_breaking_rule_is_recognised() {
         let old = spec(
             r#", {"name": "a", "type": "string", "max_length": 10}, {"name": "b", "type": "integer", "min": 1, "max": 9},
-               {"name": "c", "type": "enum", "values": ["x", "y"]}, {"name": "d", "type": "string"}, {"name": "e", "type": "string"},
+               {"name": "c", "type": "enum", "values": ["x", "y"]}, {"name": "d", "type": "string", "searchable": true}, {"name": "e", "type": "string"},
                {"name": "gone", "type": "json"}"#,
             "",
         );
@@ -608,6 +621,7 @@ mod tests {
             "field `b`: min raised from 1 to 2",
             "field `c`: enum value `y` removed",
             "field `d`: becomes required",
+            "field `d`: no longer searchable",
             "field `e`: becomes unique",
             "field `must`: new required field without default",
         ] {

@@ -609,6 +609,29 @@ fn field_tests(entity: &EntityIr, field: &FieldIr, at: &str, first: &Value) -> V
             },
         ));
     }
+    if field.searchable
+        && let Some(Value::String(text)) = first.get(name)
+        && let Ok(Some(terms)) = entity_spec_contract::search::search_terms(text)
+        && let Some(word) = terms.iter().max_by_key(|term| term.chars().count())
+    {
+        // The longest word of the value, then its first half in capitals: a word's start, in
+        // any case, finds the item.
+        let half: String = word.chars().take(word.chars().count().div_ceil(2)).collect::<String>().to_uppercase();
+        let why = format!("{at} is searchable: `q=` finds the item by a word of it, or the start of one");
+        tests.push(test(
+            "full_text_search_finds_the_item",
+            quote! {
+                let id = create(&client, 0).await;
+                for text in [#word, #half] {
+                    let url = format!("{PATH}?q={}", ::entity_spec::__private::runtime::testing::client::query_value(text));
+                    let page = client.get(&url).await;
+                    page.expect_status(200, #why);
+                    let ids: Vec<&str> = page.body["items"].as_array().expect("items").iter().filter_map(|i| i["id"].as_str()).collect();
+                    assert!(ids.contains(&id.as_str()), "{}: {url} finds the item: {}", #why, page.text);
+                }
+            },
+        ));
+    }
     if facts.text_searchable()
         && let Some(Value::String(text)) = first.get(name)
         && text.chars().count() >= 2
