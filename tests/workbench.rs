@@ -641,3 +641,81 @@ fn reference_fields_link_to_the_items_they_name() {
         served.runtime.shutdown_timeout(Duration::from_secs(5));
     }
 }
+
+/// A reference is picked by its label in the forms: typing part of a shelf's label lists the
+/// matching shelves, the keyboard chooses one, and the book is stored with its id; the edit
+/// form shows the stored shelf by its label, and clearing it stores null. On both databases.
+#[test]
+fn reference_fields_are_picked_by_label_with_the_keyboard() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, library_app);
+        let base = &served.base;
+        let post = |path: &str, body: Value| {
+            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
+            assert_eq!(status, 201, "{backend:?}: {created}");
+            created["id"].as_str().expect("an id").to_owned()
+        };
+        post("/library/shelves", json!({"label": "Poetry (old)"}));
+        let poetry = post("/library/shelves", json!({"label": "Poetry corner"}));
+        post("/library/shelves", json!({"label": "Prose aisle"}));
+
+        browser.goto(&format!("{base}/ui/library/books"));
+        browser.wait_for_text("tbody", "No books yet.");
+        browser.find("button.primary").click();
+        browser.find("dialog[open] #field-isbn").send_keys("978-0000000042");
+        browser.find("#field-title").send_keys("Odes");
+        let picker = browser.find("#field-shelf_id");
+        assert_eq!(picker.attribute("role").as_deref(), Some("combobox"), "{backend:?}");
+        picker.send_keys("POETRY c");
+        browser.wait_for("one matching shelf", |b| {
+            (b.texts("#field-shelf_id-options [role=option]").len() == 1).then_some(())
+        });
+        assert_eq!(picker.attribute("aria-expanded").as_deref(), Some("true"));
+        assert!(browser.texts("#field-shelf_id-options [role=option]")[0].contains("Poetry corner"));
+        // Wider text lists both poetry shelves; the arrow keys move, Enter picks (and does not
+        // submit the form), Escape closes the list and leaves the dialog open.
+        picker.clear();
+        picker.send_keys("oetr");
+        browser.wait_for("two matching shelves", |b| {
+            (b.texts("#field-shelf_id-options [role=option]").len() == 2).then_some(())
+        });
+        picker.send_keys(keys::ESCAPE);
+        assert_eq!(picker.attribute("aria-expanded").as_deref(), Some("false"), "{backend:?}");
+        assert!(!browser.find_all("dialog[open]").is_empty(), "Escape closed only the list");
+        picker.send_keys(keys::ARROW_DOWN);
+        browser.wait_for("the list again", |b| {
+            (b.texts("#field-shelf_id-options [role=option]").len() == 2).then_some(())
+        });
+        picker.send_keys(keys::ARROW_DOWN);
+        picker.send_keys(keys::ARROW_DOWN);
+        let active = picker.attribute("aria-activedescendant").expect("an active option");
+        assert_eq!(browser.find(&format!("#{active}")).attribute("data-id").as_deref(), Some(poetry.as_str()));
+        picker.send_keys(keys::ENTER);
+        assert_eq!(picker.property("value").as_str(), Some("Poetry corner"), "{backend:?}");
+        assert!(!browser.find_all("dialog[open]").is_empty(), "Enter picked, it did not submit");
+        browser.find("dialog[open] button[type=submit]").click();
+        browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+        let books = http("GET", &format!("{base}/library/books"), None, &[]).1;
+        assert_eq!(books["items"][0]["shelf_id"], json!(poetry), "{backend:?}: the picked shelf's id is stored");
+        let book = books["items"][0]["id"].as_str().expect("an id").to_owned();
+
+        // Editing shows the stored shelf by its label; clearing a nullable reference stores null.
+        browser.wait_for_text("[data-testid=detail] dd[data-field=title]", "Odes");
+        browser.script(
+            "[...document.querySelectorAll('[data-testid=detail] button')].find(b => b.textContent === 'Edit').click()",
+            vec![],
+        );
+        let picker = browser.find("dialog[open] #field-shelf_id");
+        browser.wait_for("the shelf's label", |b| {
+            (b.find("#field-shelf_id").property("value").as_str() == Some("Poetry corner")).then_some(())
+        });
+        browser.find("dialog[open] .picker-clear").click();
+        assert_eq!(picker.property("value").as_str(), Some(""));
+        browser.find("dialog[open] button[type=submit]").click();
+        browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+        let stored = http("GET", &format!("{base}/library/books/{book}"), None, &[]).1;
+        assert_eq!(stored["shelf_id"], Value::Null, "{backend:?}: the cleared reference is stored as null");
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}

@@ -34,7 +34,7 @@ fn entity(spec: &SpecIr, entity: &EntityIr) -> Value {
     json!({
         "name": entity.name,
         "title": title(entity),
-        "singular": humanize(&entity.snake_name).to_lowercase(),
+        "singular": singular(entity),
         "description": entity.description,
         "path": entity.collection_path,
         "primary_key": entity.primary_key().name,
@@ -86,6 +86,11 @@ fn title(entity: &EntityIr) -> String {
     humanize(&crate::naming::pluralize(&entity.snake_name))
 }
 
+/// How messages name one item of an entity: `raw data source`.
+fn singular(entity: &EntityIr) -> String {
+    humanize(&entity.snake_name).to_lowercase()
+}
+
 /// `source_type` → `Source type`.
 fn humanize(snake: &str) -> String {
     let spaced = snake.replace('_', " ");
@@ -110,8 +115,11 @@ fn with_reference(spec: &SpecIr, field: &FieldIr, mut described: Value) -> Value
             "references".into(),
             json!({
                 "entity": target.name,
+                "singular": singular(target),
                 "path": target.collection_path,
+                "primary_key": target.primary_key().name,
                 "label_field": label.name,
+                "label": humanize(&label.name).to_lowercase(),
                 "search": search,
                 "scopes": { "read": target.scopes.read, "admin": target.scopes.admin },
             }),
@@ -351,8 +359,11 @@ mod tests {
             field(&book, "shelf_id")["references"],
             json!({
                 "entity": "Shelf",
+                "singular": "shelf",
                 "path": "/library/shelves",
+                "primary_key": "id",
                 "label_field": "label",
+                "label": "label",
                 "search": "label__icontains",
                 "scopes": {"read": "shelves:read", "admin": "shelves:admin"},
             })

@@ -38,6 +38,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("actions.js", JAVASCRIPT, include_str!("../../ui/actions.js")),
     ("editing.js", JAVASCRIPT, include_str!("../../ui/editing.js")),
     ("forms.js", JAVASCRIPT, include_str!("../../ui/forms.js")),
+    ("reference-picker.js", JAVASCRIPT, include_str!("../../ui/reference-picker.js")),
 ];
 
 /// Scripts and styles only from the service itself; nothing inline, no framing.
