@@ -690,6 +690,8 @@ fn reference_fields_are_picked_by_label_with_the_keyboard() {
         picker.send_keys(keys::ARROW_DOWN);
         picker.send_keys(keys::ARROW_DOWN);
         let active = picker.attribute("aria-activedescendant").expect("an active option");
+        let found = accessibility_violations(&browser);
+        assert!(found.is_empty(), "{backend:?}: axe-core found, the picker open:\n{}", found.join("\n"));
         assert_eq!(browser.find(&format!("#{active}")).attribute("data-id").as_deref(), Some(poetry.as_str()));
         picker.send_keys(keys::ENTER);
         assert_eq!(picker.property("value").as_str(), Some("Poetry corner"), "{backend:?}");
@@ -716,6 +718,100 @@ fn reference_fields_are_picked_by_label_with_the_keyboard() {
         browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
         let stored = http("GET", &format!("{base}/library/books/{book}"), None, &[]).1;
         assert_eq!(stored["shelf_id"], Value::Null, "{backend:?}: the cleared reference is stored as null");
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}
+
+/// The detail panel's "Referred to by" tab lists the rows that refer to the open item, one
+/// section per reference with its count (two references to one entity apart, a self-reference
+/// included), pages through a long list, and its links open the referring row. On both
+/// databases.
+#[test]
+fn the_detail_panel_lists_the_rows_that_refer_to_an_item() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, library_app);
+        let base = &served.base;
+        let post = |path: &str, body: Value| {
+            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
+            assert_eq!(status, 201, "{backend:?}: {created}");
+            created["id"].as_str().expect("an id").to_owned()
+        };
+        let member = |card: &str, name: &str| {
+            post(
+                "/members",
+                json!({"card_number": card, "display_name": name, "tier": "adult", "joined_on": "2024-01-02"}),
+            )
+        };
+        let ada = member("LIB-0001", "Ada");
+        let grace = member("LIB-0002", "Grace");
+        let shelf = post("/library/shelves", json!({"label": "Poetry corner"}));
+        post("/library/shelves", json!({"label": "Top row", "parent_id": shelf}));
+        let books: Vec<String> = (10..22)
+            .map(|n| {
+                post(
+                    "/library/books",
+                    json!({"isbn": format!("978-00000000{n}"), "title": format!("Odes {n}"), "shelf_id": shelf}),
+                )
+            })
+            .collect();
+        for guarantor in [Some(&grace), None] {
+            post(
+                "/loans",
+                json!({"book_id": books[0], "member_id": ada, "guarantor_id": guarantor, "due_on": "2025-01-01"}),
+            );
+        }
+        let hold = post("/holds", json!({"book_id": books[1], "member_id": ada, "note": "after the summer"}));
+
+        // The headings as written (the stylesheet capitalises them).
+        let sections = |b: &Browser| -> Vec<String> {
+            let found = b.script(
+                "return [...document.querySelectorAll('[data-testid=detail] section.referrers h3')].map(e => e.textContent)",
+                vec![],
+            );
+            serde_json::from_value(found).unwrap_or_default()
+        };
+        browser.goto(&format!("{base}/ui/members#{ada}"));
+        browser.wait_for_text("#detail-title", "LIB-0001");
+        let tab = browser.find("[data-testid=detail] [role=tab][data-tab=referrers]");
+        tab.click();
+        assert_eq!(tab.attribute("aria-selected").as_deref(), Some("true"), "{backend:?}");
+        browser.wait_for("the counts", |b| {
+            (sections(b) == ["Loans as member (2)", "Loans as guarantor (0)", "Holds (1)"]).then_some(())
+        });
+        browser.wait_for_text("[data-referrer=\"/members/{id}/loans-as-guarantor\"]", "None.");
+        // The keyboard moves between the tabs.
+        tab.send_keys("\u{E012}"); // ArrowLeft
+        let fields = browser.find("[data-testid=detail] [role=tab][data-tab=fields]");
+        assert!(fields.same_as(&browser.active_element()), "{backend:?}: ArrowLeft focuses the Fields tab");
+        assert_eq!(fields.attribute("aria-selected").as_deref(), Some("true"));
+        fields.send_keys("\u{E012}");
+
+        // A referring row's link opens it on its own page.
+        browser.find(&format!("[data-testid=detail] a[data-referrer-item=\"{hold}\"]")).click();
+        browser.wait_for_text("[data-testid=detail] dd[data-field=note]", "after the summer");
+        assert_eq!(browser.script("return location.pathname", vec![]).as_str(), Some("/ui/holds"), "{backend:?}");
+
+        browser.goto(&format!("{base}/ui/members#{grace}"));
+        browser.wait_for_text("#detail-title", "LIB-0002");
+        browser.find("[data-testid=detail] [role=tab][data-tab=referrers]").click();
+        browser.wait_for("Grace's loans", |b| {
+            (sections(b) == ["Loans as member (0)", "Loans as guarantor (1)", "Holds (0)"]).then_some(())
+        });
+
+        // Twelve books on a shelf: ten shown, the rest on request; the shelf inside it too.
+        browser.goto(&format!("{base}/ui/library/shelves#{shelf}"));
+        browser.wait_for_text("#detail-title", "Poetry corner");
+        browser.find("[data-testid=detail] [role=tab][data-tab=referrers]").click();
+        browser
+            .wait_for("the shelf's counts", |b| (sections(b) == ["Books (12)", "Shelfs as parent (1)"]).then_some(()));
+        let book_links = "[data-referrer=\"/library/shelves/{id}/books\"] li";
+        browser.wait_for("a first page", |b| (b.texts(book_links).len() == 10).then_some(()));
+        browser.find("[data-referrer=\"/library/shelves/{id}/books\"] button").click();
+        browser.wait_for("every book", |b| (b.texts(book_links).len() == 12).then_some(()));
+        browser.wait_for_text("[data-referrer=\"/library/shelves/{id}/shelves\"] li", "Top row");
+        let found = accessibility_violations(&browser);
+        assert!(found.is_empty(), "{backend:?}: axe-core found:\n{}", found.join("\n"));
         served.runtime.shutdown_timeout(Duration::from_secs(5));
     }
 }

@@ -35,6 +35,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("entity-page.js", JAVASCRIPT, include_str!("../../ui/entity-page.js")),
     ("table.js", JAVASCRIPT, include_str!("../../ui/table.js")),
     ("detail.js", JAVASCRIPT, include_str!("../../ui/detail.js")),
+    ("referrers.js", JAVASCRIPT, include_str!("../../ui/referrers.js")),
     ("actions.js", JAVASCRIPT, include_str!("../../ui/actions.js")),
     ("editing.js", JAVASCRIPT, include_str!("../../ui/editing.js")),
     ("forms.js", JAVASCRIPT, include_str!("../../ui/forms.js")),
