@@ -89,6 +89,12 @@ async fn library_app(db: Db) -> axum::Router {
     support::open(library::service(db, Renewals))
 }
 
+/// The library as deployed: authentication on, API keys accepted.
+async fn secured_library_app(db: Db) -> axum::Router {
+    library::migrate(&db, MigrateOptions::default()).await.expect("migrates");
+    library::service(db, Renewals).router()
+}
+
 /// Plain HTTP calls to the same service, as another user (or script) would make them.
 fn http(method: &str, url: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value, Option<String>) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
@@ -814,4 +820,63 @@ fn the_detail_panel_lists_the_rows_that_refer_to_an_item() {
         assert!(found.is_empty(), "{backend:?}: axe-core found:\n{}", found.join("\n"));
         served.runtime.shutdown_timeout(Duration::from_secs(5));
     }
+}
+
+/// What a credential may not read is not searched nor listed: a reference to an entity the
+/// caller cannot read is a plain id box saying which scope it lacks (a pasted id is stored),
+/// and the "Referred to by" tab says the same of the lists it cannot see. On both databases.
+#[test]
+fn the_picker_and_the_referrers_respect_the_callers_scopes() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        callers_scopes_story(&browser, backend);
+    }
+}
+
+fn callers_scopes_story(browser: &Browser, backend: Backend) {
+    let served = serve(backend, secured_library_app);
+    let base = &served.base;
+    let admin = served.key("admin", &["admin"], None);
+    let auth = format!("Bearer {admin}");
+    let post = |path: &str, body: Value| {
+        let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[("Authorization", &auth)]);
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("an id").to_owned()
+    };
+    let book = post("/library/books", json!({"isbn": "978-0000000042", "title": "Odes", "barcode": "OD000042"}));
+    let member = post(
+        "/members",
+        json!({"card_number": "LIB-0001", "display_name": "Ada", "tier": "adult", "joined_on": "2024-01-02"}),
+    );
+    let clerk = served.key("clerk", &["loans:read", "loans:write", "books:read"], None);
+
+    browser.goto(&format!("{base}/ui/loans"));
+    sign_in_with(browser, &clerk);
+    browser.wait_for_text("tbody", "No loans yet.");
+    browser.find("button.primary").click();
+    let member_box = browser.find("dialog[open] #field-member_id");
+    assert_eq!(member_box.attribute("role"), None, "members cannot be searched without members:read");
+    browser.wait_for_text("dialog[open] #field-member_id-picker-note", "members:read");
+    member_box.send_keys(&member);
+    let book_box = browser.find("#field-book_id");
+    assert_eq!(book_box.attribute("role").as_deref(), Some("combobox"));
+    book_box.send_keys("od0000");
+    browser.wait_for("the book", |b| (b.texts("#field-book_id-options [role=option]").len() == 1).then_some(()));
+    book_box.send_keys(keys::ARROW_DOWN);
+    book_box.send_keys(keys::ENTER);
+    assert_eq!(book_box.property("value").as_str(), Some("OD000042"));
+    // A date box is typed in the locale's order; the value is what matters here.
+    browser.script("document.querySelector('#field-due_on').value = '2025-01-01'", vec![]);
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+    let loans = http("GET", &format!("{base}/loans"), None, &[("Authorization", &auth)]).1;
+    assert_eq!(loans["items"][0]["book_id"], json!(book));
+    assert_eq!(loans["items"][0]["member_id"], json!(member), "{backend:?}: the pasted id is stored");
+
+    browser.goto(&format!("{base}/ui/library/books#{book}"));
+    browser.wait_for_text("#detail-title", "OD000042");
+    browser.find("[data-testid=detail] [role=tab][data-tab=referrers]").click();
+    browser.wait_for_text("[data-referrer=\"/library/books/{id}/loans\"] h3", "(1)");
+    browser.wait_for_text("[data-referrer=\"/library/books/{id}/holds\"]", "Needs the holds:read scope");
+    served.runtime.shutdown_timeout(Duration::from_secs(5));
 }
