@@ -662,7 +662,8 @@ fn reference_fields_are_picked_by_label_with_the_keyboard() {
             assert_eq!(status, 201, "{backend:?}: {created}");
             created["id"].as_str().expect("an id").to_owned()
         };
-        post("/library/shelves", json!({"label": "Poetry (old)"}));
+        // Labels that sort alike on both databases (PostgreSQL's collation skips punctuation).
+        post("/library/shelves", json!({"label": "Poetry annex"}));
         let poetry = post("/library/shelves", json!({"label": "Poetry corner"}));
         post("/library/shelves", json!({"label": "Prose aisle"}));
 
@@ -691,7 +692,8 @@ fn reference_fields_are_picked_by_label_with_the_keyboard() {
         assert!(!browser.find_all("dialog[open]").is_empty(), "Escape closed only the list");
         picker.send_keys(keys::ARROW_DOWN);
         browser.wait_for("the list again", |b| {
-            (b.texts("#field-shelf_id-options [role=option]").len() == 2).then_some(())
+            let open = b.find("#field-shelf_id").attribute("aria-expanded").as_deref() == Some("true");
+            (open && b.texts("#field-shelf_id-options [role=option]").len() == 2).then_some(())
         });
         picker.send_keys(keys::ARROW_DOWN);
         picker.send_keys(keys::ARROW_DOWN);

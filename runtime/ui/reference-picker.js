@@ -187,6 +187,8 @@ export class ReferencePicker {
     clearTimeout(this.timer);
     if (this.controller) this.controller.abort();
     this.list.hidden = true;
+    replace(this.list);
+    this.options = [];
     this.active = -1;
     if (this.searching) this.input.setAttribute("aria-expanded", "false");
     this.input.removeAttribute("aria-activedescendant");
