@@ -166,11 +166,8 @@ export class Detail {
         }),
       );
     });
-    const shown = Math.max(
-      0,
-      tabs.findIndex((t) => t.key === this.tab),
-    );
-    select(shown, false);
+    const shown = tabs.findIndex((t) => t.key === this.tab);
+    select(shown < 0 ? 0 : shown, false);
     return [h("div", { role: "tablist", "aria-label": "Item details", class: "tabs" }, buttons), panels];
   }
 

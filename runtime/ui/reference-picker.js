@@ -11,7 +11,8 @@ import { h, replace } from "./dom.js";
 const OPTION_LIMIT = 10;
 // Long enough to type a few letters before the list is searched.
 const SEARCH_DELAY_MS = 250;
-// The part of an id shown next to a label, to tell apart items of the same name.
+// The part of an id shown next to a label, to tell apart items of the same name: its end,
+// since time-ordered ids (UUIDv7) of items made together share their start.
 const SHORT_ID_LENGTH = 8;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -279,5 +280,5 @@ export class ReferencePicker {
 
 function shortId(id) {
   const text = String(id);
-  return text.length > SHORT_ID_LENGTH ? `${text.slice(0, SHORT_ID_LENGTH)}…` : text;
+  return text.length > SHORT_ID_LENGTH ? `…${text.slice(-SHORT_ID_LENGTH)}` : text;
 }
