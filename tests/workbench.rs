@@ -89,6 +89,12 @@ async fn library_app(db: Db) -> axum::Router {
     support::open(library::service(db, Renewals))
 }
 
+/// The library as deployed: authentication on, API keys accepted.
+async fn secured_library_app(db: Db) -> axum::Router {
+    library::migrate(&db, MigrateOptions::default()).await.expect("migrates");
+    library::service(db, Renewals).router()
+}
+
 /// Plain HTTP calls to the same service, as another user (or script) would make them.
 fn http(method: &str, url: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value, Option<String>) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
@@ -640,4 +646,239 @@ fn reference_fields_link_to_the_items_they_name() {
         browser.wait_for_text("#detail-title", "Top floor");
         served.runtime.shutdown_timeout(Duration::from_secs(5));
     }
+}
+
+/// A reference is picked by its label in the forms: typing part of a shelf's label lists the
+/// matching shelves, the keyboard chooses one, and the book is stored with its id; the edit
+/// form shows the stored shelf by its label, and clearing it stores null. On both databases.
+#[test]
+fn reference_fields_are_picked_by_label_with_the_keyboard() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, library_app);
+        let base = &served.base;
+        let post = |path: &str, body: Value| {
+            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
+            assert_eq!(status, 201, "{backend:?}: {created}");
+            created["id"].as_str().expect("an id").to_owned()
+        };
+        // Labels that sort alike on both databases (PostgreSQL's collation skips punctuation).
+        post("/library/shelves", json!({"label": "Poetry annex"}));
+        let poetry = post("/library/shelves", json!({"label": "Poetry corner"}));
+        post("/library/shelves", json!({"label": "Prose aisle"}));
+
+        browser.goto(&format!("{base}/ui/library/books"));
+        browser.wait_for_text("tbody", "No books yet.");
+        browser.find("button.primary").click();
+        browser.find("dialog[open] #field-isbn").send_keys("978-0000000042");
+        browser.find("#field-title").send_keys("Odes");
+        let picker = browser.find("#field-shelf_id");
+        assert_eq!(picker.attribute("role").as_deref(), Some("combobox"), "{backend:?}");
+        picker.send_keys("POETRY c");
+        browser.wait_for("one matching shelf", |b| {
+            (b.texts("#field-shelf_id-options [role=option]").len() == 1).then_some(())
+        });
+        assert_eq!(picker.attribute("aria-expanded").as_deref(), Some("true"));
+        assert!(browser.texts("#field-shelf_id-options [role=option]")[0].contains("Poetry corner"));
+        // Wider text lists both poetry shelves; the arrow keys move, Enter picks (and does not
+        // submit the form), Escape closes the list and leaves the dialog open.
+        picker.clear();
+        picker.send_keys("oetr");
+        browser.wait_for("two matching shelves", |b| {
+            (b.texts("#field-shelf_id-options [role=option]").len() == 2).then_some(())
+        });
+        picker.send_keys(keys::ESCAPE);
+        assert_eq!(picker.attribute("aria-expanded").as_deref(), Some("false"), "{backend:?}");
+        assert!(!browser.find_all("dialog[open]").is_empty(), "Escape closed only the list");
+        picker.send_keys(keys::ARROW_DOWN);
+        browser.wait_for("the list again", |b| {
+            let open = b.find("#field-shelf_id").attribute("aria-expanded").as_deref() == Some("true");
+            (open && b.texts("#field-shelf_id-options [role=option]").len() == 2).then_some(())
+        });
+        picker.send_keys(keys::ARROW_DOWN);
+        picker.send_keys(keys::ARROW_DOWN);
+        let active = picker.attribute("aria-activedescendant").expect("an active option");
+        let found = accessibility_violations(&browser);
+        assert!(found.is_empty(), "{backend:?}: axe-core found, the picker open:\n{}", found.join("\n"));
+        assert_eq!(browser.find(&format!("#{active}")).attribute("data-id").as_deref(), Some(poetry.as_str()));
+        picker.send_keys(keys::ENTER);
+        assert_eq!(picker.property("value").as_str(), Some("Poetry corner"), "{backend:?}");
+        assert!(!browser.find_all("dialog[open]").is_empty(), "Enter picked, it did not submit");
+        browser.find("dialog[open] button[type=submit]").click();
+        browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+        let books = http("GET", &format!("{base}/library/books"), None, &[]).1;
+        assert_eq!(books["items"][0]["shelf_id"], json!(poetry), "{backend:?}: the picked shelf's id is stored");
+        let book = books["items"][0]["id"].as_str().expect("an id").to_owned();
+
+        // Editing shows the stored shelf by its label; clearing a nullable reference stores null.
+        browser.wait_for_text("[data-testid=detail] dd[data-field=title]", "Odes");
+        browser.script(
+            "[...document.querySelectorAll('[data-testid=detail] button')].find(b => b.textContent === 'Edit').click()",
+            vec![],
+        );
+        let picker = browser.find("dialog[open] #field-shelf_id");
+        browser.wait_for("the shelf's label", |b| {
+            (b.find("#field-shelf_id").property("value").as_str() == Some("Poetry corner")).then_some(())
+        });
+        browser.find("dialog[open] .picker-clear").click();
+        assert_eq!(picker.property("value").as_str(), Some(""));
+        browser.find("dialog[open] button[type=submit]").click();
+        browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+        let stored = http("GET", &format!("{base}/library/books/{book}"), None, &[]).1;
+        assert_eq!(stored["shelf_id"], Value::Null, "{backend:?}: the cleared reference is stored as null");
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}
+
+/// The detail panel's "Referred to by" tab lists the rows that refer to the open item, one
+/// section per reference with its count (two references to one entity apart, a self-reference
+/// included), pages through a long list, and its links open the referring row. On both
+/// databases.
+#[test]
+fn the_detail_panel_lists_the_rows_that_refer_to_an_item() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, library_app);
+        let base = &served.base;
+        let post = |path: &str, body: Value| {
+            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
+            assert_eq!(status, 201, "{backend:?}: {created}");
+            created["id"].as_str().expect("an id").to_owned()
+        };
+        let member = |card: &str, name: &str| {
+            post(
+                "/members",
+                json!({"card_number": card, "display_name": name, "tier": "adult", "joined_on": "2024-01-02"}),
+            )
+        };
+        let ada = member("LIB-0001", "Ada");
+        let grace = member("LIB-0002", "Grace");
+        let shelf = post("/library/shelves", json!({"label": "Poetry corner"}));
+        post("/library/shelves", json!({"label": "Top row", "parent_id": shelf}));
+        let books: Vec<String> = (10..22)
+            .map(|n| {
+                post(
+                    "/library/books",
+                    json!({"isbn": format!("978-00000000{n}"), "title": format!("Odes {n}"), "shelf_id": shelf}),
+                )
+            })
+            .collect();
+        for guarantor in [Some(&grace), None] {
+            post(
+                "/loans",
+                json!({"book_id": books[0], "member_id": ada, "guarantor_id": guarantor, "due_on": "2025-01-01"}),
+            );
+        }
+        let hold = post("/holds", json!({"book_id": books[1], "member_id": ada, "note": "after the summer"}));
+
+        // The headings as written (the stylesheet capitalises them).
+        let sections = |b: &Browser| -> Vec<String> {
+            let found = b.script(
+                "return [...document.querySelectorAll('[data-testid=detail] section.referrers h3')].map(e => e.textContent)",
+                vec![],
+            );
+            serde_json::from_value(found).unwrap_or_default()
+        };
+        browser.goto(&format!("{base}/ui/members#{ada}"));
+        browser.wait_for_text("#detail-title", "LIB-0001");
+        let tab = browser.find("[data-testid=detail] [role=tab][data-tab=referrers]");
+        tab.click();
+        assert_eq!(tab.attribute("aria-selected").as_deref(), Some("true"), "{backend:?}");
+        browser.wait_for("the counts", |b| {
+            (sections(b) == ["Loans as member (2)", "Loans as guarantor (0)", "Holds (1)"]).then_some(())
+        });
+        browser.wait_for_text("[data-referrer=\"/members/{id}/loans-as-guarantor\"]", "None.");
+        // The keyboard moves between the tabs.
+        tab.send_keys("\u{E012}"); // ArrowLeft
+        let fields = browser.find("[data-testid=detail] [role=tab][data-tab=fields]");
+        assert!(fields.same_as(&browser.active_element()), "{backend:?}: ArrowLeft focuses the Fields tab");
+        assert_eq!(fields.attribute("aria-selected").as_deref(), Some("true"));
+        fields.send_keys("\u{E012}");
+
+        // A referring row's link opens it on its own page.
+        browser.find(&format!("[data-testid=detail] a[data-referrer-item=\"{hold}\"]")).click();
+        browser.wait_for_text("[data-testid=detail] dd[data-field=note]", "after the summer");
+        assert_eq!(browser.script("return location.pathname", vec![]).as_str(), Some("/ui/holds"), "{backend:?}");
+
+        browser.goto(&format!("{base}/ui/members#{grace}"));
+        browser.wait_for_text("#detail-title", "LIB-0002");
+        browser.find("[data-testid=detail] [role=tab][data-tab=referrers]").click();
+        browser.wait_for("Grace's loans", |b| {
+            (sections(b) == ["Loans as member (0)", "Loans as guarantor (1)", "Holds (0)"]).then_some(())
+        });
+
+        // Twelve books on a shelf: ten shown, the rest on request; the shelf inside it too.
+        browser.goto(&format!("{base}/ui/library/shelves#{shelf}"));
+        browser.wait_for_text("#detail-title", "Poetry corner");
+        browser.find("[data-testid=detail] [role=tab][data-tab=referrers]").click();
+        browser
+            .wait_for("the shelf's counts", |b| (sections(b) == ["Books (12)", "Shelfs as parent (1)"]).then_some(()));
+        let book_links = "[data-referrer=\"/library/shelves/{id}/books\"] li";
+        browser.wait_for("a first page", |b| (b.texts(book_links).len() == 10).then_some(()));
+        browser.find("[data-referrer=\"/library/shelves/{id}/books\"] button").click();
+        browser.wait_for("every book", |b| (b.texts(book_links).len() == 12).then_some(()));
+        browser.wait_for_text("[data-referrer=\"/library/shelves/{id}/shelves\"] li", "Top row");
+        let found = accessibility_violations(&browser);
+        assert!(found.is_empty(), "{backend:?}: axe-core found:\n{}", found.join("\n"));
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}
+
+/// What a credential may not read is not searched nor listed: a reference to an entity the
+/// caller cannot read is a plain id box saying which scope it lacks (a pasted id is stored),
+/// and the "Referred to by" tab says the same of the lists it cannot see. On both databases.
+#[test]
+fn the_picker_and_the_referrers_respect_the_callers_scopes() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        callers_scopes_story(&browser, backend);
+    }
+}
+
+fn callers_scopes_story(browser: &Browser, backend: Backend) {
+    let served = serve(backend, secured_library_app);
+    let base = &served.base;
+    let admin = served.key("admin", &["admin"], None);
+    let auth = format!("Bearer {admin}");
+    let post = |path: &str, body: Value| {
+        let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[("Authorization", &auth)]);
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("an id").to_owned()
+    };
+    let book = post("/library/books", json!({"isbn": "978-0000000042", "title": "Odes", "barcode": "OD000042"}));
+    let member = post(
+        "/members",
+        json!({"card_number": "LIB-0001", "display_name": "Ada", "tier": "adult", "joined_on": "2024-01-02"}),
+    );
+    let clerk = served.key("clerk", &["loans:read", "loans:write", "books:read"], None);
+
+    browser.goto(&format!("{base}/ui/loans"));
+    sign_in_with(browser, &clerk);
+    browser.wait_for_text("tbody", "No loans yet.");
+    browser.find("button.primary").click();
+    let member_box = browser.find("dialog[open] #field-member_id");
+    assert_eq!(member_box.attribute("role"), None, "members cannot be searched without members:read");
+    browser.wait_for_text("dialog[open] #field-member_id-picker-note", "members:read");
+    member_box.send_keys(&member);
+    let book_box = browser.find("#field-book_id");
+    assert_eq!(book_box.attribute("role").as_deref(), Some("combobox"));
+    book_box.send_keys("od0000");
+    browser.wait_for("the book", |b| (b.texts("#field-book_id-options [role=option]").len() == 1).then_some(()));
+    book_box.send_keys(keys::ARROW_DOWN);
+    book_box.send_keys(keys::ENTER);
+    assert_eq!(book_box.property("value").as_str(), Some("OD000042"));
+    // A date box is typed in the locale's order; the value is what matters here.
+    browser.script("document.querySelector('#field-due_on').value = '2025-01-01'", vec![]);
+    browser.find("dialog[open] button[type=submit]").click();
+    browser.wait_for("the dialog to close", |b| b.find_all("dialog[open]").is_empty().then_some(()));
+    let loans = http("GET", &format!("{base}/loans"), None, &[("Authorization", &auth)]).1;
+    assert_eq!(loans["items"][0]["book_id"], json!(book));
+    assert_eq!(loans["items"][0]["member_id"], json!(member), "{backend:?}: the pasted id is stored");
+
+    browser.goto(&format!("{base}/ui/library/books#{book}"));
+    browser.wait_for_text("#detail-title", "OD000042");
+    browser.find("[data-testid=detail] [role=tab][data-tab=referrers]").click();
+    browser.wait_for_text("[data-referrer=\"/library/books/{id}/loans\"] h3", "(1)");
+    browser.wait_for_text("[data-referrer=\"/library/books/{id}/holds\"]", "Needs the holds:read scope");
+    served.runtime.shutdown_timeout(Duration::from_secs(5));
 }

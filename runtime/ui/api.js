@@ -7,11 +7,12 @@ import { credential, rejected } from "./credential.js";
  *  Every request carries the session's credential; a 401 means it is missing, expired or
  *  revoked, and the sign-in form takes over (see credential.js).
  *  `ifMatch` sends the version an edit started from, so the server refuses (412) to overwrite
- *  a change someone else made meanwhile. */
+ *  a change someone else made meanwhile. `signal` (an AbortController's) cancels a request
+ *  whose answer is no longer wanted; the caller checks the signal before using the result. */
 export async function api(method, path, options = {}) {
   const headers = { Accept: "application/json" };
   if (options.ifMatch) headers["If-Match"] = options.ifMatch;
-  const init = { method, headers };
+  const init = { method, headers, signal: options.signal };
   if (options.body !== undefined) {
     headers["Content-Type"] = options.contentType || "application/json";
     init.body = JSON.stringify(options.body);

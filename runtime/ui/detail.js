@@ -1,11 +1,13 @@
-// The detail panel of the open item: every field, its actions, and the run history of each
-// tracked action.
+// The detail panel of the open item: every field, its actions, the run history of each
+// tracked action, and (in a second tab, where other entities refer to this one) the rows that
+// refer to it.
 
 import { api, problemText } from "./api.js";
 import { append, h, replace, setStatus } from "./dom.js";
 import { badge, dateTimeFormat, display, numberFormat } from "./display.js";
 import { runItemAction } from "./actions.js";
 import { confirmDelete, openForm } from "./editing.js";
+import { referrerSections } from "./referrers.js";
 
 // Enough runs to see a pattern; the API pages through the rest.
 const HISTORY_LIMIT = 10;
@@ -17,6 +19,7 @@ export class Detail {
     this.busy = new Set(); // item ids with an action in progress
     this.etag = null; // the open item's version, for If-Match on delete
     this.itemStatus = null;
+    this.tab = "fields"; // the tab shown, kept while the panel is redrawn
   }
 
   renderEmpty() {
@@ -46,6 +49,9 @@ export class Detail {
     const page = this.page;
     const e = page.entity;
     const id = item[e.primary_key];
+    // Another item opens on its fields; the same one, redrawn, keeps the tab it showed.
+    if (id !== this.renderedId) this.tab = "fields";
+    this.renderedId = id;
     const statusField = e.tracking ? page.fields.get(e.tracking.status) : null;
     this.status = h("p", {
       class: "status-line",
@@ -98,9 +104,71 @@ export class Detail {
       ),
       this.status,
       this.result,
-      list,
-      e.actions.filter((a) => a.kind === "tracked").map((action) => this.historySection(action, id)),
+      this.tabbed(id, [
+        list,
+        e.actions.filter((a) => a.kind === "tracked").map((action) => this.historySection(action, id)),
+      ]),
     );
+  }
+
+  /** The item's own `fields` and, where other entities refer to this one, the rows that do,
+   *  as two tabs (WAI-ARIA tabs: the arrow keys, Home and End move between them). The rows
+   *  are loaded when their tab is shown. */
+  tabbed(id, fields) {
+    if (!this.page.entity.referrers.length) return fields;
+    const tabs = [
+      { key: "fields", label: "Fields", content: () => fields },
+      { key: "referrers", label: "Referred to by", content: () => referrerSections(this.page, id) },
+    ];
+    const buttons = [];
+    const panels = [];
+    const select = (index, moveFocus) => {
+      this.tab = tabs[index].key;
+      tabs.forEach((tab, i) => {
+        const chosen = i === index;
+        buttons[i].setAttribute("aria-selected", String(chosen));
+        buttons[i].tabIndex = chosen ? 0 : -1;
+        panels[i].hidden = !chosen;
+        if (chosen && !panels[i].hasChildNodes()) append(panels[i], tab.content());
+      });
+      if (moveFocus) buttons[index].focus();
+    };
+    const onKey = (ev) => {
+      const current = buttons.indexOf(ev.currentTarget);
+      const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: tabs.length - 1 };
+      if (!(ev.key in moves)) return;
+      ev.preventDefault();
+      select((moves[ev.key] + tabs.length) % tabs.length, true);
+    };
+    tabs.forEach((tab, i) => {
+      buttons.push(
+        h(
+          "button",
+          {
+            type: "button",
+            role: "tab",
+            id: `detail-tab-${tab.key}`,
+            "aria-controls": `detail-panel-${tab.key}`,
+            "data-tab": tab.key,
+            onclick: () => select(i, false),
+            onkeydown: onKey,
+          },
+          tab.label,
+        ),
+      );
+      panels.push(
+        h("div", {
+          role: "tabpanel",
+          id: `detail-panel-${tab.key}`,
+          "aria-labelledby": `detail-tab-${tab.key}`,
+          tabindex: "0",
+          class: "tab-panel",
+        }),
+      );
+    });
+    const shown = tabs.findIndex((t) => t.key === this.tab);
+    select(shown < 0 ? 0 : shown, false);
+    return [h("div", { role: "tablist", "aria-label": "Item details", class: "tabs" }, buttons), panels];
   }
 
   /** The latest runs of a tracked action on item `id`, loaded after the panel is shown. */

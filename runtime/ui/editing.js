@@ -17,6 +17,7 @@ export async function openForm(page, item) {
       title: `New ${e.singular}`,
       fields,
       values,
+      access: page.access,
       submitLabel: "Create",
       submit: (form) => create(page, form),
     });
@@ -35,6 +36,7 @@ export async function openForm(page, item) {
     fields,
     values: response.body,
     editing: true,
+    access: page.access,
     submitLabel: "Save",
     submit: (form) => save(page, form, response.body, etag),
   });

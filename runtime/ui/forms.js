@@ -4,9 +4,11 @@
 
 import { problemText } from "./api.js";
 import { append, h, replace } from "./dom.js";
+import { ReferencePicker } from "./reference-picker.js";
 
-/** Opens a form for `spec`: {title, fields, values, submitLabel, submit(form), cancel?, editing?}.
- *  `submit` resolves to true when the dialog may close. */
+/** Opens a form for `spec`: {title, fields, values, submitLabel, submit(form), cancel?, editing?,
+ *  access?}. `submit` resolves to true when the dialog may close; `access` (the caller's, from
+ *  session.js) spares a reference picker a search the caller may not make. */
 export function showForm(dialog, spec) {
   new FieldForm(spec, dialog).open();
 }
@@ -97,8 +99,11 @@ class FieldForm {
       "aria-describedby": describedBy,
       "aria-required": field.required ? "true" : false,
     };
-    const control = this.control(field, value, common);
-    this.controls.set(field.name, { field, control });
+    // A reference is picked by its label; the picker reads its own value (the id).
+    const picker = field.references ? new ReferencePicker(field, value, common, this.spec.access) : null;
+    const control = picker ? picker.input : this.control(field, value, common);
+    const read = picker ? () => picker.read() : () => fromInput(field, control);
+    this.controls.set(field.name, { field, control, read });
     const error = h("p", { class: "field-error", id: errorId, hidden: true });
     this.errors.set(field.name, error);
     const help = helpText ? h("p", { class: "help", id: helpId }, helpText) : null;
@@ -112,7 +117,8 @@ class FieldForm {
       );
     }
     const required = field.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null;
-    return h("div", { class: "field" }, h("label", { for: id }, field.label, required), control, help, error);
+    const shown = picker ? picker.element : control;
+    return h("div", { class: "field" }, h("label", { for: id }, field.label, required), shown, help, error);
   }
 
   /** The input for a field's type, holding `value`. */
@@ -176,8 +182,8 @@ class FieldForm {
   collect(asPatch, original) {
     const body = {};
     let valid = true;
-    for (const [name, { field, control }] of this.controls) {
-      const read = fromInput(field, control);
+    for (const [name, { field, read: readControl }] of this.controls) {
+      const read = readControl();
       if (read.error) {
         this.fieldError(name, read.error);
         valid = false;

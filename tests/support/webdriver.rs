@@ -21,6 +21,7 @@ const WAIT: Duration = Duration::from_secs(15);
 pub mod keys {
     pub const ENTER: &str = "\u{E007}";
     pub const ARROW_DOWN: &str = "\u{E015}";
+    pub const ESCAPE: &str = "\u{E00C}";
 }
 
 /// A headless browser session; the driver process is stopped on drop.

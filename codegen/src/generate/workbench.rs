@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use entity_spec_contract::lists::{EXACT_COUNT_UP_TO, takes_option};
+use entity_spec_contract::references::expansion_name;
 use entity_spec_contract::routes::{Operation, history_path, routes};
 
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
@@ -32,8 +33,8 @@ fn entity(spec: &SpecIr, entity: &EntityIr) -> Value {
     });
     json!({
         "name": entity.name,
-        "title": humanize(&crate::naming::pluralize(&entity.snake_name)),
-        "singular": humanize(&entity.snake_name).to_lowercase(),
+        "title": title(entity),
+        "singular": singular(entity),
         "description": entity.description,
         "path": entity.collection_path,
         "primary_key": entity.primary_key().name,
@@ -47,6 +48,7 @@ fn entity(spec: &SpecIr, entity: &EntityIr) -> Value {
         "tracking": tracking,
         "actions": entity.actions.iter().map(|a| action(entity, a)).collect::<Vec<_>>(),
         "scopes": scopes(entity),
+        "referrers": referrers(spec, entity),
         // Lists are counted with `count=estimated`, exact up to this many matches, unless a
         // field named `count` takes the parameter.
         "count_estimated_above": takes_option("count", entity.fields.iter().map(|f| f.name.as_str())).then_some(EXACT_COUNT_UP_TO),
@@ -79,6 +81,16 @@ fn scopes(entity: &EntityIr) -> Value {
     })
 }
 
+/// The heading of an entity's page and of the lists of its rows elsewhere: `Raw data sources`.
+fn title(entity: &EntityIr) -> String {
+    humanize(&crate::naming::pluralize(&entity.snake_name))
+}
+
+/// How messages name one item of an entity: `raw data source`.
+fn singular(entity: &EntityIr) -> String {
+    humanize(&entity.snake_name).to_lowercase()
+}
+
 /// `source_type` → `Source type`.
 fn humanize(snake: &str) -> String {
     let spaced = snake.replace('_', " ");
@@ -89,14 +101,68 @@ fn humanize(snake: &str) -> String {
     }
 }
 
-/// A reference field's description with where the item it names is shown: the workbench links
-/// the value to that entity's page, the item open (`/ui{path}#{id}`).
+/// A reference field's description with where the item it names is shown and how it is
+/// picked: the workbench links the value to that entity's page, the item open
+/// (`/ui{path}#{id}`), names it by the entity's label field, and searches its list with
+/// `search` (`{label}__icontains`) where the label is text a list can search, else (null) the
+/// form takes the id as typed.
 fn with_reference(spec: &SpecIr, field: &FieldIr, mut described: Value) -> Value {
     let target = field.references.as_ref().and_then(|r| spec.entity(&r.entity));
     if let (Some(target), Some(object)) = (target, described.as_object_mut()) {
-        object.insert("references".into(), json!({ "entity": target.name, "path": target.collection_path }));
+        let label = label_field(target);
+        let search = target.facts(label).text_searchable().then(|| format!("{}__icontains", label.name));
+        object.insert(
+            "references".into(),
+            json!({
+                "entity": target.name,
+                "singular": singular(target),
+                "path": target.collection_path,
+                "primary_key": target.primary_key().name,
+                "label_field": label.name,
+                "label": humanize(&label.name).to_lowercase(),
+                "search": search,
+                "scopes": { "read": target.scopes.read, "admin": target.scopes.admin },
+            }),
+        );
     }
     described
+}
+
+/// The lists of rows that refer to an item of `entity`, one per reference to it (the nested
+/// list routes, `GET /library/shelves/{id}/books`), for the detail panel's "Referred to by"
+/// tab: where each list is, which entity's rows it holds (their page and label field), the
+/// scope it needs, and its heading: the referring entity's title, with the reference's name
+/// where that alone does not say which one (`Loans as guarantor`, `Shelves as parent`).
+fn referrers(spec: &SpecIr, entity: &EntityIr) -> Vec<Value> {
+    let mut found = Vec::new();
+    for referring in &spec.entities {
+        let nested = referring.nested_defs();
+        for route in routes(&referring.collection_path, &[], &nested) {
+            let Operation::ListNested(list) = route.operation else { continue };
+            if list.parent_path != entity.collection_path {
+                continue;
+            }
+            let title = title(referring);
+            let role = expansion_name(list.field);
+            let several = nested.iter().filter(|n| n.parent_path == list.parent_path).count() > 1;
+            let heading = if several || role != entity.snake_name {
+                format!("{title} as {}", humanize(&role).to_lowercase())
+            } else {
+                title
+            };
+            found.push(json!({
+                "entity": referring.name,
+                "field": list.field,
+                "title": heading,
+                "list": route.path,
+                "path": referring.collection_path,
+                "primary_key": referring.primary_key().name,
+                "label_field": label_field(referring).name,
+                "scopes": { "read": referring.scopes.required(&route.permission), "admin": referring.scopes.admin },
+            }));
+        }
+    }
+    found
 }
 
 fn field(field: &FieldIr) -> Value {
@@ -276,5 +342,70 @@ mod tests {
             }),
             "a runs-all action needs the scope of the action it queues"
         );
+    }
+
+    #[test]
+    fn references_say_how_to_pick_an_item_and_which_lists_refer_to_it() {
+        let spec = crate::check_spec(include_str!("../../../tests/specs/library.json")).expect("library spec");
+        let doc: Value = serde_json::from_str(&workbench_json(&spec)).expect("JSON");
+        let entity = |name: &str| {
+            doc["entities"].as_array().expect("entities").iter().find(|e| e["name"] == name).expect(name).clone()
+        };
+        let field = |entity: &Value, name: &str| {
+            entity["fields"].as_array().expect("fields").iter().find(|f| f["name"] == name).expect(name).clone()
+        };
+        let book = entity("Book");
+        assert_eq!(
+            field(&book, "shelf_id")["references"],
+            json!({
+                "entity": "Shelf",
+                "singular": "shelf",
+                "path": "/library/shelves",
+                "primary_key": "id",
+                "label_field": "label",
+                "label": "label",
+                "search": "label__icontains",
+                "scopes": {"read": "shelves:read", "admin": "shelves:admin"},
+            })
+        );
+        // A loan has no text to be named by: a reference to one is typed as an id.
+        let loan = entity("Loan");
+        assert_eq!(loan["label_field"], "id");
+        assert_eq!(field(&loan, "member_id")["references"]["search"], "card_number__icontains");
+
+        let titles = |entity: &Value| -> Vec<(String, String)> {
+            entity["referrers"]
+                .as_array()
+                .expect("referrers")
+                .iter()
+                .map(|r| {
+                    (
+                        r["title"].as_str().unwrap_or_default().to_owned(),
+                        r["list"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let pairs =
+            |list: &[(&str, &str)]| list.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect::<Vec<_>>();
+        assert_eq!(
+            titles(&entity("Member")),
+            pairs(&[
+                ("Loans as member", "/members/{id}/loans-as-member"),
+                ("Loans as guarantor", "/members/{id}/loans-as-guarantor"),
+                ("Holds", "/members/{id}/holds"),
+            ]),
+            "two references to one entity are told apart"
+        );
+        assert_eq!(
+            titles(&entity("Shelf")),
+            pairs(&[("Books", "/library/shelves/{id}/books"), ("Shelfs as parent", "/library/shelves/{id}/shelves")]),
+            "a self-reference is named by its role (and the entity's title, naming::pluralize's)"
+        );
+        assert_eq!(titles(&loan), Vec::<(String, String)>::new());
+        let holds = &entity("Member")["referrers"][2];
+        assert_eq!(holds["path"], "/holds");
+        assert_eq!(holds["label_field"], "note");
+        assert_eq!(holds["scopes"]["read"], "holds:read");
     }
 }

@@ -35,9 +35,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("entity-page.js", JAVASCRIPT, include_str!("../../ui/entity-page.js")),
     ("table.js", JAVASCRIPT, include_str!("../../ui/table.js")),
     ("detail.js", JAVASCRIPT, include_str!("../../ui/detail.js")),
+    ("referrers.js", JAVASCRIPT, include_str!("../../ui/referrers.js")),
     ("actions.js", JAVASCRIPT, include_str!("../../ui/actions.js")),
     ("editing.js", JAVASCRIPT, include_str!("../../ui/editing.js")),
     ("forms.js", JAVASCRIPT, include_str!("../../ui/forms.js")),
+    ("reference-picker.js", JAVASCRIPT, include_str!("../../ui/reference-picker.js")),
 ];
 
 /// Scripts and styles only from the service itself; nothing inline, no framing.
