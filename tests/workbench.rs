@@ -882,3 +882,57 @@ fn callers_scopes_story(browser: &Browser, backend: Backend) {
     browser.wait_for_text("[data-referrer=\"/library/books/{id}/holds\"]", "Needs the holds:read scope");
     served.runtime.shutdown_timeout(Duration::from_secs(5));
 }
+
+/// The search box of an entity with searchable fields: typed words find the rows holding them,
+/// best match first (no column marked sorted), kept in the URL; a column header orders the
+/// matches by that column; Clear brings every row back. On both databases.
+#[test]
+fn the_search_box_finds_rows_best_match_first() {
+    let browser = Browser::start(1280, 800);
+    for backend in BACKENDS {
+        let served = serve(backend, library_app);
+        let base = &served.base;
+        for label in ["Rust rust rust", "Rusty nails", "Poetry", "Rust and poetry here"] {
+            let (status, created, _) =
+                http("POST", &format!("{base}/library/shelves"), Some(json!({"label": label})), &[]);
+            assert_eq!(status, 201, "{backend:?}: {created}");
+        }
+        browser.goto(&format!("{base}/ui/library/shelves"));
+        browser.wait_for("four rows", |b| (table_labels(b).len() == 4).then_some(()));
+        let search = browser.find("#search");
+        assert!(
+            search.attribute("placeholder").is_some_and(|p| p.contains("label")),
+            "{backend:?}: the box says what it searches"
+        );
+
+        search.send_keys("RUST");
+        let found = browser.wait_for("the three matches", |b| {
+            let labels = table_labels(b);
+            (labels.len() == 3).then_some(labels)
+        });
+        assert_eq!(found[0], "Rust rust rust", "{backend:?}: the best match first: {found:?}");
+        let mut sorted = found.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["Rust and poetry here", "Rust rust rust", "Rusty nails"], "{backend:?}");
+        assert!(browser.find_all("th[aria-sort]").is_empty(), "{backend:?}: relevance order marks no column");
+        let location = browser.script("return location.search", vec![]);
+        assert_eq!(location.as_str(), Some("?q=RUST"), "{backend:?}: the search is in the URL, no sort");
+
+        browser.find("th button[data-sort=label]").click();
+        browser.wait_for("the matches by label", |b| {
+            (table_labels(b) == ["Rust and poetry here", "Rust rust rust", "Rusty nails"]).then_some(())
+        });
+        assert!(browser.script("return location.search", vec![]).as_str().unwrap_or("").contains("sort=label"));
+
+        search.send_keys(" poet");
+        browser.wait_for("both words", |b| (table_labels(b) == ["Rust and poetry here"]).then_some(()));
+        search.clear();
+        search.send_keys("zebra");
+        browser.wait_for_text("tbody", "match this search.");
+
+        browser.find("form.filters button[type=button]").click();
+        browser.wait_for("every row again", |b| (table_labels(b).len() == 4).then_some(()));
+        assert_eq!(browser.find("#search").property("value").as_str(), Some(""), "{backend:?}");
+        served.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}

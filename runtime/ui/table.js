@@ -1,5 +1,6 @@
-// The entity's table: filters and sort kept in the URL (so a view can be shared), cursor
-// pages, and keyboard use. Which fields filter and sort, and the initial order, come from
+// The entity's table: search, filters and sort kept in the URL (so a view can be shared),
+// cursor pages, and keyboard use. While a search is typed and no column was chosen, the service
+// orders by relevance (no `sort` sent). Which fields filter and sort, and the initial order, come from
 // workbench.json: the service decides them, the page only offers them.
 
 import { api, downloadCsv, problemText, query } from "./api.js";
@@ -20,8 +21,11 @@ export class Table {
       const value = params.get(field.name);
       if (value) this.filters[field.name] = value;
     }
+    this.search = e.search ? (params.get("q") || "").trim() : "";
     const sort = params.get("sort");
     this.sort = sort && e.sortable.includes(sort.replace(/^-/, "")) ? sort : e.default_sort;
+    // A column the user chose orders a search too; otherwise the best match comes first.
+    this.sortChosen = Boolean(sort);
     this.cursors = []; // cursors of the pages before the current one (for "Previous")
     this.cursor = null;
     this.rows = [];
@@ -56,24 +60,61 @@ export class Table {
     );
   }
 
-  /** The URL's share of the view: the filters, and the sort unless it is the default. */
+  /** The URL's share of the view: the search, the filters, and the sort the user chose. */
   urlParams() {
     const params = Object.assign({}, this.filters);
-    if (this.sort !== this.page.entity.default_sort) params.sort = this.sort;
+    if (this.search) params.q = this.search;
+    if (this.sortChosen && this.sort !== this.page.entity.default_sort) params.sort = this.sort;
     return params;
+  }
+
+  /** What a list request asks for besides paging: the search, the filters and the order. */
+  listParams() {
+    const params = Object.assign({}, this.filters);
+    if (this.search) params.q = this.search;
+    if (!this.ranked()) params.sort = this.sort;
+    return params;
+  }
+
+  /** Whether the rows are in relevance order: a search, and no column chosen. */
+  ranked() {
+    return Boolean(this.search) && !this.sortChosen;
   }
 
   // ------------------------------------------------------------ filters
 
-  /** Selects for enums and booleans, a text box (equality) for strings. */
+  /** The search box (full-text `q=`, where the entity has searchable fields), selects for enums
+   *  and booleans, a text box (equality) for strings. */
   renderFilters() {
-    const label = `Filter ${this.page.entity.title.toLowerCase()}`;
+    const e = this.page.entity;
+    const label = `${e.search ? "Search and filter" : "Filter"} ${e.title.toLowerCase()}`;
     const form = h("form", {
       class: "filters",
       role: "search",
       "aria-label": label,
       onsubmit: (ev) => ev.preventDefault(),
     });
+    if (e.search) {
+      const box = h("input", {
+        id: "search",
+        name: "q",
+        type: "search",
+        placeholder: `Words in ${e.search.join(", ").toLowerCase()}…`,
+        autocomplete: "off",
+        maxlength: "200",
+      });
+      box.value = this.search;
+      let timer = null;
+      box.addEventListener("input", () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          this.search = box.value.trim();
+          this.renderHead();
+          this.resetPaging();
+        }, FILTER_DELAY_MS);
+      });
+      append(form, h("label", { for: "search", class: "search" }, "Search", box));
+    }
     for (const field of this.filterFields) {
       const id = `filter-${field.name}`;
       let control;
@@ -98,9 +139,11 @@ export class Table {
     const clear = () => {
       for (const el of form.querySelectorAll("select, input")) el.value = "";
       this.filters = {};
+      this.search = "";
+      this.renderHead();
       this.resetPaging();
     };
-    append(form, h("button", { type: "button", onclick: clear }, "Clear filters"));
+    append(form, h("button", { type: "button", onclick: clear }, e.search ? "Clear" : "Clear filters"));
     return form;
   }
 
@@ -122,7 +165,9 @@ export class Table {
 
   renderHead() {
     const row = h("tr");
-    const [sortName, descending] = this.sort.startsWith("-") ? [this.sort.slice(1), true] : [this.sort, false];
+    // In relevance order no column is sorted.
+    const shown = this.ranked() ? "" : this.sort;
+    const [sortName, descending] = shown.startsWith("-") ? [shown.slice(1), true] : [shown, false];
     for (const name of this.page.entity.columns) {
       const field = this.page.fields.get(name);
       const numeric = field.type === "integer" || field.type === "float";
@@ -146,6 +191,7 @@ export class Table {
             title: `Sort by ${field.label.toLowerCase()}`,
             onclick: () => {
               this.sort = sorted && !descending ? `-${name}` : name;
+              this.sortChosen = true;
               this.renderHead();
               this.resetPaging();
             },
@@ -161,7 +207,7 @@ export class Table {
 
   async load() {
     const e = this.page.entity;
-    const params = Object.assign({ limit: PAGE_SIZE, sort: this.sort }, this.filters);
+    const params = Object.assign({ limit: PAGE_SIZE }, this.listParams());
     // Exact on small tables; on a large PostgreSQL table the planner's estimate, which costs
     // nothing, instead of counting every row on each refresh.
     if (e.count_estimated_above !== null) params.count = "estimated";
@@ -189,9 +235,11 @@ export class Table {
     const active = document.activeElement;
     const focused = active && this.tbody.contains(active) ? active.dataset.id : null;
     if (!this.rows.length) {
-      const filtered = Object.keys(this.filters).length > 0;
+      const filtered = Object.keys(this.filters).length > 0 || Boolean(this.search);
       const title = e.title.toLowerCase();
-      const text = filtered ? `No ${title} match these filters.` : `No ${title} yet.`;
+      const text = filtered
+        ? `No ${title} match ${this.search ? "this search" : "these filters"}.`
+        : `No ${title} yet.`;
       replace(this.tbody, h("tr", {}, h("td", { class: "empty", colspan: e.columns.length }, text)));
     } else {
       const focusable = this.rows.some((r) => r[pk] === selectedId) ? selectedId : this.rows[0][pk];
@@ -239,10 +287,7 @@ export class Table {
     const e = this.page.entity;
     button.disabled = true;
     status.textContent = "Preparing the CSV file…";
-    const response = await downloadCsv(
-      `${e.path}${query(Object.assign({ sort: this.sort }, this.filters))}`,
-      `${e.file_name}.csv`,
-    );
+    const response = await downloadCsv(`${e.path}${query(this.listParams())}`, `${e.file_name}.csv`);
     button.disabled = false;
     status.textContent = response.ok ? "CSV file downloaded." : `Download failed: ${problemText(response)}`;
   }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use entity_spec_contract::lists::{EXACT_COUNT_UP_TO, takes_option};
 use entity_spec_contract::references::expansion_name;
+use entity_spec_contract::search::SEARCH_PARAMETER;
 use entity_spec_contract::routes::{Operation, history_path, routes};
 
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
@@ -44,6 +45,7 @@ fn entity(spec: &SpecIr, entity: &EntityIr) -> Value {
         "sortable": sortable(entity),
         "default_sort": default_sort(entity),
         "filters": filters(entity),
+        "search": search(entity),
         "grouped": grouped(entity),
         "tracking": tracking,
         "actions": entity.actions.iter().map(|a| action(entity, a)).collect::<Vec<_>>(),
@@ -239,6 +241,14 @@ fn columns(entity: &EntityIr) -> Vec<&str> {
         columns.push(&entity.primary_key().name);
     }
     columns
+}
+
+/// The labels of the fields `q=` searches, for the search box; `null` where there is none (no
+/// searchable field, or a field named `q` takes the parameter).
+fn search(entity: &EntityIr) -> Option<Vec<String>> {
+    let labels: Vec<String> = entity.fields.iter().filter(|f| f.searchable).map(|f| humanize(&f.name)).collect();
+    (!labels.is_empty() && takes_option(SEARCH_PARAMETER, entity.fields.iter().map(|f| f.name.as_str())))
+        .then_some(labels)
 }
 
 fn sortable(entity: &EntityIr) -> Vec<&str> {
