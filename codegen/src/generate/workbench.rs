@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use entity_spec_contract::lists::{EXACT_COUNT_UP_TO, takes_option};
 use entity_spec_contract::references::expansion_name;
-use entity_spec_contract::search::SEARCH_PARAMETER;
 use entity_spec_contract::routes::{Operation, history_path, routes};
+use entity_spec_contract::search::SEARCH_PARAMETER;
 
 use crate::ir::{ActionIr, ActionKind, ActionScope, EntityIr, FieldIr, FieldType, Setter, SpecIr};
 

@@ -24,7 +24,7 @@ pub fn select_page(backend: Backend, def: &EntityDef, query: &ListQuery) -> Sql 
     let ranked = query.ranked_search();
     if let Some(search) = ranked {
         sql.push(", ");
-        search::push_score(&mut sql, def, &search.terms);
+        search::push_score(&mut sql, &search.terms);
         sql.push(" AS ").push_ident(SCORE_COLUMN);
     }
     sql.push(" FROM ");
@@ -133,7 +133,7 @@ fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &Positio
     if let Some(search) = query.ranked_search() {
         // Best first is ascending score; the score is never NULL.
         sql.push("(");
-        search::push_score(sql, def, &search.terms);
+        search::push_score(sql, &search.terms);
         sql.push(", ").push_ident(key).push(") > (").push_bind(after.value.clone()).push(", ");
         sql.push_bind(SqlValue::Uuid(after.id)).push(")");
         return;

@@ -461,7 +461,8 @@ async fn plan_entity(
             }
         }
     }
-    for column in existing.iter().filter(|c| c.name != VERSION_COLUMN && def.field(&c.name).is_none()) {
+    let hidden = |name: &str| name == VERSION_COLUMN || name == search::DOCUMENT_COLUMN;
+    for column in existing.iter().filter(|c| !hidden(&c.name) && def.field(&c.name).is_none()) {
         let change = format!("{table}.{}: drop column (no longer in the spec)", column.name);
         if options.allow_destructive {
             let mut sql = Sql::new(backend);

@@ -3,8 +3,11 @@
 //!
 //! - **SQLite**: an FTS5 table over the entity's table (external content: it stores the index,
 //!   not the text again), kept in step by three triggers, ranked by `bm25()`.
-//! - **PostgreSQL**: a GIN index over the `tsvector` of the fields (`simple` configuration, no
-//!   stemming, punctuation made spaces so words split as on SQLite), ranked by `ts_rank_cd`.
+//! - **PostgreSQL**: a stored generated `tsvector` column, [`DOCUMENT_COLUMN`], of the fields
+//!   (`simple` configuration, no stemming, punctuation made spaces so words split as on SQLite)
+//!   with a GIN index, ranked by `ts_rank_cd`. Stored, because a prefix match rechecks every
+//!   candidate row and ranking reads every match: computing the vector from the text each time
+//!   made a search matching 5% of 100,000 rows take 2.5 times as long.
 //!
 //! Both are named `{table}_fts_{hash of the searchable fields}`, so the migration sees from
 //! the name alone whether the index is the one the spec wants, replaces it when the fields
@@ -16,6 +19,9 @@ use entity_spec_contract::hash::StableHasher;
 use crate::model::def::{EntityDef, FieldDef};
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::db::{Backend, Sql, Tx};
+
+/// PostgreSQL's hidden column holding each row's words (field names cannot start with `_`).
+pub const DOCUMENT_COLUMN: &str = "_fts";
 
 /// Changes whenever the index's definition below changes (tokenizer, expression), so that
 /// existing indexes are rebuilt by the next start.
@@ -54,8 +60,7 @@ pub fn push_match(sql: &mut Sql, def: &EntityDef, terms: &[String]) {
             sql.push(")");
         }
         Backend::Postgres => {
-            push_document(sql, def);
-            sql.push(" @@ ");
+            sql.push_ident(DOCUMENT_COLUMN).push(" @@ ");
             push_tsquery(sql, terms);
         }
     }
@@ -64,7 +69,7 @@ pub fn push_match(sql: &mut Sql, def: &EntityDef, terms: &[String]) {
 /// The relevance of each matching row as a number that sorts the best match first
 /// (ascending): `bm25()` on SQLite, minus `ts_rank_cd` on PostgreSQL. On SQLite it is a column of
 /// the source [`push_ranked_source`] writes; on PostgreSQL an expression over the row.
-pub fn push_score(sql: &mut Sql, def: &EntityDef, terms: &[String]) {
+pub fn push_score(sql: &mut Sql, terms: &[String]) {
     match sql.backend() {
         Backend::Sqlite => {
             sql.push("\"fts\".\"score\"");
@@ -73,9 +78,7 @@ pub fn push_score(sql: &mut Sql, def: &EntityDef, terms: &[String]) {
             // Cover density (how often and how close together the words occur), normalization 1:
             // divided by 1 + the log of the document's length, as bm25 weighs long documents
             // down. `float8` so the score a cursor carries compares exactly.
-            sql.push("(-ts_rank_cd(");
-            push_document(sql, def);
-            sql.push(", ");
+            sql.push("(-ts_rank_cd(").push_ident(DOCUMENT_COLUMN).push(", ");
             push_tsquery(sql, terms);
             sql.push(", 1))::float8");
         }
@@ -109,8 +112,7 @@ fn push_tsquery(sql: &mut Sql, terms: &[String]) {
     sql.push("to_tsquery('simple', ").push_bind(SqlValue::Text(query)).push(")");
 }
 
-/// The indexed document on PostgreSQL, written exactly as the index's expression so the
-/// planner uses the index.
+/// The expression of [`DOCUMENT_COLUMN`]: the searchable fields' words.
 fn push_document(sql: &mut Sql, def: &EntityDef) {
     sql.push("to_tsvector('simple'::regconfig, regexp_replace(");
     for (i, field) in def.searchable_fields().enumerate() {
@@ -132,7 +134,7 @@ pub async fn plan(tx: &mut Tx, def: &EntityDef, rebuilt: bool) -> Result<(Vec<Sq
     let existing = existing_indexes(tx, def.table, &prefix).await?;
     let (mut statements, mut applied) = (Vec::new(), Vec::new());
     for name in existing.iter().filter(|name| Some(*name) != wanted.as_ref()) {
-        statements.extend(drop_index(backend, name));
+        statements.extend(drop_index(backend, def, name));
         applied.push(format!("{}: drop full-text index {name}", def.table));
     }
     let Some(name) = wanted else { return Ok((statements, applied)) };
@@ -189,11 +191,16 @@ fn create_index(backend: Backend, def: &EntityDef, name: &str, fields: &[&'stati
             statements
         }
         Backend::Postgres => {
-            create.push("CREATE INDEX IF NOT EXISTS ").push_ident(name).push(" ON ").push_ident(def.table);
-            create.push(" USING GIN (");
+            // Filled for every stored row as the column is added (a rewrite of the table, in
+            // the migration's transaction).
+            create.push("ALTER TABLE ").push_ident(def.table).push(" ADD COLUMN ").push_ident(DOCUMENT_COLUMN);
+            create.push(" tsvector GENERATED ALWAYS AS (");
             push_document(&mut create, def);
-            create.push(")");
-            vec![create]
+            create.push(") STORED");
+            let mut index = Sql::new(backend);
+            index.push("CREATE INDEX ").push_ident(name).push(" ON ").push_ident(def.table);
+            index.push(" USING GIN (").push_ident(DOCUMENT_COLUMN).push(")");
+            vec![create, index]
         }
     }
 }
@@ -255,18 +262,26 @@ fn triggers(def: &EntityDef, name: &str, fields: &[&'static FieldDef]) -> Vec<Sq
     statements
 }
 
-fn drop_index(backend: Backend, name: &str) -> Vec<Sql> {
+/// Drops an index that is not the one the spec wants: on SQLite the FTS5 table and its
+/// triggers, on PostgreSQL the document column, which takes its index with it.
+fn drop_index(backend: Backend, def: &EntityDef, name: &str) -> Vec<Sql> {
     let mut statements = Vec::new();
-    if backend == Backend::Sqlite {
-        for suffix in ["insert", "delete", "update"] {
+    match backend {
+        Backend::Sqlite => {
+            for suffix in ["insert", "delete", "update"] {
+                let mut drop = Sql::new(backend);
+                drop.push("DROP TRIGGER IF EXISTS ").push_ident(&format!("{name}_{suffix}"));
+                statements.push(drop);
+            }
             let mut drop = Sql::new(backend);
-            drop.push("DROP TRIGGER IF EXISTS ").push_ident(&format!("{name}_{suffix}"));
+            drop.push("DROP TABLE IF EXISTS ").push_ident(name);
+            statements.push(drop);
+        }
+        Backend::Postgres => {
+            let mut drop = Sql::new(backend);
+            drop.push("ALTER TABLE ").push_ident(def.table).push(" DROP COLUMN IF EXISTS ").push_ident(DOCUMENT_COLUMN);
             statements.push(drop);
         }
     }
-    let mut drop = Sql::new(backend);
-    drop.push(if backend == Backend::Sqlite { "DROP TABLE IF EXISTS " } else { "DROP INDEX IF EXISTS " });
-    drop.push_ident(name);
-    statements.push(drop);
     statements
 }
