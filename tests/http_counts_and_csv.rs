@@ -8,27 +8,19 @@ mod support;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use entity_spec::{Backend, MigrateOptions};
+use entity_spec::Backend;
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, percent_encode, send};
+use support::{BACKENDS, TestResponse, percent_encode, send};
 
 #[entity_spec::entity_spec("tests/specs/library.json")]
 pub mod library {}
 
 support::library_test_actions!(library);
+support::library_setup!(library);
 
 const BOOKS: &str = "/library/books";
 const SHELVES: &str = "/library/shelves";
 const CSV: &[(&str, &str)] = &[("accept", "text/csv")];
-
-async fn setup(backend: Backend) -> (TestDb, Router) {
-    let test_db = TestDb::new(backend).await;
-    library::migrate(&test_db.db, MigrateOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
-    let app = support::open(library::service(test_db.db.clone(), Renewals));
-    (test_db, app)
-}
 
 async fn create(app: &Router, backend: Backend, path: &str, body: Value) -> Value {
     let response = send(app, "POST", path, Some(body.clone()), &[]).await;

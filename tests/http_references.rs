@@ -18,6 +18,7 @@ use uuid::Uuid;
 pub mod library {}
 
 support::library_test_actions!(library);
+support::library_setup!(library);
 
 const MISSING: &str = "00000000-0000-7000-8000-0000000000de";
 const BOOKS: &str = "/library/books";
@@ -25,15 +26,6 @@ const MEMBERS: &str = "/members";
 const LOANS: &str = "/loans";
 const HOLDS: &str = "/holds";
 const SHELVES: &str = "/library/shelves";
-
-async fn setup(backend: Backend) -> (TestDb, Router) {
-    let test_db = TestDb::new(backend).await;
-    library::migrate(&test_db.db, MigrateOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
-    let app = support::open(library::service(test_db.db.clone(), Renewals));
-    (test_db, app)
-}
 
 async fn create(app: &Router, backend: Backend, path: &str, body: Value) -> String {
     let response = send(app, "POST", path, Some(body.clone()), &[]).await;

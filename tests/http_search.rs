@@ -8,25 +8,17 @@ mod support;
 
 use axum::Router;
 use axum::http::StatusCode;
-use entity_spec::{Backend, MigrateOptions};
+use entity_spec::Backend;
 use serde_json::{Value, json};
-use support::{BACKENDS, TestDb, TestResponse, ids, percent_encode, send};
+use support::{BACKENDS, TestResponse, ids, percent_encode, send};
 
 #[entity_spec::entity_spec("tests/specs/library.json")]
 pub mod library {}
 
 support::library_test_actions!(library);
+support::library_setup!(library);
 
 const BOOKS: &str = "/library/books";
-
-async fn setup(backend: Backend) -> (TestDb, Router) {
-    let test_db = TestDb::new(backend).await;
-    library::migrate(&test_db.db, MigrateOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
-    let app = support::open(library::service(test_db.db.clone(), Renewals));
-    (test_db, app)
-}
 
 /// Creates a book (`n` makes its ISBN unique) and returns its id.
 async fn book(app: &Router, backend: Backend, n: u32, title: &str, blurb: Option<&str>, format: &str) -> String {

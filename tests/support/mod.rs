@@ -335,6 +335,24 @@ macro_rules! library_test_actions {
 #[allow(unused_imports)]
 pub(crate) use library_test_actions;
 
+/// `setup(backend)`: a fresh database migrated to the library spec, and the spec's service on
+/// it without authentication (after `library_test_actions!`, whose `Renewals` it serves).
+#[allow(unused_macros)]
+macro_rules! library_setup {
+    ($library:ident) => {
+        async fn setup(backend: entity_spec::Backend) -> (support::TestDb, axum::Router) {
+            let test_db = support::TestDb::new(backend).await;
+            $library::migrate(&test_db.db, entity_spec::MigrateOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("{backend:?}: migrate failed: {e}"));
+            let app = support::open($library::service(test_db.db.clone(), Renewals));
+            (test_db, app)
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use library_setup;
+
 /// The `id`s of list items, in order.
 pub fn ids(items: &[Value]) -> Vec<String> {
     items.iter().map(|i| i["id"].as_str().expect("id").to_owned()).collect()
