@@ -49,6 +49,11 @@ pub fn select_page(backend: Backend, def: &EntityDef, query: &ListQuery) -> Sql 
 
 /// `SELECT COUNT(*)` of the rows of `def` that match `search` and pass `filters`.
 pub fn count_matching(backend: Backend, def: &EntityDef, search: Option<&Search>, filters: &[Filter]) -> Sql {
+    if let (Some(search), true) = (search, filters.is_empty())
+        && let Some(sql) = search::count_in_index(backend, def, &search.terms)
+    {
+        return sql;
+    }
     let mut sql = Sql::new(backend);
     sql.push("SELECT COUNT(*) FROM ").push_ident(def.table);
     push_filters(&mut sql, def, search, filters);

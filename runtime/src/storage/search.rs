@@ -98,6 +98,17 @@ pub fn push_ranked_source(sql: &mut Sql, def: &EntityDef, terms: &[String]) -> b
     true
 }
 
+/// On SQLite, `SELECT COUNT(*)` of the matches read from the FTS5 table alone, which holds one
+/// entry per row: for a search without filters, it spares looking every match up in the
+/// table. `None` elsewhere.
+pub fn count_in_index(backend: Backend, def: &EntityDef, terms: &[String]) -> Option<Sql> {
+    let (Backend::Sqlite, Some(name)) = (backend, index_name(def)) else { return None };
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT COUNT(*) FROM ").push_ident(&name).push(" WHERE ").push_ident(&name).push(" MATCH ");
+    sql.push_bind(SqlValue::Text(fts5_query(terms)));
+    Some(sql)
+}
+
 /// FTS5's query: each term quoted (terms hold only letters and digits, but quoting makes
 /// `AND`, `NEAR` and the like plain words) and taken as a prefix; terms side by side must all
 /// match.
@@ -199,7 +210,10 @@ fn create_index(backend: Backend, def: &EntityDef, name: &str, fields: &[&'stati
             create.push(") STORED");
             let mut index = Sql::new(backend);
             index.push("CREATE INDEX ").push_ident(name).push(" ON ").push_ident(def.table);
-            index.push(" USING GIN (").push_ident(DOCUMENT_COLUMN).push(")");
+            // Without GIN's pending list: every write updates the index itself (a few µs more per
+            // insert), so a search never scans a list of recent writes that only the next
+            // vacuum would merge (3 to 10 ms per query at 100,000 rows written in bulk).
+            index.push(" USING GIN (").push_ident(DOCUMENT_COLUMN).push(") WITH (fastupdate = off)");
             vec![create, index]
         }
     }
