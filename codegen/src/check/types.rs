@@ -155,6 +155,13 @@ pub(super) fn check_searchable_flag(field: &FieldSpec, ty: &FieldType, d: &mut D
             &field.context,
             format!("`searchable` applies only to `string` and `text` fields, not `{}`", ty.spec_name()),
         );
+    } else if let Some(name) = field.name.as_ref().filter(|name| matches!(name.value.as_str(), "rank" | "rowid")) {
+        // SQLite's FTS5 reserves these column names for itself.
+        d.error(
+            searchable.pos,
+            &field.context,
+            format!("a field named `{}` cannot be `searchable`: the full-text index reserves the name", name.value),
+        );
     } else if field.sensitive.as_ref().is_some_and(|flag| flag.value) {
         d.error(
             searchable.pos,

@@ -11,7 +11,7 @@ use crate::storage::schema::push_entity_columns;
 use crate::storage::search;
 
 /// The column a ranked list's page selects after the entity's, with each row's relevance score.
-pub const SCORE_COLUMN: &str = "fts_score";
+pub const SCORE_COLUMN: &str = "_fts_score";
 
 /// One page of `query`: every entity column of the matching rows after the cursor's
 /// position, in the sort order, and one row more than the page, which tells whether a next

@@ -719,12 +719,12 @@ fn rebuild_sqlite_table(def: &EntityDef, existing: &[ExistingColumn]) -> Vec<Sql
     let mut statements = vec![create_table(backend, def, &temporary)];
     let mut copy = Sql::new(backend);
     // The rows keep their rowids: a full-text index refers to rows by rowid.
-    copy.push("INSERT INTO ").push_ident(&temporary).push(" (\"rowid\", ");
+    copy.push("INSERT INTO ").push_ident(&temporary).push(" (_rowid_, ");
     let copied: Vec<&FieldDef> = def.fields.iter().filter(|f| existing.iter().any(|c| c.name == f.name)).collect();
     for field in &copied {
         copy.push_ident(field.name).push(", ");
     }
-    copy.push_ident(VERSION_COLUMN).push(") SELECT \"rowid\", ");
+    copy.push_ident(VERSION_COLUMN).push(") SELECT _rowid_, ");
     for field in &copied {
         let affinity = match field.kind {
             FieldKind::Integer | FieldKind::Boolean => "INTEGER",
