@@ -244,6 +244,12 @@ async fn hostile_or_odd_search_text_is_words_or_nothing_never_syntax() {
         for text in ["", "%20%20", "%22%2A%28%29", "%E2%80%94"] {
             assert_eq!(search(&app, backend, &format!("q={text}")).await.body["total"], all, "{backend:?}: q={text}");
         }
+        // Characters Unicode calls alphabetic or numeric that a tokenizer may still drop
+        // (combining marks, letter numbers, superscripts): an answer, never an error.
+        for text in ["\u{0345}", "\u{0903}", "\u{2177}", "\u{00B2}", "\u{16EE}", "a\u{0301}", "\u{0301}"] {
+            let response = search(&app, backend, &format!("q={}", percent_encode(text))).await;
+            assert!(response.body["total"].is_number(), "{backend:?}: {text:?}: {}", response.text);
+        }
         // Letters beyond ASCII are letters.
         let cafe = book(&app, backend, 9, "Café Society", Some("Straße und Ärger"), "ebook").await;
         assert_eq!(item_ids(&search(&app, backend, "q=caf%C3%A9").await), vec![cafe.clone()], "{backend:?}");
