@@ -21,7 +21,7 @@ export class Table {
       const value = params.get(field.name);
       if (value) this.filters[field.name] = value;
     }
-    this.search = e.search ? (params.get("q") || "").trim() : "";
+    this.search = e.searchable ? (params.get("q") || "").trim() : "";
     const sort = params.get("sort");
     this.sort = sort && e.sortable.includes(sort.replace(/^-/, "")) ? sort : e.default_sort;
     // A column the user chose orders a search too; otherwise the best match comes first.
@@ -87,19 +87,20 @@ export class Table {
    *  and booleans, a text box (equality) for strings. */
   renderFilters() {
     const e = this.page.entity;
-    const label = `${e.search ? "Search and filter" : "Filter"} ${e.title.toLowerCase()}`;
+    const label = `${e.searchable ? "Search and filter" : "Filter"} ${e.title.toLowerCase()}`;
     const form = h("form", {
       class: "filters",
       role: "search",
       "aria-label": label,
       onsubmit: (ev) => ev.preventDefault(),
     });
-    if (e.search) {
+    if (e.searchable) {
+      const searched = e.searchable.map((name) => this.page.fields.get(name).label.toLowerCase());
       const box = h("input", {
         id: "search",
         name: "q",
         type: "search",
-        placeholder: `Words in ${e.search.join(", ").toLowerCase()}…`,
+        placeholder: `Words in ${searched.join(", ")}…`,
         autocomplete: "off",
         maxlength: "200",
       });
@@ -143,7 +144,7 @@ export class Table {
       this.renderHead();
       this.resetPaging();
     };
-    append(form, h("button", { type: "button", onclick: clear }, e.search ? "Clear" : "Clear filters"));
+    append(form, h("button", { type: "button", onclick: clear }, e.searchable ? "Clear" : "Clear filters"));
     return form;
   }
 

@@ -45,7 +45,7 @@ fn entity(spec: &SpecIr, entity: &EntityIr) -> Value {
         "sortable": sortable(entity),
         "default_sort": default_sort(entity),
         "filters": filters(entity),
-        "search": search(entity),
+        "searchable": searchable(entity),
         "grouped": grouped(entity),
         "tracking": tracking,
         "actions": entity.actions.iter().map(|a| action(entity, a)).collect::<Vec<_>>(),
@@ -243,12 +243,12 @@ fn columns(entity: &EntityIr) -> Vec<&str> {
     columns
 }
 
-/// The labels of the fields `q=` searches, for the search box; `null` where there is none (no
+/// The fields `q=` searches, for the search box; `null` where there is no search (no
 /// searchable field, or a field named `q` takes the parameter).
-fn search(entity: &EntityIr) -> Option<Vec<String>> {
-    let labels: Vec<String> = entity.fields.iter().filter(|f| f.searchable).map(|f| humanize(&f.name)).collect();
-    (!labels.is_empty() && takes_option(SEARCH_PARAMETER, entity.fields.iter().map(|f| f.name.as_str())))
-        .then_some(labels)
+fn searchable(entity: &EntityIr) -> Option<Vec<&str>> {
+    let names: Vec<&str> = entity.fields.iter().filter(|f| f.searchable).map(|f| f.name.as_str()).collect();
+    (!names.is_empty() && takes_option(SEARCH_PARAMETER, entity.fields.iter().map(|f| f.name.as_str())))
+        .then_some(names)
 }
 
 fn sortable(entity: &EntityIr) -> Vec<&str> {
