@@ -558,12 +558,12 @@ mod tests {
         assert_eq!(
             whats(&old, &new),
             [
-                (Impact::Additive, "entity `Item`, field `name`: max_length relaxed (10 → 20)".to_owned()),
                 (
                     Impact::Additive,
                     "entity `Item`, field `name`: now searchable with `q=` (the migration builds its full-text index)"
                         .to_owned()
                 ),
+                (Impact::Additive, "entity `Item`, field `name`: max_length relaxed (10 → 20)".to_owned()),
                 (Impact::Additive, "entity `Item`, field `tags`: new optional field (json)".to_owned()),
                 (Impact::Additive, "entity `Item`, index on (name): new index".to_owned()),
             ]
