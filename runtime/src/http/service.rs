@@ -24,7 +24,7 @@ use crate::http::cors::CorsOrigins;
 use crate::http::guard::{Gate, authenticate};
 use crate::http::health::{Readiness, healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
-use crate::http::metrics::{HttpMetrics, MetricsState, count_requests, metrics};
+use crate::http::metrics::{CountRequests, HttpMetrics, MetricsState, metrics};
 use crate::http::problem::ApiError;
 use crate::http::rate_limit::RateLimits;
 use crate::http::request_id::{REQUEST_ID, assign_request_id};
@@ -101,7 +101,7 @@ pub fn service(
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(map_response(plain_errors_as_problems));
     // Inside the routes' layers, so each request's matched route template is known.
-    let router = if guarded.count_requests { router.layer(from_fn_with_state(http, count_requests)) } else { router };
+    let router = if guarded.count_requests { router.layer(CountRequests::new(http)) } else { router };
     // Outside the routes, the problem rewrite and the counting, so every answer is compressed
     // once it is complete, whoever made it; inside the log span and the request id, which only
     // read and set headers.
@@ -118,11 +118,15 @@ pub fn service(
         )
         // Outermost: every response, the log span and every problem body carry the request id.
         .layer(from_fn(assign_request_id));
-    match cors {
+    let router = match cors {
         // Outside the guard: a browser's preflight carries no credential.
         Some(origins) => router.layer(origins.layer()),
         None => router,
-    }
+    };
+    // Handlers without a state of their own (`/healthz`, `/auth/me`, the document, …) become
+    // routes here, once: axum would otherwise apply every layer above to them again on each
+    // request, and the request counting would find their series afresh each time.
+    router.with_state(())
 }
 
 /// Rejections axum writes before a handler runs (a path segment that is not UTF-8, say) are
