@@ -263,7 +263,10 @@ impl<E: Entity> Engine<E> {
             // run is being claimed.
             let running = self.drain.run_started();
             match queue::claim(&self.db, E::DEF, &self.config().owner, self.config().lease).await {
-                Ok(Some(run)) => self.execute(run).await,
+                Ok(Some(run)) => {
+                    self.metrics.claimed(E::DEF.name, &run);
+                    self.execute(run).await;
+                }
                 Ok(None) => {
                     drop(running);
                     // Sleep until woken by a local enqueue, the poll interval (other
