@@ -24,7 +24,7 @@ use crate::http::rate_limit::RateLimits;
 use crate::model::cipher::SecretKey;
 use crate::model::redact::redact;
 use crate::runs::drain::Drain;
-use crate::runs::engine::{EngineConfig, run_retries_from_env};
+use crate::runs::engine::{EngineConfig, run_lease_from_env, run_retries_from_env};
 use crate::serve::server::{ServerLimits, bind_addr_from_env, init_tracing, serve_with, shutdown_signal};
 use crate::serve::service::Service;
 use crate::serve::{healthcheck, settings};
@@ -165,6 +165,7 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     let request_metrics = request_metrics_from_env()?;
     let compression = compression_from_env()?;
     let retries = run_retries_from_env()?;
+    let lease = run_lease_from_env()?;
     let limits = RateLimits::from_env()?;
     let service = open(build, true)
         .await?
@@ -200,7 +201,7 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     println!("API docs on http://{address}{DOCS_PATH} (OpenAPI document: {OPENAPI_PATH})");
     // Tracked actions run in this process; other instances on the same PostgreSQL database may run them too.
     let grace = Drain::grace_from_env()?;
-    service.start_workers(&EngineConfig { retries, ..EngineConfig::from_env() })?;
+    service.start_workers(&EngineConfig { retries, lease, ..EngineConfig::from_env() })?;
     // On SIGTERM or Ctrl-C: readiness fails at once (balancers stop sending traffic), the
     // workers claim no more runs, in-flight requests finish, then running runs get the grace
     // period and the rest go back to the queue for another instance.
