@@ -1,8 +1,10 @@
 //! Draining for a restart, on both databases: once draining begins `/readyz` answers 503 and
 //! the workers claim nothing more; a run that finishes within the grace period is recorded as
 //! usual, and one that does not is handed back to the queue (queued again, its item pending),
-//! so another instance on the same database runs it at once: no failed run, no run lost. A
-//! worker that dies without draining leaves its run to its lease (`ENTITY_SPEC_RUN_LEASE_SECS`).
+//! so another instance on the same database runs it at once: no failed run, no run lost. With a
+//! shutdown delay the service keeps serving for a while after the signal, `/readyz` already
+//! failing, before it drains. A worker that dies without draining leaves its run to its lease
+//! (`ENTITY_SPEC_RUN_LEASE_SECS`).
 
 mod support;
 
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::StatusCode;
-use entity_spec::{AuthConfig, EngineConfig, MigrateOptions, Service};
+use entity_spec::{AuthConfig, EngineConfig, MigrateOptions, ServerLimits, Service, serve_with};
 use serde_json::{Value, json};
 use support::{BACKENDS, TestDb, send};
 
@@ -169,5 +171,66 @@ async fn a_dead_workers_run_is_reclaimed_as_soon_as_a_shorter_lease_expires() {
             waited >= lease / 2 && waited <= lease + Duration::from_secs(4),
             "{backend:?}: reclaimed after {waited:?}"
         );
+    }
+}
+
+/// `GET path` on a new loopback connection: the status, or `None` when nothing accepts it.
+async fn status_on_new_connection(address: std::net::SocketAddr, path: &str) -> Option<u16> {
+    let url = format!("http://{address}{path}");
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections(0)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        agent.get(&url).call().ok().map(|response| response.status().as_u16())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_signal_readiness_fails_at_once_and_requests_are_served_for_the_shutdown_delay() {
+    let delay = Duration::from_millis(1500);
+    for backend in BACKENDS {
+        let test_db = TestDb::new(backend).await;
+        model::migrate(&test_db.db, MigrateOptions::default()).await.unwrap();
+        let (service, app) = started(test_db.db.clone(), Duration::ZERO);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (signal, signalled) = tokio::sync::oneshot::channel::<()>();
+        let service = std::sync::Arc::new(service);
+        let server = tokio::spawn({
+            let service = service.clone();
+            async move {
+                let shutdown = service.stop_when(
+                    async {
+                        let _ = signalled.await;
+                    },
+                    delay,
+                    Duration::from_secs(5),
+                );
+                serve_with(listener, app, ServerLimits::default(), shutdown).await.unwrap();
+            }
+        });
+        assert_eq!(status_on_new_connection(address, "/readyz").await, Some(200), "{backend:?}");
+
+        signal.send(()).unwrap();
+        let signalled_at = Instant::now();
+        // Not ready at once, yet new connections are accepted and answered, API requests too.
+        assert_eq!(status_on_new_connection(address, "/readyz").await, Some(503), "{backend:?}");
+        assert_eq!(status_on_new_connection(address, "/healthz").await, Some(200), "{backend:?}");
+        assert_eq!(status_on_new_connection(address, "/raw-data-sources").await, Some(200), "{backend:?}");
+        tokio::time::sleep(delay / 2).await;
+        assert_eq!(status_on_new_connection(address, "/raw-data-sources").await, Some(200), "{backend:?}");
+        assert!(signalled_at.elapsed() < delay, "{backend:?}: the checks above took the whole delay");
+
+        // Then the drain: the server stops accepting and ends, no sooner than the delay.
+        tokio::time::timeout(delay + Duration::from_secs(10), server).await.expect("the server stops").unwrap();
+        assert!(signalled_at.elapsed() >= delay, "{backend:?}: stopped after {:?}", signalled_at.elapsed());
+        assert_eq!(status_on_new_connection(address, "/healthz").await, None, "{backend:?}");
+        let ready = send(&service.router(), "GET", "/readyz", None, &[]).await;
+        assert!(ready.problem(StatusCode::SERVICE_UNAVAILABLE)["detail"].as_str().unwrap().contains("`draining`"));
     }
 }

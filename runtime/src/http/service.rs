@@ -22,7 +22,7 @@ use crate::auth::authenticator::Authenticator;
 use crate::http::compression;
 use crate::http::cors::CorsOrigins;
 use crate::http::guard::{Gate, authenticate};
-use crate::http::health::{Readiness, healthz, readyz};
+use crate::http::health::{Readiness, Stopping, healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
 use crate::http::metrics::{CountRequests, HttpMetrics, MetricsState, metrics};
 use crate::http::problem::ApiError;
@@ -42,6 +42,8 @@ pub struct Guarded {
     pub db: Db,
     /// The service's entities.
     pub entities: Arc<[&'static EntityDef]>,
+    /// Whether the service was told to stop (`/readyz` says so).
+    pub stopping: Arc<Stopping>,
     /// Whether the service is draining for a restart (`/readyz` says so).
     pub drain: Arc<Drain>,
     /// What the engines count, for `/metrics`.
@@ -69,7 +71,7 @@ pub fn service(
     // The Authorize button comes from the document's security schemes. Authorization is not
     // persisted: Swagger UI would keep the key in localStorage, where any script could read it.
     let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
-    let ready = Readiness { db: guarded.db.clone(), drain: guarded.drain };
+    let ready = Readiness { db: guarded.db.clone(), stopping: guarded.stopping, drain: guarded.drain };
     let http = HttpMetrics::default();
     let counted = MetricsState {
         http: http.clone(),

@@ -25,7 +25,8 @@ use crate::runs::engine::{
     RUN_RETRIES_VAR, RUN_TIMEOUT_SECS_VAR, SCHEDULE_SECS_VAR, WORKERS_VAR,
 };
 use crate::serve::server::{
-    BIND_ADDR_VAR, DEFAULT_BIND_ADDR, HEADER_TIMEOUT_SECS_VAR, LOG_FORMAT_VAR, MAX_CONNECTIONS_VAR, ServerLimits,
+    BIND_ADDR_VAR, DEFAULT_BIND_ADDR, HEADER_TIMEOUT_SECS_VAR, LOG_FORMAT_VAR, MAX_CONNECTIONS_VAR,
+    SHUTDOWN_DELAY_SECS_VAR, ServerLimits,
 };
 use crate::storage::db::{DATABASE_URL_VAR, DEFAULT_DATABASE_URL};
 use crate::storage::migrations::ALLOW_DESTRUCTIVE_VAR;
@@ -82,6 +83,12 @@ pub const SETTINGS: &[Setting] = &[
         HEADER_TIMEOUT_SECS_VAR,
         || ServerLimits::default().header_timeout.as_secs().to_string().into(),
         "seconds to receive a request's head (also the keep-alive idle timeout)",
+        Shown::Plain,
+    ),
+    setting(
+        SHUTDOWN_DELAY_SECS_VAR,
+        || "0".into(),
+        "seconds requests are still served after SIGTERM, /readyz failing, before draining",
         Shown::Plain,
     ),
     setting(
