@@ -1,6 +1,7 @@
 //! `/metrics` as a Prometheus server and an operator see it, on both databases: behind the
 //! `metrics` scope (a scraper's key reads no row), requests counted by route template and never
-//! by raw path, runs counted by outcome, the pool and the queue read at scrape time.
+//! by raw path, runs counted by outcome and by how late they were claimed, the pool and the queue
+//! read at scrape time.
 
 mod support;
 
@@ -65,6 +66,9 @@ async fn metrics_count_requests_by_route_template_and_runs_by_outcome_for_the_me
         let gauge = |state: &str| format!("entity_spec_runs{{entity=\"RawDataSource\",state=\"{state}\"}}");
         assert_eq!(sample(&waiting.text, &gauge("queued")), Some(1.0), "{backend:?}: {}", waiting.text);
         assert_eq!(sample(&waiting.text, &gauge("running")), Some(0.0), "{backend:?}: {}", waiting.text);
+        // No worker runs yet: the run waits at least this long after it was due.
+        let waited = Duration::from_millis(300);
+        tokio::time::sleep(waited).await;
         service.start_workers(&support::quiet_engine()).unwrap();
         let mut finished = false;
         for _ in 0..300 {
@@ -117,6 +121,11 @@ async fn metrics_count_requests_by_route_template_and_runs_by_outcome_for_the_me
         assert_eq!(sample(text, &format!("entity_spec_runs_finished_total{run}")), Some(1.0), "{backend:?}: {text}");
         let duration = "entity_spec_run_duration_seconds_count{entity=\"RawDataSource\",action=\"sync\"}";
         assert_eq!(sample(text, duration), Some(1.0), "{backend:?}: {text}");
+        // How late the run was claimed: the wait above, plus the moment the workers took to start.
+        let lag = "{entity=\"RawDataSource\",action=\"sync\"}";
+        assert_eq!(sample(text, &format!("entity_spec_run_lag_seconds_count{lag}")), Some(1.0), "{backend:?}: {text}");
+        let lag = sample(text, &format!("entity_spec_run_lag_seconds_sum{lag}")).unwrap_or_default();
+        assert!(lag >= waited.as_secs_f64() && lag < 10.0, "{backend:?}: lag {lag} s");
         for state in ["queued", "running"] {
             assert_eq!(sample(text, &gauge(state)), Some(0.0), "{backend:?}: {text}");
         }

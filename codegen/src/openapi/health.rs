@@ -53,8 +53,9 @@ pub(super) fn health_routes(paths: PathsBuilder, components: ComponentsBuilder) 
         .summary(Some("Prometheus metrics of this instance"))
         .description(Some(
             "Requests by route template, method and status with latency histograms; runs finished by outcome \
-             with durations; the database pool; queued and running runs. For a credential holding the `metrics` \
-             scope (or `admin`), so a scraper's key reads no row.",
+             with durations; how late runs were claimed after they were due; the database pool; queued and \
+             running runs. For a credential holding the `metrics` scope (or `admin`), so a scraper's key reads \
+             no row.",
         ))
         .tag("Health")
         .response("200", exposition);

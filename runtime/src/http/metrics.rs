@@ -8,12 +8,15 @@
 //! scrape time: the database pool (open, idle, maximum) and the shared queue (queued and
 //! running runs per entity, the same on every instance).
 
-use std::sync::Arc;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use entity_spec_contract::scopes::{ADMIN_SCOPE, METRICS_SCOPE};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -23,6 +26,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
+use tower::{Layer, Service};
 
 use crate::http::guard::Caller;
 use crate::http::problem::ApiError;
@@ -96,7 +100,7 @@ struct Route {
 
 type Latencies = Family<Route, Histogram, fn() -> Histogram>;
 
-/// The request counters of one service, updated by [`count_requests`].
+/// The request counters of one service, updated by [`CountRequests`].
 #[derive(Clone)]
 pub struct HttpMetrics {
     requests: Family<Answered, Counter>,
@@ -112,30 +116,153 @@ impl Default for HttpMetrics {
     }
 }
 
-/// A bounded method label: a client may send any token as a method.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
+impl HttpMetrics {
+    /// The latency histogram of `method` on `route`, from the family (created on first use).
+    fn latency(&self, method: usize, route: RouteLabel) -> Histogram {
+        self.latencies.get_or_create_owned(&Route { method: METHOD_LABELS[method], route })
+    }
+
+    /// The counter of `method` on `route` answered with `status`, from the family.
+    fn answered(&self, method: usize, route: RouteLabel, status: u16) -> Counter {
+        self.requests.get_or_create_owned(&Answered { method: METHOD_LABELS[method], route, status })
     }
 }
 
-/// Middleware: counts every answered request and its latency by route template.
-pub async fn count_requests(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let route = RouteLabel(request.extensions().get::<MatchedPath>().cloned());
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    metrics.latencies.get_or_create(&Route { method, route: route.clone() }).observe(started.elapsed().as_secs_f64());
-    metrics.requests.get_or_create(&Answered { method, route, status }).inc();
-    response
+/// The method labels: the standard methods, and `OTHER` for any other token a client sends
+/// (a method is any token, so it could not be a label as it is).
+const METHOD_LABELS: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"];
+
+/// A request's method label, as its index in [`METHOD_LABELS`].
+fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::PATCH => 4,
+        Method::DELETE => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
+    }
+}
+
+/// Kinds of answer (method and status) one handler keeps counters for. A route answers a
+/// handful (200, 304, 401, 403, 404, 412, 429, …); one answering more counts the rest through
+/// the family, as correctly and a little slower.
+const ANSWER_SLOTS: usize = 16;
+
+/// Counts every answered request and its latency by route template: a layer `http::service`
+/// puts inside the routes' layers, where each request's matched route is known.
+#[derive(Clone)]
+pub struct CountRequests {
+    metrics: HttpMetrics,
+}
+
+impl CountRequests {
+    /// Counts into `metrics`.
+    pub fn new(metrics: HttpMetrics) -> Self {
+        CountRequests { metrics }
+    }
+}
+
+impl<S> Layer<S> for CountRequests {
+    type Service = Counted<S>;
+
+    fn layer(&self, inner: S) -> Counted<S> {
+        Counted { inner, series: Arc::new(HandlerSeries::new(self.metrics.clone())) }
+    }
+}
+
+/// A route's handler, counted.
+#[derive(Clone)]
+pub struct Counted<S> {
+    inner: S,
+    series: Arc<HandlerSeries>,
+}
+
+/// The series of the requests one handler answers, looked up in the families once and kept.
+///
+/// axum applies a router's layer to each route's handler on its own (one per path and method,
+/// and one for the fallback), so every request a [`Counted`] handler sees has the route
+/// template of its first. Its series are found in the families on first use and kept here:
+/// counting a request then takes no lock on a family and hashes no label set. They stay the
+/// families' own series, so `/metrics` shows exactly what it showed when each request looked
+/// them up. A request under another template (which axum never sends) is counted through the
+/// families, so a wrong guess here would cost speed, never a wrong count.
+struct HandlerSeries {
+    families: HttpMetrics,
+    /// The route of the first request; the series below are that route's.
+    route: OnceLock<RouteLabel>,
+    /// Latency histograms by method label (a GET route answers HEAD too).
+    latencies: [OnceLock<Histogram>; METHOD_LABELS.len()],
+    /// Counters by method label and status, in the order first answered.
+    answers: [OnceLock<(usize, u16, Counter)>; ANSWER_SLOTS],
+}
+
+impl HandlerSeries {
+    fn new(families: HttpMetrics) -> Self {
+        HandlerSeries { families, route: OnceLock::new(), latencies: Default::default(), answers: Default::default() }
+    }
+
+    /// Whether a request matched to `matched` is this handler's route (the first request's).
+    fn is_route(&self, matched: Option<&MatchedPath>) -> bool {
+        let route = self.route.get_or_init(|| RouteLabel(matched.cloned()));
+        route.0.as_ref().map(MatchedPath::as_str) == matched.map(MatchedPath::as_str)
+    }
+
+    fn route(&self) -> RouteLabel {
+        self.route.get().cloned().unwrap_or(RouteLabel(None))
+    }
+
+    /// Counts a request of this handler's route.
+    fn observe(&self, method: usize, status: u16, seconds: f64) {
+        let latency = self.latencies[method].get_or_init(|| self.families.latency(method, self.route()));
+        latency.observe(seconds);
+        let answered = self
+            .answers
+            .iter()
+            .map(|slot| slot.get_or_init(|| (method, status, self.families.answered(method, self.route(), status))))
+            .find(|(m, s, _)| (*m, *s) == (method, status));
+        match answered {
+            Some((_, _, counter)) => counter.inc(),
+            None => self.families.answered(method, self.route(), status).inc(),
+        };
+    }
+}
+
+impl<S> Service<Request> for Counted<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let method = method_index(request.method());
+        let matched = request.extensions().get::<MatchedPath>();
+        let other_route = (!self.series.is_route(matched)).then(|| RouteLabel(matched.cloned()));
+        let series = self.series.clone();
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let Ok(response) = answer.await;
+            let (status, seconds) = (response.status().as_u16(), started.elapsed().as_secs_f64());
+            match other_route {
+                None => series.observe(method, status, seconds),
+                Some(route) => {
+                    series.families.latency(method, route.clone()).observe(seconds);
+                    series.families.answered(method, route, status).inc();
+                }
+            }
+            Ok(response)
+        })
+    }
 }
 
 /// What `GET /metrics` reads.
@@ -202,4 +329,68 @@ pub(crate) async fn metrics(State(state): State<MetricsState>, caller: Caller) -
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &registry).map_err(|error| ApiError::internal(&error))?;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::Path;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// The families as `/metrics` shows them.
+    fn exposition(metrics: &HttpMetrics) -> String {
+        let mut registry = Registry::default();
+        registry.register("requests", "Requests", metrics.requests.clone());
+        registry.register("latency", "Latency", metrics.latencies.clone());
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        text
+    }
+
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    #[tokio::test]
+    async fn every_method_and_status_is_counted_apart_also_beyond_the_series_a_handler_keeps() {
+        let metrics = HttpMetrics::default();
+        let answer = |Path(status): Path<u16>| async move { StatusCode::from_u16(status).unwrap() };
+        let app: Router =
+            Router::new().route("/answers/{status}", get(answer)).layer(CountRequests::new(metrics.clone()));
+        // GET and HEAD (which a GET route answers too) of 20 statuses: more kinds of answer than
+        // ANSWER_SLOTS, each sent twice.
+        let statuses = 200..220_u16;
+        for status in statuses.clone() {
+            for method in [Method::GET, Method::HEAD] {
+                for _ in 0..2 {
+                    let request =
+                        Request::builder().method(method.clone()).uri(format!("/answers/{status}")).body(Body::empty());
+                    let response = app.clone().oneshot(request.unwrap()).await.unwrap();
+                    assert_eq!(response.status().as_u16(), status);
+                }
+            }
+        }
+        let unknown = Request::builder().uri("/no-such-route/12").body(Body::empty()).unwrap();
+        assert_eq!(app.clone().oneshot(unknown).await.unwrap().status(), StatusCode::NOT_FOUND);
+
+        let text = exposition(&metrics);
+        for status in statuses {
+            for method in ["GET", "HEAD"] {
+                let series =
+                    format!("requests_total{{method=\"{method}\",route=\"/answers/{{status}}\",status=\"{status}\"}}");
+                assert_eq!(sample(&text, &series), Some(2.0), "{series} in\n{text}");
+            }
+        }
+        for method in ["GET", "HEAD"] {
+            let series = format!("latency_count{{method=\"{method}\",route=\"/answers/{{status}}\"}}");
+            assert_eq!(sample(&text, &series), Some(40.0), "{series} in\n{text}");
+        }
+        let unmatched = "requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}";
+        assert_eq!(sample(&text, unmatched), Some(1.0), "{text}");
+        assert!(!text.contains("no-such-route"), "{text}");
+    }
 }

@@ -22,9 +22,9 @@ use crate::auth::authenticator::Authenticator;
 use crate::http::compression;
 use crate::http::cors::CorsOrigins;
 use crate::http::guard::{Gate, authenticate};
-use crate::http::health::{Readiness, healthz, readyz};
+use crate::http::health::{Readiness, Stopping, healthz, readyz};
 use crate::http::identity_routes::{AuditState, audit_log, me};
-use crate::http::metrics::{HttpMetrics, MetricsState, count_requests, metrics};
+use crate::http::metrics::{CountRequests, HttpMetrics, MetricsState, metrics};
 use crate::http::problem::ApiError;
 use crate::http::rate_limit::RateLimits;
 use crate::http::request_id::{REQUEST_ID, assign_request_id};
@@ -42,6 +42,8 @@ pub struct Guarded {
     pub db: Db,
     /// The service's entities.
     pub entities: Arc<[&'static EntityDef]>,
+    /// Whether the service was told to stop (`/readyz` says so).
+    pub stopping: Arc<Stopping>,
     /// Whether the service is draining for a restart (`/readyz` says so).
     pub drain: Arc<Drain>,
     /// What the engines count, for `/metrics`.
@@ -69,7 +71,7 @@ pub fn service(
     // The Authorize button comes from the document's security schemes. Authorization is not
     // persisted: Swagger UI would keep the key in localStorage, where any script could read it.
     let docs = utoipa_swagger_ui::SwaggerUi::new(DOCS_PATH).config(utoipa_swagger_ui::Config::new([OPENAPI_PATH]));
-    let ready = Readiness { db: guarded.db.clone(), drain: guarded.drain };
+    let ready = Readiness { db: guarded.db.clone(), stopping: guarded.stopping, drain: guarded.drain };
     let http = HttpMetrics::default();
     let counted = MetricsState {
         http: http.clone(),
@@ -101,7 +103,7 @@ pub fn service(
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(map_response(plain_errors_as_problems));
     // Inside the routes' layers, so each request's matched route template is known.
-    let router = if guarded.count_requests { router.layer(from_fn_with_state(http, count_requests)) } else { router };
+    let router = if guarded.count_requests { router.layer(CountRequests::new(http)) } else { router };
     // Outside the routes, the problem rewrite and the counting, so every answer is compressed
     // once it is complete, whoever made it; inside the log span and the request id, which only
     // read and set headers.
@@ -118,11 +120,15 @@ pub fn service(
         )
         // Outermost: every response, the log span and every problem body carry the request id.
         .layer(from_fn(assign_request_id));
-    match cors {
+    let router = match cors {
         // Outside the guard: a browser's preflight carries no credential.
         Some(origins) => router.layer(origins.layer()),
         None => router,
-    }
+    };
+    // Handlers without a state of their own (`/healthz`, `/auth/me`, the document, …) become
+    // routes here, once: axum would otherwise apply every layer above to them again on each
+    // request, and the request counting would find their series afresh each time.
+    router.with_state(())
 }
 
 /// Rejections axum writes before a handler runs (a path segment that is not UTF-8, say) are

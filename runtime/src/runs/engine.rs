@@ -42,7 +42,9 @@ pub struct EngineConfig {
     pub workers: usize,
     /// A run taking longer is failed (`ENTITY_SPEC_RUN_TIMEOUT_SECS`, default 120).
     pub run_timeout: Duration,
-    /// How long a claimed run stays owned without renewal (renewed every third of it).
+    /// How long a claimed run stays owned without renewal, renewed every third of it
+    /// (`ENTITY_SPEC_RUN_LEASE_SECS`, default 30): also how long the run of a worker that died
+    /// without draining waits before the scheduler's next pass fails (or retries) it.
     pub lease: Duration,
     /// How often idle workers look for queued runs (new local runs wake them at once).
     pub poll_interval: Duration,
@@ -96,6 +98,35 @@ pub const RETENTION_PER_ITEM_VAR: &str = "ENTITY_SPEC_RUN_RETENTION_PER_ITEM";
 pub const DEFAULT_RETENTION_PER_ITEM: u64 = 100;
 /// `off`: failed attempts are never retried, whatever the spec's `retry` says.
 pub const RUN_RETRIES_VAR: &str = "ENTITY_SPEC_RUN_RETRIES";
+/// Seconds a claimed run stays its worker's without a renewal.
+pub const RUN_LEASE_SECS_VAR: &str = "ENTITY_SPEC_RUN_LEASE_SECS";
+/// [`RUN_LEASE_SECS_VAR`] when unset.
+pub const DEFAULT_RUN_LEASE_SECS: u64 = 30;
+/// What [`RUN_LEASE_SECS_VAR`] may be. Under 5 s, a database that stalls for a couple of
+/// seconds (the lease is renewed every third of it) would take running runs from live workers;
+/// over an hour, a dead worker's run would hold its item for longer than anyone waits.
+pub const RUN_LEASE_SECS_RANGE: std::ops::RangeInclusive<u64> = 5..=3600;
+
+/// [`RUN_LEASE_SECS_VAR`]: the lease of claimed runs.
+pub fn run_lease_from_env() -> Result<Duration, String> {
+    run_lease(std::env::var(RUN_LEASE_SECS_VAR).ok().as_deref())
+}
+
+/// The lease a [`RUN_LEASE_SECS_VAR`] value gives, or why it is refused.
+fn run_lease(value: Option<&str>) -> Result<Duration, String> {
+    let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
+        return Ok(Duration::from_secs(DEFAULT_RUN_LEASE_SECS));
+    };
+    match value.parse::<u64>() {
+        Ok(secs) if RUN_LEASE_SECS_RANGE.contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "{RUN_LEASE_SECS_VAR} must be a number of seconds from {} to {}, not `{}`",
+            RUN_LEASE_SECS_RANGE.start(),
+            RUN_LEASE_SECS_RANGE.end(),
+            printable(value)
+        )),
+    }
+}
 
 /// [`RUN_RETRIES_VAR`]: whether failed attempts are retried (`on`, the default, or `off`).
 pub fn run_retries_from_env() -> Result<bool, String> {
@@ -108,7 +139,8 @@ pub fn run_retries_from_env() -> Result<bool, String> {
 
 impl EngineConfig {
     /// Settings from the environment, with the defaults above (a [`RUN_RETRIES_VAR`] that is
-    /// neither `on` nor `off` counts as on here; a service's start refuses it).
+    /// neither `on` nor `off` counts as on here, a [`RUN_LEASE_SECS_VAR`] out of its range as
+    /// the default; a service's start refuses both).
     pub fn from_env() -> Self {
         let number =
             |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default);
@@ -116,7 +148,7 @@ impl EngineConfig {
         EngineConfig {
             workers: number(WORKERS_VAR, DEFAULT_WORKERS).max(1) as usize,
             run_timeout: Duration::from_secs(number(RUN_TIMEOUT_SECS_VAR, DEFAULT_RUN_TIMEOUT_SECS).max(1)),
-            lease: Duration::from_secs(30),
+            lease: run_lease_from_env().unwrap_or(Duration::from_secs(DEFAULT_RUN_LEASE_SECS)),
             poll_interval: Duration::from_millis(500),
             schedule_interval: (schedule > 0).then(|| Duration::from_secs(schedule)),
             owner: format!("{}-{}", std::process::id(), Uuid::new_v4().simple()),
@@ -263,7 +295,10 @@ impl<E: Entity> Engine<E> {
             // run is being claimed.
             let running = self.drain.run_started();
             match queue::claim(&self.db, E::DEF, &self.config().owner, self.config().lease).await {
-                Ok(Some(run)) => self.execute(run).await,
+                Ok(Some(run)) => {
+                    self.metrics.claimed(E::DEF.name, &run);
+                    self.execute(run).await;
+                }
                 Ok(None) => {
                     drop(running);
                     // Sleep until woken by a local enqueue, the poll interval (other
@@ -395,5 +430,23 @@ impl<E: Entity> Engine<E> {
             tracing::warn!(entity = E::DEF.name, runs = recovered, "failed runs whose worker stopped");
         }
         Ok(recovered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_is_a_bounded_number_of_seconds_or_an_error_naming_the_variable() {
+        assert_eq!(run_lease(None), Ok(Duration::from_secs(DEFAULT_RUN_LEASE_SECS)));
+        assert_eq!(run_lease(Some(" ")), Ok(Duration::from_secs(DEFAULT_RUN_LEASE_SECS)));
+        assert_eq!(run_lease(Some("5")), Ok(Duration::from_secs(5)));
+        assert_eq!(run_lease(Some(" 3600 ")), Ok(Duration::from_secs(3600)));
+        for refused in ["4", "3601", "0", "-5", "30s", "1e3"] {
+            let error = run_lease(Some(refused)).unwrap_err();
+            assert!(error.contains(RUN_LEASE_SECS_VAR) && error.contains("5 to 3600"), "{error}");
+            assert!(error.contains(&format!("`{refused}`")), "{error}");
+        }
     }
 }

@@ -24,8 +24,10 @@ use crate::http::rate_limit::RateLimits;
 use crate::model::cipher::SecretKey;
 use crate::model::redact::redact;
 use crate::runs::drain::Drain;
-use crate::runs::engine::{EngineConfig, run_retries_from_env};
-use crate::serve::server::{ServerLimits, bind_addr_from_env, init_tracing, serve_with, shutdown_signal};
+use crate::runs::engine::{EngineConfig, run_lease_from_env, run_retries_from_env};
+use crate::serve::server::{
+    ServerLimits, bind_addr_from_env, init_tracing, serve_with, shutdown_delay_from_env, shutdown_signal,
+};
 use crate::serve::service::Service;
 use crate::serve::{healthcheck, settings};
 use crate::storage::db::{Db, database_url_from_env};
@@ -165,6 +167,8 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     let request_metrics = request_metrics_from_env()?;
     let compression = compression_from_env()?;
     let retries = run_retries_from_env()?;
+    let lease = run_lease_from_env()?;
+    let shutdown_delay = shutdown_delay_from_env()?;
     let limits = RateLimits::from_env()?;
     let service = open(build, true)
         .await?
@@ -200,14 +204,12 @@ async fn serve_command(build: impl FnOnce(Db) -> Service) -> Result<(), Failure>
     println!("API docs on http://{address}{DOCS_PATH} (OpenAPI document: {OPENAPI_PATH})");
     // Tracked actions run in this process; other instances on the same PostgreSQL database may run them too.
     let grace = Drain::grace_from_env()?;
-    service.start_workers(&EngineConfig { retries, ..EngineConfig::from_env() })?;
-    // On SIGTERM or Ctrl-C: readiness fails at once (balancers stop sending traffic), the
-    // workers claim no more runs, in-flight requests finish, then running runs get the grace
-    // period and the rest go back to the queue for another instance.
-    let shutdown = async {
-        shutdown_signal().await;
-        service.begin_drain(grace);
-    };
+    service.start_workers(&EngineConfig { retries, lease, ..EngineConfig::from_env() })?;
+    // On SIGTERM or Ctrl-C: readiness fails at once (balancers stop sending traffic) while
+    // requests are still served for the shutdown delay; then the workers claim no more runs,
+    // in-flight requests finish, running runs get the grace period and the rest go back to the
+    // queue for another instance.
+    let shutdown = service.stop_when(shutdown_signal(), shutdown_delay, grace);
     serve_with(listener, service.router(), ServerLimits::from_env(), shutdown).await?;
     let report = service.finish_drain(HAND_BACK_MARGIN).await;
     tracing::info!(handed_back = report.handed_back, abandoned = report.abandoned, "drained; stopping");

@@ -35,6 +35,25 @@ pub const MAX_CONNECTIONS_VAR: &str = "ENTITY_SPEC_MAX_CONNECTIONS";
 /// Seconds a client has to send a request's head.
 pub const HEADER_TIMEOUT_SECS_VAR: &str = "ENTITY_SPEC_HEADER_TIMEOUT_SECS";
 
+/// Seconds the server keeps serving after SIGTERM with `/readyz` failing, before it drains.
+pub const SHUTDOWN_DELAY_SECS_VAR: &str = "ENTITY_SPEC_SHUTDOWN_DELAY_SECS";
+
+/// [`SHUTDOWN_DELAY_SECS_VAR`]: 0 (no delay) when unset, else a number of seconds.
+pub fn shutdown_delay_from_env() -> Result<Duration, String> {
+    shutdown_delay(std::env::var(SHUTDOWN_DELAY_SECS_VAR).ok().as_deref())
+}
+
+/// The delay a [`SHUTDOWN_DELAY_SECS_VAR`] value gives, or why it is refused.
+fn shutdown_delay(value: Option<&str>) -> Result<Duration, String> {
+    match value.map(str::trim).filter(|value| !value.is_empty()) {
+        None => Ok(Duration::ZERO),
+        Some(value) => value
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{SHUTDOWN_DELAY_SECS_VAR} must be a number of seconds, not `{}`", printable(value))),
+    }
+}
+
 /// [`BIND_ADDR_VAR`], or [`DEFAULT_BIND_ADDR`].
 pub fn bind_addr_from_env() -> String {
     std::env::var(BIND_ADDR_VAR)
@@ -303,7 +322,16 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::json_logs;
+    use super::{Duration, json_logs, shutdown_delay};
+
+    #[test]
+    fn the_shutdown_delay_is_zero_unless_a_number_of_seconds_is_given() {
+        assert_eq!(shutdown_delay(None), Ok(Duration::ZERO));
+        assert_eq!(shutdown_delay(Some("")), Ok(Duration::ZERO));
+        assert_eq!(shutdown_delay(Some(" 5 ")), Ok(Duration::from_secs(5)));
+        let error = shutdown_delay(Some("5s")).unwrap_err();
+        assert!(error.contains("ENTITY_SPEC_SHUTDOWN_DELAY_SECS") && error.contains("`5s`"), "{error}");
+    }
 
     #[test]
     fn the_log_format_is_text_json_or_an_error_naming_the_variable() {

@@ -4,6 +4,7 @@
 //! explicit, idempotent call that does, which also lets an instance serve the API while
 //! others on the same PostgreSQL database run the queue.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use axum::Router;
 
 use crate::auth::authenticator::{AuthConfig, Authenticator};
 use crate::http::cors::CorsOrigins;
+use crate::http::health::Stopping;
 use crate::http::rate_limit::RateLimits;
 use crate::http::router::{PlainAction, entity_router};
 use crate::http::service::{Guarded, service};
@@ -32,6 +34,7 @@ pub struct Service {
     entities: Vec<&'static EntityDef>,
     routes: Router,
     engines: Vec<StartWorkers>,
+    stopping: Arc<Stopping>,
     drain: Arc<Drain>,
     runs: RunMetrics,
     count_requests: bool,
@@ -55,6 +58,7 @@ impl Service {
             entities: Vec::new(),
             routes: Router::new(),
             engines: Vec::new(),
+            stopping: Arc::default(),
             drain: Arc::new(Drain::default()),
             runs: RunMetrics::default(),
             count_requests: true,
@@ -153,6 +157,21 @@ impl Service {
         self.drain.begin(grace);
     }
 
+    /// How the service stops, as [`crate::serve::server::serve_with`]'s shutdown: once `signal`
+    /// resolves (SIGTERM, say), `/readyz` answers 503 while requests are still served for
+    /// `delay`, so that load balancers take the instance out of rotation before it stops
+    /// accepting; then draining begins with `grace` ([`Service::begin_drain`]) and this
+    /// resolves, and the server answers what it was sent and stops.
+    pub async fn stop_when(&self, signal: impl Future<Output = ()>, delay: Duration, grace: Duration) {
+        signal.await;
+        self.stopping.announce();
+        if !delay.is_zero() {
+            tracing::info!(delay_secs = delay.as_secs_f64(), "not ready; serving while load balancers notice");
+            tokio::time::sleep(delay).await;
+        }
+        self.begin_drain(grace);
+    }
+
     /// Waits until the runs in progress finished or were handed back (at most the grace
     /// period of [`Service::begin_drain`] and `margin`); what happened to them.
     pub async fn finish_drain(&self, margin: Duration) -> DrainReport {
@@ -168,6 +187,7 @@ impl Service {
             authenticator: Authenticator::new(self.db.clone(), &self.auth),
             db: self.db.clone(),
             entities: self.entities.clone().into(),
+            stopping: self.stopping.clone(),
             drain: self.drain.clone(),
             runs: self.runs.clone(),
             count_requests: self.count_requests,

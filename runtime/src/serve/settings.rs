@@ -20,12 +20,13 @@ use crate::http::rate_limit::{RATE_LIMIT_PER_ADDRESS_VAR, RATE_LIMIT_VAR};
 use crate::model::redact::redact;
 use crate::runs::drain::{DEFAULT_DRAIN, DRAIN_SECS_VAR};
 use crate::runs::engine::{
-    DEFAULT_RETENTION_DAYS, DEFAULT_RETENTION_PER_ITEM, DEFAULT_RUN_TIMEOUT_SECS, DEFAULT_SCHEDULE_SECS,
-    DEFAULT_WORKERS, RETENTION_DAYS_VAR, RETENTION_PER_ITEM_VAR, RUN_RETRIES_VAR, RUN_TIMEOUT_SECS_VAR,
-    SCHEDULE_SECS_VAR, WORKERS_VAR,
+    DEFAULT_RETENTION_DAYS, DEFAULT_RETENTION_PER_ITEM, DEFAULT_RUN_LEASE_SECS, DEFAULT_RUN_TIMEOUT_SECS,
+    DEFAULT_SCHEDULE_SECS, DEFAULT_WORKERS, RETENTION_DAYS_VAR, RETENTION_PER_ITEM_VAR, RUN_LEASE_SECS_VAR,
+    RUN_RETRIES_VAR, RUN_TIMEOUT_SECS_VAR, SCHEDULE_SECS_VAR, WORKERS_VAR,
 };
 use crate::serve::server::{
-    BIND_ADDR_VAR, DEFAULT_BIND_ADDR, HEADER_TIMEOUT_SECS_VAR, LOG_FORMAT_VAR, MAX_CONNECTIONS_VAR, ServerLimits,
+    BIND_ADDR_VAR, DEFAULT_BIND_ADDR, HEADER_TIMEOUT_SECS_VAR, LOG_FORMAT_VAR, MAX_CONNECTIONS_VAR,
+    SHUTDOWN_DELAY_SECS_VAR, ServerLimits,
 };
 use crate::storage::db::{DATABASE_URL_VAR, DEFAULT_DATABASE_URL};
 use crate::storage::migrations::ALLOW_DESTRUCTIVE_VAR;
@@ -82,6 +83,12 @@ pub const SETTINGS: &[Setting] = &[
         HEADER_TIMEOUT_SECS_VAR,
         || ServerLimits::default().header_timeout.as_secs().to_string().into(),
         "seconds to receive a request's head (also the keep-alive idle timeout)",
+        Shown::Plain,
+    ),
+    setting(
+        SHUTDOWN_DELAY_SECS_VAR,
+        || "0".into(),
+        "seconds requests are still served after SIGTERM, /readyz failing, before draining",
         Shown::Plain,
     ),
     setting(
@@ -175,6 +182,12 @@ pub const SETTINGS: &[Setting] = &[
         RUN_TIMEOUT_SECS_VAR,
         || DEFAULT_RUN_TIMEOUT_SECS.to_string().into(),
         "seconds a run may take before it fails",
+        Shown::Plain,
+    ),
+    setting(
+        RUN_LEASE_SECS_VAR,
+        || DEFAULT_RUN_LEASE_SECS.to_string().into(),
+        "seconds a dead worker's run stays claimed (5 to 3600)",
         Shown::Plain,
     ),
     setting(
