@@ -349,6 +349,15 @@ async fn a_full_text_index_is_filled_from_stored_rows_kept_through_a_rebuild_and
             "{backend:?}: writes after the rebuild are indexed"
         );
 
+        // A text of a megabyte of distinct words (more than a PostgreSQL `tsvector` holds) is
+        // stored; its first 100,000 characters are searchable there, all of it on SQLite.
+        let words: Vec<String> = (0..120_000).map(|i| format!("w{i:06x}")).collect();
+        let note = format!("leviathan {}", words.join(" "));
+        assert!(note.len() > 900_000, "{}", note.len());
+        let big = send(&v6, "POST", "/gadgets", Some(json!({"name": "Tome", "note": note})), &[]).await;
+        assert_eq!(big.status, StatusCode::CREATED, "{backend:?}: {}", &big.text[..big.text.len().min(300)]);
+        assert_eq!(found(&v6, "/gadgets", "leviathan").await.len(), 1, "{backend:?}");
+
         // No searchable field left: the index goes, and `q` with it.
         let report = gadget_v1::migrate(&test_db.db, SAFE).await.unwrap();
         assert!(
@@ -360,6 +369,6 @@ async fn a_full_text_index_is_filled_from_stored_rows_kept_through_a_rebuild_and
         let refused = send(&v1, "GET", "/gadgets?q=kettle", None, &[]).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{backend:?}: {}", refused.text);
         let listed = list(&v1, "/gadgets").await;
-        assert_eq!(listed["total"], 4, "{backend:?}: every row kept");
+        assert_eq!(listed["total"], 5, "{backend:?}: every row kept");
     }
 }

@@ -126,16 +126,23 @@ fn push_tsquery(sql: &mut Sql, terms: &[String]) {
     sql.push("to_tsquery('simple', ").push_bind(SqlValue::Text(query)).push(")");
 }
 
-/// The expression of [`DOCUMENT_COLUMN`]: the searchable fields' words.
+/// How much of a row's searchable text PostgreSQL indexes, in characters. A `tsvector` holds at
+/// most 1 MiB, and a text of distinct short words takes up to about 2.5 times its size as one:
+/// a row whose text made a larger vector could not be stored at all (an error on every write).
+/// 100,000 characters keep every vector under the limit, whatever the words and script.
+pub const INDEXED_CHARS: usize = 100_000;
+
+/// The expression of [`DOCUMENT_COLUMN`]: the words of the searchable fields' first
+/// [`INDEXED_CHARS`] characters.
 fn push_document(sql: &mut Sql, def: &EntityDef) {
-    sql.push("to_tsvector('simple'::regconfig, regexp_replace(");
+    sql.push("to_tsvector('simple'::regconfig, regexp_replace(left(");
     for (i, field) in def.searchable_fields().enumerate() {
         if i > 0 {
             sql.push(" || ' ' || ");
         }
         sql.push("coalesce(").push_ident(field.name).push(", '')");
     }
-    sql.push(", '[[:punct:]]+', ' ', 'g'))");
+    sql.push(&format!(", {INDEXED_CHARS}), '[[:punct:]]+', ' ', 'g'))"));
 }
 
 /// The statements that bring `def`'s full-text index to the spec, and what they change for the
