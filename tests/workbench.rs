@@ -39,6 +39,13 @@ struct Served {
 }
 
 impl Served {
+    /// Creates an item over HTTP (with the given headers) and returns its id.
+    fn create(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> String {
+        let (status, created, _) = http("POST", &format!("{}{path}", self.base), Some(body), headers);
+        assert_eq!(status, 201, "POST {path}: {created}");
+        created["id"].as_str().expect("an id").to_owned()
+    }
+
     /// A new API key named `name` holding `scopes`, valid until `expires_at` (None: for good).
     fn key(&self, name: &str, scopes: &[&str], expires_at: Option<DateTime<Utc>>) -> String {
         let new =
@@ -617,11 +624,7 @@ fn reference_fields_link_to_the_items_they_name() {
     for backend in BACKENDS {
         let served = serve(backend, library_app);
         let base = &served.base;
-        let post = |path: &str, body: Value| {
-            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
-            assert_eq!(status, 201, "{backend:?}: {created}");
-            created["id"].as_str().expect("an id").to_owned()
-        };
+        let post = |path: &str, body: Value| served.create(path, body, &[]);
         let top = post("/library/shelves", json!({"label": "Top floor"}));
         let inner = post("/library/shelves", json!({"label": "Poetry corner", "parent_id": top}));
         let book = post("/library/books", json!({"isbn": "978-0000000042", "title": "Odes", "shelf_id": inner}));
@@ -657,11 +660,7 @@ fn reference_fields_are_picked_by_label_with_the_keyboard() {
     for backend in BACKENDS {
         let served = serve(backend, library_app);
         let base = &served.base;
-        let post = |path: &str, body: Value| {
-            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
-            assert_eq!(status, 201, "{backend:?}: {created}");
-            created["id"].as_str().expect("an id").to_owned()
-        };
+        let post = |path: &str, body: Value| served.create(path, body, &[]);
         // Labels that sort alike on both databases (PostgreSQL's collation skips punctuation).
         post("/library/shelves", json!({"label": "Poetry annex"}));
         let poetry = post("/library/shelves", json!({"label": "Poetry corner"}));
@@ -740,11 +739,7 @@ fn the_detail_panel_lists_the_rows_that_refer_to_an_item() {
     for backend in BACKENDS {
         let served = serve(backend, library_app);
         let base = &served.base;
-        let post = |path: &str, body: Value| {
-            let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[]);
-            assert_eq!(status, 201, "{backend:?}: {created}");
-            created["id"].as_str().expect("an id").to_owned()
-        };
+        let post = |path: &str, body: Value| served.create(path, body, &[]);
         let member = |card: &str, name: &str| {
             post(
                 "/members",
@@ -840,11 +835,7 @@ fn callers_scopes_story(browser: &Browser, backend: Backend) {
     let base = &served.base;
     let admin = served.key("admin", &["admin"], None);
     let auth = format!("Bearer {admin}");
-    let post = |path: &str, body: Value| {
-        let (status, created, _) = http("POST", &format!("{base}{path}"), Some(body), &[("Authorization", &auth)]);
-        assert_eq!(status, 201, "{created}");
-        created["id"].as_str().expect("an id").to_owned()
-    };
+    let post = |path: &str, body: Value| served.create(path, body, &[("Authorization", &auth)]);
     let book = post("/library/books", json!({"isbn": "978-0000000042", "title": "Odes", "barcode": "OD000042"}));
     let member = post(
         "/members",
