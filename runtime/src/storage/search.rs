@@ -58,8 +58,8 @@ pub fn push_match(sql: &mut Sql, def: &EntityDef, terms: &[String]) {
     };
     match sql.backend() {
         Backend::Sqlite => {
-            sql.push("_rowid_ IN (SELECT rowid FROM ").push_ident(&name).push(" WHERE ").push_ident(&name);
-            sql.push(" MATCH ").push_bind(SqlValue::Text(fts5_query(terms)));
+            sql.push("_rowid_ IN (SELECT rowid");
+            push_fts5_matches(sql, &name, terms);
             sql.push(")");
         }
         Backend::Postgres => {
@@ -94,9 +94,8 @@ pub fn push_score(sql: &mut Sql, terms: &[String]) {
 pub fn push_ranked_source(sql: &mut Sql, def: &EntityDef, terms: &[String]) -> bool {
     sql.push_ident(def.table);
     let (Backend::Sqlite, Some(name)) = (sql.backend(), index_name(def)) else { return false };
-    sql.push(" JOIN (SELECT rowid AS \"_row\", bm25(").push_ident(&name).push(") AS \"_score\" FROM ");
-    sql.push_ident(&name).push(" WHERE ").push_ident(&name).push(" MATCH ");
-    sql.push_bind(SqlValue::Text(fts5_query(terms)));
+    sql.push(" JOIN (SELECT rowid AS \"_row\", bm25(").push_ident(&name).push(") AS \"_score\"");
+    push_fts5_matches(sql, &name, terms);
     sql.push(") AS \"_matches\" ON ").push_ident(def.table).push("._rowid_ = \"_matches\".\"_row\"");
     true
 }
@@ -107,16 +106,19 @@ pub fn push_ranked_source(sql: &mut Sql, def: &EntityDef, terms: &[String]) -> b
 pub fn count_in_index(backend: Backend, def: &EntityDef, terms: &[String]) -> Option<Sql> {
     let (Backend::Sqlite, Some(name)) = (backend, index_name(def)) else { return None };
     let mut sql = Sql::new(backend);
-    sql.push("SELECT COUNT(*) FROM ").push_ident(&name).push(" WHERE ").push_ident(&name).push(" MATCH ");
-    sql.push_bind(SqlValue::Text(fts5_query(terms)));
+    sql.push("SELECT COUNT(*)");
+    push_fts5_matches(&mut sql, &name, terms);
     Some(sql)
 }
 
-/// FTS5's query: each term quoted (terms hold only letters and digits, but quoting makes
-/// `AND`, `NEAR` and the like plain words) and taken as a prefix; terms side by side must all
-/// match.
-fn fts5_query(terms: &[String]) -> String {
-    terms.iter().map(|term| format!("\"{}\"*", term.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
+/// ` FROM {index} WHERE {index} MATCH ?`: the FTS5 table's entries for the rows holding every
+/// term. The query quotes each term (terms hold only letters and digits, but quoting makes
+/// `AND`, `NEAR` and the like plain words) and takes it as a prefix; terms side by side must
+/// all match.
+fn push_fts5_matches(sql: &mut Sql, index: &str, terms: &[String]) {
+    let query = terms.iter().map(|term| format!("\"{}\"*", term.replace('"', "\"\""))).collect::<Vec<_>>().join(" ");
+    sql.push(" FROM ").push_ident(index).push(" WHERE ").push_ident(index).push(" MATCH ");
+    sql.push_bind(SqlValue::Text(query));
 }
 
 /// `to_tsquery('simple', 'a:* & b:*')`: every term as a prefix. Terms hold only letters and
