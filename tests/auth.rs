@@ -360,6 +360,53 @@ async fn a_failed_write_leaves_no_audit_row() {
     }
 }
 
+/// Many writers at once (on SQLite they queue for the one write lock): each gets its answer
+/// and leaves exactly its own audit row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_each_leave_their_own_audit_row() {
+    const WRITERS: usize = 32;
+    for backend in support::BACKENDS {
+        let (test_db, app) = secured(backend).await;
+        let admin = key(&test_db.db, "ops", &["admin"]).await;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(WRITERS));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|i| {
+                let (app, admin, barrier) = (app.clone(), admin.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let id = create_source(&app, &admin, &format!("together-{i}")).await;
+                    let patch = json!({"tags": [format!("writer-{i}")]});
+                    let headers = [
+                        ("authorization", bearer(&admin)),
+                        ("content-type", "application/merge-patch+json".to_owned()),
+                    ];
+                    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                    let patched = send(&app, "PATCH", &format!("/raw-data-sources/{id}"), Some(patch), &headers).await;
+                    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+                    id
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for writer in writers {
+            ids.push(writer.await.expect("every writer is answered"));
+        }
+        let auth = bearer(&admin);
+        let log = send(&app, "GET", &format!("{AUDIT_PATH}?limit=100"), None, &[("authorization", &auth)]).await;
+        let rows = log.body["items"].as_array().unwrap();
+        assert_eq!(rows.len(), 2 * WRITERS, "{backend:?}: {}", log.text);
+        for id in &ids {
+            let mut operations: Vec<&str> = rows
+                .iter()
+                .filter(|row| row["entity_id"] == id.as_str())
+                .map(|row| row["operation"].as_str().unwrap())
+                .collect();
+            operations.sort_unstable();
+            assert_eq!(operations, ["create", "patch"], "{backend:?}: the rows of {id}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn with_the_audit_trail_off_writes_and_actions_leave_no_row() {
     for backend in support::BACKENDS {

@@ -27,10 +27,14 @@ use crate::model::timestamp::truncate_to_micros;
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::column::{BindError, json_text, sqlite_timestamp};
 use crate::storage::secret_keys::SecretKeys;
+use crate::storage::write_gate::{WriteGate, WriteTurn};
 
 /// The database URL used when `DATABASE_URL` is not set: a SQLite file in the working
 /// directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://entity-spec.db";
+
+/// How long a SQLite write waits for the database's write lock before it fails as busy.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +51,7 @@ pub enum Backend {
 pub struct Db {
     pool: Pool,
     secrets: SecretKeys,
+    writes: WriteGate,
 }
 
 /// A pool's connections at one moment (for `/metrics`).
@@ -86,7 +91,7 @@ impl Db {
             let secrets = SecretKeys::configured(None).map_err(|e| sqlx::Error::Configuration(e.into()))?;
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-            return Ok(Db { pool: Pool::Postgres(pool), secrets });
+            return Ok(Db { pool: Pool::Postgres(pool), secrets, writes: WriteGate::open() });
         }
         if url.starts_with("sqlite:") {
             if url.contains(":memory:") || url.contains("mode=memory") {
@@ -100,14 +105,17 @@ impl Db {
                 // across application crashes and the recommended pairing with WAL.
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             let path = options.get_filename().to_path_buf();
             create_private_file(&path)?;
             let secrets = SecretKeys::configured(Some(&path)).map_err(|e| sqlx::Error::Configuration(e.into()))?;
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            // A connection to a local file does not go stale, so the pool hands it out without the
+            // ping it would first send to the connection's thread (a round trip per statement).
+            let pool =
+                SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
             crate::storage::sqlite_wal::keep_wal_bounded(pool.clone());
-            return Ok(Db { pool: Pool::Sqlite(pool), secrets });
+            return Ok(Db { pool: Pool::Sqlite(pool), secrets, writes: WriteGate::one_at_a_time(SQLITE_BUSY_TIMEOUT) });
         }
         Err(sqlx::Error::Configuration(
             format!("unsupported database URL `{}`: use sqlite://FILE or postgres://…", redact(url)).into(),
@@ -117,7 +125,11 @@ impl Db {
     /// A handle on a pool built elsewhere, with no secret keys (sensitive fields can then be
     /// neither written nor read: see [`Db::with_keyring`]).
     pub fn from_pool(pool: Pool) -> Db {
-        Db { pool, secrets: SecretKeys::none() }
+        let writes = match pool {
+            Pool::Sqlite(_) => WriteGate::one_at_a_time(SQLITE_BUSY_TIMEOUT),
+            Pool::Postgres(_) => WriteGate::open(),
+        };
+        Db { pool, secrets: SecretKeys::none(), writes }
     }
 
     /// The same database with sensitive fields sealed and opened by `keyring` instead.
@@ -196,6 +208,13 @@ impl Db {
             Pool::Sqlite(pool) => Ok(sql.sqlite_query()?.fetch_optional(pool).await?.map(Row::Sqlite)),
             Pool::Postgres(pool) => Ok(sql.postgres_query()?.fetch_optional(pool).await?.map(Row::Postgres)),
         }
+    }
+
+    /// Runs one writing statement returning at most one row (its `RETURNING`), on SQLite in
+    /// this process's turn at writing (see [`crate::storage::write_gate`]).
+    pub async fn write_row(&self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
+        let _turn = self.writes.enter().await;
+        self.fetch_row(sql).await
     }
 
     /// Runs a query and reads every row as values of the given column types.
@@ -288,17 +307,20 @@ impl Rows {
 /// the end of a run). Dropped without [`Tx::commit`], it rolls back.
 #[derive(Debug)]
 pub enum Tx {
-    /// SQLite transaction.
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// SQLite transaction, with this process's turn at writing (see [`crate::storage::write_gate`]).
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, WriteTurn),
     /// PostgreSQL transaction.
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Db {
-    /// Starts a transaction.
+    /// Starts a transaction (on SQLite, once the writers before it are done).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Sqlite(pool) => {
+                let turn = self.writes.enter().await;
+                Tx::Sqlite(pool.begin().await?, turn)
+            }
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -312,10 +334,11 @@ impl Db {
     pub async fn begin_migration(&self) -> Result<Tx, sqlx::Error> {
         match &self.pool {
             Pool::Sqlite(pool) => {
+                let turn = self.writes.enter().await;
                 let mut connection = pool.acquire().await?;
                 connection.close_on_drop();
                 sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *connection).await?;
-                Ok(Tx::Sqlite(sqlx::Transaction::begin(connection, None).await?))
+                Ok(Tx::Sqlite(sqlx::Transaction::begin(connection, None).await?, turn))
             }
             Pool::Postgres(_) => self.begin().await,
         }
@@ -337,7 +360,9 @@ impl Db {
                 transaction.error = script.error;
                 let query = transaction.sqlite_query()?;
                 let pool = pool.clone();
+                let writes = self.writes.clone();
                 let work = tokio::spawn(async move {
+                    let _turn = writes.enter().await;
                     let mut connection = pool.acquire().await?;
                     match query.fetch_all(&mut *connection).await {
                         Ok(rows) => Ok(rows.into_iter().next().map(Row::Sqlite)),
@@ -359,7 +384,7 @@ impl Tx {
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -367,7 +392,7 @@ impl Tx {
     /// Runs a statement and returns the number of affected rows.
     pub async fn execute(&mut self, sql: Sql) -> Result<u64, sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => Ok(sql.sqlite_query()?.execute(&mut **tx).await?.rows_affected()),
+            Tx::Sqlite(tx, _) => Ok(sql.sqlite_query()?.execute(&mut **tx).await?.rows_affected()),
             Tx::Postgres(tx) => Ok(sql.postgres_query()?.execute(&mut **tx).await?.rows_affected()),
         }
     }
@@ -375,7 +400,7 @@ impl Tx {
     /// Runs a query expected to return at most one row, as the backend delivered it.
     pub async fn fetch_row(&mut self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => Ok(sql.sqlite_query()?.fetch_optional(&mut **tx).await?.map(Row::Sqlite)),
+            Tx::Sqlite(tx, _) => Ok(sql.sqlite_query()?.fetch_optional(&mut **tx).await?.map(Row::Sqlite)),
             Tx::Postgres(tx) => Ok(sql.postgres_query()?.fetch_optional(&mut **tx).await?.map(Row::Postgres)),
         }
     }
@@ -383,7 +408,7 @@ impl Tx {
     /// Runs a query and reads every row as values of the given column types.
     pub async fn fetch_all(&mut self, sql: Sql, columns: &[SqlType]) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
         let rows = match self {
-            Tx::Sqlite(tx) => Rows::Sqlite(sql.sqlite_query()?.fetch_all(&mut **tx).await?),
+            Tx::Sqlite(tx, _) => Rows::Sqlite(sql.sqlite_query()?.fetch_all(&mut **tx).await?),
             Tx::Postgres(tx) => Rows::Postgres(sql.postgres_query()?.fetch_all(&mut **tx).await?),
         };
         rows.values(columns)
@@ -392,7 +417,8 @@ impl Tx {
     /// Commits.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await,
+            // The turn ends once the commit has.
+            Tx::Sqlite(tx, _turn) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
         }
     }

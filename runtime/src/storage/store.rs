@@ -204,7 +204,7 @@ fn decode_all<E: Entity>(rows: &Rows) -> Result<Vec<E>, StoreError> {
 async fn fetch_row_audited(db: &Db, sql: Sql, audit: Option<&AuditRecord>) -> Result<Option<Row>, sqlx::Error> {
     match audit {
         Some(record) => db.fetch_row_atomically(audit::with_write(sql, record)).await,
-        None => db.fetch_row(sql).await,
+        None => db.write_row(sql).await,
     }
 }
 
