@@ -333,6 +333,77 @@ async fn expand_embeds_the_referenced_items_as_their_own_routes_show_them() {
     }
 }
 
+/// Every page of `path` (no `limit` in it) walked 4 at a time by its cursors.
+async fn walk(app: &Router, backend: Backend, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut uri = format!("{path}&limit=4");
+    loop {
+        let page = send(app, "GET", &uri, None, &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{backend:?}: {uri}: {}", page.text);
+        items.extend(page.body["items"].as_array().expect("items").iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("{path}&limit=4&cursor={cursor}"),
+            None => return items,
+        }
+    }
+}
+
+/// An expanded list is the same list: the same items in the same order, page by page, in every
+/// sort order (NULLs of a nullable sort field included) and ranked by a search, each embedded
+/// item what its own route shows.
+#[tokio::test]
+async fn an_expanded_list_pages_and_sorts_as_the_plain_one() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let books = [book(&app, backend, 1).await, book(&app, backend, 2).await, book(&app, backend, 3).await];
+        let members = [member(&app, backend, 1).await, member(&app, backend, 2).await];
+        for n in 0..11 {
+            // Every third loan has no guarantor; due dates repeat, so the key breaks ties.
+            let guarantor = (n % 3 != 0).then(|| members[(n + 1) % 2].as_str());
+            let body = json!({
+                "book_id": books[n % 3], "member_id": members[n % 2], "guarantor_id": guarantor,
+                "due_on": format!("2026-02-0{}", 1 + n % 4),
+            });
+            create(&app, backend, LOANS, body).await;
+        }
+        for sort in ["sort=id", "sort=-due_on", "sort=due_on", "sort=guarantor_id", "sort=-guarantor_id"] {
+            let plain = walk(&app, backend, &format!("{LOANS}?{sort}")).await;
+            let expanded = walk(&app, backend, &format!("{LOANS}?{sort}&expand=guarantor,book")).await;
+            assert_eq!(plain.len(), 11, "{backend:?}: {sort}");
+            assert_eq!(expanded.len(), plain.len(), "{backend:?}: {sort}");
+            for (plain, expanded) in plain.iter().zip(&expanded) {
+                let mut own = expanded.clone();
+                let own_fields = own.as_object_mut().expect("an object");
+                let book = own_fields.remove("book").expect("book");
+                let guarantor = own_fields.remove("guarantor").expect("guarantor");
+                assert_eq!(&own, plain, "{backend:?}: {sort}: the same item at the same place");
+                assert_eq!(book, get(&app, BOOKS, plain["book_id"].as_str().unwrap()).await.body, "{backend:?}");
+                match plain["guarantor_id"].as_str() {
+                    Some(id) => assert_eq!(guarantor, get(&app, MEMBERS, id).await.body, "{backend:?}"),
+                    None => assert_eq!(guarantor, Value::Null, "{backend:?}: {sort}"),
+                }
+            }
+        }
+        // Ranked by a search (no `sort`): the same order too.
+        // The first shelf holds the others.
+        let top = create(&app, backend, SHELVES, json!({"label": "maps of islands"})).await;
+        for label in ["islands", "island maps and more maps", "rivers"] {
+            create(&app, backend, SHELVES, json!({"label": label, "parent_id": top})).await;
+        }
+        let plain = walk(&app, backend, &format!("{SHELVES}?q=island")).await;
+        let expanded = walk(&app, backend, &format!("{SHELVES}?q=island&expand=parent")).await;
+        assert_eq!(plain.len(), 3, "{backend:?}: {plain:?}");
+        let labels = |items: &[Value]| items.iter().map(|i| i["label"].clone()).collect::<Vec<_>>();
+        assert_eq!(labels(&expanded), labels(&plain), "{backend:?}: ranked the same");
+        for item in &expanded {
+            match item["parent_id"].as_str() {
+                Some(id) => assert_eq!(item["parent"], get(&app, SHELVES, id).await.body, "{backend:?}"),
+                None => assert_eq!(item["parent"], Value::Null, "{backend:?}"),
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn expand_names_only_references_and_is_refused_by_name_otherwise() {
     for backend in BACKENDS {

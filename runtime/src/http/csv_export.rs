@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use entity_spec_contract::lists::{CountMode, ListFormat};
 use serde_json::Value;
 
-use crate::http::expansions::expand;
+use crate::http::expansions::{embeds, expanded_page};
 use crate::http::guard::Caller;
 use crate::http::problem::ApiError;
 use crate::model::list_query::ListQuery;
@@ -76,7 +76,7 @@ impl Rank {
 /// change the status any more: the body stops short (the connection is closed without the
 /// final chunk, which clients report as an error) and the error is logged.
 pub async fn export<E: Entity>(db: Db, caller: Caller, mut query: ListQuery) -> Result<Response, ApiError> {
-    expand::<E>(&db, &caller, &[], &query.expand).await?;
+    embeds(&caller, &query.expand)?;
     // An export has no total: `count` changes nothing in it.
     query.count = CountMode::None;
     let remaining = (!query.unpaged).then_some(u64::from(query.limit));
@@ -92,10 +92,9 @@ pub async fn export<E: Entity>(db: Db, caller: Caller, mut query: ListQuery) -> 
         };
         export.query.limit =
             export.remaining.map_or(EXPORT_PAGE_SIZE, |left| left.min(u64::from(EXPORT_PAGE_SIZE)) as u32);
-        let page = store::list::<E>(&export.db, &export.query).await.map_err(|e| stopped(e.to_string()))?;
-        let rows = expand(&export.db, &export.caller, &page.items, &export.query.expand)
-            .await
-            .map_err(|e| stopped(e.detail.clone()))?;
+        let embeds = embeds(&export.caller, &export.query.expand).map_err(|e| stopped(e.detail.clone()))?;
+        let page = store::list::<E>(&export.db, &export.query, &embeds).await.map_err(|e| stopped(e.to_string()))?;
+        let rows = expanded_page(&page.items, page.embedded, &embeds);
         let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
         if !export.header_sent {
             writer.write_record(&export.columns).map_err(std::io::Error::other)?;

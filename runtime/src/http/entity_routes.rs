@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, require_json};
 use crate::http::csv_export::{self, accepted_list_format};
-use crate::http::expansions::expand;
+use crate::http::expansions::{embeds, expand_one, expanded_page};
 use crate::http::guard::Caller;
 use crate::http::params::{PathParams, parse_filters, parse_list_query, parse_read_query};
 use crate::http::preconditions::{if_match, if_none_match};
@@ -96,12 +96,13 @@ async fn answer_list<E: Entity>(db: Db, caller: Caller, mut query: ListQuery) ->
     if query.format == ListFormat::Csv {
         return csv_export::export::<E>(db, caller, query).await;
     }
-    let page = store::list::<E>(&db, &query).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
+    let embeds = embeds(&caller, &query.expand)?;
+    let page = store::list::<E>(&db, &query, &embeds).await.map_err(|e| ApiError::from_store(E::DEF.name, e))?;
     let next_cursor = page.next.as_ref().map(|position| query.cursor_after(position));
-    if query.expand.is_empty() {
+    if embeds.is_empty() {
         return Ok(json(StatusCode::OK, &ListBody { items: page.items, total: page.total, next_cursor }, None));
     }
-    let items = expand(&db, &caller, &page.items, &query.expand).await?;
+    let items = expanded_page(&page.items, page.embedded, &embeds);
     Ok(json(StatusCode::OK, &ListBody { items, total: page.total, next_cursor }, None))
 }
 
@@ -178,8 +179,9 @@ pub(crate) async fn read<E: Entity>(
     }
     // The ETag stays the item's version (what `If-Match` compares), but embedded items change
     // without it, so an expanded read is never answered `304`.
-    let expanded = expand(&db, &caller, std::slice::from_ref(&stored.entity), &expansions).await?;
-    Ok(json(StatusCode::OK, &expanded[0], Some(stored.version)))
+    let embeds = embeds(&caller, &expansions)?;
+    let expanded = expand_one(&db, &stored.entity, &embeds).await?;
+    Ok(json(StatusCode::OK, &expanded, Some(stored.version)))
 }
 
 pub(crate) async fn replace<E: Entity>(

@@ -1,8 +1,9 @@
 //! `?expand=`: the items a page or an item refers to, embedded under each reference's
-//! expansion name (`author_id` → `author`), read with one query per reference for the whole
-//! page. An embedded item is what the caller could read at its own route: expanding needs the
-//! referenced entity's read scope (`403` naming it otherwise), and a caller limited to its own
-//! rows of that entity gets `null` for anyone else's, as for a reference to nothing.
+//! expansion name (`author_id` → `author`). A page reads them in its own statement (see
+//! [`crate::storage::embedded`]), an item with one query per reference. An embedded item is
+//! what the caller could read at its own route: expanding needs the referenced entity's read
+//! scope (`403` naming it otherwise), and a caller limited to its own rows of that entity gets
+//! `null` for anyone else's, as for a reference to nothing.
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -12,7 +13,7 @@ use crate::http::problem::ApiError;
 use crate::model::def::FieldDef;
 use crate::model::value::SqlValue;
 use crate::storage::db::Db;
-use crate::storage::embedded::{EmbeddedRow, referenced_rows};
+use crate::storage::embedded::{Embed, EmbeddedRow, referenced_rows};
 use crate::storage::entity::Entity;
 use entity_spec_contract::Permission;
 
@@ -40,16 +41,10 @@ impl Serialize for Embedded {
     }
 }
 
-/// `items` with the references `expand` names embedded.
-pub async fn expand<'a, E: Entity>(
-    db: &Db,
-    caller: &Caller,
-    items: &'a [E],
-    expand: &[&'static FieldDef],
-) -> Result<Vec<Expanded<'a, E>>, ApiError> {
-    let mut expanded: Vec<Expanded<'a, E>> =
-        items.iter().map(|item| Expanded { item, embedded: Embedded(Vec::with_capacity(expand.len())) }).collect();
-    let rows: Vec<Vec<SqlValue>> = if expand.is_empty() { Vec::new() } else { items.iter().map(E::to_row).collect() };
+/// What `expand` asks to embed, once the caller may read each referenced entity (`403` naming
+/// the read scope of the first it may not), with the caller's ownership limit on each.
+pub fn embeds<'a>(caller: &'a Caller, expand: &[&'static FieldDef]) -> Result<Vec<Embed<'a>>, ApiError> {
+    let mut embeds = Vec::with_capacity(expand.len());
     for field in expand {
         let Some(reference) = &field.references else { continue };
         let target = (reference.target)();
@@ -57,20 +52,49 @@ pub async fn expand<'a, E: Entity>(
         if !caller.may(&target.scopes, scope) {
             return Err(ApiError::forbidden_to_expand(reference.expand_as, scope));
         }
-        let index = E::DEF.position(field.name).unwrap_or(usize::MAX);
-        let id_at = |row: &[SqlValue]| match row.get(index) {
+        embeds.push(Embed { field, target, owner: caller.owner_scope(target) });
+    }
+    Ok(embeds)
+}
+
+/// The expansion name of an embed (`book_id` → `book`).
+fn expansion_name(embed: &Embed<'_>) -> &'static str {
+    embed.field.references.as_ref().map_or(embed.field.name, |reference| reference.expand_as)
+}
+
+/// A page's items with the rows its statement embedded for `embeds` (see
+/// [`crate::storage::store::list`]).
+pub fn expanded_page<'a, E>(
+    items: &'a [E],
+    embedded: Vec<Vec<Option<EmbeddedRow>>>,
+    embeds: &[Embed<'_>],
+) -> Vec<Expanded<'a, E>> {
+    items
+        .iter()
+        .zip(embedded)
+        .map(|(item, rows)| Expanded {
+            item,
+            embedded: Embedded(embeds.iter().map(expansion_name).zip(rows).collect()),
+        })
+        .collect()
+}
+
+/// `item` with the rows `embeds` name, read with one query each.
+pub async fn expand_one<'a, E: Entity>(
+    db: &Db,
+    item: &'a E,
+    embeds: &[Embed<'_>],
+) -> Result<Expanded<'a, E>, ApiError> {
+    let row = item.to_row();
+    let mut embedded = Vec::with_capacity(embeds.len());
+    for embed in embeds {
+        let id = match E::DEF.position(embed.field.name).and_then(|index| row.get(index)) {
             Some(SqlValue::Uuid(id)) => Some(*id),
             _ => None,
         };
-        let mut ids: Vec<Uuid> = rows.iter().filter_map(|row| id_at(row)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let found =
-            referenced_rows(db, target, &ids, caller.owner_scope(target)).await.map_err(ApiError::from_database)?;
-        for (item, row) in expanded.iter_mut().zip(&rows) {
-            let embedded = id_at(row).and_then(|id| found.get(&id).cloned());
-            item.embedded.0.push((reference.expand_as, embedded));
-        }
+        let ids: Vec<Uuid> = id.into_iter().collect();
+        let mut found = referenced_rows(db, embed.target, &ids, embed.owner).await.map_err(ApiError::from_database)?;
+        embedded.push((expansion_name(embed), id.and_then(|id| found.remove(&id))));
     }
-    Ok(expanded)
+    Ok(Expanded { item, embedded: Embedded(embedded) })
 }

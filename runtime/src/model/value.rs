@@ -3,6 +3,7 @@
 //! themselves are read and bound natively, see [`crate::storage::column`].
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::model::def::FieldKind;
@@ -69,6 +70,28 @@ pub enum SqlValue {
     Date(NaiveDate),
 }
 
+/// A value as an entity's JSON shows it: what the generated types' `Serialize` writes for the
+/// same field (timestamps through the same RFC 3339 writer), so a row read without its type (an
+/// embedded reference) looks like one read with it.
+impl Serialize for SqlValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SqlValue::Null(_) => serializer.serialize_none(),
+            SqlValue::Bool(b) => serializer.serialize_bool(*b),
+            SqlValue::Int(i) => serializer.serialize_i64(*i),
+            SqlValue::Float(f) => serializer.serialize_f64(*f),
+            SqlValue::Text(text) => serializer.serialize_str(text),
+            SqlValue::Uuid(id) => serializer.serialize_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer())),
+            SqlValue::Json(json) => json.serialize(serializer),
+            SqlValue::DateTime(t) => match rfc3339(t, Fraction::Shortest, &mut Buffer::default()) {
+                Some(text) => serializer.serialize_str(text),
+                None => t.serialize(serializer),
+            },
+            SqlValue::Date(d) => serializer.collect_str(d),
+        }
+    }
+}
+
 impl SqlValue {
     /// Short name of the value's type, for error messages.
     pub fn type_name(&self) -> &'static str {
@@ -82,30 +105,6 @@ impl SqlValue {
             SqlValue::Json(_) => "json",
             SqlValue::DateTime(_) => "datetime",
             SqlValue::Date(_) => "date",
-        }
-    }
-
-    /// The value as an entity's JSON shows it: what the generated types' `Serialize` writes
-    /// for the same field (timestamps through the same RFC 3339 writer), so a row read without
-    /// its type (an embedded reference) looks like one read with it.
-    pub fn into_json(self) -> serde_json::Value {
-        use serde_json::Value;
-        match self {
-            SqlValue::Null(_) => Value::Null,
-            SqlValue::Bool(b) => Value::Bool(b),
-            SqlValue::Int(i) => Value::from(i),
-            SqlValue::Float(f) => Value::from(f),
-            SqlValue::Text(text) => Value::String(text),
-            SqlValue::Uuid(id) => Value::String(id.to_string()),
-            SqlValue::Json(json) => json,
-            SqlValue::DateTime(t) => {
-                let mut buffer = Buffer::default();
-                match rfc3339(&t, Fraction::Shortest, &mut buffer) {
-                    Some(text) => Value::String(text.to_owned()),
-                    None => serde_json::to_value(t).unwrap_or(Value::Null),
-                }
-            }
-            SqlValue::Date(d) => Value::String(d.to_string()),
         }
     }
 

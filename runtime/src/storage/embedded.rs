@@ -1,33 +1,145 @@
-//! The rows a page refers to, read for `?expand=`: one query per expanded reference, however
-//! many items the page holds (never one per item), returning each referenced row as the JSON its
-//! entity's own routes would show, sensitive fields left out.
+//! The rows a page or an item refers to, read for `?expand=`, each as the JSON its entity's own
+//! routes would show (sensitive fields left out). A list page reads them in its own statement:
+//! the page is a subquery, and each expanded reference a `LEFT JOIN` on the referenced key, so
+//! expanding costs no extra query and no extra row ([`join_embeds`], [`read_embedded`]). A
+//! single item reads them with one query per reference ([`referenced_rows`]).
 
 use std::collections::HashMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::Value;
 use uuid::Uuid;
 
-use crate::model::def::EntityDef;
+use crate::model::def::{EntityDef, FieldDef};
 use crate::model::value::{SqlType, SqlValue};
-use crate::storage::db::{Db, Sql};
+use crate::storage::db::{Db, Rows, Sql};
 
-/// A row as an ordered JSON object: its fields in spec order, as the entity's type writes them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EmbeddedRow(pub Vec<(&'static str, Value)>);
+/// One reference to embed: the referring field, the entity it refers to, and, for a caller
+/// limited to its own rows of that entity, the owner field and the value it must hold (anyone
+/// else's row is embedded as `null`, as a reference to nothing is).
+#[derive(Debug, Clone, Copy)]
+pub struct Embed<'a> {
+    /// The referring field (`book_id`).
+    pub field: &'static FieldDef,
+    /// The entity it refers to.
+    pub target: &'static EntityDef,
+    /// `(owner field, caller's subject)` when the caller sees only its own rows of `target`.
+    pub owner: Option<(&'static str, &'a str)>,
+}
+
+/// A row as an ordered JSON object: its entity's shown fields in spec order, as the entity's
+/// type writes them.
+#[derive(Debug, Clone)]
+pub struct EmbeddedRow {
+    target: &'static EntityDef,
+    /// One per shown field.
+    values: Vec<SqlValue>,
+}
 
 impl Serialize for EmbeddedRow {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in &self.0 {
-            map.serialize_entry(name, value)?;
+        let mut map = serializer.serialize_map(Some(self.values.len()))?;
+        for (field, value) in shown(self.target).zip(&self.values) {
+            map.serialize_entry(field.name, value)?;
         }
         map.end()
     }
 }
 
+/// The fields of `target` an embedded row shows: all but the sensitive ones.
+fn shown(target: &'static EntityDef) -> impl Iterator<Item = &'static FieldDef> {
+    target.fields.iter().filter(|f| !f.sensitive)
+}
+
+/// The storage types of the shown fields, and where the key is among them.
+fn layout(target: &'static EntityDef) -> (Vec<SqlType>, usize) {
+    let key = target.primary_key().name;
+    (shown(target).map(|f| SqlType::of(f.kind)).collect(), shown(target).position(|f| f.name == key).unwrap_or(0))
+}
+
+/// The alias of the `index`th embedded table in a page's statement (names the runtime adds
+/// start with `_`, which no field name does).
+fn alias(index: usize) -> String {
+    format!("\"_embed{index}\"")
+}
+
+/// `page` (a page's `SELECT`, ordered by `order`: the 1-based positions of its sort columns,
+/// each with its direction) with the shown columns of every embedded row after its own: `SELECT
+/// "_page".*, "_embed0"."id", … FROM (page) AS "_page" LEFT JOIN target AS "_embed0" ON
+/// "_embed0".key = "_page".field …`, ordered again (a join keeps no order of its own).
+pub fn join_embeds(mut page: Sql, embeds: &[Embed<'_>], order: &[(usize, &str)]) -> Sql {
+    if embeds.is_empty() {
+        return page;
+    }
+    let mut head = String::from("SELECT \"_page\".*");
+    for (i, embed) in embeds.iter().enumerate() {
+        for field in shown(embed.target) {
+            head.push_str(", ");
+            head.push_str(&alias(i));
+            head.push('.');
+            push_quoted(&mut head, field.name);
+        }
+    }
+    head.push_str(" FROM (");
+    page.prepend(&head);
+    page.push(") AS \"_page\"");
+    for (i, embed) in embeds.iter().enumerate() {
+        let alias = alias(i);
+        page.push(" LEFT JOIN ").push_ident(embed.target.table).push(" AS ").push(&alias);
+        page.push(" ON ").push(&alias).push(".").push_ident(embed.target.primary_key().name);
+        page.push(" = \"_page\".").push_ident(embed.field.name);
+        if let Some((field, holder)) = embed.owner {
+            page.push(" AND ").push(&alias).push(".").push_ident(field);
+            page.push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
+        }
+    }
+    page.push(" ORDER BY ");
+    for (i, (position, direction)) in order.iter().enumerate() {
+        if i > 0 {
+            page.push(", ");
+        }
+        page.push(&position.to_string()).push(direction);
+    }
+    page
+}
+
+/// A field name as a quoted identifier (names are checked snake_case: nothing to escape).
+fn push_quoted(text: &mut String, name: &str) {
+    text.push('"');
+    text.push_str(name);
+    text.push('"');
+}
+
+/// The embedded rows of the first `count` rows of a page read with [`join_embeds`], whose own
+/// columns end before `first_column`: per row, one per embed, `None` where it refers to
+/// nothing the caller may see (no reference, or another owner's row: its key column is NULL).
+pub fn read_embedded(
+    rows: &Rows,
+    count: usize,
+    first_column: usize,
+    embeds: &[Embed<'_>],
+) -> Result<Vec<Vec<Option<EmbeddedRow>>>, sqlx::Error> {
+    let layouts: Vec<_> = embeds.iter().map(|embed| layout(embed.target)).collect();
+    let mut page = Vec::with_capacity(count);
+    for row in 0..count {
+        let mut column = first_column;
+        let mut embedded = Vec::with_capacity(embeds.len());
+        for (embed, (types, key)) in embeds.iter().zip(&layouts) {
+            let mut values = Vec::with_capacity(types.len());
+            for (offset, kind) in types.iter().enumerate() {
+                values.push(rows.value(row, column + offset, *kind)?.unwrap_or(SqlValue::Null(*kind)));
+            }
+            column += types.len();
+            let found = !matches!(values.get(*key), None | Some(SqlValue::Null(_)));
+            embedded.push(found.then_some(EmbeddedRow { target: embed.target, values }));
+        }
+        page.push(embedded);
+    }
+    Ok(page)
+}
+
 /// The rows of `target` whose key is among `ids`, by key; only those whose `owner` field holds
 /// the given value when `owner` is set (a caller limited to its own rows embeds no one else's).
+/// For a single item: a page reads them in its own statement.
 pub async fn referenced_rows(
     db: &Db,
     target: &'static EntityDef,
@@ -38,10 +150,10 @@ pub async fn referenced_rows(
         return Ok(HashMap::new());
     }
     let key = target.primary_key();
-    let shown: Vec<_> = target.fields.iter().filter(|f| !f.sensitive).collect();
+    let (types, key_index) = layout(target);
     let mut sql = Sql::new(db.backend());
     sql.push("SELECT ");
-    for (i, field) in shown.iter().enumerate() {
+    for (i, field) in shown(target).enumerate() {
         if i > 0 {
             sql.push(", ");
         }
@@ -52,13 +164,10 @@ pub async fn referenced_rows(
     if let Some((field, holder)) = owner {
         sql.push(" AND ").push_ident(field).push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
     }
-    let types: Vec<SqlType> = shown.iter().map(|f| SqlType::of(f.kind)).collect();
-    let key_index = shown.iter().position(|f| f.name == key.name).unwrap_or(0);
     let mut found = HashMap::with_capacity(ids.len());
-    for row in db.fetch_all(sql, &types).await? {
-        let Some(SqlValue::Uuid(id)) = row.get(key_index).cloned() else { continue };
-        let fields = shown.iter().zip(row).map(|(field, value)| (field.name, value.into_json())).collect();
-        found.insert(id, EmbeddedRow(fields));
+    for values in db.fetch_all(sql, &types).await? {
+        let Some(SqlValue::Uuid(id)) = values.get(key_index).cloned() else { continue };
+        found.insert(id, EmbeddedRow { target, values });
     }
     Ok(found)
 }

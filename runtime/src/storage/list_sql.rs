@@ -7,6 +7,7 @@ use crate::model::def::EntityDef;
 use crate::model::list_query::{Filter, FilterOp, ListQuery, Position, Search};
 use crate::model::value::SqlValue;
 use crate::storage::db::{Backend, Sql};
+use crate::storage::embedded::{self, Embed};
 use crate::storage::schema::push_entity_columns;
 use crate::storage::search;
 
@@ -179,19 +180,48 @@ fn push_after(sql: &mut Sql, def: &EntityDef, query: &ListQuery, after: &Positio
 }
 
 fn push_order(sql: &mut Sql, def: &EntityDef, query: &ListQuery) {
-    let key = def.primary_key().name;
     sql.push(" ORDER BY ");
-    if query.ranked_search().is_some() {
-        sql.push_ident(SCORE_COLUMN).push(", ").push_ident(key);
-        return;
-    }
-    let direction = if query.sort.descending { " DESC" } else { " ASC" };
-    if query.sort.field.name != key {
-        sql.push_ident(query.sort.field.name).push(direction);
-        if query.sort.field.nullable {
-            sql.push(if query.sort.descending { " NULLS FIRST" } else { " NULLS LAST" });
+    for (i, (column, _, direction)) in order(def, query).into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
         }
-        sql.push(", ");
+        sql.push_ident(column).push(direction);
     }
-    sql.push_ident(key).push(direction);
+}
+
+/// A page's order, most significant first: each column's name, its 1-based position among the
+/// page's columns (the fields, `_version`, then a ranked list's score), and its direction. The
+/// key comes last, so the order is total.
+fn order(def: &EntityDef, query: &ListQuery) -> Vec<(&'static str, usize, &'static str)> {
+    let key = def.primary_key().name;
+    let position = |name: &str| def.position(name).unwrap_or(0) + 1;
+    if query.ranked_search().is_some() {
+        return vec![(SCORE_COLUMN, def.fields.len() + 2, " ASC"), (key, position(key), " ASC")];
+    }
+    let (sort, descending) = (query.sort.field, query.sort.descending);
+    let direction = if descending { " DESC" } else { " ASC" };
+    let mut order = Vec::with_capacity(2);
+    if sort.name != key {
+        let nulls = match (sort.nullable, descending) {
+            (false, _) => direction,
+            (true, false) => " ASC NULLS LAST",
+            (true, true) => " DESC NULLS FIRST",
+        };
+        order.push((sort.name, position(sort.name), nulls));
+    }
+    order.push((key, position(key), direction));
+    order
+}
+
+/// [`select_page`] with the rows `embeds` name joined to each of its rows, their columns after
+/// the page's own ([`first_embedded_column`]): see [`embedded::join_embeds`].
+pub fn select_page_embedding(backend: Backend, def: &EntityDef, query: &ListQuery, embeds: &[Embed<'_>]) -> Sql {
+    let order: Vec<(usize, &str)> = order(def, query).into_iter().map(|(_, position, dir)| (position, dir)).collect();
+    embedded::join_embeds(select_page(backend, def, query), embeds, &order)
+}
+
+/// Where the embedded rows' columns start in a page of [`select_page_embedding`]: after the
+/// fields, `_version` and a ranked list's score.
+pub fn first_embedded_column(def: &EntityDef, query: &ListQuery) -> usize {
+    def.fields.len() + 1 + usize::from(query.ranked_search().is_some())
 }

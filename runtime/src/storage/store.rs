@@ -23,8 +23,9 @@ use crate::model::value::{DecodeError, SqlType, SqlValue};
 use crate::storage::audit::{self, AuditRecord};
 use crate::storage::column::{Column, ColumnError, Unseal};
 use crate::storage::db::{Backend, Db, Row, Rows, Sql, Tx, shared_text};
+use crate::storage::embedded::{Embed, EmbeddedRow, read_embedded};
 use crate::storage::entity::Entity;
-use crate::storage::list_sql::{count_matching, explain_matching, select_page};
+use crate::storage::list_sql::{count_matching, explain_matching, first_embedded_column, select_page_embedding};
 use crate::storage::schema::{VERSION_COLUMN, index_name, push_entity_columns};
 
 /// An entity as stored, with its version.
@@ -41,6 +42,8 @@ pub struct Versioned<E> {
 pub struct Page<E> {
     /// The rows.
     pub items: Vec<E>,
+    /// Per row, the rows it refers to that the list was asked to embed, one per embed.
+    pub embedded: Vec<Vec<Option<EmbeddedRow>>>,
     /// How many rows match the filters in all, as the query's `count` asked (`None`: not
     /// counted).
     pub total: Option<i64>,
@@ -325,8 +328,9 @@ pub async fn delete(
     Ok(fetch_row_audited(db, sql, audit).await?.is_some())
 }
 
-/// One page of entities matching `query`, and the number of matches its `count` asks for.
-pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, StoreError> {
+/// One page of entities matching `query` with the rows `embeds` name read in the same
+/// statement, and the number of matches its `count` asks for.
+pub async fn list<E: Entity>(db: &Db, query: &ListQuery, embeds: &[Embed<'_>]) -> Result<Page<E>, StoreError> {
     let def = E::DEF;
     let backend = db.backend();
 
@@ -336,7 +340,7 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
         CountMode::None => None,
     };
 
-    let mut rows = db.fetch_rows(select_page(backend, def, query)).await?;
+    let mut rows = db.fetch_rows(select_page_embedding(backend, def, query, embeds)).await?;
     let has_more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
 
@@ -360,7 +364,8 @@ pub async fn list<E: Entity>(db: &Db, query: &ListQuery) -> Result<Page<E>, Stor
         _ => None,
     };
     let items = decode_all::<E>(&rows)?;
-    Ok(Page { items, total, next })
+    let embedded = read_embedded(&rows, items.len(), first_embedded_column(def, query), embeds)?;
+    Ok(Page { items, embedded, total, next })
 }
 
 /// How many rows of `def` match `search` and pass `filters`.
