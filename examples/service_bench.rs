@@ -36,6 +36,8 @@
 //! measured request of both columns carries `Accept-Encoding: gzip` (or `br`); the first column
 //! runs the generated service with `ENTITY_SPEC_COMPRESSION=off`, the second with it on (the
 //! load generator reads the compressed body without decoding it).
+//! `SERVICE_BENCH_CALIBRATE=expand` measures what `?expand=` costs a list, on the library spec
+//! (the reference spec has no references): see `service_bench/expand.rs`.
 //!
 //! For profiling, `SERVICE_BENCH_ENDPOINTS` (comma list of `read`, `filtered`, `first-page`,
 //! `deep-page`, `create`), `SERVICE_BENCH_SERVICES` (`hand-written`, `generated`) and
@@ -43,6 +45,8 @@
 //! `hand-written`) is an A/A run: both columns serve that one service, each on its own copy
 //! of the data, so the ratio column shows how far apart the harness puts two equal services.
 
+#[path = "service_bench/expand.rs"]
+mod expand;
 #[path = "service_bench/handwritten.rs"]
 mod handwritten;
 #[path = "service_bench/load.rs"]
@@ -188,6 +192,10 @@ fn serve(kind: &str, url: &str) -> Result<(), BoxError> {
                 let db = Db::connect(url).await?;
                 (generated_router(db.clone(), AuthConfig::api_keys(), true, false), Pool::Generated(db))
             }
+            expand::LIBRARY => {
+                let db = Db::connect(url).await?;
+                (expand::router(db.clone()), Pool::Generated(db))
+            }
             HAND_WRITTEN => {
                 let pool = handwritten::Pool::connect(url).await?;
                 (handwritten::router(pool.clone()), Pool::Handwritten(pool))
@@ -285,10 +293,11 @@ impl Settings {
             Some("audit") => Some(GENERATED_UNAUDITED),
             Some("metrics") => Some(GENERATED_UNCOUNTED),
             Some("gzip" | "br") => Some(GENERATED_UNCOMPRESSED),
+            Some("expand") => Some(expand::LIBRARY),
             Some(other) => {
                 return Err(format!(
-                    "SERVICE_BENCH_CALIBRATE: `generated`, `hand-written`, `auth`, `audit`, `metrics`, `gzip` or `br`, \
-                     not `{other}`"
+                    "SERVICE_BENCH_CALIBRATE: `generated`, `hand-written`, `auth`, `audit`, `metrics`, `gzip`, `br` \
+                     or `expand`, not `{other}`"
                 )
                 .into());
             }
@@ -324,7 +333,10 @@ async fn run(client: Handle) -> Result<(), BoxError> {
         !cfg!(debug_assertions)
     );
     for engine in engines {
-        let report = bench_engine(&engine, &client, &settings).await?;
+        let report = match settings.calibrate {
+            Some(expand::LIBRARY) => expand::bench(&engine, &client, &settings).await?,
+            _ => bench_engine(&engine, &client, &settings).await?,
+        };
         println!("{report}");
     }
     println!("total time: {:.0} s", started.elapsed().as_secs_f64());
