@@ -24,6 +24,7 @@ fn a_scaffolded_service_builds_tests_and_serves() {
         "README.md",
         ".gitignore",
         "rustfmt.toml",
+        ".cargo/config.toml",
         ".github/workflows/ci.yml",
         "entity-spec.toml",
         "Dockerfile",

@@ -17,6 +17,7 @@ const GITIGNORE: &str = include_str!("../../templates/init/gitignore");
 const CI_WORKFLOW: &str = include_str!("../../templates/init/ci.yml");
 const REPO_CONFIG: &str = include_str!("../../templates/init/entity-spec.toml");
 const RUSTFMT: &str = include_str!("../../templates/init/rustfmt.toml");
+const CARGO_CONFIG: &str = include_str!("../../templates/init/cargo-config.toml");
 const DOCKERFILE: &str = include_str!("../../templates/init/Dockerfile");
 const DOCKERIGNORE: &str = include_str!("../../templates/init/dockerignore");
 
@@ -89,6 +90,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         ("README.md", fill(README)),
         (".gitignore", GITIGNORE.to_owned()),
         ("rustfmt.toml", RUSTFMT.to_owned()),
+        (".cargo/config.toml", CARGO_CONFIG.to_owned()),
         (".github/workflows/ci.yml", fill(CI_WORKFLOW)),
         ("Dockerfile", fill(DOCKERFILE)),
         (".dockerignore", DOCKERIGNORE.to_owned()),

@@ -1,8 +1,9 @@
 //! The rows a page or an item refers to, read for `?expand=`, each as the JSON its entity's own
 //! routes would show (sensitive fields left out). A list page reads them in its own statement:
-//! the page is a subquery, and each expanded reference a `LEFT JOIN` on the referenced key, so
-//! expanding costs no extra query and no extra row ([`join_embeds`], [`read_embedded`]). A
-//! single item reads them with one query per reference ([`referenced_rows`]).
+//! the page is a subquery, and each expanded reference a `LEFT JOIN` on the referenced key (a
+//! lateral lookup on PostgreSQL), so expanding costs no extra query and no extra row
+//! ([`join_embeds`], [`read_embedded`]). A single item reads them with one query per reference
+//! ([`referenced_rows`]).
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 use crate::model::def::{EntityDef, FieldDef};
 use crate::model::value::{SqlType, SqlValue};
-use crate::storage::db::{Db, Rows, Sql};
+use crate::storage::db::{Backend, Db, Rows, Sql};
 
 /// One reference to embed: the referring field, the entity it refers to, and, for a caller
 /// limited to its own rows of that entity, the owner field and the value it must hold (anyone
@@ -65,7 +66,8 @@ fn alias(index: usize) -> String {
 /// `page` (a page's `SELECT`, ordered by `order`: the 1-based positions of its sort columns,
 /// each with its direction) with the shown columns of every embedded row after its own: `SELECT
 /// "_page".*, "_embed0"."id", … FROM (page) AS "_page" LEFT JOIN target AS "_embed0" ON
-/// "_embed0".key = "_page".field …`, ordered again (a join keeps no order of its own).
+/// "_embed0".key = "_page".field …` (a lateral lookup on PostgreSQL), ordered again (a join
+/// keeps no order of its own).
 pub fn join_embeds(mut page: Sql, embeds: &[Embed<'_>], order: &[(usize, &str)]) -> Sql {
     if embeds.is_empty() {
         return page;
@@ -83,13 +85,34 @@ pub fn join_embeds(mut page: Sql, embeds: &[Embed<'_>], order: &[(usize, &str)])
     page.prepend(&head);
     page.push(") AS \"_page\"");
     for (i, embed) in embeds.iter().enumerate() {
-        let alias = alias(i);
-        page.push(" LEFT JOIN ").push_ident(embed.target.table).push(" AS ").push(&alias);
-        page.push(" ON ").push(&alias).push(".").push_ident(embed.target.primary_key().name);
-        page.push(" = \"_page\".").push_ident(embed.field.name);
-        if let Some((field, holder)) = embed.owner {
-            page.push(" AND ").push(&alias).push(".").push_ident(field);
-            page.push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
+        let (alias, key) = (alias(i), embed.target.primary_key().name);
+        match page.backend() {
+            // SQLite joins by nested loops: each page row looks its reference up by key.
+            Backend::Sqlite => {
+                page.push(" LEFT JOIN ").push_ident(embed.target.table).push(" AS ").push(&alias);
+                page.push(" ON ").push(&alias).push(".").push_ident(key);
+                page.push(" = \"_page\".").push_ident(embed.field.name);
+                if let Some((field, holder)) = embed.owner {
+                    page.push(" AND ").push(&alias).push(".").push_ident(field);
+                    page.push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
+                }
+            }
+            // PostgreSQL would hash the whole referenced table for a plain join when it is
+            // small (a scan of every row for a page of 50); a lateral lookup with `LIMIT 1`
+            // is not flattened into a join, so it stays one index probe per page row, and the
+            // page keeps its order without a sort.
+            Backend::Postgres => {
+                page.push(" LEFT JOIN LATERAL (SELECT ");
+                for (j, field) in shown(embed.target).enumerate() {
+                    page.push(if j > 0 { ", " } else { "" }).push_ident(field.name);
+                }
+                page.push(" FROM ").push_ident(embed.target.table).push(" WHERE ").push_ident(key);
+                page.push(" = \"_page\".").push_ident(embed.field.name);
+                if let Some((field, holder)) = embed.owner {
+                    page.push(" AND ").push_ident(field).push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
+                }
+                page.push(" LIMIT 1) AS ").push(&alias).push(" ON TRUE");
+            }
         }
     }
     page.push(" ORDER BY ");
