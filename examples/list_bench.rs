@@ -37,27 +37,16 @@ use entity_spec::__private::runtime::storage::db::Sql;
 use entity_spec::testing::database::TestDatabase;
 use entity_spec::{Backend, MigrateOptions};
 use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower::ServiceExt;
 
 #[entity_spec::entity_spec("tests/specs/library.json")]
 pub mod library {}
 
-/// The spec's custom actions, which the benchmark never calls.
-struct NoActions;
+#[path = "shared/library_seed.rs"]
+mod library_seed;
 
-impl library::MemberActions for NoActions {
-    async fn renew(
-        &self,
-        member: library::Member,
-        _request: library::MemberRenewRequest,
-    ) -> Result<library::MemberRenewResponse, entity_spec::ApiError> {
-        Ok(library::MemberRenewResponse {
-            valid_until: member.joined_on,
-            tier: library::MemberRenewResponseTier::Adult,
-        })
-    }
-}
+use library_seed::NoActions;
 
 const ROUNDS: usize = 15;
 const REQUESTS: usize = 200;
@@ -242,38 +231,13 @@ async fn total(app: &Router, uri: &str) -> Result<i64, BoxError> {
 /// writes it), then statistics for the planner.
 async fn seed_loans(test_db: &TestDatabase, backend: Backend) -> Result<(), BoxError> {
     let app = library::service(test_db.db.clone(), NoActions).with_auth(entity_spec::AuthConfig::off()).router();
-    let mut books = Vec::with_capacity(PARENTS);
-    let mut members = Vec::with_capacity(PARENTS);
-    for i in 0..PARENTS {
-        books.push(
-            post(&app, "/library/books", json!({"isbn": format!("978-{i:010}"), "title": format!("Book {i}")})).await?,
-        );
-        let member = json!({"card_number": format!("LIB-{i:04}"), "display_name": format!("Member {i}"), "tier": "adult", "joined_on": "2026-01-02"});
-        members.push(post(&app, "/members", member).await?);
-    }
-    for i in 0..LOANS {
-        let body =
-            json!({"book_id": books[i % PARENTS], "member_id": members[(i * 7) % PARENTS], "due_on": "2026-02-01"});
-        post(&app, "/loans", body).await?;
-    }
+    library_seed::seed_loans(&app, PARENTS, LOANS).await.map_err(|e| e.to_string())?;
     if backend == Backend::Postgres {
         let mut analyze = Sql::new(backend);
         analyze.push("ANALYZE");
         test_db.db.execute(analyze).await?;
     }
     Ok(())
-}
-
-async fn post(app: &Router, path: &str, body: Value) -> Result<String, BoxError> {
-    let request = Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string()))?;
-    let response = app.clone().oneshot(request).await?;
-    let status = response.status();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    if status != StatusCode::CREATED {
-        return Err(format!("POST {path}: {status}: {}", String::from_utf8_lossy(&bytes)).into());
-    }
-    let created: Value = serde_json::from_slice(&bytes)?;
-    Ok(created["id"].as_str().unwrap_or_default().to_owned())
 }
 
 async fn get(app: &Router, uri: &str) -> Result<Duration, BoxError> {

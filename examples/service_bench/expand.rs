@@ -9,20 +9,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
 use entity_spec::api_keys::{self, NewKey};
 use entity_spec::{AuthConfig, Db, MigrateOptions};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::runtime::Handle;
-use tower::ServiceExt;
 
 use crate::load::{self, Config, Stats, Workload};
 use crate::{BoxError, CONNECTIONS, Engine, Scratch, Service, Settings, expect, fetch, median, summarize};
 
 #[entity_spec::entity_spec("tests/specs/library.json")]
 pub mod library {}
+
+#[path = "../shared/library_seed.rs"]
+mod library_seed;
+
+use library_seed::NoActions;
 
 /// The child's service kind for this part.
 pub const LIBRARY: &str = "library";
@@ -34,22 +35,6 @@ const VARIANTS: [(&str, &str); 2] = [
     ("`expand=book` (one reference)", "/loans?limit=50&expand=book"),
     ("`expand=book,member` (two)", "/loans?limit=50&expand=book,member"),
 ];
-
-/// The spec's custom action, which the benchmark never calls.
-struct NoActions;
-
-impl library::MemberActions for NoActions {
-    async fn renew(
-        &self,
-        member: library::Member,
-        _request: library::MemberRenewRequest,
-    ) -> Result<library::MemberRenewResponse, entity_spec::ApiError> {
-        Ok(library::MemberRenewResponse {
-            valid_until: member.joined_on,
-            tier: library::MemberRenewResponseTier::Adult,
-        })
-    }
-}
 
 /// The library service as the child serves it: API keys checked, audit and metrics on, as in
 /// production.
@@ -95,34 +80,7 @@ async fn seed_and_measure(
 /// the service writes it), with authentication off.
 async fn seed(db: &Db) -> Result<(), BoxError> {
     let app = library::service(db.clone(), NoActions).with_auth(AuthConfig::off()).router();
-    let post = |path: &'static str, body: Value| {
-        let app = app.clone();
-        async move {
-            let request =
-                Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string()))?;
-            let response = app.oneshot(request).await?;
-            let status = response.status();
-            let bytes = response.into_body().collect().await?.to_bytes();
-            if status != StatusCode::CREATED {
-                return Err(format!("POST {path}: {status}: {}", String::from_utf8_lossy(&bytes)).into());
-            }
-            let created: Value = serde_json::from_slice(&bytes)?;
-            Ok::<_, BoxError>(created["id"].as_str().unwrap_or_default().to_owned())
-        }
-    };
-    let (mut books, mut members) = (Vec::with_capacity(PARENTS), Vec::with_capacity(PARENTS));
-    for i in 0..PARENTS {
-        books
-            .push(post("/library/books", json!({"isbn": format!("978-{i:010}"), "title": format!("Book {i}")})).await?);
-        let member = json!({"card_number": format!("LIB-{i:04}"), "display_name": format!("Member {i}"), "tier": "adult", "joined_on": "2026-01-02"});
-        members.push(post("/members", member).await?);
-    }
-    for i in 0..LOANS {
-        let body =
-            json!({"book_id": books[i % PARENTS], "member_id": members[(i * 7) % PARENTS], "due_on": "2026-02-01"});
-        post("/loans", body).await?;
-    }
-    Ok(())
+    library_seed::seed_loans(&app, PARENTS, LOANS).await
 }
 
 async fn measure(engine: &Engine, client: &Handle, settings: &Settings, service: &Service) -> Result<String, BoxError> {
