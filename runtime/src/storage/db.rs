@@ -186,10 +186,14 @@ impl Db {
         }
     }
 
-    /// Runs a statement and returns the number of affected rows.
+    /// Runs a statement and returns the number of affected rows (on SQLite in this process's
+    /// turn at writing: statements run here write; reads go through the `fetch` methods).
     pub async fn execute(&self, sql: Sql) -> Result<u64, sqlx::Error> {
         match &self.pool {
-            Pool::Sqlite(pool) => Ok(sql.sqlite_query()?.execute(pool).await?.rows_affected()),
+            Pool::Sqlite(pool) => {
+                let _turn = self.writes.enter().await;
+                Ok(sql.sqlite_query()?.execute(pool).await?.rows_affected())
+            }
             Pool::Postgres(pool) => Ok(sql.postgres_query()?.execute(pool).await?.rows_affected()),
         }
     }
