@@ -91,7 +91,7 @@ impl Db {
             let secrets = SecretKeys::configured(None).map_err(|e| sqlx::Error::Configuration(e.into()))?;
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-            return Ok(Db { pool: Pool::Postgres(pool), secrets, writes: WriteGate::open() });
+            return Ok(Db::on(Pool::Postgres(pool), secrets));
         }
         if url.starts_with("sqlite:") {
             if url.contains(":memory:") || url.contains("mode=memory") {
@@ -115,7 +115,7 @@ impl Db {
             let pool =
                 SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
             crate::storage::sqlite_wal::keep_wal_bounded(pool.clone());
-            return Ok(Db { pool: Pool::Sqlite(pool), secrets, writes: WriteGate::one_at_a_time(SQLITE_BUSY_TIMEOUT) });
+            return Ok(Db::on(Pool::Sqlite(pool), secrets));
         }
         Err(sqlx::Error::Configuration(
             format!("unsupported database URL `{}`: use sqlite://FILE or postgres://…", redact(url)).into(),
@@ -125,11 +125,17 @@ impl Db {
     /// A handle on a pool built elsewhere, with no secret keys (sensitive fields can then be
     /// neither written nor read: see [`Db::with_keyring`]).
     pub fn from_pool(pool: Pool) -> Db {
+        Db::on(pool, SecretKeys::none())
+    }
+
+    /// A handle on `pool` with `secrets`, and the write gate its backend needs: SQLite's
+    /// writers of this process take turns, PostgreSQL's do not.
+    fn on(pool: Pool, secrets: SecretKeys) -> Db {
         let writes = match pool {
             Pool::Sqlite(_) => WriteGate::one_at_a_time(SQLITE_BUSY_TIMEOUT),
             Pool::Postgres(_) => WriteGate::open(),
         };
-        Db { pool, secrets: SecretKeys::none(), writes }
+        Db { pool, secrets, writes }
     }
 
     /// The same database with sensitive fields sealed and opened by `keyring` instead.
