@@ -24,27 +24,16 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use entity_spec::{ApiError, AuthConfig, Db, MigrateOptions};
+use entity_spec::{AuthConfig, Db, MigrateOptions};
 use tower::ServiceExt as _;
 
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-/// The spec's custom actions, which the benchmark never calls.
-struct NoActions;
+#[path = "shared/reference_actions.rs"]
+mod reference_actions;
 
-impl model::RawDataSourceActions for NoActions {
-    async fn sync(&self, _source: &mut model::RawDataSource) -> Result<String, String> {
-        Err("not available in the benchmark".to_owned())
-    }
-
-    async fn test_connection(
-        &self,
-        _source: model::RawDataSource,
-    ) -> Result<model::RawDataSourceTestConnectionResponse, ApiError> {
-        Err(ApiError::internal(&"not available in the benchmark"))
-    }
-}
+use reference_actions::NoActions;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 

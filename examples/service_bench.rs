@@ -64,7 +64,7 @@ use std::time::{Duration, Instant};
 use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
 use entity_spec::api_keys::{self, NewKey};
-use entity_spec::{ApiError, AuthConfig, Db, EngineConfig, MigrateOptions};
+use entity_spec::{AuthConfig, Db, EngineConfig, MigrateOptions};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, QueryBuilder};
 use tokio::net::TcpListener;
@@ -77,25 +77,10 @@ use load::{Config, Conn, Stats, Workload};
 #[entity_spec::entity_spec("specs/entities.json")]
 pub mod model {}
 
-/// The spec's custom actions, which the benchmark never calls (it measures CRUD only).
-struct NoActions;
+#[path = "shared/reference_actions.rs"]
+mod reference_actions;
 
-impl model::RawDataSourceActions for NoActions {
-    async fn sync(&self, _source: &mut model::RawDataSource) -> Result<String, String> {
-        Err("not available in the benchmark".to_owned())
-    }
-
-    async fn test_connection(
-        &self,
-        _source: model::RawDataSource,
-    ) -> Result<model::RawDataSourceTestConnectionResponse, ApiError> {
-        Ok(model::RawDataSourceTestConnectionResponse {
-            ok: false,
-            latency_ms: 0,
-            message: "not available in the benchmark".to_owned(),
-        })
-    }
-}
+use reference_actions::NoActions;
 
 /// The generated router as the benchmark runs it: the scheduler that queues due syncs is off
 /// (the seeded rows would all be due, and the hand-written service has no such background
