@@ -791,9 +791,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_never_reach_printed_urls() {}
-
-    #[test]
     fn placeholders_follow_the_backend() {
         let mut pg = Sql::new(Backend::Postgres);
         pg.push("SELECT * FROM ")
