@@ -333,6 +333,49 @@ async fn expand_embeds_the_referenced_items_as_their_own_routes_show_them() {
     }
 }
 
+/// An embedded item is written exactly as its own route writes it, byte for byte, whatever its
+/// fields hold: text needing escapes, whole and inexact floats, JSON, dates, timestamps with no
+/// fraction, a short one and six digits, and NULL in every nullable field.
+#[tokio::test]
+async fn an_embedded_item_is_its_own_route_byte_for_byte_for_every_field_type() {
+    for backend in BACKENDS {
+        let (_db, app) = setup(backend).await;
+        let member = member(&app, backend, 1).await;
+        let bodies = [
+            json!({
+                "isbn": "978-0000000001", "barcode": "AB123456",
+                "title": "Quote \" back\\slash\ttab é ✓ 𝄞 \u{2028}", "blurb": "line\nnext \u{1} <b>&amp;</b>",
+                "pages": 321, "price": 0.30000000000000004, "lendable": false, "format": "ebook",
+                "subjects": {"tags": ["maps", "seas"], "level": 2.5, "whole": 3.0, "nested": {"none": null}},
+                "published_on": "2026-01-31", "last_borrowed_at": "2026-01-31T12:00:00.5+01:00",
+                "publisher_token": "tok_0123456789abcdefXYZ",
+            }),
+            json!({"isbn": "978-0000000002", "title": "Whole", "price": 5.0, "subjects": [],
+                   "last_borrowed_at": "2026-01-31T12:00:00Z"}),
+            json!({"isbn": "978-0000000003", "title": "Fine", "price": 999.99, "subjects": "text",
+                   "last_borrowed_at": "0001-01-01T00:00:00.123456789Z", "published_on": "9999-12-31"}),
+            json!({"isbn": "978-0000000004", "title": "Nulls"}),
+        ];
+        for body in bodies {
+            let book = create(&app, backend, BOOKS, body).await;
+            let own = get(&app, BOOKS, &book).await;
+            let loan = loan(&app, backend, &book, &member, None).await;
+            let read = send(&app, "GET", &format!("{LOANS}/{loan}?expand=book"), None, &[]).await;
+            let page = send(&app, "GET", &format!("{LOANS}?expand=book&id={loan}"), None, &[]).await;
+            assert_eq!(page.body["items"][0]["id"], loan.as_str(), "{backend:?}: {}", page.text);
+            for (what, response) in [("read", &read), ("list", &page)] {
+                assert!(
+                    response.text.contains(&format!("\"book\":{}", own.text)),
+                    "{backend:?}: {what}: the book as its route writes it\n{}\nin\n{}",
+                    own.text,
+                    response.text
+                );
+                assert!(!response.text.contains("tok_"), "{backend:?}: {what}: secrets stay out");
+            }
+        }
+    }
+}
+
 /// Every page of `path` (no `limit` in it) walked 4 at a time by its cursors.
 async fn walk(app: &Router, backend: Backend, path: &str) -> Vec<Value> {
     let mut items = Vec::new();

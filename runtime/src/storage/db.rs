@@ -742,7 +742,8 @@ fn decode_error(column: usize, message: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::ColumnDecode { index: column.to_string(), source: message.to_string().into() }
 }
 
-fn sqlite_value(row: &SqliteRow, i: usize, column: SqlType) -> Result<SqlValue, sqlx::Error> {
+/// Column `i` of a SQLite row read as a value of type `column`.
+pub(crate) fn sqlite_value(row: &SqliteRow, i: usize, column: SqlType) -> Result<SqlValue, sqlx::Error> {
     let value = match column {
         SqlType::Bool => row.try_get::<Option<bool>, _>(i)?.map(SqlValue::Bool),
         SqlType::Int => row.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int),

@@ -8,11 +8,14 @@
 use std::collections::HashMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
+use sqlx::{Row as _, ValueRef as _};
 use uuid::Uuid;
 
 use crate::model::def::{EntityDef, FieldDef};
 use crate::model::value::{SqlType, SqlValue};
-use crate::storage::db::{Backend, Db, Rows, Sql};
+use crate::storage::column::SqliteRow;
+use crate::storage::db::{Backend, Db, Rows, Sql, sqlite_value};
 
 /// One reference to embed: the referring field, the entity it refers to, and, for a caller
 /// limited to its own rows of that entity, the owner field and the value it must hold (anyone
@@ -30,19 +33,109 @@ pub struct Embed<'a> {
 /// A row as an ordered JSON object: its entity's shown fields in spec order, as the entity's
 /// type writes them.
 #[derive(Debug, Clone)]
-pub struct EmbeddedRow {
-    target: &'static EntityDef,
-    /// One per shown field.
-    values: Vec<SqlValue>,
+pub enum EmbeddedRow {
+    /// Read into values (PostgreSQL).
+    Values {
+        /// The row's entity.
+        target: &'static EntityDef,
+        /// One per shown field.
+        values: Vec<SqlValue>,
+    },
+    /// Written as JSON from SQLite's row as it was read ([`SqliteColumns`]).
+    Json(Box<RawValue>),
 }
 
 impl Serialize for EmbeddedRow {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.values.len()))?;
-        for (field, value) in shown(self.target).zip(&self.values) {
-            map.serialize_entry(field.name, value)?;
+        match self {
+            EmbeddedRow::Values { target, values } => {
+                let mut map = serializer.serialize_map(Some(values.len()))?;
+                for (field, value) in shown(target).zip(values) {
+                    map.serialize_entry(field.name, value)?;
+                }
+                map.end()
+            }
+            EmbeddedRow::Json(json) => json.serialize(serializer),
+        }
+    }
+}
+
+/// The shown columns of an embedded row in a SQLite row, from column `first` on, written as
+/// JSON straight from the row's own buffers. Every column sqlx reads is a copy of its own, and
+/// a page embedding a 16-field row read three times as many: reading each into a value (a
+/// string allocated, a UUID or timestamp parsed) and writing it again cost as much once more.
+/// SQLite stores text, UUIDs, dates and timestamps as the text the routes write, or nearly
+/// (timestamps keep six fractional digits, which the routes shorten).
+struct SqliteColumns<'r> {
+    row: &'r SqliteRow,
+    first: usize,
+    target: &'static EntityDef,
+}
+
+impl Serialize for SqliteColumns<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let mut map = serializer.serialize_map(None)?;
+        for (offset, field) in shown(self.target).enumerate() {
+            let index = self.first + offset;
+            map.serialize_key(field.name)?;
+            let kind = SqlType::of(field.kind);
+            let text = || self.row.try_get::<Option<&str>, _>(index).map_err(S::Error::custom);
+            match kind {
+                SqlType::Bool => {
+                    map.serialize_value(&self.row.try_get::<Option<bool>, _>(index).map_err(S::Error::custom)?)?
+                }
+                SqlType::Int => {
+                    map.serialize_value(&self.row.try_get::<Option<i64>, _>(index).map_err(S::Error::custom)?)?
+                }
+                SqlType::Float => {
+                    map.serialize_value(&self.row.try_get::<Option<f64>, _>(index).map_err(S::Error::custom)?)?
+                }
+                SqlType::Text | SqlType::Date => map.serialize_value(&text()?)?,
+                SqlType::DateTime => match text()?.map(|stored| (stored, shortest_fraction(stored))) {
+                    None => map.serialize_value(&None::<&str>)?,
+                    Some((_, Some(shortest))) => map.serialize_value(shortest.as_str())?,
+                    // Not as this runtime stores timestamps: read and written as a value.
+                    Some(_) => map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?,
+                },
+                SqlType::Uuid | SqlType::Json => {
+                    map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?
+                }
+            }
         }
         map.end()
+    }
+}
+
+/// A stored timestamp (`2026-01-31T12:00:00.120000Z`: UTC, six fractional digits, see
+/// [`crate::storage::column::sqlite_timestamp`]) as the routes write it: the fraction cut to
+/// the shortest of none, three or six digits (`…12:00:00.120Z`); `None` for any other form.
+fn shortest_fraction(stored: &str) -> Option<ShortText> {
+    let bytes = stored.as_bytes();
+    if bytes.len() != 27 || bytes[19] != b'.' || bytes[26] != b'Z' || !bytes[20..26].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let keep = match &bytes[20..26] {
+        b"000000" => 19,
+        [.., b'0', b'0', b'0'] => 23,
+        _ => 26,
+    };
+    let mut short = ShortText { bytes: [0; 27], len: keep + 1 };
+    short.bytes[..keep].copy_from_slice(&bytes[..keep]);
+    short.bytes[keep] = b'Z';
+    Some(short)
+}
+
+/// A timestamp's text on the stack.
+struct ShortText {
+    bytes: [u8; 27],
+    len: usize,
+}
+
+impl ShortText {
+    fn as_str(&self) -> &str {
+        // Cut from ASCII text at ASCII boundaries.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
 
@@ -146,18 +239,43 @@ pub fn read_embedded(
     for row in 0..count {
         let mut column = first_column;
         let mut embedded = Vec::with_capacity(embeds.len());
-        for (embed, (types, key)) in embeds.iter().zip(&layouts) {
-            let mut values = Vec::with_capacity(types.len());
-            for (offset, kind) in types.iter().enumerate() {
-                values.push(rows.value(row, column + offset, *kind)?.unwrap_or(SqlValue::Null(*kind)));
-            }
-            column += types.len();
-            let found = !matches!(values.get(*key), None | Some(SqlValue::Null(_)));
-            embedded.push(found.then_some(EmbeddedRow { target: embed.target, values }));
+        for (embed, layout) in embeds.iter().zip(&layouts) {
+            embedded.push(read_row(rows, row, column, embed.target, layout)?);
+            column += layout.0.len();
         }
         page.push(embedded);
     }
     Ok(page)
+}
+
+/// The embedded row of `target` whose shown columns start at `column` in row `row` (`layout`
+/// from [`layout`]), or `None` where its key is NULL (a `LEFT JOIN` that found nothing).
+fn read_row(
+    rows: &Rows,
+    row: usize,
+    column: usize,
+    target: &'static EntityDef,
+    (types, key): &(Vec<SqlType>, usize),
+) -> Result<Option<EmbeddedRow>, sqlx::Error> {
+    match rows {
+        Rows::Sqlite(sqlite) => {
+            let Some(read) = sqlite.get(row) else { return Ok(None) };
+            if read.try_get_raw(column + key)?.is_null() {
+                return Ok(None);
+            }
+            let json = serde_json::value::to_raw_value(&SqliteColumns { row: read, first: column, target })
+                .map_err(|e| sqlx::Error::Decode(e.into()))?;
+            Ok(Some(EmbeddedRow::Json(json)))
+        }
+        Rows::Postgres(_) => {
+            let mut values = Vec::with_capacity(types.len());
+            for (offset, kind) in types.iter().enumerate() {
+                values.push(rows.value(row, column + offset, *kind)?.unwrap_or(SqlValue::Null(*kind)));
+            }
+            let found = !matches!(values.get(*key), None | Some(SqlValue::Null(_)));
+            Ok(found.then_some(EmbeddedRow::Values { target, values }))
+        }
+    }
 }
 
 /// The rows of `target` whose key is among `ids`, by key; only those whose `owner` field holds
@@ -187,10 +305,16 @@ pub async fn referenced_rows(
     if let Some((field, holder)) = owner {
         sql.push(" AND ").push_ident(field).push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
     }
+    let rows = db.fetch_rows(sql).await?;
+    let layout = (types, key_index);
     let mut found = HashMap::with_capacity(ids.len());
-    for values in db.fetch_all(sql, &types).await? {
-        let Some(SqlValue::Uuid(id)) = values.get(key_index).cloned() else { continue };
-        found.insert(id, EmbeddedRow { target, values });
+    for row in 0..rows.len() {
+        let (Some(SqlValue::Uuid(id)), Some(embedded)) =
+            (rows.value(row, key_index, SqlType::Uuid)?, read_row(&rows, row, 0, target, &layout)?)
+        else {
+            continue;
+        };
+        found.insert(id, embedded);
     }
     Ok(found)
 }
