@@ -3,7 +3,8 @@
 //! the page is a subquery, and each expanded reference a `LEFT JOIN` on the referenced key (a
 //! lateral lookup on PostgreSQL), so expanding costs no extra query and no extra row
 //! ([`join_embeds`], [`read_embedded`]). A single item reads them with one query per reference
-//! ([`referenced_rows`]).
+//! ([`referenced_rows`]). On SQLite an embedded row is written as JSON once, as it is read
+//! ([`SqliteColumns`]); on PostgreSQL it is read into values.
 
 use std::collections::HashMap;
 
