@@ -1,7 +1,7 @@
 //! Full-text search (`q=`) on SQLite (FTS5) and PostgreSQL (`tsvector` + GIN), with the library
 //! spec (`tests/specs/library.json`: `Book.title` and `Book.blurb` are searchable, `Loan` has no
 //! searchable field): what matches, the order by relevance and paging through it, `q` beside
-//! `sort`, filters, counts, CSV and nested lists, the index following every write, and hostile
+//! `sort`, filters, counts, statistics, CSV and nested lists, the index following every write, and hostile
 //! text.
 
 mod support;
@@ -143,7 +143,7 @@ async fn a_ranked_search_pages_by_cursor_without_skipping_or_repeating() {
 }
 
 #[tokio::test]
-async fn a_search_combines_with_sort_filters_counts_csv_and_nested_lists() {
+async fn a_search_combines_with_sort_filters_counts_stats_csv_and_nested_lists() {
     for backend in BACKENDS {
         let (_db, app) = setup(backend).await;
         let books = shelf_of_books(&app, backend).await;
@@ -167,6 +167,27 @@ async fn a_search_combines_with_sort_filters_counts_csv_and_nested_lists() {
             assert_eq!(counted.body["total"], total, "{backend:?}: count={count}");
             assert_eq!(counted.body["items"].as_array().map(Vec::len), Some(4), "{backend:?}");
         }
+
+        // Statistics count what the search (and the filters beside it) select.
+        let stats = send(&app, "GET", &format!("{BOOKS}/stats?q=rust"), None, &[]).await;
+        assert_eq!(stats.status, StatusCode::OK, "{backend:?}: {}", stats.text);
+        assert_eq!(stats.body["total"], 4, "{backend:?}: {}", stats.text);
+        let formats = &stats.body["counts"]["format"];
+        assert_eq!(
+            [&formats["paperback"], &formats["ebook"], &formats["hardcover"]],
+            [2, 1, 1],
+            "{backend:?}: {formats}"
+        );
+        let narrowed = send(&app, "GET", &format!("{BOOKS}/stats?format=paperback&q=RUST"), None, &[]).await;
+        assert_eq!(narrowed.body["total"], 2, "{backend:?}: {}", narrowed.text);
+        let wordless = send(&app, "GET", &format!("{BOOKS}/stats?q=%21%3F"), None, &[]).await;
+        assert_eq!(wordless.body["total"], 5, "{backend:?}: no word, no search: {}", wordless.text);
+        let sorted_stats = send(&app, "GET", &format!("{BOOKS}/stats?q=rust&sort=title"), None, &[]).await;
+        assert_eq!(sorted_stats.status, StatusCode::BAD_REQUEST, "{backend:?}: {}", sorted_stats.text);
+        assert_eq!(sorted_stats.body["errors"][0]["field"], "sort", "{backend:?}: {}", sorted_stats.text);
+        let unsearchable = send(&app, "GET", "/loans/stats?q=rust", None, &[]).await;
+        assert_eq!(unsearchable.status, StatusCode::BAD_REQUEST, "{backend:?}: Loan has no searchable field");
+        assert_eq!(unsearchable.body["errors"][0]["field"], "q", "{backend:?}: {}", unsearchable.text);
 
         let csv = send(&app, "GET", &format!("{BOOKS}?q=rust&sort=title"), None, &[("accept", "text/csv")]).await;
         assert_eq!(csv.status, StatusCode::OK, "{backend:?}: {}", csv.text);

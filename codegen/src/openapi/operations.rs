@@ -219,19 +219,10 @@ pub(super) fn list_operation(entity: &EntityIr) -> OperationBuilder {
     if let Some(expand) = expand_parameter(entity) {
         operation = operation.parameter(expand);
     }
-    let searchable: Vec<String> =
-        entity.fields.iter().filter(|f| f.searchable).map(|f| format!("`{}`", f.name)).collect();
-    if !searchable.is_empty() && takes_option(SEARCH_PARAMETER, field_names()) {
-        operation = operation.parameter(query_parameter(
-            SEARCH_PARAMETER.to_owned(),
-            format!(
-                "Full-text search over {}: items holding every word (a run of letters and digits), each as the start \
-                 of a word, ignoring case. Without `sort`, ordered by relevance, best first, and `next_cursor` follows \
-                 that order; with `sort`, a filter. Text without a letter or digit searches for nothing.",
-                searchable.join(", ")
-            ),
-            ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_SEARCH_CHARS)),
-        ));
+    let order = "Without `sort`, ordered by relevance, best first, and `next_cursor` follows that order; with `sort`, \
+                 a filter.";
+    if let Some(search) = search_parameter(entity, order) {
+        operation = operation.parameter(search);
     }
     for parameter in filter_parameters(entity) {
         operation = operation.parameter(parameter);
@@ -334,16 +325,38 @@ fn filter_parameters(entity: &EntityIr) -> Vec<utoipa::openapi::path::Parameter>
     parameters
 }
 
+/// `q`, on entities with searchable fields (unless a field takes the name), described with
+/// what it does to the operation's order.
+fn search_parameter(entity: &EntityIr, order: &str) -> Option<utoipa::openapi::path::Parameter> {
+    let searchable: Vec<String> =
+        entity.fields.iter().filter(|f| f.searchable).map(|f| format!("`{}`", f.name)).collect();
+    let field_names = entity.fields.iter().map(|f| f.name.as_str());
+    (!searchable.is_empty() && takes_option(SEARCH_PARAMETER, field_names)).then(|| {
+        query_parameter(
+            SEARCH_PARAMETER.to_owned(),
+            format!(
+                "Full-text search over {}: items holding every word (a run of letters and digits), each as the start \
+                 of a word, ignoring case. {order} Text without a letter or digit does not search.",
+                searchable.join(", ")
+            ),
+            ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_SEARCH_CHARS)),
+        )
+    })
+}
+
 pub(super) fn stats_operation(entity: &EntityIr) -> OperationBuilder {
     let mut operation = OperationBuilder::new()
         .operation_id(Some(format!("stats{}", plural_pascal(entity))))
         .tag(entity.name.clone())
         .summary(Some(format!("Statistics of {}", entity.collection_path)))
         .description(Some(
-            "How many items match the filters (the list's filters; no paging or sorting), and how they split over each \
-             enum and boolean field. Counted in the database."
+            "How many items match the filters (the list's filters and search; no paging or sorting), and how they split \
+             over each enum and boolean field. Counted in the database."
                 .to_owned(),
         ));
+    if let Some(search) = search_parameter(entity, "It selects what is counted.") {
+        operation = operation.parameter(search);
+    }
     for parameter in filter_parameters(entity) {
         operation = operation.parameter(parameter);
     }

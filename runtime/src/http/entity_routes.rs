@@ -23,7 +23,7 @@ use crate::http::bodies::{BodyKind, body_bytes, parse_body, parse_merge_patch, r
 use crate::http::csv_export::{self, accepted_list_format};
 use crate::http::expansions::{embeds, expand_one, expanded_page};
 use crate::http::guard::Caller;
-use crate::http::params::{PathParams, parse_filters, parse_list_query, parse_read_query};
+use crate::http::params::{PathParams, parse_list_query, parse_read_query, parse_stats_query};
 use crate::http::preconditions::{if_match, if_none_match};
 use crate::http::problem::ApiError;
 use crate::http::responses::{etag, json};
@@ -124,9 +124,9 @@ pub(crate) async fn stats<E: Entity>(
     caller: Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut filters = parse_filters(E::DEF, query.as_deref())?;
+    let (search, mut filters) = parse_stats_query(E::DEF, query.as_deref())?;
     filters.extend(owner_filter(E::DEF, &caller));
-    let counted = counts(&db, E::DEF, &filters).await.map_err(ApiError::from_database)?;
+    let counted = counts(&db, E::DEF, search.as_ref(), &filters).await.map_err(ApiError::from_database)?;
     // The run activity covers every row (its failures carry other owners' messages): shown
     // only to callers who see every row.
     let runs = match E::DEF.tracked_action() {

@@ -173,11 +173,16 @@ fn parse_option<T>(key: &str, value: &str, parse: fn(&str) -> Option<T>, names: 
         .ok_or_else(|| ApiError::invalid_parameter(key, "invalid", format!("must be one of: {}", names.join(", "))))
 }
 
-/// Parses a query string that may carry only filters (the aggregate endpoint): the list's
-/// filter syntax, with paging and sorting refused by name rather than ignored.
-pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<Filter>, ApiError> {
+/// Parses a query string that may carry only what selects items (the aggregate endpoint): the
+/// list's filters and its full-text search `q`, with paging and sorting refused by name rather
+/// than ignored.
+pub fn parse_stats_query(
+    def: &'static EntityDef,
+    raw: Option<&str>,
+) -> Result<(Option<Search>, Vec<Filter>), ApiError> {
     let mut seen: Vec<String> = Vec::new();
     let mut filters = Vec::new();
+    let mut terms = None;
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         first_use(&mut seen, &key)?;
         if matches!(key.as_ref(), "limit" | "offset" | "cursor" | "sort") {
@@ -190,6 +195,10 @@ pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<F
                 ),
             ));
         }
+        if key == SEARCH_PARAMETER && is_list_option(def, SEARCH_PARAMETER) {
+            terms = parse_search(def, &value)?;
+            continue;
+        }
         filters.push(parse_filter(def, &key, &value).map_err(|mut error| {
             if error.errors.first().is_some_and(|v| v.code == "unknown_parameter") {
                 error = unknown_parameter_of(def, &key, false);
@@ -197,7 +206,8 @@ pub fn parse_filters(def: &'static EntityDef, raw: Option<&str>) -> Result<Vec<F
             error
         })?);
     }
-    Ok(filters)
+    // Counting has no order: a search only selects.
+    Ok((terms.map(|terms| Search { terms, ranked: false }), filters))
 }
 
 /// Parses the query string of a list that only pages (a run history): `limit` and `offset`

@@ -1,12 +1,12 @@
 //! The counts behind the aggregate endpoint, `GET {path}/stats`: how many items match the list
-//! filters and how they split over each enum and boolean field. Counted with `GROUP BY` in the
+//! filters (and search) and how they split over each enum and boolean field. Counted with `GROUP BY` in the
 //! database, never by fetching rows. (What the entity's runs are doing comes from
 //! `runs::history`; the endpoint puts both together.)
 
 use std::collections::BTreeMap;
 
 use crate::model::def::{EntityDef, FieldDef, FieldKind};
-use crate::model::list_query::Filter;
+use crate::model::list_query::{Filter, Search};
 use crate::model::value::{SqlType, SqlValue};
 use crate::storage::db::{Db, Sql};
 use crate::storage::list_sql::push_filters;
@@ -25,14 +25,20 @@ pub struct Counts {
     pub counts: BTreeMap<&'static str, BTreeMap<String, i64>>,
 }
 
-/// Counts the items of `def` that pass `filters`, in all and per value of each grouped field.
-pub async fn counts(db: &Db, def: &'static EntityDef, filters: &[Filter]) -> Result<Counts, sqlx::Error> {
+/// Counts the items of `def` that pass `filters` (and match `search`), in all and per value of
+/// each grouped field.
+pub async fn counts(
+    db: &Db,
+    def: &'static EntityDef,
+    search: Option<&Search>,
+    filters: &[Filter],
+) -> Result<Counts, sqlx::Error> {
     let mut counts = BTreeMap::new();
     let mut total = None;
     for field in def.grouped_fields() {
         let mut sql = Sql::new(db.backend());
         sql.push("SELECT ").push_ident(field.name).push(", COUNT(*) FROM ").push_ident(def.table);
-        push_filters(&mut sql, def, None, filters);
+        push_filters(&mut sql, def, search, filters);
         sql.push(" GROUP BY ").push_ident(field.name);
         let rows = db.fetch_all(sql, &[SqlType::of(field.kind), SqlType::Int]).await?;
         let by_value = count_by_value(field, rows);
@@ -42,7 +48,7 @@ pub async fn counts(db: &Db, def: &'static EntityDef, filters: &[Filter]) -> Res
     }
     let total = match total {
         Some(total) => total,
-        None => count(db, def, None, filters).await?,
+        None => count(db, def, search, filters).await?,
     };
     Ok(Counts { total, counts })
 }
