@@ -269,7 +269,7 @@ pub async fn revoke(db: &Db, id_or_name: &str) -> Result<Option<KeyInfo>, sqlx::
         None => sql.push_ident("name").push(" = ").push_bind(SqlValue::Text(id_or_name.to_owned())),
     };
     sql.push(" RETURNING ").push(INFO_COLUMNS);
-    Ok(db.fetch_optional(sql, INFO_TYPES).await?.and_then(decode_info))
+    Ok(db.write_optional(sql, INFO_TYPES).await?.and_then(decode_info))
 }
 
 /// The key whose SHA-256 is `hash`, whatever its state (the caller checks it is active).

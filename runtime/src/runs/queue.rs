@@ -298,7 +298,7 @@ pub async fn claim(db: &Db, def: &EntityDef, owner: &str, lease: Duration) -> Re
     }
     sql.push(") AND \"status\" = ").push_bind(queued()).push(" RETURNING ");
     push_run_columns(&mut sql);
-    Ok(db.fetch_optional(sql, RUN_TYPES).await?.and_then(decode_run))
+    Ok(db.write_optional(sql, RUN_TYPES).await?.and_then(decode_run))
 }
 
 /// Extends the lease of a running run by `lease` from now; returns whether the run was still

@@ -212,7 +212,8 @@ impl Db {
         }
     }
 
-    /// Runs a query expected to return at most one row, as the backend delivered it.
+    /// Runs a query expected to return at most one row, as the backend delivered it (a read: a
+    /// statement that writes goes through [`Db::write_row`], which takes a turn on SQLite).
     pub async fn fetch_row(&self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
         match &self.pool {
             Pool::Sqlite(pool) => Ok(sql.sqlite_query()?.fetch_optional(pool).await?.map(Row::Sqlite)),
@@ -225,6 +226,11 @@ impl Db {
     pub async fn write_row(&self, sql: Sql) -> Result<Option<Row>, sqlx::Error> {
         let _turn = self.writes.enter().await;
         self.fetch_row(sql).await
+    }
+
+    /// [`Db::write_row`], its row read as values of the given column types.
+    pub async fn write_optional(&self, sql: Sql, columns: &[SqlType]) -> Result<Option<Vec<SqlValue>>, sqlx::Error> {
+        self.write_row(sql).await?.map(|row| row.values(columns)).transpose()
     }
 
     /// Runs a query and reads every row as values of the given column types.

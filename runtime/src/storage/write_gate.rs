@@ -7,7 +7,10 @@
 //! millisecond), and every statement added to a write transaction (an audit row, a search
 //! index entry) made collisions more likely, so it cost far more than its own work. Writers of
 //! this process wait on this gate instead, first come first served, and each is woken the
-//! moment the one before it is done.
+//! moment the one before it is done. Every write of the runtime takes a turn: transactions
+//! (`Db::begin`), single statements (`Db::execute`) and writes returning a row (`Db::write_row`:
+//! unaudited entity writes, a worker claiming a queued run, an API key's revocation); the
+//! `fetch` methods are for reads.
 //!
 //! The gate is taken before a pooled connection, never while holding one, so a writer waiting
 //! here holds nothing another needs. It orders only this process: another process writing the
