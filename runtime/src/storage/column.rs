@@ -35,6 +35,25 @@ pub fn sqlite_timestamp(t: DateTime<Utc>) -> String {
     }
 }
 
+/// A timestamp stored on SQLite ([`sqlite_timestamp`]) as the routes write it
+/// ([`Fraction::Shortest`]: the fraction cut to none, three or six digits), cut from the stored
+/// text without parsing it (an embedded row is written straight from the stored text); `None`
+/// for text of any other form, which the caller parses.
+pub fn sqlite_timestamp_as_written<'b>(stored: &str, buffer: &'b mut Buffer) -> Option<&'b str> {
+    let bytes = stored.as_bytes();
+    if bytes.len() != 27 || bytes[19] != b'.' || bytes[26] != b'Z' || !bytes[20..26].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let keep = match &bytes[20..26] {
+        b"000000" => 19,
+        [.., b'0', b'0', b'0'] => 23,
+        _ => 26,
+    };
+    buffer[..keep].copy_from_slice(&bytes[..keep]);
+    buffer[keep] = b'Z';
+    std::str::from_utf8(&buffer[..=keep]).ok()
+}
+
 /// JSON as text for SQLite. `serde_json::to_string` writes straight into a buffer; `Display`
 /// (`to_string()`) goes through `fmt` piece by piece.
 pub fn json_text(value: &serde_json::Value) -> String {
@@ -401,6 +420,20 @@ mod tests {
     use sqlx::Connection;
 
     use super::*;
+
+    #[test]
+    fn stored_timestamps_cut_to_what_the_routes_write() {
+        for t in crate::model::timestamp::tests::samples() {
+            let t = truncate_to_micros(t);
+            let (mut written, mut cut) = (Buffer::default(), Buffer::default());
+            let Some(expected) = rfc3339(&t, Fraction::Shortest, &mut written) else { continue };
+            assert_eq!(sqlite_timestamp_as_written(&sqlite_timestamp(t), &mut cut), Some(expected), "{t:?}");
+        }
+        let mut buffer = Buffer::default();
+        for other in ["2026-01-31T12:00:00Z", "2026-01-31T12:00:00.123456+00:00", "+10000-01-01T00:00:00.000000Z"] {
+            assert_eq!(sqlite_timestamp_as_written(other, &mut buffer), None, "{other}");
+        }
+    }
 
     async fn sqlite_row(select: &str) -> SqliteRow {
         let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();

@@ -14,8 +14,9 @@ use sqlx::{Row as _, ValueRef as _};
 use uuid::Uuid;
 
 use crate::model::def::{EntityDef, FieldDef};
+use crate::model::timestamp::Buffer;
 use crate::model::value::{SqlType, SqlValue};
-use crate::storage::column::SqliteRow;
+use crate::storage::column::{SqliteRow, sqlite_timestamp_as_written};
 use crate::storage::db::{Backend, Db, Rows, Sql, sqlite_value};
 
 /// One reference to embed: the referring field, the entity it refers to, and, for a caller
@@ -62,11 +63,11 @@ impl Serialize for EmbeddedRow {
 }
 
 /// The shown columns of an embedded row in a SQLite row, from column `first` on, written as
-/// JSON straight from the row's own buffers. Every column sqlx reads is a copy of its own, and
-/// a page embedding a 16-field row read three times as many: reading each into a value (a
-/// string allocated, a UUID or timestamp parsed) and writing it again cost as much once more.
-/// SQLite stores text, UUIDs, dates and timestamps as the text the routes write, or nearly
-/// (timestamps keep six fractional digits, which the routes shorten).
+/// JSON straight from the row sqlx read. sqlx has already copied every column out of SQLite;
+/// reading each again into a value (a string allocated, a timestamp parsed) to write it from
+/// that cost an embedded row as much once more. Text, dates and timestamps are stored as the
+/// text the routes write, or nearly (timestamps keep six fractional digits, which the routes
+/// cut: [`sqlite_timestamp_as_written`]).
 struct SqliteColumns<'r> {
     row: &'r SqliteRow,
     first: usize,
@@ -93,50 +94,23 @@ impl Serialize for SqliteColumns<'_> {
                     map.serialize_value(&self.row.try_get::<Option<f64>, _>(index).map_err(S::Error::custom)?)?
                 }
                 SqlType::Text | SqlType::Date => map.serialize_value(&text()?)?,
-                SqlType::DateTime => match text()?.map(|stored| (stored, shortest_fraction(stored))) {
-                    None => map.serialize_value(&None::<&str>)?,
-                    Some((_, Some(shortest))) => map.serialize_value(shortest.as_str())?,
-                    // Not as this runtime stores timestamps: read and written as a value.
-                    Some(_) => map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?,
-                },
+                SqlType::DateTime => {
+                    let mut buffer = Buffer::default();
+                    match text()?.map(|stored| sqlite_timestamp_as_written(stored, &mut buffer)) {
+                        None => map.serialize_value(&None::<&str>)?,
+                        Some(Some(written)) => map.serialize_value(written)?,
+                        // Not as this runtime stores timestamps: read and written as a value.
+                        Some(None) => {
+                            map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?
+                        }
+                    }
+                }
                 SqlType::Uuid | SqlType::Json => {
                     map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?
                 }
             }
         }
         map.end()
-    }
-}
-
-/// A stored timestamp (`2026-01-31T12:00:00.120000Z`: UTC, six fractional digits, see
-/// [`crate::storage::column::sqlite_timestamp`]) as the routes write it: the fraction cut to
-/// the shortest of none, three or six digits (`…12:00:00.120Z`); `None` for any other form.
-fn shortest_fraction(stored: &str) -> Option<ShortText> {
-    let bytes = stored.as_bytes();
-    if bytes.len() != 27 || bytes[19] != b'.' || bytes[26] != b'Z' || !bytes[20..26].iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let keep = match &bytes[20..26] {
-        b"000000" => 19,
-        [.., b'0', b'0', b'0'] => 23,
-        _ => 26,
-    };
-    let mut short = ShortText { bytes: [0; 27], len: keep + 1 };
-    short.bytes[..keep].copy_from_slice(&bytes[..keep]);
-    short.bytes[keep] = b'Z';
-    Some(short)
-}
-
-/// A timestamp's text on the stack.
-struct ShortText {
-    bytes: [u8; 27],
-    len: usize,
-}
-
-impl ShortText {
-    fn as_str(&self) -> &str {
-        // Cut from ASCII text at ASCII boundaries.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
 
