@@ -83,31 +83,20 @@ impl Serialize for SqliteColumns<'_> {
             map.serialize_key(field.name)?;
             let kind = SqlType::of(field.kind);
             let text = || self.row.try_get::<Option<&str>, _>(index).map_err(S::Error::custom);
+            let mut buffer = Buffer::default();
             match kind {
-                SqlType::Bool => {
-                    map.serialize_value(&self.row.try_get::<Option<bool>, _>(index).map_err(S::Error::custom)?)?
-                }
-                SqlType::Int => {
-                    map.serialize_value(&self.row.try_get::<Option<i64>, _>(index).map_err(S::Error::custom)?)?
-                }
-                SqlType::Float => {
-                    map.serialize_value(&self.row.try_get::<Option<f64>, _>(index).map_err(S::Error::custom)?)?
-                }
                 SqlType::Text | SqlType::Date => map.serialize_value(&text()?)?,
-                SqlType::DateTime => {
-                    let mut buffer = Buffer::default();
-                    match text()?.map(|stored| sqlite_timestamp_as_written(stored, &mut buffer)) {
-                        None => map.serialize_value(&None::<&str>)?,
-                        Some(Some(written)) => map.serialize_value(written)?,
-                        // Not as this runtime stores timestamps: read and written as a value.
-                        Some(None) => {
-                            map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?
-                        }
+                SqlType::DateTime => match text()?.map(|stored| sqlite_timestamp_as_written(stored, &mut buffer)) {
+                    None => map.serialize_value(&None::<&str>)?,
+                    Some(Some(written)) => map.serialize_value(written)?,
+                    // Not as this runtime stores timestamps: read and written as a value.
+                    Some(None) => {
+                        map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?
                     }
-                }
-                SqlType::Uuid | SqlType::Json => {
-                    map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?
-                }
+                },
+                // Numbers and booleans cost nothing to read into a value; UUIDs are checked and
+                // written lowercase, JSON parsed, as the routes do.
+                _ => map.serialize_value(&sqlite_value(self.row, index, kind).map_err(S::Error::custom)?)?,
             }
         }
         map.end()
@@ -266,7 +255,7 @@ pub async fn referenced_rows(
         return Ok(HashMap::new());
     }
     let key = target.primary_key();
-    let (types, key_index) = layout(target);
+    let layout = layout(target);
     let mut sql = Sql::new(db.backend());
     sql.push("SELECT ");
     for (i, field) in shown(target).enumerate() {
@@ -281,11 +270,10 @@ pub async fn referenced_rows(
         sql.push(" AND ").push_ident(field).push(" = ").push_bind(SqlValue::Text(holder.to_owned()));
     }
     let rows = db.fetch_rows(sql).await?;
-    let layout = (types, key_index);
     let mut found = HashMap::with_capacity(ids.len());
     for row in 0..rows.len() {
         let (Some(SqlValue::Uuid(id)), Some(embedded)) =
-            (rows.value(row, key_index, SqlType::Uuid)?, read_row(&rows, row, 0, target, &layout)?)
+            (rows.value(row, layout.1, SqlType::Uuid)?, read_row(&rows, row, 0, target, &layout)?)
         else {
             continue;
         };

@@ -1,7 +1,7 @@
 //! The counts behind the aggregate endpoint, `GET {path}/stats`: how many items match the list
-//! filters (and search) and how they split over each enum and boolean field. Counted with `GROUP BY` in the
-//! database, never by fetching rows. (What the entity's runs are doing comes from
-//! `runs::history`; the endpoint puts both together.)
+//! filters (and search) and how they split over each enum and boolean field. Counted with
+//! `GROUP BY` in the database, never by fetching rows. (What the entity's runs are doing comes
+//! from `runs::history`; the endpoint puts both together.)
 
 use std::collections::BTreeMap;
 
